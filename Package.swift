@@ -1,0 +1,69 @@
+// swift-tools-version: 6.1
+import PackageDescription
+import class Foundation.ProcessInfo
+
+// Shoal: consistent hashing, load balancing, discovery, locks and a gateway for Swift services.
+// Module map and import rules: Docs/DESIGN.md.
+
+let package = Package(
+    name: "shoal",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "ShoalCore", targets: ["ShoalCore"]),
+        .library(name: "ShoalHashing", targets: ["ShoalHashing"]),
+        .executable(name: "shoal", targets: ["shoal"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        .target(name: "ShoalCore"),
+        .target(
+            name: "ShoalHashing",
+            dependencies: [
+                "ShoalCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "shoal",
+            dependencies: [
+                "ShoalCore",
+                "ShoalHashing",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "ShoalCoreTests", dependencies: ["ShoalCore"]),
+        .testTarget(
+            name: "ShoalHashingTests",
+            dependencies: [
+                "ShoalHashing",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            resources: [.copy("Vectors")]
+        ),
+        .testTarget(name: "ShoalCLITests", dependencies: ["shoal"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
+
+// Micro-benchmarks (package-benchmark) build only when asked for, so `swift build` and
+// `swift test` stay fast: SHOAL_BENCHMARKS=1 swift package benchmark
+if ProcessInfo.processInfo.environment["SHOAL_BENCHMARKS"] == "1" {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/package-benchmark.git", from: "1.38.1", traits: ["MallocInterposer"])
+    )
+    package.targets.append(
+        .executableTarget(
+            name: "HashingBenchmarks",
+            dependencies: [
+                "ShoalHashing",
+                .product(name: "Benchmark", package: "package-benchmark"),
+            ],
+            path: "Benchmarks/HashingBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        )
+    )
+}

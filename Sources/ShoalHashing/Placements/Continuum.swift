@@ -1,0 +1,130 @@
+/// Points on a hash ring, sorted, each owned by a node: the structure behind ketama and ring64.
+///
+/// Points and owners live in two parallel arrays so a binary search touches only the points.
+/// Equal points are ordered by owner, so ties go to the node with the lower index.
+struct Continuum<Point: FixedWidthInteger & UnsignedInteger & Sendable>: Sendable {
+    /// Ascending.
+    let points: [Point]
+    /// `owners[i]` is the index of the node that owns `points[i]`.
+    let owners: [UInt32]
+
+    /// Builds the continuum from each node's points (in any order).
+    init(nodePoints: [[Point]]) {
+        var pairs: [(Point, UInt32)] = []
+        pairs.reserveCapacity(nodePoints.reduce(0) { $0 + $1.count })
+        for (node, points) in nodePoints.enumerated() {
+            for point in points {
+                pairs.append((point, UInt32(node)))
+            }
+        }
+        pairs.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+        self.points = pairs.map(\.0)
+        self.owners = pairs.map(\.1)
+    }
+
+    private init(points: [Point], owners: [UInt32]) {
+        self.points = points
+        self.owners = owners
+    }
+
+    var isEmpty: Bool { points.isEmpty }
+
+    /// The position of the first point ≥ `hash`, wrapping to 0 past the last point.
+    @inline(__always)
+    func position(atOrAfter hash: Point) -> Int {
+        points.withUnsafeBufferPointer { points in
+            var low = 0
+            var high = points.count
+            while low < high {
+                let middle = low &+ (high &- low) >> 1
+                if points[middle] < hash {
+                    low = middle &+ 1
+                } else {
+                    high = middle
+                }
+            }
+            return low == points.count ? 0 : low
+        }
+    }
+
+    /// The owner of the first point ≥ `hash`.
+    @inline(__always)
+    func owner(atOrAfter hash: Point) -> Int {
+        Int(owners[position(atOrAfter: hash)])
+    }
+
+    /// Walks the ring clockwise from `start` and collects the first `count` distinct owners.
+    /// Nodes that own no point at all are appended in index order at the end, so the result
+    /// always has `min(count, nodeCount)` entries.
+    func distinctOwners(from start: Int, count: Int, nodeCount: Int) -> [Int] {
+        let wanted = min(count, nodeCount)
+        guard wanted > 0 else { return [] }
+        var result: [Int] = []
+        result.reserveCapacity(wanted)
+        var seen = [Bool](repeating: false, count: nodeCount)
+        var position = start
+        var steps = 0
+        while result.count < wanted, steps < points.count {
+            let owner = Int(owners[position])
+            if !seen[owner] {
+                seen[owner] = true
+                result.append(owner)
+            }
+            position = position + 1 == points.count ? 0 : position + 1
+            steps += 1
+        }
+        var node = 0
+        while result.count < wanted {
+            if !seen[node] { result.append(node) }
+            node += 1
+        }
+        return result
+    }
+
+    /// A continuum with `newPoints` (sorted) added for the new node `node`, by a linear merge.
+    func merging(_ newPoints: [Point], node: Int) -> Continuum {
+        var points: [Point] = []
+        var owners: [UInt32] = []
+        points.reserveCapacity(self.points.count + newPoints.count)
+        owners.reserveCapacity(self.points.count + newPoints.count)
+        var i = 0
+        var j = 0
+        let newOwner = UInt32(node)
+        while i < self.points.count || j < newPoints.count {
+            let takeOld: Bool
+            if j == newPoints.count {
+                takeOld = true
+            } else if i == self.points.count {
+                takeOld = false
+            } else {
+                let old = self.points[i]
+                let new = newPoints[j]
+                takeOld = old < new || (old == new && self.owners[i] < newOwner)
+            }
+            if takeOld {
+                points.append(self.points[i])
+                owners.append(self.owners[i])
+                i += 1
+            } else {
+                points.append(newPoints[j])
+                owners.append(newOwner)
+                j += 1
+            }
+        }
+        return Continuum(points: points, owners: owners)
+    }
+
+    /// A continuum without `node`'s points; owners above it shift down by one.
+    func removing(node: Int) -> Continuum {
+        let removed = UInt32(node)
+        var points: [Point] = []
+        var owners: [UInt32] = []
+        points.reserveCapacity(self.points.count)
+        owners.reserveCapacity(self.points.count)
+        for (point, owner) in zip(self.points, self.owners) where owner != removed {
+            points.append(point)
+            owners.append(owner > removed ? owner - 1 : owner)
+        }
+        return Continuum(points: points, owners: owners)
+    }
+}

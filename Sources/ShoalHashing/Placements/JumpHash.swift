@@ -1,0 +1,101 @@
+import ShoalCore
+
+/// Jump consistent hash (Lamping & Veach, 2014): no table, no memory, perfectly even.
+///
+/// ``bucket(for:bucketCount:)`` is bucket-for-bucket identical to the paper's reference code.
+/// String keys are hashed with ``XXH64`` (seed 0) first.
+///
+/// Jump numbers its buckets `0 ..< n`; bucket `i` is `nodes[i]`. **Only appending a node or
+/// removing the last one is minimal-disruption** (about 1/(n+1) of keys move). Removing a node
+/// from the middle renumbers every node after it and moves far more keys, so use jump where
+/// nodes are shards numbered in order (storage partitions, not a changing set of servers).
+/// Jump cannot weight nodes; every node must have weight 1.
+///
+/// Replica sets: the owner, then the buckets that jump picks for the key hash re-mixed with
+/// SplitMix64 (the first not already taken each time). After `32 × count` tries without
+/// finding a new node, the remaining nodes follow the owner in index order.
+public struct JumpHash: Placement {
+    public let nodes: [Endpoint]
+
+    /// - Throws: ``HashRingError`` for an empty set, a duplicate address or a weight other than 1.
+    public init(nodes: [Endpoint]) throws(HashRingError) {
+        try HashRingError.validate(nodes, allowsWeights: false, algorithm: "jump")
+        self.nodes = nodes
+    }
+
+    private init(validated nodes: [Endpoint]) {
+        self.nodes = nodes
+    }
+
+    /// The paper's algorithm: the bucket in `0 ..< bucketCount` for a 64-bit key.
+    ///
+    /// `bucketCount` must be at least 1; values above `Int32.max` are treated as `Int32.max`,
+    /// as the reference's `int32_t` parameter would.
+    @inlinable
+    public static func bucket(for key: UInt64, bucketCount: Int) -> Int {
+        let buckets = Int64(min(max(bucketCount, 1), Int(Int32.max)))
+        var key = key
+        var b: Int64 = -1
+        var j: Int64 = 0
+        while j < buckets {
+            b = j
+            key = key &* 2_862_933_555_777_941_757 &+ 1
+            j = Int64(Double(b &+ 1) * (Double(Int64(1) << 31) / Double((key >> 33) &+ 1)))
+        }
+        return Int(b)
+    }
+
+    /// The index of the node for a 64-bit key hash.
+    @inline(__always)
+    public func index(forHash hash: UInt64) -> Int {
+        Self.bucket(for: hash, bucketCount: nodes.count)
+    }
+
+    public func index(forKeyBytes key: UnsafeRawBufferPointer) -> Int {
+        index(forHash: XXH64.hash(key))
+    }
+
+    public func indices(forKeyBytes key: UnsafeRawBufferPointer, count: Int) -> [Int] {
+        let wanted = min(count, nodes.count)
+        guard wanted > 0 else { return [] }
+        let hash = XXH64.hash(key)
+        let owner = index(forHash: hash)
+        var result = [owner]
+        result.reserveCapacity(wanted)
+        var seen = [Bool](repeating: false, count: nodes.count)
+        seen[owner] = true
+        var attempt: UInt64 = 1
+        while result.count < wanted && attempt <= UInt64(32 * wanted) {
+            let candidate = index(forHash: Mix64.splitMix(hash &+ attempt))
+            if !seen[candidate] {
+                seen[candidate] = true
+                result.append(candidate)
+            }
+            attempt += 1
+        }
+        var next = owner
+        while result.count < wanted {
+            next = next + 1 == nodes.count ? 0 : next + 1
+            if !seen[next] {
+                seen[next] = true
+                result.append(next)
+            }
+        }
+        return result
+    }
+
+    /// Appends a node as the new last bucket: about 1/(n+1) of keys move to it.
+    public func adding(_ node: Endpoint) throws(HashRingError) -> JumpHash {
+        let grown = nodes + [node]
+        try HashRingError.validate(grown, allowsWeights: false, algorithm: "jump")
+        return JumpHash(validated: grown)
+    }
+
+    /// Removes a node. Minimal-disruption only for the last node; see the type's notes.
+    public func removing(address: String) throws(HashRingError) -> JumpHash {
+        let index = try HashRingError.index(of: address, in: nodes)
+        var remaining = nodes
+        remaining.remove(at: index)
+        return JumpHash(validated: remaining)
+    }
+}

@@ -1,0 +1,192 @@
+import ShoalCore
+
+/// Maglev hashing (Eisenbud et al., NSDI 2016): a lookup table of prime size `M` filled by
+/// letting each node claim slots in turn from its own permutation.
+///
+/// A lookup is one XXH64 of the key and one table read. Each node's permutation is
+/// `(offset + j × skip) mod M` with `offset = XXH64(address, seed₁) mod M` and
+/// `skip = XXH64(address, seed₂) mod (M − 1) + 1`. With weights, a node takes a turn in a round
+/// only while its claimed slots stay proportional to its weight (the approach Envoy uses), so
+/// shares follow weights.
+///
+/// The table makes load very even (each node owns ⌊M/n⌋ or ⌈M/n⌉ slots at equal weights), at
+/// the cost of some extra disruption: when a node is added or removed, a few percent more keys
+/// than the ideal 1/(n+1) move between nodes that stayed, because permutations compete for
+/// slots. A table of 65537 slots takes about a millisecond to build; size it at least 100 × the
+/// node count for an even load.
+///
+/// Replica sets walk the table forward from the key's slot and take each node the first time
+/// it is met; nodes owning no slot follow in index order.
+public struct MaglevTable: Placement {
+    /// The default table size, a prime.
+    public static let defaultTableSize = 65537
+    /// The largest table size accepted (2²⁶ slots, 256 MiB of table).
+    public static let maximumTableSize = 1 << 26
+
+    public let nodes: [Endpoint]
+    /// `M`, the number of slots.
+    public let tableSize: Int
+    private let offsets: [UInt64]
+    private let skips: [UInt64]
+    private let table: [UInt32]
+
+    /// Builds the table.
+    ///
+    /// - Throws: ``HashRingError`` for an empty set, a duplicate address, a bad weight, or a
+    ///   table size that is not a prime greater than the node count and at most
+    ///   ``maximumTableSize``.
+    public init(nodes: [Endpoint], tableSize: Int = defaultTableSize) throws(HashRingError) {
+        try HashRingError.validate(nodes, algorithm: "maglev")
+        try Self.validate(tableSize: tableSize, nodeCount: nodes.count)
+        let size = UInt64(tableSize)
+        self.init(
+            validated: nodes, tableSize: tableSize,
+            offsets: nodes.map { Self.offset(for: $0, tableSize: size) },
+            skips: nodes.map { Self.skip(for: $0, tableSize: size) })
+    }
+
+    private init(validated nodes: [Endpoint], tableSize: Int, offsets: [UInt64], skips: [UInt64]) {
+        self.nodes = nodes
+        self.tableSize = tableSize
+        self.offsets = offsets
+        self.skips = skips
+        self.table = Self.populate(
+            tableSize: tableSize, offsets: offsets, skips: skips, weights: nodes.map(\.weight))
+    }
+
+    static func validate(tableSize: Int, nodeCount: Int) throws(HashRingError) {
+        guard tableSize > nodeCount, tableSize <= maximumTableSize, isPrime(tableSize) else {
+            throw HashRingError(
+                .invalidTableSize,
+                "maglev table size \(tableSize) must be a prime greater than the node count (\(nodeCount)) "
+                    + "and at most \(maximumTableSize); 65537 and 655373 are good choices")
+        }
+    }
+
+    static func isPrime(_ n: Int) -> Bool {
+        if n < 2 { return false }
+        if n < 4 { return true }
+        if n % 2 == 0 || n % 3 == 0 { return false }
+        var divisor = 5
+        while divisor * divisor <= n {
+            if n % divisor == 0 || n % (divisor + 2) == 0 { return false }
+            divisor += 6
+        }
+        return true
+    }
+
+    static func offset(for node: Endpoint, tableSize: UInt64) -> UInt64 {
+        XXH64.hash(node.address, seed: 0x4D61_676C_6576_4F66) % tableSize
+    }
+
+    static func skip(for node: Endpoint, tableSize: UInt64) -> UInt64 {
+        XXH64.hash(node.address, seed: 0x4D61_676C_6576_536B) % (tableSize - 1) + 1
+    }
+
+    /// The population loop of the paper, with weighted turns.
+    static func populate(tableSize: Int, offsets: [UInt64], skips: [UInt64], weights: [Double]) -> [UInt32] {
+        let empty = UInt32.max
+        let size = UInt64(tableSize)
+        var table = [UInt32](repeating: empty, count: tableSize)
+        let maxWeight = weights.max() ?? 1
+        let normalized = weights.map { $0 / maxWeight }
+        var next = [UInt64](repeating: 0, count: offsets.count)
+        var claimed = [Double](repeating: 0, count: offsets.count)
+        var filled = 0
+        var round = 1.0
+        while filled < tableSize {
+            for node in 0..<offsets.count where filled < tableSize {
+                // A node of weight w claims a slot in round r only while claims < r × w / w_max.
+                guard Double(round) * normalized[node] > claimed[node] else { continue }
+                claimed[node] += 1
+                var slot = Int((offsets[node] &+ next[node] &* skips[node]) % size)
+                while table[slot] != empty {
+                    next[node] += 1
+                    slot = Int((offsets[node] &+ next[node] &* skips[node]) % size)
+                }
+                table[slot] = UInt32(node)
+                next[node] += 1
+                filled += 1
+            }
+            round += 1
+        }
+        return table
+    }
+
+    @inline(__always)
+    func slot(forHash hash: UInt64) -> Int {
+        Mix64.reduce(hash, into: tableSize)
+    }
+
+    /// The index of the node for a 64-bit key hash (XXH64 of the key, seed 0).
+    @inline(__always)
+    public func index(forHash hash: UInt64) -> Int {
+        table.withUnsafeBufferPointer { Int($0[slot(forHash: hash)]) }
+    }
+
+    public func index(forKeyBytes key: UnsafeRawBufferPointer) -> Int {
+        index(forHash: XXH64.hash(key))
+    }
+
+    public func indices(forKeyBytes key: UnsafeRawBufferPointer, count: Int) -> [Int] {
+        let wanted = min(count, nodes.count)
+        guard wanted > 0 else { return [] }
+        var result: [Int] = []
+        result.reserveCapacity(wanted)
+        var seen = [Bool](repeating: false, count: nodes.count)
+        walk(fromHash: XXH64.hash(key)) { node in
+            if !seen[node] {
+                seen[node] = true
+                result.append(node)
+            }
+            return result.count < wanted
+        }
+        var node = 0
+        while result.count < wanted {
+            if !seen[node] { result.append(node) }
+            node += 1
+        }
+        return result
+    }
+
+    /// Calls `visit` with the owner of each slot from the key's slot onwards, wrapping, until
+    /// it returns `false` or every slot has been visited once.
+    func walk(fromHash hash: UInt64, _ visit: (Int) -> Bool) {
+        var slot = slot(forHash: hash)
+        for _ in 0..<tableSize {
+            if !visit(Int(table[slot])) { return }
+            slot = slot + 1 == tableSize ? 0 : slot + 1
+        }
+    }
+
+    /// Number of slots each node owns, by node index.
+    public var slotCounts: [Int] {
+        var counts = [Int](repeating: 0, count: nodes.count)
+        for owner in table { counts[Int(owner)] += 1 }
+        return counts
+    }
+
+    /// Adds a node and refills the table; no other node is hashed again.
+    public func adding(_ node: Endpoint) throws(HashRingError) -> MaglevTable {
+        let grown = nodes + [node]
+        try HashRingError.validate(grown, algorithm: "maglev")
+        try Self.validate(tableSize: tableSize, nodeCount: grown.count)
+        let size = UInt64(tableSize)
+        return MaglevTable(
+            validated: grown, tableSize: tableSize,
+            offsets: offsets + [Self.offset(for: node, tableSize: size)],
+            skips: skips + [Self.skip(for: node, tableSize: size)])
+    }
+
+    /// Removes a node and refills the table; no other node is hashed again.
+    public func removing(address: String) throws(HashRingError) -> MaglevTable {
+        let index = try HashRingError.index(of: address, in: nodes)
+        var remaining = nodes
+        remaining.remove(at: index)
+        var offsets = offsets
+        offsets.remove(at: index)
+        var skips = skips
+        skips.remove(at: index)
+        return MaglevTable(validated: remaining, tableSize: tableSize, offsets: offsets, skips: skips)
+    }
+}

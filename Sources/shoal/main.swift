@@ -1,0 +1,1 @@
+print("shoal: the command line arrives with `shoal ring`")

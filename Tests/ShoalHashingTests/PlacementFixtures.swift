@@ -1,0 +1,56 @@
+import ShoalCore
+import ShoalHashing
+
+/// Deterministic nodes and keys for property tests, derived from a seed.
+enum PlacementFixtures {
+    /// `count` distinct nodes; with `weighted`, weights 1 to 4.
+    static func nodes(_ count: Int, seed: UInt64, weighted: Bool = false) -> [Endpoint] {
+        var generator = SplitMix(seed: seed)
+        return (0..<count).map { i in
+            let weight = weighted ? Double(generator.next() % 4 + 1) : 1
+            return try! Endpoint(
+                host: "10.\(i / 250).\(i % 250).\(generator.next() % 250)", port: 11211 + Int(generator.next() % 3),
+                weight: weight)
+        }
+    }
+
+    /// `count` distinct keys.
+    static func keys(_ count: Int, seed: UInt64) -> [String] {
+        var generator = SplitMix(seed: seed)
+        return (0..<count).map { "key-\($0)-\(generator.next() % 1_000_000)" }
+    }
+
+    /// Every algorithm, each with the nodes it accepts.
+    static func ring(_ algorithm: HashRing.Algorithm, _ nodes: [Endpoint]) -> HashRing {
+        let usable = algorithm == .jump ? nodes.map { var n = $0; n.weight = 1; return n } : nodes
+        return try! HashRing(nodes: usable, algorithm: algorithm, options: .init(pointsPerNode: 256, tableSize: 10007))
+    }
+
+    /// The owner's address of each key.
+    static func owners(_ ring: HashRing, _ keys: [String]) -> [String] {
+        keys.map { ring.node(for: $0).address }
+    }
+}
+
+/// SplitMix64, for test data.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// The error `body` throws, or nil when it throws none.
+func hashRingError(_ body: () throws -> Void) -> HashRingError? {
+    do {
+        try body()
+        return nil
+    } catch {
+        return error as? HashRingError
+    }
+}
