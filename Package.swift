@@ -40,6 +40,7 @@ let package = Package(
             name: "ShoalHashingTests",
             dependencies: [
                 "ShoalHashing",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             resources: [.copy("Vectors")]

@@ -44,17 +44,14 @@ public struct HashRing: Placement {
         }
     }
 
-    enum Storage: Sendable {
-        case ketama(KetamaRing)
-        case ring64(Ring64)
-        case jump(JumpHash)
-        case rendezvous(RendezvousHash)
-        case maglev(MaglevTable)
-    }
-
     /// The algorithm in use.
     public let algorithm: Algorithm
-    let storage: Storage
+    /// The concrete placement behind this value.
+    ///
+    /// Held as an existential rather than an enum: calling a requirement through it borrows
+    /// the placement, where binding an enum payload copies it and retains all of its arrays on
+    /// every lookup.
+    public let placement: any Placement
 
     /// Builds a placement.
     ///
@@ -63,83 +60,40 @@ public struct HashRing: Placement {
         self.algorithm = algorithm
         switch algorithm {
         case .ketama:
-            storage = .ketama(try KetamaRing(nodes: nodes, flavor: .libmemcached))
+            placement = try KetamaRing(nodes: nodes, flavor: .libmemcached)
         case .ketamaClassic:
-            storage = .ketama(try KetamaRing(nodes: nodes, flavor: .classic))
+            placement = try KetamaRing(nodes: nodes, flavor: .classic)
         case .ring64:
-            storage = .ring64(try Ring64(nodes: nodes, pointsPerNode: options.pointsPerNode))
+            placement = try Ring64(nodes: nodes, pointsPerNode: options.pointsPerNode)
         case .jump:
-            storage = .jump(try JumpHash(nodes: nodes))
+            placement = try JumpHash(nodes: nodes)
         case .rendezvous:
-            storage = .rendezvous(try RendezvousHash(nodes: nodes))
+            placement = try RendezvousHash(nodes: nodes)
         case .maglev:
-            storage = .maglev(try MaglevTable(nodes: nodes, tableSize: options.tableSize))
+            placement = try MaglevTable(nodes: nodes, tableSize: options.tableSize)
         }
     }
 
-    private init(algorithm: Algorithm, storage: Storage) {
+    private init(algorithm: Algorithm, placement: any Placement) {
         self.algorithm = algorithm
-        self.storage = storage
+        self.placement = placement
     }
 
-    /// The concrete placement behind this value.
-    public var placement: any Placement {
-        switch storage {
-        case .ketama(let p): p
-        case .ring64(let p): p
-        case .jump(let p): p
-        case .rendezvous(let p): p
-        case .maglev(let p): p
-        }
-    }
-
-    public var nodes: [Endpoint] {
-        switch storage {
-        case .ketama(let p): p.nodes
-        case .ring64(let p): p.nodes
-        case .jump(let p): p.nodes
-        case .rendezvous(let p): p.nodes
-        case .maglev(let p): p.nodes
-        }
-    }
+    public var nodes: [Endpoint] { placement.nodes }
 
     public func index(forKeyBytes key: UnsafeRawBufferPointer) -> Int {
-        switch storage {
-        case .ketama(let p): p.index(forKeyBytes: key)
-        case .ring64(let p): p.index(forKeyBytes: key)
-        case .jump(let p): p.index(forKeyBytes: key)
-        case .rendezvous(let p): p.index(forKeyBytes: key)
-        case .maglev(let p): p.index(forKeyBytes: key)
-        }
+        placement.index(forKeyBytes: key)
     }
 
     public func indices(forKeyBytes key: UnsafeRawBufferPointer, count: Int) -> [Int] {
-        switch storage {
-        case .ketama(let p): p.indices(forKeyBytes: key, count: count)
-        case .ring64(let p): p.indices(forKeyBytes: key, count: count)
-        case .jump(let p): p.indices(forKeyBytes: key, count: count)
-        case .rendezvous(let p): p.indices(forKeyBytes: key, count: count)
-        case .maglev(let p): p.indices(forKeyBytes: key, count: count)
-        }
+        placement.indices(forKeyBytes: key, count: count)
     }
 
     public func adding(_ node: Endpoint) throws(HashRingError) -> HashRing {
-        switch storage {
-        case .ketama(let p): HashRing(algorithm: algorithm, storage: .ketama(try p.adding(node)))
-        case .ring64(let p): HashRing(algorithm: algorithm, storage: .ring64(try p.adding(node)))
-        case .jump(let p): HashRing(algorithm: algorithm, storage: .jump(try p.adding(node)))
-        case .rendezvous(let p): HashRing(algorithm: algorithm, storage: .rendezvous(try p.adding(node)))
-        case .maglev(let p): HashRing(algorithm: algorithm, storage: .maglev(try p.adding(node)))
-        }
+        HashRing(algorithm: algorithm, placement: try placement.adding(node))
     }
 
     public func removing(address: String) throws(HashRingError) -> HashRing {
-        switch storage {
-        case .ketama(let p): HashRing(algorithm: algorithm, storage: .ketama(try p.removing(address: address)))
-        case .ring64(let p): HashRing(algorithm: algorithm, storage: .ring64(try p.removing(address: address)))
-        case .jump(let p): HashRing(algorithm: algorithm, storage: .jump(try p.removing(address: address)))
-        case .rendezvous(let p): HashRing(algorithm: algorithm, storage: .rendezvous(try p.removing(address: address)))
-        case .maglev(let p): HashRing(algorithm: algorithm, storage: .maglev(try p.removing(address: address)))
-        }
+        HashRing(algorithm: algorithm, placement: try placement.removing(address: address))
     }
 }

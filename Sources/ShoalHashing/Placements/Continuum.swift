@@ -1,12 +1,14 @@
 /// Points on a hash ring, sorted, each owned by a node: the structure behind ketama and ring64.
 ///
-/// Points and owners live in two parallel arrays so a binary search touches only the points.
-/// Equal points are ordered by owner, so ties go to the node with the lower index.
+/// Points and owners live in two parallel arrays so a search touches only the points, and a
+/// ``PrefixIndex`` narrows the search to about one point. Equal points are ordered by owner,
+/// so ties go to the node with the lower index.
 struct Continuum<Point: FixedWidthInteger & UnsignedInteger & Sendable>: Sendable {
     /// Ascending.
     let points: [Point]
     /// `owners[i]` is the index of the node that owns `points[i]`.
     let owners: [UInt32]
+    private let index: PrefixIndex<Point>
 
     /// Builds the continuum from each node's points (in any order).
     init(nodePoints: [[Point]]) {
@@ -18,13 +20,13 @@ struct Continuum<Point: FixedWidthInteger & UnsignedInteger & Sendable>: Sendabl
             }
         }
         pairs.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
-        self.points = pairs.map(\.0)
-        self.owners = pairs.map(\.1)
+        self.init(points: pairs.map(\.0), owners: pairs.map(\.1))
     }
 
     private init(points: [Point], owners: [UInt32]) {
         self.points = points
         self.owners = owners
+        self.index = PrefixIndex(points: points)
     }
 
     var isEmpty: Bool { points.isEmpty }
@@ -32,25 +34,24 @@ struct Continuum<Point: FixedWidthInteger & UnsignedInteger & Sendable>: Sendabl
     /// The position of the first point ≥ `hash`, wrapping to 0 past the last point.
     @inline(__always)
     func position(atOrAfter hash: Point) -> Int {
-        points.withUnsafeBufferPointer { points in
-            var low = 0
-            var high = points.count
-            while low < high {
-                let middle = low &+ (high &- low) >> 1
-                if points[middle] < hash {
-                    low = middle &+ 1
-                } else {
-                    high = middle
-                }
-            }
-            return low == points.count ? 0 : low
-        }
+        index.position(atOrAfter: hash, in: points)
     }
 
     /// The owner of the first point ≥ `hash`.
     @inline(__always)
     func owner(atOrAfter hash: Point) -> Int {
         Int(owners[position(atOrAfter: hash)])
+    }
+
+    /// Calls `visit` with the owner of each point from `hash` clockwise, wrapping, until it
+    /// returns `false` or every point has been visited once.
+    func walk(fromHash hash: Point, _ visit: (Int) -> Bool) {
+        guard !points.isEmpty else { return }
+        var position = position(atOrAfter: hash)
+        for _ in 0..<points.count {
+            if !visit(Int(owners[position])) { return }
+            position = position + 1 == points.count ? 0 : position + 1
+        }
     }
 
     /// Walks the ring clockwise from `start` and collects the first `count` distinct owners.

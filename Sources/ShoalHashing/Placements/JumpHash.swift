@@ -40,7 +40,9 @@ public struct JumpHash: Placement {
         while j < buckets {
             b = j
             key = key &* 2_862_933_555_777_941_757 &+ 1
-            j = Int64(Double(b &+ 1) * (Double(Int64(1) << 31) / Double((key >> 33) &+ 1)))
+            // `key >> 33` has 31 bits, so the signed conversion is exact and cheaper.
+            let divisor = Double(Int64(truncatingIfNeeded: key >> 33) &+ 1)
+            j = Int64(Double(b &+ 1) * (2_147_483_648.0 / divisor))
         }
         return Int(b)
     }

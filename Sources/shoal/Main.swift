@@ -1,0 +1,48 @@
+import ArgumentParser
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Runs `shoal` with one documented exit code per outcome: 0 success, 1 a failure while
+/// running, 2 bad usage. Usage errors are one line on standard error that names the argument.
+@main
+enum Main {
+    static func main() async {
+        do {
+            var command = try ShoalCommand.parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as UsageError {
+            fail(error.message, code: ExitStatus.usage)
+        } catch let error as RuntimeFailure {
+            fail(error.message, code: ExitStatus.failure)
+        } catch {
+            let code = ShoalCommand.exitCode(for: error)
+            if code == .success || error is ExitCode {
+                ShoalCommand.exit(withError: error)  // --help, --version, or an explicit exit
+            }
+            let message = ShoalCommand.message(for: error)
+                .split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+            fail(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message, code: ExitStatus.usage)
+        }
+    }
+
+    static func fail(_ message: String, code: Int32) -> Never {
+        StandardError.write("shoal: \(message)\n")
+        exit(code)
+    }
+}
+
+/// `shoal`'s exit codes.
+enum ExitStatus {
+    /// Something failed while running (an unreadable input, a write error).
+    static let failure: Int32 = 1
+    /// A flag, node or value was malformed or missing.
+    static let usage: Int32 = 2
+}

@@ -1,0 +1,165 @@
+import ShoalCore
+import ShoalHashing
+
+/// What `shoal ring analyze` measures. Field names are the `--json` keys.
+struct RingAnalysis: Encodable {
+    var algorithm: String
+    var nodes: Int
+    var keys: Int
+    var pointsPerNode: Int?
+    var tableSize: Int?
+    var boundedLoad: Double?
+    var min: Int
+    var mean: Double
+    var max: Int
+    var peakToMean: Double
+    var stddevPercent: Double
+    var movedOnAdd: Double
+    var movedOnRemove: Double
+    var idealMoved: Double
+    var idealMovedOnRemove: Double
+    var lookupNs: Double
+    var hashNs: Double
+    var buildMs: Double
+
+    enum CodingKeys: String, CodingKey {
+        case algorithm, nodes, keys, min, mean, max
+        case pointsPerNode = "points_per_node"
+        case tableSize = "table_size"
+        case boundedLoad = "bounded_load"
+        case peakToMean = "peak_to_mean"
+        case stddevPercent = "stddev_percent"
+        case movedOnAdd = "moved_on_add"
+        case movedOnRemove = "moved_on_remove"
+        case idealMoved = "ideal_moved"
+        case idealMovedOnRemove = "ideal_moved_on_remove"
+        case lookupNs = "lookup_ns"
+        case hashNs = "hash_ns"
+        case buildMs = "build_ms"
+    }
+}
+
+extension RingAnalysis {
+    /// The nodes analysed: `10.a.b.c:11211`, weight 1.
+    static func syntheticNodes(_ count: Int) -> [Endpoint] {
+        (0..<count).map { i in
+            try! Endpoint(host: "10.\((i >> 16) & 255).\((i >> 8) & 255).\(i & 255)", port: 11211)
+        }
+    }
+
+    /// Measures `algorithm` on `nodeCount` nodes and `keyCount` keys.
+    static func measure(
+        algorithm: HashRing.Algorithm, options: HashRing.Options, nodeCount: Int, keyCount: Int, boundedLoad: Double?, showProgress: Bool
+    ) throws(HashRingError) -> RingAnalysis {
+        let nodes = syntheticNodes(nodeCount)
+        let clock = ContinuousClock()
+
+        // Build: the fastest of up to 5 builds, stopping after a second.
+        let ring = try HashRing(nodes: nodes, algorithm: algorithm, options: options)
+        var buildTime = Duration.seconds(1_000)
+        var spent = Duration.zero
+        for _ in 0..<5 where spent < .seconds(1) {
+            let start = clock.now
+            let rebuilt = try HashRing(nodes: nodes, algorithm: algorithm, options: options)
+            let elapsed = clock.now - start
+            blackHole(rebuilt.nodes.count)
+            buildTime = Swift.min(buildTime, elapsed)
+            spent += elapsed
+        }
+
+        let keys = KeyTable(count: keyCount)
+        var progress = ProgressBar(label: "placing keys", total: keyCount * 3, enabled: showProgress)
+        var owners = [UInt32](repeating: 0, count: keyCount)
+        var loads = [Int](repeating: 0, count: nodeCount)
+        if let boundedLoad {
+            let base: BoundedLoadPlacement.Base
+            switch ring.placement {
+            case let ring64 as Ring64: base = .ring64(ring64)
+            case let maglev as MaglevTable: base = .maglev(maglev)
+            default: preconditionFailure("checked by the command")
+            }
+            let bounded = try BoundedLoadPlacement(base: base, epsilon: boundedLoad - 1)
+            keys.forEach { index, key in
+                owners[index] = UInt32(bounded.acquire(hash: XXH64.hash(key)).index)
+                if index & 0xFFFF == 0 { progress.update(index) }
+            }
+            loads = bounded.loads
+        } else {
+            keys.forEach { index, key in
+                let owner = ring.index(forKeyBytes: key)
+                owners[index] = UInt32(owner)
+                loads[owner] += 1
+                if index & 0xFFFF == 0 { progress.update(index) }
+            }
+        }
+
+        // Movement is measured on the consistent placement itself, adding one node and
+        // removing the last one (the only minimal-disruption removal for jump).
+        let added = try ring.adding(try! Endpoint(host: "new-node", port: 11211))
+        let removed = try ring.removing(address: nodes[nodeCount - 1].address)
+        var movedOnAdd = 0
+        var movedOnRemove = 0
+        keys.forEach { index, key in
+            let base = boundedLoad == nil ? Int(owners[index]) : ring.index(forKeyBytes: key)
+            if added.index(forKeyBytes: key) != base { movedOnAdd += 1 }
+            if removed.index(forKeyBytes: key) != base { movedOnRemove += 1 }
+            if index & 0xFFFF == 0 { progress.update(keyCount + 2 * index) }
+        }
+        progress.finish()
+
+        let lookup = measure(keys: keys, clock: clock) { ring.index(forKeyBytes: $0) }
+        let hash =
+            algorithm == .ketama || algorithm == .ketamaClassic
+            ? measure(keys: keys, clock: clock) { Int(KetamaRing.keyHash($0)) }
+            : measure(keys: keys, clock: clock) { Int(truncatingIfNeeded: XXH64.hash($0)) }
+        let mean = Double(keyCount) / Double(nodeCount)
+        let variance = loads.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(nodeCount)
+        return RingAnalysis(
+            algorithm: algorithm.rawValue, nodes: nodeCount, keys: keyCount,
+            pointsPerNode: algorithm == .ring64 ? options.pointsPerNode : nil,
+            tableSize: algorithm == .maglev ? options.tableSize : nil,
+            boundedLoad: boundedLoad,
+            min: loads.min()!, mean: mean, max: loads.max()!,
+            peakToMean: Double(loads.max()!) / mean,
+            stddevPercent: variance.squareRoot() / mean * 100,
+            movedOnAdd: Double(movedOnAdd) / Double(keyCount),
+            movedOnRemove: Double(movedOnRemove) / Double(keyCount),
+            idealMoved: 1 / Double(nodeCount + 1),
+            idealMovedOnRemove: 1 / Double(nodeCount),
+            lookupNs: lookup,
+            hashNs: hash,
+            buildMs: buildTime.milliseconds)
+    }
+
+    /// Nanoseconds per call of `operation`: passes over all keys until at least 0.3 s has been
+    /// spent, the total time divided by the total calls.
+    @inline(__always)
+    static func measure(keys: KeyTable, clock: ContinuousClock, _ operation: (UnsafeRawBufferPointer) -> Int) -> Double {
+        var lookups = 0
+        var elapsed = Duration.zero
+        var checksum = 0
+        repeat {
+            elapsed += clock.measure {
+                keys.forEach { _, key in checksum &+= operation(key) }
+            }
+            lookups += keys.count
+        } while elapsed < .milliseconds(300)
+        blackHole(checksum)
+        return elapsed.nanoseconds / Double(lookups)
+    }
+}
+
+/// Keeps a value alive so the optimiser cannot drop the work that made it.
+@inline(never)
+func blackHole(_ value: Int) {
+    if value == Int.min { print("") }
+}
+
+extension Duration {
+    var nanoseconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) * 1e9 + Double(attoseconds) / 1e9
+    }
+
+    var milliseconds: Double { nanoseconds / 1e6 }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import ShoalHashing
+
+/// `shoal ring`: place keys on nodes and measure placement algorithms.
+struct RingCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ring",
+        abstract: "Place keys with a consistent-hashing algorithm, or measure one.",
+        subcommands: [RingPlaceCommand.self, RingAnalyzeCommand.self]
+    )
+}
+
+extension HashRing.Algorithm: ExpressibleByArgument {}
+
+/// The options both `ring` subcommands share.
+struct PlacementOptions: ParsableArguments {
+    @Option(help: "ketama | ketama-classic | ring64 | jump | rendezvous | maglev")
+    var algorithm: HashRing.Algorithm = .ring64
+
+    @Option(help: "Points per node of weight 1 (ring64 only; default \(Ring64.defaultPointsPerNode)).")
+    var points: Int?
+
+    @Option(name: .customLong("table-size"), help: "Maglev table size, a prime (maglev only; default \(MaglevTable.defaultTableSize)).")
+    var tableSize: Int?
+
+    /// The library options, after checking that each given flag applies to the algorithm.
+    func hashRingOptions() throws(UsageError) -> HashRing.Options {
+        var options = HashRing.Options()
+        if let points {
+            guard algorithm == .ring64 else {
+                throw UsageError("--points applies to ring64 only, not \(algorithm)")
+            }
+            options.pointsPerNode = points
+        }
+        if let tableSize {
+            guard algorithm == .maglev else {
+                throw UsageError("--table-size applies to maglev only, not \(algorithm)")
+            }
+            options.tableSize = tableSize
+        }
+        return options
+    }
+
+    /// Builds the placement, turning library errors into usage errors that name the flag.
+    func makeRing(nodes: [ParsedNode]) throws(UsageError) -> HashRing {
+        let options = try hashRingOptions()
+        do {
+            return try HashRing(nodes: nodes.map(\.endpoint), algorithm: algorithm, options: options)
+        } catch {
+            throw UsageError(Self.flag(for: error.code, nodes: nodes) + error.message)
+        }
+    }
+
+    static func flag(for code: HashRingError.Code, nodes: [ParsedNode]) -> String {
+        switch code {
+        case .invalidPointsPerNode: "--points: "
+        case .invalidTableSize: "--table-size: "
+        case .emptyNodeSet: "--node: "
+        default: "--node: "
+        }
+    }
+}

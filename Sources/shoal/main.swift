@@ -1,1 +1,0 @@
-print("shoal: the command line arrives with `shoal ring`")
