@@ -56,7 +56,7 @@ extension Endpoint {
         guard !portText.isEmpty, portText.allSatisfy({ $0.isASCII && $0.isNumber }) else {
             throw EndpointError(.missingPort, input: text)
         }
-        guard portText.count <= 5, let port = Int(portText), (0...65535).contains(port) else {
+        guard let port = Int(portText), (0...65535).contains(port) else {
             throw EndpointError(.portOutOfRange, input: text)
         }
         try self.init(host: String(host), port: port, weight: weight)

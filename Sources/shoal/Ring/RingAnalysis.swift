@@ -1,8 +1,8 @@
 import ShoalCore
 import ShoalHashing
 
-/// What `shoal ring analyze` measures. Field names are the `--json` keys.
-struct RingAnalysis: Encodable {
+/// What `shoal ring analyze` measures.
+struct RingAnalysis {
     var algorithm: String
     var nodes: Int
     var keys: Int
@@ -22,20 +22,26 @@ struct RingAnalysis: Encodable {
     var hashNs: Double
     var buildMs: Double
 
-    enum CodingKeys: String, CodingKey {
-        case algorithm, nodes, keys, min, mean, max
-        case pointsPerNode = "points_per_node"
-        case tableSize = "table_size"
-        case boundedLoad = "bounded_load"
-        case peakToMean = "peak_to_mean"
-        case stddevPercent = "stddev_percent"
-        case movedOnAdd = "moved_on_add"
-        case movedOnRemove = "moved_on_remove"
-        case idealMoved = "ideal_moved"
-        case idealMovedOnRemove = "ideal_moved_on_remove"
-        case lookupNs = "lookup_ns"
-        case hashNs = "hash_ns"
-        case buildMs = "build_ms"
+    /// One JSON object with sorted keys. Numbers are written with Swift's shortest
+    /// round-tripping form (Foundation's encoder on Linux rounds some doubles).
+    var json: String {
+        var fields: [(String, String)] = [
+            ("algorithm", "\"\(algorithm)\""), ("nodes", "\(nodes)"), ("keys", "\(keys)"),
+            ("min", "\(min)"), ("mean", number(mean)), ("max", "\(max)"),
+            ("peak_to_mean", number(peakToMean)), ("stddev_percent", number(stddevPercent)),
+            ("moved_on_add", number(movedOnAdd)), ("moved_on_remove", number(movedOnRemove)),
+            ("ideal_moved", number(idealMoved)), ("ideal_moved_on_remove", number(idealMovedOnRemove)),
+            ("lookup_ns", number(lookupNs)), ("hash_ns", number(hashNs)), ("build_ms", number(buildMs)),
+        ]
+        if let pointsPerNode { fields.append(("points_per_node", "\(pointsPerNode)")) }
+        if let tableSize { fields.append(("table_size", "\(tableSize)")) }
+        if let boundedLoad { fields.append(("bounded_load", number(boundedLoad))) }
+        let body = fields.sorted { $0.0 < $1.0 }.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",")
+        return "{\(body)}\n"
+    }
+
+    private func number(_ value: Double) -> String {
+        value.isFinite ? "\(value)" : "null"
     }
 }
 

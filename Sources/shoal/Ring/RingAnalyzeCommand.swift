@@ -55,14 +55,8 @@ struct RingAnalyzeCommand: AsyncParsableCommand {
             throw UsageError(PlacementOptions.flag(for: error.code, nodes: []) + error.message)
         }
         var output = StandardOutput()
-        try output.append(json ? try Self.json(report) : Self.table(report))
+        try output.append(json ? report.json : Self.table(report))
         try output.flush()
-    }
-
-    static func json(_ report: RingAnalysis) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"
     }
 
     static func table(_ r: RingAnalysis) -> String {
