@@ -1,5 +1,6 @@
 // swift-tools-version: 6.1
 import PackageDescription
+
 import class Foundation.ProcessInfo
 
 // Shoal: consistent hashing, load balancing, discovery, locks and a gateway for Swift services.

@@ -1,9 +1,9 @@
 import ArgumentParser
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Runs `shoal` with one documented exit code per outcome: 0 success, 1 a failure while
@@ -27,8 +27,9 @@ enum Main {
             if code == .success || error is ExitCode {
                 ShoalCommand.exit(withError: error)  // --help, --version, or an explicit exit
             }
+            // One line: the parser's own messages sometimes list choices on further lines.
             let message = ShoalCommand.message(for: error)
-                .split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+                .split(separator: "\n").map { $0.trimmingPrefix(while: \.isWhitespace) }.joined(separator: " ")
             fail(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message, code: ExitStatus.usage)
         }
     }

@@ -9,10 +9,14 @@ struct RingAnalyzeTests {
         return try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
     }
 
-    @Test("--json has every figure, with sane values", arguments: ["ketama", "ketama-classic", "ring64", "jump", "rendezvous", "maglev"])
+    @Test(
+        "--json has every figure, with sane values",
+        arguments: ["ketama", "ketama-classic", "ring64", "jump", "rendezvous", "maglev"])
     func jsonFigures(algorithm: String) throws {
         let report = try Self.analyze(["--algorithm", algorithm, "--nodes", "20", "--keys", "20000"])
-        for key in ["peak_to_mean", "stddev_percent", "moved_on_add", "moved_on_remove", "ideal_moved", "lookup_ns", "build_ms"] {
+        for key in [
+            "peak_to_mean", "stddev_percent", "moved_on_add", "moved_on_remove", "ideal_moved", "lookup_ns", "build_ms",
+        ] {
             #expect(report[key] is Double || report[key] is Int, "\(key) missing")
         }
         let peak = try #require(report["peak_to_mean"] as? Double)
@@ -25,13 +29,20 @@ struct RingAnalyzeTests {
 
     @Test("--bounded-load caps the busiest node", arguments: ["ring64", "maglev"])
     func boundedLoad(algorithm: String) throws {
-        let plain = try Self.analyze(["--algorithm", algorithm, "--nodes", "50", "--keys", "50000", "--points", "16"].filter { algorithm == "ring64" || !["--points", "16"].contains($0) })
-        let capped = try Self.analyze(["--algorithm", algorithm, "--nodes", "50", "--keys", "50000", "--bounded-load", "1.05"])
+        let plain = try Self.analyze(
+            ["--algorithm", algorithm, "--nodes", "50", "--keys", "50000", "--points", "16"].filter {
+                algorithm == "ring64" || !["--points", "16"].contains($0)
+            })
+        let capped = try Self.analyze([
+            "--algorithm", algorithm, "--nodes", "50", "--keys", "50000", "--bounded-load", "1.05",
+        ])
         let cap = (1.05 * 1000).rounded(.up)
         #expect(try #require(capped["max"] as? Int) <= Int(cap))
         #expect(try #require(capped["peak_to_mean"] as? Double) <= 1.05)
         if algorithm == "ring64" {
-            #expect(try #require(plain["peak_to_mean"] as? Double) > 1.05, "16 points per node should be uneven without the cap")
+            #expect(
+                try #require(plain["peak_to_mean"] as? Double) > 1.05,
+                "16 points per node should be uneven without the cap")
         }
     }
 

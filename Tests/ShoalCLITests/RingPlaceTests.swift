@@ -9,13 +9,16 @@ struct RingPlaceTests {
         return line.split(separator: ":", maxSplits: 1)[1].split(separator: " ").map(String.init)
     }
 
-    @Test("prints exactly libmemcached's and libketama's placement of the 10k reference keys", arguments: [
-        ("ketama", "ketama", "weighted-five"), ("ketama", "ketama", "ten-mixed-ports"),
-        ("ketama-classic", "ketama-classic", "float-edge-three"),
-    ])
+    @Test(
+        "prints exactly libmemcached's and libketama's placement of the 10k reference keys",
+        arguments: [
+            ("ketama", "ketama", "weighted-five"), ("ketama", "ketama", "ten-mixed-ports"),
+            ("ketama-classic", "ketama-classic", "float-edge-three"),
+        ])
     func matchesReferenceCSV(algorithm: String, directory: String, set: String) throws {
         let keys = try Data(contentsOf: ShoalProcess.vectors.appendingPathComponent("keys.txt"))
-        let expected = try String(contentsOf: ShoalProcess.vectors.appendingPathComponent("\(directory)/\(set).csv"), encoding: .utf8)
+        let expected = try String(
+            contentsOf: ShoalProcess.vectors.appendingPathComponent("\(directory)/\(set).csv"), encoding: .utf8)
         let nodes = try Self.servers(set).flatMap { ["--node", $0] }
         let result = try ShoalProcess.run(["ring", "place", "--algorithm", algorithm] + nodes, stdin: keys)
         #expect(result.status == 0, "\(result.stderr)")
@@ -24,9 +27,12 @@ struct RingPlaceTests {
 
     @Test("quotes keys that need it, keeps empty and non-UTF-8 keys, and names nodes as given")
     func csvShapes() throws {
-        let input = Data("plain\n\nwith,comma\nwith\"quote\nключ 🙂\n".utf8) + Data([0xFF, 0xFE, 0x0A]) + Data("last-without-newline".utf8)
+        let input =
+            Data("plain\n\nwith,comma\nwith\"quote\nключ 🙂\n".utf8) + Data([0xFF, 0xFE, 0x0A])
+            + Data("last-without-newline".utf8)
         let result = try ShoalProcess.run(
-            ["ring", "place", "--algorithm", "ring64", "--node", "Cache-A:0011211=2", "--node", "[::1]:6379"], stdin: input)
+            ["ring", "place", "--algorithm", "ring64", "--node", "Cache-A:0011211=2", "--node", "[::1]:6379"],
+            stdin: input)
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         #expect(lines.first == "key,node")

@@ -3,13 +3,15 @@ import Testing
 
 @Suite("Endpoint parsing")
 struct EndpointParsingTests {
-    @Test("accepted forms", arguments: [
-        ("cache-1:11211", "cache-1", 11211, 1.0),
-        ("10.0.0.7:6379=2", "10.0.0.7", 6379, 2.0),
-        ("[::1]:6380=0.5", "::1", 6380, 0.5),
-        ("h:0", "h", 0, 1.0),
-        ("h:65535=100", "h", 65535, 100.0),
-    ])
+    @Test(
+        "accepted forms",
+        arguments: [
+            ("cache-1:11211", "cache-1", 11211, 1.0),
+            ("10.0.0.7:6379=2", "10.0.0.7", 6379, 2.0),
+            ("[::1]:6380=0.5", "::1", 6380, 0.5),
+            ("h:0", "h", 0, 1.0),
+            ("h:65535=100", "h", 65535, 100.0),
+        ])
     func accepted(text: String, host: String, port: Int, weight: Double) throws {
         let endpoint = try Endpoint(parsing: text)
         #expect(endpoint.host == host)
@@ -17,25 +19,27 @@ struct EndpointParsingTests {
         #expect(endpoint.weight == weight)
     }
 
-    @Test("rejected forms say what was wrong", arguments: [
-        ("", EndpointError.Code.missingPort),
-        ("host", .missingPort),
-        ("host:", .missingPort),
-        (":11211", .emptyHost),
-        ("host:65536", .portOutOfRange),
-        ("host:99999999999999999999", .portOutOfRange),
-        ("host:-1", .missingPort),
-        ("host:80=0", .invalidWeight),
-        ("host:80=-2", .invalidWeight),
-        ("host:80=nan", .invalidWeight),
-        ("host:80=inf", .invalidWeight),
-        ("host:80=1e400", .invalidWeight),
-        ("host:80=", .invalidWeight),
-        ("::1:80", .malformed),
-        ("[::1:80", .malformed),
-        ("[::1]80", .missingPort),
-        ("my host:80", .malformed),
-    ])
+    @Test(
+        "rejected forms say what was wrong",
+        arguments: [
+            ("", EndpointError.Code.missingPort),
+            ("host", .missingPort),
+            ("host:", .missingPort),
+            (":11211", .emptyHost),
+            ("host:65536", .portOutOfRange),
+            ("host:99999999999999999999", .portOutOfRange),
+            ("host:-1", .missingPort),
+            ("host:80=0", .invalidWeight),
+            ("host:80=-2", .invalidWeight),
+            ("host:80=nan", .invalidWeight),
+            ("host:80=inf", .invalidWeight),
+            ("host:80=1e400", .invalidWeight),
+            ("host:80=", .invalidWeight),
+            ("::1:80", .malformed),
+            ("[::1:80", .malformed),
+            ("[::1]80", .missingPort),
+            ("my host:80", .malformed),
+        ])
     func rejected(text: String, code: EndpointError.Code) {
         do {
             let endpoint = try Endpoint(parsing: text)

@@ -19,7 +19,8 @@ enum LibmemcachedDriver {
 
     /// The compiled driver, or the reason it could not be built.
     static let binary: Result<URL, DriverError> = {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-ketama-libmemcached-\(getpid())")
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "shoal-ketama-libmemcached-\(getpid())")
         do {
             let status = try run("/usr/bin/env", ["cc", "-O2", "-o", output.path, source.path, "-lmemcached"]).status
             return status == 0 ? .success(output) : .failure(DriverError(message: "cc failed with status \(status)"))
@@ -33,7 +34,9 @@ enum LibmemcachedDriver {
         var description: String { message }
     }
 
-    static func run(_ executable: String, _ arguments: [String], stdin: Data = Data()) throws -> (status: Int32, stdout: Data) {
+    static func run(_ executable: String, _ arguments: [String], stdin: Data = Data()) throws -> (
+        status: Int32, stdout: Data
+    ) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -67,25 +70,31 @@ struct LibmemcachedDifferentialTests {
         await propertyCheck(count: 40, input: Gen.int(in: 1...100), Gen.uint64()) { count, seed in
             var random = SplitMix(seed: seed)
             let servers = try (0..<count).map { i in
-                let host = random.next() % 2 == 0 ? "10.\(random.next() % 256).\(random.next() % 256).\(i)" : "cache-\(i).example"
+                let host =
+                    random.next() % 2 == 0
+                    ? "10.\(random.next() % 256).\(random.next() % 256).\(i)" : "cache-\(i).example"
                 let weight = random.next() % 3 == 0 ? Double(random.next() % 10 + 1) : 1
                 return try Endpoint(host: host, port: ports[Int(random.next() % 5)], weight: weight)
             }
             let keys = (0..<400).map { i in
                 let length = Int(random.next() % 30)
                 let scalars = (0..<length).compactMap { _ in
-                    Unicode.Scalar(random.next() % 4 == 0 ? UInt32(0x400 + random.next() % 0x200) : UInt32(0x21 + random.next() % 0x5D))
+                    Unicode.Scalar(
+                        random.next() % 4 == 0
+                            ? UInt32(0x400 + random.next() % 0x200) : UInt32(0x21 + random.next() % 0x5D))
                 }
                 return "\(i):" + String(String.UnicodeScalarView(scalars.filter { $0 != "," }))
             }
             let arguments = servers.map { "\($0.address)=\(Int($0.weight))" }
-            let result = try LibmemcachedDriver.run(driver.path, arguments, stdin: Data((keys.joined(separator: "\n") + "\n").utf8))
+            let result = try LibmemcachedDriver.run(
+                driver.path, arguments, stdin: Data((keys.joined(separator: "\n") + "\n").utf8))
             #expect(result.status == 0)
             let rows = String(decoding: result.stdout, as: UTF8.self).split(separator: "\n").dropFirst()
             #expect(rows.count == keys.count)
             let ring = try KetamaRing(nodes: servers, flavor: .libmemcached)
             var differing = 0
-            for (key, row) in zip(keys, rows) where ring.node(for: key).address != row[row.index(after: row.lastIndex(of: ",")!)...] {
+            for (key, row) in zip(keys, rows)
+            where ring.node(for: key).address != row[row.index(after: row.lastIndex(of: ",")!)...] {
                 differing += 1
             }
             #expect(differing == 0, "\(differing) of \(keys.count) keys differ for \(arguments)")

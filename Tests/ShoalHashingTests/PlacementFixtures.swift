@@ -22,7 +22,11 @@ enum PlacementFixtures {
 
     /// Every algorithm, each with the nodes it accepts.
     static func ring(_ algorithm: HashRing.Algorithm, _ nodes: [Endpoint]) -> HashRing {
-        let usable = algorithm == .jump ? nodes.map { var n = $0; n.weight = 1; return n } : nodes
+        let usable =
+            algorithm == .jump
+            ? nodes.map {
+                var n = $0; n.weight = 1; return n
+            } : nodes
         return try! HashRing(nodes: usable, algorithm: algorithm, options: .init(pointsPerNode: 256, tableSize: 10007))
     }
 

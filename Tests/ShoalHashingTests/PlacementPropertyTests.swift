@@ -12,14 +12,18 @@ struct PlacementPropertyTests {
     /// Whether the algorithm may, by design, move keys between nodes that stay when going from
     /// `before` to `after`: Maglev always (slots compete); ketama only when a staying node's
     /// point count changes, as counts scale with each node's share of the total weight.
-    static func movesSomeOtherKeys(_ algorithm: HashRing.Algorithm, from before: [Endpoint], to after: [Endpoint]) -> Bool {
+    static func movesSomeOtherKeys(_ algorithm: HashRing.Algorithm, from before: [Endpoint], to after: [Endpoint])
+        -> Bool
+    {
         switch algorithm {
         case .maglev:
             return true
         case .ketama, .ketamaClassic:
             let flavor: KetamaRing.Flavor = algorithm == .ketama ? .libmemcached : .classic
-            let old = Dictionary(uniqueKeysWithValues: zip(before.map(\.address), KetamaRing.pointCounts(for: before, flavor: flavor)))
-            let new = Dictionary(uniqueKeysWithValues: zip(after.map(\.address), KetamaRing.pointCounts(for: after, flavor: flavor)))
+            let old = Dictionary(
+                uniqueKeysWithValues: zip(before.map(\.address), KetamaRing.pointCounts(for: before, flavor: flavor)))
+            let new = Dictionary(
+                uniqueKeysWithValues: zip(after.map(\.address), KetamaRing.pointCounts(for: after, flavor: flavor)))
             return new.contains { old[$0.key] != nil && old[$0.key] != $0.value }
         default:
             return false
@@ -39,9 +43,12 @@ struct PlacementPropertyTests {
                 .filter { $0 != $1 && $0 != removed }.count
             if Self.movesSomeOtherKeys(algorithm, from: ring.nodes, to: smaller.nodes) {
                 let limit = algorithm == .maglev ? 0.03 : 0.15
-                #expect(Double(movedBetweenStayers) / Double(keys.count) < limit, "\(algorithm): \(movedBetweenStayers) keys moved between nodes that stayed")
+                #expect(
+                    Double(movedBetweenStayers) / Double(keys.count) < limit,
+                    "\(algorithm): \(movedBetweenStayers) keys moved between nodes that stayed")
             } else {
-                #expect(movedBetweenStayers == 0, "\(algorithm): keys moved between nodes that stayed when \(removed) left")
+                #expect(
+                    movedBetweenStayers == 0, "\(algorithm): keys moved between nodes that stayed when \(removed) left")
             }
         }
     }
@@ -61,7 +68,9 @@ struct PlacementPropertyTests {
             #expect(fraction > 0.4 * ideal && fraction < 1.8 * ideal, "\(algorithm): moved \(fraction), ideal \(ideal)")
             let elsewhere = moved.filter { $0.1 != nodes.last!.address }.count
             if Self.movesSomeOtherKeys(algorithm, from: ring.nodes, to: bigger.nodes) {
-                #expect(Double(elsewhere) / Double(keys.count) < 0.03, "\(algorithm): \(elsewhere) keys moved between old nodes")
+                #expect(
+                    Double(elsewhere) / Double(keys.count) < 0.03,
+                    "\(algorithm): \(elsewhere) keys moved between old nodes")
             } else {
                 #expect(elsewhere == 0, "\(algorithm): \(elsewhere) keys moved between old nodes")
             }
@@ -102,9 +111,13 @@ struct PlacementPropertyTests {
         }
     }
 
-    @Test("weighted algorithms give shares in proportion to weight", arguments: [HashRing.Algorithm.ring64, .rendezvous, .maglev, .ketama])
+    @Test(
+        "weighted algorithms give shares in proportion to weight",
+        arguments: [HashRing.Algorithm.ring64, .rendezvous, .maglev, .ketama])
     func weightsShapeShares(algorithm: HashRing.Algorithm) throws {
-        let nodes = try [1.0, 1, 2, 4].enumerated().map { try Endpoint(host: "10.9.0.\($0.offset)", port: 7000, weight: $0.element) }
+        let nodes = try [1.0, 1, 2, 4].enumerated().map {
+            try Endpoint(host: "10.9.0.\($0.offset)", port: 7000, weight: $0.element)
+        }
         let ring = try HashRing(nodes: nodes, algorithm: algorithm)
         var counts = [Int](repeating: 0, count: nodes.count)
         for key in PlacementFixtures.keys(80_000, seed: 42) {
@@ -112,7 +125,9 @@ struct PlacementPropertyTests {
         }
         for (node, count) in zip(nodes, counts) {
             let expected = 80_000 * node.weight / 8
-            #expect(abs(Double(count) - expected) < 0.12 * expected, "\(algorithm) \(node): \(count), expected ≈ \(expected)")
+            #expect(
+                abs(Double(count) - expected) < 0.12 * expected,
+                "\(algorithm) \(node): \(count), expected ≈ \(expected)")
         }
     }
 

@@ -45,7 +45,9 @@ struct PlacementValidationTests {
         #expect(throws: HashRingError.self) { try ring.removing(address: "10.0.0.1:1") }
     }
 
-    @Test("Maglev table sizes must be primes above the node count", arguments: [0, 1, 2, 65536, 65535, MaglevTable.maximumTableSize + 1])
+    @Test(
+        "Maglev table sizes must be primes above the node count",
+        arguments: [0, 1, 2, 65536, 65535, MaglevTable.maximumTableSize + 1])
     func maglevTableSize(size: Int) throws {
         let nodes = PlacementFixtures.nodes(3, seed: 1)
         #expect(throws: HashRingError.self) { try MaglevTable(nodes: nodes, tableSize: size) }
@@ -53,7 +55,9 @@ struct PlacementValidationTests {
 
     @Test("ring64 points per node must be in range", arguments: [0, -5, Ring64.maximumPointsPerNode + 1])
     func ringPoints(points: Int) {
-        #expect(throws: HashRingError.self) { try Ring64(nodes: PlacementFixtures.nodes(2, seed: 1), pointsPerNode: points) }
+        #expect(throws: HashRingError.self) {
+            try Ring64(nodes: PlacementFixtures.nodes(2, seed: 1), pointsPerNode: points)
+        }
     }
 
     @Test("empty and non-ASCII keys are placed like any other", arguments: all)

@@ -40,22 +40,30 @@ enum MD5Words {
     }
 
     @inline(__always)
-    private static func f(_ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: UInt32, _ m: UInt32, _ s: UInt32, _ k: UInt32) -> UInt32 {
+    private static func f(_ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: UInt32, _ m: UInt32, _ s: UInt32, _ k: UInt32)
+        -> UInt32
+    {
         b &+ rotate(a &+ ((b & c) | (~b & d)) &+ k &+ m, s)
     }
 
     @inline(__always)
-    private static func g(_ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: UInt32, _ m: UInt32, _ s: UInt32, _ k: UInt32) -> UInt32 {
+    private static func g(_ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: UInt32, _ m: UInt32, _ s: UInt32, _ k: UInt32)
+        -> UInt32
+    {
         b &+ rotate(a &+ ((b & d) | (c & ~d)) &+ k &+ m, s)
     }
 
     @inline(__always)
-    private static func h(_ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: UInt32, _ m: UInt32, _ s: UInt32, _ k: UInt32) -> UInt32 {
+    private static func h(_ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: UInt32, _ m: UInt32, _ s: UInt32, _ k: UInt32)
+        -> UInt32
+    {
         b &+ rotate(a &+ (b ^ c ^ d) &+ k &+ m, s)
     }
 
     @inline(__always)
-    private static func i(_ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: UInt32, _ m: UInt32, _ s: UInt32, _ k: UInt32) -> UInt32 {
+    private static func i(_ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: UInt32, _ m: UInt32, _ s: UInt32, _ k: UInt32)
+        -> UInt32
+    {
         b &+ rotate(a &+ (c ^ (b | ~d)) &+ k &+ m, s)
     }
 

@@ -44,7 +44,9 @@ public struct Ring64: Placement {
         try Self.validate(pointsPerNode: pointsPerNode)
         try HashRingError.validate(nodes, algorithm: "ring64")
         let nodePoints = nodes.map { Self.points(for: $0, pointsPerNode: pointsPerNode) }
-        self.init(nodes: nodes, pointsPerNode: pointsPerNode, nodePoints: nodePoints, continuum: Continuum(nodePoints: nodePoints))
+        self.init(
+            nodes: nodes, pointsPerNode: pointsPerNode, nodePoints: nodePoints,
+            continuum: Continuum(nodePoints: nodePoints))
     }
 
     private init(nodes: [Endpoint], pointsPerNode: Int, nodePoints: [[UInt64]], continuum: Continuum<UInt64>) {

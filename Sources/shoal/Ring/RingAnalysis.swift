@@ -55,7 +55,8 @@ extension RingAnalysis {
 
     /// Measures `algorithm` on `nodeCount` nodes and `keyCount` keys.
     static func measure(
-        algorithm: HashRing.Algorithm, options: HashRing.Options, nodeCount: Int, keyCount: Int, boundedLoad: Double?, showProgress: Bool
+        algorithm: HashRing.Algorithm, options: HashRing.Options, nodeCount: Int, keyCount: Int, boundedLoad: Double?,
+        showProgress: Bool
     ) throws(HashRingError) -> RingAnalysis {
         let nodes = syntheticNodes(nodeCount)
         let clock = ContinuousClock()
@@ -140,7 +141,8 @@ extension RingAnalysis {
     /// Nanoseconds per call of `operation`: passes over all keys until at least 0.3 s has been
     /// spent, the total time divided by the total calls.
     @inline(__always)
-    static func measure(keys: KeyTable, clock: ContinuousClock, _ operation: (UnsafeRawBufferPointer) -> Int) -> Double {
+    static func measure(keys: KeyTable, clock: ContinuousClock, _ operation: (UnsafeRawBufferPointer) -> Int) -> Double
+    {
         var lookups = 0
         var elapsed = Duration.zero
         var checksum = 0

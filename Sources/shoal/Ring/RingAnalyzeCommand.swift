@@ -36,23 +36,25 @@ struct RingAnalyzeCommand: AsyncParsableCommand {
         guard (1...100_000_000).contains(keys) else {
             throw UsageError("--keys must be in 1...100000000, not \(keys)")
         }
+        let algorithm = try placement.algorithm()
         if let boundedLoad {
             guard boundedLoad.isFinite, boundedLoad >= 1 else {
-                throw UsageError("--bounded-load must be a number ≥ 1 (1.25 caps nodes at 125 % of the mean), not \(boundedLoad)")
+                throw UsageError(
+                    "--bounded-load must be a number ≥ 1 (1.25 caps nodes at 125 % of the mean), not \(boundedLoad)")
             }
-            guard placement.algorithm == .ring64 || placement.algorithm == .maglev else {
-                throw UsageError("--bounded-load works with ring64 and maglev, not \(placement.algorithm)")
+            guard algorithm == .ring64 || algorithm == .maglev else {
+                throw UsageError("--bounded-load works with ring64 and maglev, not \(algorithm)")
             }
         }
         let options = try placement.hashRingOptions()
         let report: RingAnalysis
         do {
             report = try RingAnalysis.measure(
-                algorithm: placement.algorithm, options: options,
+                algorithm: algorithm, options: options,
                 nodeCount: nodes, keyCount: keys, boundedLoad: boundedLoad,
                 showProgress: StandardError.isTerminal && keys >= 200_000)
         } catch {
-            throw UsageError(PlacementOptions.flag(for: error.code, nodes: []) + error.message)
+            throw UsageError(PlacementOptions.flag(for: error.code) + error.message)
         }
         var output = StandardOutput()
         try output.append(json ? report.json : Self.table(report))
@@ -73,7 +75,16 @@ struct RingAnalyzeCommand: AsyncParsableCommand {
             lookup          \(format(r.lookupNs, 1)) ns/op (of which hashing the key \(format(r.hashNs, 1)) ns)
             build           \(format(r.buildMs, 2)) ms
 
-            """
+            """ + buildNote
+    }
+
+    /// Timings from a debug build are several times slower than a release build's.
+    static var buildNote: String {
+        #if DEBUG
+            "note: debug build; for release timings run: swift run -c release shoal ring analyze\n"
+        #else
+            ""
+        #endif
     }
 
     static func format(_ value: Double, _ digits: Int) -> String {

@@ -10,21 +10,31 @@ struct RingCommand: AsyncParsableCommand {
     )
 }
 
-extension HashRing.Algorithm: ExpressibleByArgument {}
-
 /// The options both `ring` subcommands share.
 struct PlacementOptions: ParsableArguments {
-    @Option(help: "ketama | ketama-classic | ring64 | jump | rendezvous | maglev")
-    var algorithm: HashRing.Algorithm = .ring64
+    @Option(name: .customLong("algorithm"), help: "ketama | ketama-classic | ring64 | jump | rendezvous | maglev")
+    var algorithmName = HashRing.Algorithm.ring64.rawValue
+
+    /// The `--algorithm`, or a usage error listing the choices.
+    func algorithm() throws(UsageError) -> HashRing.Algorithm {
+        guard let algorithm = HashRing.Algorithm(rawValue: algorithmName) else {
+            let choices = HashRing.Algorithm.allCases.map(\.rawValue).joined(separator: ", ")
+            throw UsageError("--algorithm '\(algorithmName)' is not one of \(choices)")
+        }
+        return algorithm
+    }
 
     @Option(help: "Points per node of weight 1 (ring64 only; default \(Ring64.defaultPointsPerNode)).")
     var points: Int?
 
-    @Option(name: .customLong("table-size"), help: "Maglev table size, a prime (maglev only; default \(MaglevTable.defaultTableSize)).")
+    @Option(
+        name: .customLong("table-size"),
+        help: "Maglev table size, a prime (maglev only; default \(MaglevTable.defaultTableSize)).")
     var tableSize: Int?
 
     /// The library options, after checking that each given flag applies to the algorithm.
     func hashRingOptions() throws(UsageError) -> HashRing.Options {
+        let algorithm = try algorithm()
         var options = HashRing.Options()
         if let points {
             guard algorithm == .ring64 else {
@@ -44,18 +54,20 @@ struct PlacementOptions: ParsableArguments {
     /// Builds the placement, turning library errors into usage errors that name the flag.
     func makeRing(nodes: [ParsedNode]) throws(UsageError) -> HashRing {
         let options = try hashRingOptions()
+        let algorithm = try algorithm()
         do {
             return try HashRing(nodes: nodes.map(\.endpoint), algorithm: algorithm, options: options)
         } catch {
-            throw UsageError(Self.flag(for: error.code, nodes: nodes) + error.message)
+            throw UsageError(Self.flag(for: error.code) + error.message)
         }
     }
 
-    static func flag(for code: HashRingError.Code, nodes: [ParsedNode]) -> String {
+    /// The flag a library error is about, as a message prefix.
+    static func flag(for code: HashRingError.Code) -> String {
         switch code {
         case .invalidPointsPerNode: "--points: "
         case .invalidTableSize: "--table-size: "
-        case .emptyNodeSet: "--node: "
+        case .invalidLoadFactor: "--bounded-load: "
         default: "--node: "
         }
     }

@@ -2,9 +2,9 @@ import ArgumentParser
 import ShoalHashing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// `shoal ring place`: reads keys from standard input and prints where each one goes.
@@ -49,7 +49,9 @@ struct RingPlaceCommand: AsyncParsableCommand {
 /// RFC 4180 fields.
 enum CSV {
     static func needsQuotes(_ field: UnsafeRawBufferPointer) -> Bool {
-        field.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }
+        field.contains {
+            $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n")
+        }
     }
 
     static func appendField(_ field: UnsafeRawBufferPointer, to output: inout StandardOutput) throws(RuntimeFailure) {
