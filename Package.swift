@@ -36,17 +36,21 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // What the tests share (child processes now; a RedisServer fixture later). Only test
+        // targets import it.
+        .target(name: "ShoalTesting"),
         .testTarget(name: "ShoalCoreTests", dependencies: ["ShoalCore"]),
         .testTarget(
             name: "ShoalHashingTests",
             dependencies: [
                 "ShoalHashing",
+                "ShoalTesting",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             resources: [.copy("Vectors")]
         ),
-        .testTarget(name: "ShoalCLITests", dependencies: ["shoal"]),
+        .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalTesting"]),
     ],
     swiftLanguageModes: [.v6]
 )

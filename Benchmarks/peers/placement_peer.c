@@ -16,15 +16,7 @@
 #include <time.h>
 #include <xxhash.h>
 
-static int32_t JumpConsistentHash(uint64_t key, int32_t num_buckets) {
-  int64_t b = -1, j = 0;
-  while (j < num_buckets) {
-    b = j;
-    key = key * 2862933555777941757ULL + 1;
-    j = (b + 1) * ((double)(1LL << 31) / (double)((key >> 33) + 1));
-  }
-  return (int32_t)b;
-}
+#include "../../scripts/vectors/jump_consistent_hash.h"
 
 static double now(void) {
   struct timespec ts;

@@ -47,6 +47,14 @@ struct RingPlaceTests {
         }
     }
 
+    @Test("a key longer than 16 MiB is refused with its line number and exit code 1")
+    func overlongKey() throws {
+        let input = Data("first\n".utf8) + Data(repeating: UInt8(ascii: "x"), count: (16 << 20) + 70_000)
+        let result = try ShoalProcess.run(["ring", "place", "--node", "a:1"], stdin: input)
+        #expect(result.status == 1)
+        #expect(result.stderr == "shoal: key on line 2 of standard input is longer than 16 MiB\n")
+    }
+
     @Test("no input gives just the header")
     func emptyInput() throws {
         let result = try ShoalProcess.run(["ring", "place", "--node", "a:1"])

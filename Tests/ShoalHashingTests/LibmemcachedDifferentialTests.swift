@@ -1,6 +1,7 @@
 import Foundation
 import PropertyBased
 import ShoalCore
+import ShoalTesting
 import Testing
 
 @testable import ShoalHashing
@@ -22,7 +23,9 @@ enum LibmemcachedDriver {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent(
             "shoal-ketama-libmemcached-\(getpid())")
         do {
-            let status = try run("/usr/bin/env", ["cc", "-O2", "-o", output.path, source.path, "-lmemcached"]).status
+            let status = try ChildProcess.run(
+                URL(fileURLWithPath: "/usr/bin/env"), ["cc", "-O2", "-o", output.path, source.path, "-lmemcached"]
+            ).status
             return status == 0 ? .success(output) : .failure(DriverError(message: "cc failed with status \(status)"))
         } catch {
             return .failure(DriverError(message: "cannot run cc: \(error)"))
@@ -32,27 +35,6 @@ enum LibmemcachedDriver {
     struct DriverError: Error, CustomStringConvertible {
         let message: String
         var description: String { message }
-    }
-
-    static func run(_ executable: String, _ arguments: [String], stdin: Data = Data()) throws -> (
-        status: Int32, stdout: Data
-    ) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        let writer = Thread {
-            input.fileHandleForWriting.write(stdin)
-            try? input.fileHandleForWriting.close()
-        }
-        writer.start()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, data)
     }
 }
 
@@ -86,8 +68,8 @@ struct LibmemcachedDifferentialTests {
                 return "\(i):" + String(String.UnicodeScalarView(scalars.filter { $0 != "," }))
             }
             let arguments = servers.map { "\($0.address)=\(Int($0.weight))" }
-            let result = try LibmemcachedDriver.run(
-                driver.path, arguments, stdin: Data((keys.joined(separator: "\n") + "\n").utf8))
+            let result = try ChildProcess.run(
+                driver, arguments, stdin: Data((keys.joined(separator: "\n") + "\n").utf8))
             #expect(result.status == 0)
             let rows = String(decoding: result.stdout, as: UTF8.self).split(separator: "\n").dropFirst()
             #expect(rows.count == keys.count)

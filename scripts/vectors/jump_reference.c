@@ -1,20 +1,11 @@
 /*
- * Jump consistent hash as printed in Lamping & Veach, "A Fast, Minimal Memory, Consistent Hash
- * Algorithm" (2014), figure 1, and a table of its answers: key,buckets,bucket.
+ * A table of the jump reference function's answers (jump_consistent_hash.h): key,buckets,bucket.
  * Keys are the SplitMix64 sequence from 0 plus a few edge values.
  */
 #include <inttypes.h>
 #include <stdio.h>
 
-static int32_t JumpConsistentHash(uint64_t key, int32_t num_buckets) {
-  int64_t b = -1, j = 0;
-  while (j < num_buckets) {
-    b = j;
-    key = key * 2862933555777941757ULL + 1;
-    j = (b + 1) * ((double)(1LL << 31) / (double)((key >> 33) + 1));
-  }
-  return (int32_t)b;
-}
+#include "jump_consistent_hash.h"
 
 static uint64_t splitmix(uint64_t *state) {
   uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);

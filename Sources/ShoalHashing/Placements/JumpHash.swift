@@ -96,8 +96,6 @@ public struct JumpHash: Placement {
     /// Removes a node. Minimal-disruption only for the last node; see the type's notes.
     public func removing(address: String) throws(HashRingError) -> JumpHash {
         let index = try HashRingError.index(of: address, in: nodes)
-        var remaining = nodes
-        remaining.remove(at: index)
-        return JumpHash(validated: remaining)
+        return JumpHash(validated: nodes.removing(at: index))
     }
 }

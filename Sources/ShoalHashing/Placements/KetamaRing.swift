@@ -140,9 +140,7 @@ public struct KetamaRing: Placement {
 
     public func removing(address: String) throws(HashRingError) -> KetamaRing {
         let index = try HashRingError.index(of: address, in: nodes)
-        var remaining = nodes
-        remaining.remove(at: index)
-        return KetamaRing(validated: remaining, flavor: flavor, cache: cache)
+        return KetamaRing(validated: nodes.removing(at: index), flavor: flavor, cache: cache)
     }
 
     private var cache: [String: [UInt32]] {

@@ -181,12 +181,8 @@ public struct MaglevTable: Placement {
     /// Removes a node and refills the table; no other node is hashed again.
     public func removing(address: String) throws(HashRingError) -> MaglevTable {
         let index = try HashRingError.index(of: address, in: nodes)
-        var remaining = nodes
-        remaining.remove(at: index)
-        var offsets = offsets
-        offsets.remove(at: index)
-        var skips = skips
-        skips.remove(at: index)
-        return MaglevTable(validated: remaining, tableSize: tableSize, offsets: offsets, skips: skips)
+        return MaglevTable(
+            validated: nodes.removing(at: index), tableSize: tableSize,
+            offsets: offsets.removing(at: index), skips: skips.removing(at: index))
     }
 }

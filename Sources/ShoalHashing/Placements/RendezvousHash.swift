@@ -84,10 +84,6 @@ public struct RendezvousHash: Placement {
 
     public func removing(address: String) throws(HashRingError) -> RendezvousHash {
         let index = try HashRingError.index(of: address, in: nodes)
-        var remaining = nodes
-        remaining.remove(at: index)
-        var seeds = seeds
-        seeds.remove(at: index)
-        return RendezvousHash(validated: remaining, seeds: seeds)
+        return RendezvousHash(validated: nodes.removing(at: index), seeds: seeds.removing(at: index))
     }
 }

@@ -3,7 +3,8 @@ import ShoalCore
 /// Shoal's default consistent-hash ring: 64-bit points from XXH64, with an index that makes a
 /// lookup one hash, one table read and a scan of about one point.
 ///
-/// Each node gets `pointsPerNode × weight` points (rounded, at least one). A node's points are
+/// Each node gets `pointsPerNode × weight` points (rounded, at least one, at most 2²²), so
+/// weights are relative to 1. A node's points are
 /// the SplitMix64 sequence seeded with XXH64 of its ``Endpoint/address``, so they depend on
 /// that node alone: adding or removing a node moves only the keys that node gains or loses.
 ///
@@ -109,12 +110,8 @@ public struct Ring64: Placement {
     /// Removes a node: its points are filtered out; no other node is hashed again.
     public func removing(address: String) throws(HashRingError) -> Ring64 {
         let removed = try HashRingError.index(of: address, in: nodes)
-        var remaining = nodes
-        remaining.remove(at: removed)
-        var points = nodePoints
-        points.remove(at: removed)
         return Ring64(
-            nodes: remaining, pointsPerNode: pointsPerNode, nodePoints: points,
-            continuum: continuum.removing(node: removed))
+            nodes: nodes.removing(at: removed), pointsPerNode: pointsPerNode,
+            nodePoints: nodePoints.removing(at: removed), continuum: continuum.removing(node: removed))
     }
 }

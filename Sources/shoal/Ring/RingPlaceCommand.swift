@@ -71,13 +71,18 @@ enum CSV {
 
 /// Reads a file descriptor to its end and calls `body` with each newline-separated line,
 /// without the newline. A last line without a newline is still a line; a final newline does
-/// not start an empty one.
+/// not start an empty one. A line longer than ``maximumLineLength`` is an error, so that
+/// input without newlines cannot exhaust memory.
 enum KeyLineReader {
+    /// The longest key accepted: 16 MiB.
+    static let maximumLineLength = 16 << 20
+
     static func forEachLine(
         fileDescriptor: Int32, _ body: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
         var pending: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var lineNumber = 0
         while true {
             let count = chunk.withUnsafeMutableBytes { read(fileDescriptor, $0.baseAddress!, $0.count) }
             if count < 0 {
@@ -85,19 +90,27 @@ enum KeyLineReader {
                 throw RuntimeFailure("cannot read standard input: \(String(cString: strerror(errno)))")
             }
             if count == 0 { break }
+            let scanFrom = pending.count  // what is already pending has no newline
             pending.append(contentsOf: chunk[0..<count])
             var lineStart = 0
+            var lines = 0
             try pending.withUnsafeBytes { bytes in
-                var index = 0
+                var index = scanFrom
                 while index < bytes.count {
                     if bytes[index] == UInt8(ascii: "\n") {
                         try body(UnsafeRawBufferPointer(rebasing: bytes[lineStart..<index]))
                         lineStart = index + 1
+                        lines += 1
                     }
                     index += 1
                 }
             }
             pending.removeFirst(lineStart)
+            lineNumber += lines
+            if pending.count > maximumLineLength {
+                throw RuntimeFailure(
+                    "key on line \(lineNumber + 1) of standard input is longer than \(maximumLineLength >> 20) MiB")
+            }
         }
         if !pending.isEmpty {
             try pending.withUnsafeBytes { try body($0) }

@@ -1,0 +1,68 @@
+import Foundation
+
+/// Runs a program as a real child process and collects what it prints. For tests only.
+public enum ChildProcess {
+    /// What a finished child process left behind.
+    public struct Result: Sendable {
+        /// The exit status (or the signal number, for a process killed by a signal).
+        public var status: Int32
+        /// Everything written to standard output.
+        public var stdout: Data
+        /// Everything written to standard error, as UTF-8.
+        public var stderr: String
+        /// Standard output as UTF-8.
+        public var output: String { String(decoding: stdout, as: UTF8.self) }
+    }
+
+    /// Runs `executable` with `arguments`, writes `stdin` to it and waits for it to exit.
+    ///
+    /// Input is written and both outputs are read on their own threads, so a child that
+    /// prints a lot before reading all its input cannot deadlock the test.
+    public static func run(_ executable: URL, _ arguments: [String], stdin: Data = Data()) throws -> Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let input = Pipe()
+        let output = Pipe()
+        let error = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+
+        let done = DispatchGroup()
+        let errorBox = DataBox()
+        DispatchQueue.global().async(group: done) {
+            input.fileHandleForWriting.write(stdin)
+            try? input.fileHandleForWriting.close()
+        }
+        DispatchQueue.global().async(group: done) {
+            errorBox.set(error.fileHandleForReading.readDataToEndOfFile())
+        }
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        done.wait()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus, stdout: outputData,
+            stderr: String(decoding: errorBox.get(), as: UTF8.self))
+    }
+}
+
+/// Data handed from a reader thread to the waiting one.
+private final class DataBox: Sendable {
+    private let lock = NSLock()
+    // Guarded by `lock`; `nonisolated(unsafe)` because NSLock is not known to the compiler.
+    private nonisolated(unsafe) var data = Data()
+
+    func set(_ value: Data) {
+        lock.lock()
+        data = value
+        lock.unlock()
+    }
+
+    func get() -> Data {
+        lock.lock()
+        defer { lock.unlock() }
+        return data
+    }
+}
