@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "ShoalCore", targets: ["ShoalCore"]),
         .library(name: "ShoalHashing", targets: ["ShoalHashing"]),
+        .library(name: "ShoalBalancing", targets: ["ShoalBalancing"]),
         .executable(name: "shoal", targets: ["shoal"]),
     ],
     dependencies: [
@@ -28,11 +29,13 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(name: "ShoalBalancing", dependencies: ["ShoalCore", "ShoalHashing"]),
         .executableTarget(
             name: "shoal",
             dependencies: [
                 "ShoalCore",
                 "ShoalHashing",
+                "ShoalBalancing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -50,6 +53,7 @@ let package = Package(
             ],
             resources: [.copy("Vectors")]
         ),
+        .testTarget(name: "ShoalBalancingTests", dependencies: ["ShoalBalancing"]),
         .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalTesting"]),
     ],
     swiftLanguageModes: [.v6]

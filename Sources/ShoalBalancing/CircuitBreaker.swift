@@ -1,0 +1,90 @@
+import ShoalCore
+import Synchronization
+
+/// A circuit breaker on a failure-rate window, safe to share between threads.
+///
+/// ```swift
+/// let breaker = CircuitBreaker(configuration: .init(failureRateThreshold: 0.5), clock: SystemClock())
+/// if breaker.allowsRequest() {
+///     let ok = await send()
+///     breaker.record(success: ok)
+/// }
+/// ```
+///
+/// The logic is ``CircuitBreakerState``; this type adds a lock and a clock. While closed, the
+/// request check reads one atomic and takes no lock.
+public final class CircuitBreaker: Sendable {
+    /// The breaker's settings.
+    public struct Configuration: Sendable, Hashable {
+        /// The rolling window failures are counted over. Default 10 s.
+        public var window: Duration
+        /// How many buckets the window is kept in. Default 10.
+        public var bucketCount: Int
+        /// Requests the window must hold before the rate is judged. Default 20.
+        public var minimumRequests: Int
+        /// The failure rate (0...1) that opens the breaker. Default 0.5.
+        public var failureRateThreshold: Double
+        /// How long the breaker stays open before probing. Default 5 s.
+        public var openDuration: Duration
+        /// Trial requests allowed at once when half-open, and successes needed to close. Default 3.
+        public var halfOpenProbes: Int
+
+        public init(
+            window: Duration = .seconds(10), bucketCount: Int = 10, minimumRequests: Int = 20,
+            failureRateThreshold: Double = 0.5, openDuration: Duration = .seconds(5), halfOpenProbes: Int = 3
+        ) {
+            self.window = window
+            self.bucketCount = bucketCount
+            self.minimumRequests = minimumRequests
+            self.failureRateThreshold = failureRateThreshold
+            self.openDuration = openDuration
+            self.halfOpenProbes = halfOpenProbes
+        }
+
+        /// Checks every setting, naming the first one out of range.
+        func validate() throws(BalancerError) {
+            guard window > .zero, bucketCount >= 1, minimumRequests >= 1, halfOpenProbes >= 1, openDuration >= .zero,
+                failureRateThreshold > 0, failureRateThreshold <= 1
+            else {
+                throw BalancerError(
+                    .invalidConfiguration,
+                    "circuit breaker settings out of range: window and probes must be positive, "
+                        + "failureRateThreshold in (0, 1], got \(self)")
+            }
+        }
+    }
+
+    private let state: Mutex<CircuitBreakerState>
+    private let closed = Atomic<Bool>(true)
+    private let clock: any MonotonicClock
+
+    public init(configuration: Configuration, clock: any MonotonicClock) {
+        state = Mutex(CircuitBreakerState(configuration: configuration))
+        self.clock = clock
+    }
+
+    /// Whether a request may be sent now.
+    public func allowsRequest() -> Bool {
+        if closed.load(ordering: .relaxed) { return true }
+        let now = clock.now().nanoseconds
+        return state.withLock { state in
+            let allowed = state.allowsRequest(at: now)
+            closed.store(state.phase == .closed, ordering: .relaxed)
+            return allowed
+        }
+    }
+
+    /// Records the outcome of a request that was allowed.
+    public func record(success: Bool) {
+        let now = clock.now().nanoseconds
+        state.withLock { state in
+            state.record(success: success, at: now)
+            closed.store(state.phase == .closed, ordering: .relaxed)
+        }
+    }
+
+    /// The current phase.
+    public var phase: CircuitBreakerState.Phase {
+        state.withLock { $0.phase }
+    }
+}

@@ -1,0 +1,110 @@
+/// The circuit breaker's logic as a value: events in, decisions out, no clock and no lock,
+/// so every transition is tested directly. ``CircuitBreaker`` wraps it for concurrent use.
+///
+/// - **closed**: requests flow; outcomes are counted in a rolling window of
+///   `bucketCount` buckets. When the window holds at least `minimumRequests` and the failure
+///   rate reaches `failureRateThreshold`, the breaker opens.
+/// - **open**: nothing is allowed until `openDuration` has passed; then it is half-open.
+/// - **half-open**: at most `halfOpenProbes` trial requests are allowed at once. That many
+///   successes close the breaker (with an empty window); one failure opens it again.
+public struct CircuitBreakerState: Sendable, Hashable {
+    /// Where the breaker is.
+    public enum Phase: Sendable, Hashable {
+        case closed
+        case open(until: Int64)
+        case halfOpen
+    }
+
+    public private(set) var phase: Phase = .closed
+    private var successes: [Int]
+    private var failures: [Int]
+    private var bucketEpochs: [Int64]
+    private var probesInFlight = 0
+    private var probeSuccesses = 0
+    let configuration: CircuitBreaker.Configuration
+
+    public init(configuration: CircuitBreaker.Configuration) {
+        self.configuration = configuration
+        let count = max(1, configuration.bucketCount)
+        successes = Array(repeating: 0, count: count)
+        failures = Array(repeating: 0, count: count)
+        bucketEpochs = Array(repeating: Int64.min, count: count)
+    }
+
+    private var bucketNanoseconds: Int64 {
+        max(1, configuration.window.totalNanoseconds / Int64(successes.count))
+    }
+
+    /// Whether a request may be sent at `now` (nanoseconds). A `true` in half-open reserves
+    /// one of the probe slots, released by the next ``record(success:at:)``.
+    public mutating func allowsRequest(at now: Int64) -> Bool {
+        switch phase {
+        case .closed:
+            return true
+        case .open(let until):
+            guard now >= until else { return false }
+            phase = .halfOpen
+            probesInFlight = 0
+            probeSuccesses = 0
+            return reserveProbe()
+        case .halfOpen:
+            return reserveProbe()
+        }
+    }
+
+    private mutating func reserveProbe() -> Bool {
+        guard probesInFlight < configuration.halfOpenProbes else { return false }
+        probesInFlight += 1
+        return true
+    }
+
+    /// Records an outcome observed at `now` (nanoseconds).
+    public mutating func record(success: Bool, at now: Int64) {
+        switch phase {
+        case .closed:
+            let epoch = now / bucketNanoseconds
+            let slot = Int(epoch % Int64(successes.count))
+            if bucketEpochs[slot] != epoch {
+                bucketEpochs[slot] = epoch
+                successes[slot] = 0
+                failures[slot] = 0
+            }
+            if success { successes[slot] += 1 } else { failures[slot] += 1 }
+            let oldest = epoch - Int64(successes.count) + 1
+            var total = 0
+            var failed = 0
+            for index in successes.indices where bucketEpochs[index] >= oldest {
+                total += successes[index] + failures[index]
+                failed += failures[index]
+            }
+            if total >= configuration.minimumRequests
+                && Double(failed) >= configuration.failureRateThreshold * Double(total)
+            {
+                open(at: now)
+            }
+        case .open:
+            break  // an answer to a request sent before the breaker opened
+        case .halfOpen:
+            probesInFlight = max(0, probesInFlight - 1)
+            if success {
+                probeSuccesses += 1
+                if probeSuccesses >= configuration.halfOpenProbes {
+                    close()
+                }
+            } else {
+                open(at: now)
+            }
+        }
+    }
+
+    private mutating func open(at now: Int64) {
+        phase = .open(until: now &+ configuration.openDuration.totalNanoseconds)
+    }
+
+    private mutating func close() {
+        phase = .closed
+        for index in bucketEpochs.indices {
+            bucketEpochs[index] = .min
+        }
+    }
+}

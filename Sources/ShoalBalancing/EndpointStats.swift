@@ -1,0 +1,84 @@
+import Synchronization
+
+/// What the balancer knows about one endpoint, shared by every thread that picks it and
+/// carried over when the endpoint set is replaced. Every field is an atomic; no lock.
+///
+/// The latency EWMA is two atomics (value and time) updated without a lock: when two threads
+/// report on the same endpoint at the same instant, one observation may be lost, which a
+/// moving average tolerates (Finagle makes the same trade).
+final class EndpointStats: Sendable {
+    /// The endpoint's address, the key that carries statistics across updates.
+    let address: String
+    /// When the endpoint joined (nanoseconds); `Int64.min` for the initial set, which does
+    /// not slow-start.
+    let addedAt: Int64
+    /// The endpoint's circuit breaker, when breakers are configured.
+    let breaker: CircuitBreaker?
+
+    /// Requests picked and not yet finished.
+    let inFlight = Atomic<Int>(0)
+    /// Peak EWMA of latency, in nanoseconds, as `Double` bits.
+    let ewmaBits = Atomic<UInt64>(0)
+    /// When the EWMA was last updated (nanoseconds).
+    let ewmaStamp = Atomic<Int64>(0)
+    /// Failures since the last success.
+    let consecutiveFailures = Atomic<Int>(0)
+    /// The end of the current or last ejection (nanoseconds); `Int64.min` if never ejected.
+    let ejectedUntil = Atomic<Int64>(.min)
+    /// Ejections in a row.
+    let ejectionCount = Atomic<Int>(0)
+    /// Set by active health checks (or by discovery); unhealthy endpoints are not picked
+    /// unless the balancer panics.
+    let healthy = Atomic<Bool>(true)
+
+    init(address: String, addedAt: Int64, breaker: CircuitBreaker?) {
+        self.address = address
+        self.addedAt = addedAt
+        self.breaker = breaker
+    }
+
+    /// Whether the endpoint is ejected at `now`.
+    @inline(__always)
+    func isEjected(at now: Int64) -> Bool {
+        ejectedUntil.load(ordering: .relaxed) > now
+    }
+
+    /// The latency cost at `now`: the EWMA decayed towards zero for the time since it was
+    /// last updated, so that an endpoint not heard from for a while is tried again.
+    @inline(__always)
+    func latencyCost(at now: Int64, decayNanoseconds: Double) -> Double {
+        let value = Double(bitPattern: ewmaBits.load(ordering: .relaxed))
+        guard value > 0 else { return 0 }
+        let elapsed = Double(now &- ewmaStamp.load(ordering: .relaxed))
+        return value * Self.decayWeight(elapsed: elapsed, decayNanoseconds: decayNanoseconds)
+    }
+
+    /// Records a latency. A latency above the current cost replaces it at once (the peak);
+    /// a lower one is blended in with weight `1 − e^(−Δt/τ)`. Failures can raise the cost
+    /// but never lower it, so an endpoint that fails fast does not look fast.
+    func observe(latencyNanoseconds latency: Double, failed: Bool, at now: Int64, decayNanoseconds: Double) {
+        let previous = latencyCost(at: now, decayNanoseconds: decayNanoseconds)
+        let updated: Double
+        if latency > previous || failed {
+            updated = max(previous, latency)
+        } else {
+            let elapsed = Double(now &- ewmaStamp.load(ordering: .relaxed))
+            let keep = Self.decayWeight(elapsed: elapsed, decayNanoseconds: decayNanoseconds)
+            updated = previous * keep + latency * (1 - keep)
+        }
+        ewmaBits.store(updated.bitPattern, ordering: .relaxed)
+        ewmaStamp.store(now, ordering: .relaxed)
+    }
+
+    /// `e^(−elapsed/τ)`, with a cubic series when the exponent is small (the common case at
+    /// high request rates), which is exact to 10⁻⁷ there and avoids calling `exp`.
+    @inline(__always)
+    static func decayWeight(elapsed: Double, decayNanoseconds: Double) -> Double {
+        guard elapsed > 0 else { return 1 }
+        let x = elapsed / decayNanoseconds
+        if x < 0.01 {
+            return 1 - x * (1 - x * (0.5 - x / 6))
+        }
+        return exponential(-x)
+    }
+}

@@ -1,0 +1,126 @@
+import ShoalBalancing
+import ShoalCore
+import Testing
+
+@Suite("Endpoint health")
+struct HealthTests {
+    /// Fails `count` requests on endpoint `index`, picking until it comes up.
+    static func fail(_ index: Int, times count: Int, picker: BalancerPicker) throws {
+        var failed = 0
+        while failed < count {
+            let pick = try picker.pick()
+            if pick.index == index {
+                pick.finish(serverError)
+                failed += 1
+            } else {
+                pick.finish(ok)
+            }
+        }
+    }
+
+    @Test("five failures in a row eject; each ejection in a row lasts longer; time up re-admits")
+    func ejection() throws {
+        let clock = ManualClock()
+        let balancer = try LoadBalancer(endpoints: endpoints(10), strategy: .roundRobin, clock: clock)
+        let picker = balancer.makePicker(seed: 1)
+        try Self.fail(3, times: 5, picker: picker)
+        #expect(try picker.counts(100, of: 10)[3] == 0)
+        clock.advance(by: .seconds(29))
+        #expect(try picker.counts(100, of: 10)[3] == 0)
+        clock.advance(by: .seconds(2))
+        #expect(try picker.counts(100, of: 10)[3] == 10)
+
+        try Self.fail(3, times: 5, picker: picker)  // second ejection in a row: 60 s
+        clock.advance(by: .seconds(45))
+        #expect(try picker.counts(100, of: 10)[3] == 0)
+        clock.advance(by: .seconds(16))
+        #expect(try picker.counts(100, of: 10)[3] == 10)
+    }
+
+    @Test("a success resets the failure count")
+    func successResets() throws {
+        let balancer = try LoadBalancer(endpoints: endpoints(1), strategy: .roundRobin, clock: ManualClock())
+        let picker = balancer.makePicker(seed: 1)
+        for round in 0..<10 {
+            try picker.pick().finish(round % 4 == 3 ? ok : serverError)
+        }
+        #expect(try picker.counts(10, of: 1)[0] == 10)
+    }
+
+    @Test("no more than the maximum share is ejected at once")
+    func ejectionCap() throws {
+        let balancer = try LoadBalancer(endpoints: endpoints(10), strategy: .roundRobin, clock: ManualClock())
+        let picker = balancer.makePicker(seed: 1)
+        try Self.fail(1, times: 5, picker: picker)
+        try Self.fail(2, times: 5, picker: picker)  // 2 of 10 would be 20 % > 10 %: stays in
+        let counts = try picker.counts(90, of: 10)
+        #expect(counts[1] == 0)
+        #expect(counts[2] == 10)
+    }
+
+    @Test("below the panic threshold, unhealthy endpoints take traffic again")
+    func panic() throws {
+        let balancer = try LoadBalancer(endpoints: endpoints(4), strategy: .roundRobin, clock: ManualClock())
+        let picker = balancer.makePicker(seed: 1)
+        balancer.setHealth(of: "10.0.0.0:8080", healthy: false)
+        #expect(try picker.counts(30, of: 4)[0] == 0)  // 3 of 4 healthy: no panic
+        balancer.setHealth(of: "10.0.0.1:8080", healthy: false)
+        balancer.setHealth(of: "10.0.0.2:8080", healthy: false)
+        #expect(try picker.counts(40, of: 4) == [10, 10, 10, 10])  // 1 of 4 < 50 %: panic
+    }
+
+    @Test("with panic mode off and nothing healthy, a pick fails with a typed error")
+    func nothingEligible() throws {
+        var configuration = BalancerConfiguration()
+        configuration.panicThreshold = 0
+        for strategy in BalancingStrategy.allDefaults {
+            let balancer = try LoadBalancer(
+                endpoints: endpoints(2), strategy: strategy, configuration: configuration, clock: ManualClock())
+            balancer.setHealth(of: "10.0.0.0:8080", healthy: false)
+            balancer.setHealth(of: "10.0.0.1:8080", healthy: false)
+            #expect(throws: BalancerError.nothingEligibleForTests) { try balancer.pick(key: "k") }
+        }
+    }
+
+    @Test("slow start ramps a new endpoint's share over the window")
+    func slowStart() throws {
+        let clock = ManualClock()
+        var configuration = BalancerConfiguration()
+        configuration.slowStart = .init(window: .seconds(60))
+        let balancer = try LoadBalancer(
+            endpoints: endpoints(2), strategy: .weightedRandom, configuration: configuration, clock: clock)
+        let picker = balancer.makePicker(seed: 9)
+        try balancer.update(endpoints: endpoints(3))
+        let early = try picker.counts(30_000, of: 3)[2]
+        clock.advance(by: .seconds(30))
+        let halfway = try picker.counts(30_000, of: 3)[2]
+        clock.advance(by: .seconds(31))
+        let done = try picker.counts(30_000, of: 3)[2]
+        // Weight factors 0.1, 0.5 and 1 give shares 0.1/2.1, 0.5/2.5 and 1/3.
+        #expect(abs(Double(early) / 30_000 - 0.1 / 2.1) < 0.01, "\(early)")
+        #expect(abs(Double(halfway) / 30_000 - 0.5 / 2.5) < 0.015, "\(halfway)")
+        #expect(abs(Double(done) / 30_000 - 1.0 / 3) < 0.015, "\(done)")
+    }
+
+    @Test("circuit breakers stop traffic to a failing endpoint and probe it later")
+    func breaker() throws {
+        let clock = ManualClock()
+        var configuration = BalancerConfiguration()
+        configuration.outlierDetection = nil
+        configuration.circuitBreaker = .init(minimumRequests: 10, failureRateThreshold: 0.5, openDuration: .seconds(5))
+        let balancer = try LoadBalancer(
+            endpoints: endpoints(2), strategy: .roundRobin, configuration: configuration, clock: clock)
+        let picker = balancer.makePicker(seed: 1)
+        for _ in 0..<20 {
+            let pick = try picker.pick()
+            pick.finish(pick.index == 0 ? serverError : ok)
+        }
+        #expect(try picker.counts(10, of: 2)[0] == 0)
+        clock.advance(by: .seconds(6))
+        #expect(try picker.counts(10, of: 2)[0] > 0)  // half-open probes, which succeed
+    }
+}
+
+extension BalancerError {
+    static let nothingEligibleForTests = BalancerError(.noEligibleEndpoint, "no endpoint is eligible for a request")
+}

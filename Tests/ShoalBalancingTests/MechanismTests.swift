@@ -1,0 +1,74 @@
+import ShoalBalancing
+import ShoalCore
+import Testing
+
+/// Calls the mutating check outside `#expect`, which cannot take a mutating call.
+private func allows(_ state: inout CircuitBreakerState, at now: Int64) -> Bool {
+    state.allowsRequest(at: now)
+}
+
+@Suite("Circuit breaker state and retry budget")
+struct MechanismTests {
+    @Test("closed → open at the failure rate → half-open after the open time → closed after probes")
+    func breakerTransitions() {
+        var state = CircuitBreakerState(
+            configuration: .init(
+                minimumRequests: 4, failureRateThreshold: 0.5, openDuration: .seconds(1), halfOpenProbes: 2))
+        let second: Int64 = 1_000_000_000
+        state.record(success: true, at: 0)
+        state.record(success: true, at: 0)
+        state.record(success: false, at: 0)
+        #expect(state.phase == .closed)
+        state.record(success: false, at: 0)  // 2 of 4 failed
+        #expect(state.phase == .open(until: second))
+        #expect(!allows(&state, at: second - 1))
+        #expect(allows(&state, at: second))
+        #expect(state.phase == .halfOpen)
+        #expect(allows(&state, at: second))
+        #expect(!allows(&state, at: second))  // two probes at most
+        state.record(success: true, at: second)
+        state.record(success: true, at: second)
+        #expect(state.phase == .closed)
+    }
+
+    @Test("a failed probe opens the breaker again")
+    func failedProbe() {
+        var state = CircuitBreakerState(configuration: .init(minimumRequests: 1, openDuration: .seconds(1)))
+        state.record(success: false, at: 0)
+        #expect(allows(&state, at: 1_000_000_000))
+        state.record(success: false, at: 1_000_000_000)
+        #expect(state.phase == .open(until: 2_000_000_000))
+    }
+
+    @Test("old outcomes leave the window")
+    func window() {
+        var state = CircuitBreakerState(configuration: .init(window: .seconds(10), minimumRequests: 4))
+        for _ in 0..<3 { state.record(success: false, at: 0) }
+        state.record(success: false, at: 11_000_000_000)  // the first three have expired
+        #expect(state.phase == .closed)
+    }
+
+    @Test("retries: the reserve, 20 % of deposits, and expiry after the TTL")
+    func retryBudget() {
+        let clock = ManualClock()
+        let budget = RetryBudget(
+            configuration: .init(ttl: .seconds(10), minimumRetriesPerSecond: 1, percentCanRetry: 0.2), clock: clock)
+        #expect(budget.balance == 10)
+        for _ in 0..<10 { #expect(budget.tryWithdraw()) }
+        #expect(!budget.tryWithdraw())
+        for _ in 0..<50 { budget.deposit() }
+        #expect(budget.balance == 10)
+        for _ in 0..<10 { #expect(budget.tryWithdraw()) }
+        #expect(!budget.tryWithdraw())
+        clock.advance(by: .seconds(11))
+        #expect(budget.balance == 10)  // deposits and withdrawals have both expired
+    }
+
+    @Test("slow start's factor follows Envoy's formula")
+    func slowStartFactor() {
+        let ramp = BalancerConfiguration.SlowStart(window: .seconds(100), aggression: 2, minimumWeightFraction: 0.1)
+        #expect(ramp.factor(elapsed: .zero) == 0.1)
+        #expect(abs(ramp.factor(elapsed: .seconds(25)) - 0.5) < 1e-12)
+        #expect(ramp.factor(elapsed: .seconds(100)) == 1)
+    }
+}

@@ -1,0 +1,90 @@
+import ShoalBalancing
+import ShoalCore
+import Testing
+
+@Suite("Endpoint-set updates and bad input")
+struct UpdateAndValidationTests {
+    static func error(_ body: () throws -> Void) -> BalancerError? {
+        do {
+            try body()
+            return nil
+        } catch {
+            return error as? BalancerError
+        }
+    }
+
+    @Test("bad endpoint sets are refused, naming the endpoint")
+    func badSets() throws {
+        #expect(Self.error { _ = try LoadBalancer(endpoints: [], strategy: .random) }?.code == .emptyEndpointSet)
+        var bad = endpoints(3)
+        for weight in [0, -1, .nan, .infinity] {
+            bad[1].weight = weight
+            let error = Self.error { _ = try LoadBalancer(endpoints: bad, strategy: .random) }
+            #expect(error?.code == .invalidWeight)
+            #expect(error?.message.contains("10.0.0.1:8080") == true)
+        }
+        let duplicated = endpoints(2) + endpoints(1)
+        #expect(
+            Self.error { _ = try LoadBalancer(endpoints: duplicated, strategy: .random) }?.code == .duplicateEndpoint)
+    }
+
+    @Test(
+        "bad settings are refused",
+        arguments: [
+            (BalancingStrategy.leastRequest(activeRequestBias: -1), BalancerConfiguration()),
+            (.peakEWMA(decay: .zero), BalancerConfiguration()),
+            (.ringHash(boundedLoad: 0.5), BalancerConfiguration()),
+            (.maglev(boundedLoad: .nan), BalancerConfiguration()),
+            (.random, BalancerConfiguration(panicThreshold: 1.5)),
+            (.random, BalancerConfiguration(outlierDetection: .init(consecutiveFailures: 0))),
+            (.random, BalancerConfiguration(slowStart: .init(window: .zero))),
+            (.random, BalancerConfiguration(circuitBreaker: .init(failureRateThreshold: 0))),
+        ])
+    func badSettings(strategy: BalancingStrategy, configuration: BalancerConfiguration) {
+        let error = Self.error {
+            _ = try LoadBalancer(endpoints: endpoints(2), strategy: strategy, configuration: configuration)
+        }
+        #expect(error?.code == .invalidConfiguration)
+    }
+
+    @Test("an update keeps the statistics of endpoints that stay and drops the rest")
+    func carryOver() throws {
+        let balancer = try LoadBalancer(endpoints: endpoints(3), strategy: .leastRequest(), clock: ManualClock())
+        let picker = balancer.makePicker(seed: 1)
+        let held = try picker.pick()
+        let address = held.endpoint.address
+        try balancer.update(endpoints: endpoints(5))
+        #expect(balancer.report.first { $0.endpoint.address == address }?.inFlight == 1)
+        held.finish(ok)
+        #expect(balancer.report.allSatisfy { $0.inFlight == 0 })
+        try balancer.update(endpoints: Array(endpoints(5).suffix(2)))
+        #expect(try picker.counts(20, of: 2).reduce(0, +) == 20)
+        #expect(Self.error { try balancer.update(endpoints: endpoints(2) + endpoints(1)) }?.code == .duplicateEndpoint)
+        #expect(balancer.endpoints.count == 2)  // a refused update leaves the set alone
+        try balancer.update(endpoints: [])
+        #expect(Self.error { _ = try picker.pick() }?.code == .noEligibleEndpoint)
+    }
+
+    @Test("picks from several threads while the set changes lose no in-flight count")
+    func concurrentPicksAndUpdates() async throws {
+        let balancer = try LoadBalancer(endpoints: endpoints(8), strategy: .peakEWMA())
+        await withTaskGroup(of: Void.self) { group in
+            for task in 0..<4 {
+                group.addTask {
+                    let picker = balancer.makePicker(seed: UInt64(task))
+                    for round in 0..<20_000 {
+                        guard let pick = try? picker.pick() else { continue }
+                        pick.finish(round % 50 == 0 ? serverError : .success(latency: .microseconds(round % 700)))
+                    }
+                }
+            }
+            group.addTask {
+                for round in 0..<200 {
+                    try? balancer.update(endpoints: endpoints(4 + round % 5))
+                }
+            }
+        }
+        try balancer.update(endpoints: endpoints(8))
+        #expect(balancer.report.allSatisfy { $0.inFlight == 0 }, "\(balancer.report.map(\.inFlight))")
+    }
+}
