@@ -3,7 +3,7 @@ import ShoalHashing
 extension BalancerPicker {
     /// Plain rotation from this picker's position, skipping ineligible endpoints.
     func nextInTurn(_ context: inout PickContext) throws(BalancerError) -> Int {
-        let count = snapshot.count
+        let count = context.count
         for step in 0..<count {
             let index = (cursor + step) % count
             if context.isEligible(index) {
@@ -19,8 +19,8 @@ extension BalancerPicker {
     func smoothWeighted(_ context: inout PickContext) throws(BalancerError) -> Int {
         var best = -1
         var total = 0.0
-        for index in 0..<snapshot.count where context.isEligible(index) {
-            let weight = snapshot.weights[index] * context.weightFactor(index)
+        for index in 0..<context.count where context.isEligible(index) {
+            let weight = context.weights[index] * context.weightFactor(index)
             smoothWeights[index] += weight
             total += weight
             if best < 0 || smoothWeights[index] > smoothWeights[best] {
@@ -35,7 +35,7 @@ extension BalancerPicker {
     /// A uniformly random eligible endpoint.
     func uniform(_ context: inout PickContext) throws(BalancerError) -> Int {
         for _ in 0..<8 {
-            let index = random.index(below: snapshot.count)
+            let index = random.index(below: context.count)
             if context.isEligible(index) { return index }
         }
         let eligible = eligibleIndices(&context)
@@ -47,9 +47,9 @@ extension BalancerPicker {
     /// table samples by weight, and a ramping endpoint is kept with probability its factor.
     func weightedRandom(_ context: inout PickContext) throws(BalancerError) -> Int {
         for _ in 0..<16 {
-            var index = random.index(below: snapshot.count)
-            if random.unit() >= snapshot.aliasProbability[index] {
-                index = snapshot.alias[index]
+            var index = random.index(below: context.count)
+            if random.unit() >= context.aliasProbability[index] {
+                index = context.alias[index]
             }
             guard context.isEligible(index) else { continue }
             let factor = context.weightFactor(index)
@@ -57,7 +57,7 @@ extension BalancerPicker {
         }
         let eligible = eligibleIndices(&context)
         guard !eligible.isEmpty else { throw BalancerError.nothingEligible }
-        let weights = eligible.map { snapshot.weights[$0] * context.weightFactor($0) }
+        let weights = eligible.map { context.weights[$0] * context.weightFactor($0) }
         var target = random.unit() * weights.reduce(0, +)
         for (index, weight) in zip(eligible, weights) {
             target -= weight
@@ -70,13 +70,13 @@ extension BalancerPicker {
     func leastRequest(_ context: inout PickContext, bias: Double) throws(BalancerError) -> Int {
         let (a, b) = try twoCandidates(&context)
         if a == b { return a }
-        let inFlightA = snapshot.stats[a].inFlight.load(ordering: .relaxed)
-        let inFlightB = snapshot.stats[b].inFlight.load(ordering: .relaxed)
-        if snapshot.uniformWeights && !context.slowStartActive() {
+        let inFlightA = context.withStats(a) { $0.inFlight.load(ordering: .relaxed) }
+        let inFlightB = context.withStats(b) { $0.inFlight.load(ordering: .relaxed) }
+        if context.uniformWeights && !context.slowStartActive() {
             return inFlightB < inFlightA ? b : a
         }
         func score(_ index: Int, _ inFlight: Int) -> Double {
-            let weight = snapshot.weights[index] * context.weightFactor(index)
+            let weight = context.weights[index] * context.weightFactor(index)
             let load = Double(inFlight + 1)
             return weight / (bias == 1 ? load : bias == 0 ? 1 : power(load, bias))
         }
@@ -88,13 +88,15 @@ extension BalancerPicker {
         let (a, b) = try twoCandidates(&context)
         if a == b { return a }
         let now = context.now()
+        let decay = context.decayNanoseconds
         func cost(_ index: Int) -> Double {
-            let stats = snapshot.stats[index]
-            let latency = stats.latencyCost(at: now, decayNanoseconds: snapshot.core.decayNanoseconds)
-            let inFlight = Double(stats.inFlight.load(ordering: .relaxed))
+            let (latency, inFlight) = context.withStats(index) {
+                ($0.latencyCost(at: now, decayNanoseconds: decay), Double($0.inFlight.load(ordering: .relaxed)))
+            }
             // No observation yet but requests in flight: unknown, so expensive (Finagle's penalty).
             let raw = latency == 0 && inFlight > 0 ? 1e18 + inFlight : latency * (inFlight + 1)
-            return raw / (snapshot.weights[index] * context.weightFactor(index))
+            if context.uniformWeights && context.slowStart == nil { return raw }
+            return raw / (context.weights[index] * context.weightFactor(index))
         }
         return cost(b) < cost(a) ? b : a
     }
@@ -104,8 +106,9 @@ extension BalancerPicker {
     func sticky(
         _ context: inout PickContext, key: UnsafeRawBufferPointer
     ) throws(BalancerError) -> (Int, BoundedLoadPlacement.Assignment?) {
-        guard let placement = snapshot.placement else { throw BalancerError.nothingEligible }
-        if let bounded = snapshot.bounded {
+        let (placement, bounded) = context.unmanagedSnapshot.withInstance { ($0.placement, $0.bounded) }
+        guard let placement else { throw BalancerError.nothingEligible }
+        if let bounded {
             let assignment = bounded.acquire(hash: XXH64.hash(key))
             if context.isEligible(assignment.index) { return (assignment.index, assignment) }
             bounded.release(assignment)
@@ -113,7 +116,7 @@ extension BalancerPicker {
             let owner = placement.index(forKeyBytes: key)
             if context.isEligible(owner) { return (owner, nil) }
         }
-        for index in placement.indices(forKeyBytes: key, count: snapshot.count) where context.isEligible(index) {
+        for index in placement.indices(forKeyBytes: key, count: context.count) where context.isEligible(index) {
             return (index, nil)
         }
         throw BalancerError.nothingEligible
@@ -123,7 +126,7 @@ extension BalancerPicker {
     /// eligible).
     @inline(__always)
     func twoCandidates(_ context: inout PickContext) throws(BalancerError) -> (Int, Int) {
-        let count = snapshot.count
+        let count = context.count
         if count == 1 {
             guard context.isEligible(0) else { throw BalancerError.nothingEligible }
             return (0, 0)
@@ -156,6 +159,6 @@ extension BalancerPicker {
 
     /// Every eligible index: the slow path when random sampling keeps missing.
     func eligibleIndices(_ context: inout PickContext) -> [Int] {
-        (0..<snapshot.count).filter { context.isEligible($0) }
+        (0..<context.count).filter { context.isEligible($0) }
     }
 }

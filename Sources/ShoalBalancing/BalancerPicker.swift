@@ -8,18 +8,34 @@ import ShoalHashing
 /// per pick, and its own random generator and round-robin position. Statistics (in-flight
 /// counts, latency, ejections) are the balancer's and shared by all pickers.
 public final class BalancerPicker {
+    // A picker's fields change on every pick; the padding keeps two threads' pickers (often
+    // allocated side by side) off each other's cache lines.
+    private let paddingBefore = CacheLinePadding()
     let balancer: LoadBalancer
-    var snapshot: EndpointSnapshot
-    var random: FastRandom
-    var cursor: Int
+    /// `balancer`, read on every pick without touching its shared reference count.
+    private let unmanagedBalancer: Unmanaged<LoadBalancer>
+    /// The generation of `handle`'s snapshot.
+    @exclusivity(unchecked) private var generation: Int
+    /// This picker's reference to the current snapshot; picks retain it.
+    @exclusivity(unchecked) var handle: SnapshotHandle
+    var snapshot: EndpointSnapshot { handle.snapshot }
+    // A picker is used by one thread (it is not Sendable), so the dynamic exclusivity checks
+    // Swift adds to class properties can only cost time here, never catch a conflict.
+    @exclusivity(unchecked) var random: FastRandom
+    @exclusivity(unchecked) var cursor: Int
     /// Smooth weighted round robin's running weights, per endpoint.
-    var smoothWeights: [Double]
+    @exclusivity(unchecked) var smoothWeights: [Double]
+    private let paddingAfter = CacheLinePadding()
 
     init(balancer: LoadBalancer, seed: UInt64) {
         self.balancer = balancer
-        snapshot = balancer.snapshot
-        random = FastRandom(seed: seed)
+        unmanagedBalancer = Unmanaged.passUnretained(balancer)
+        let snapshot = balancer.snapshot
+        generation = snapshot.generation
+        handle = SnapshotHandle(snapshot)
+        var random = FastRandom(seed: seed)
         cursor = random.index(below: max(snapshot.count, 1))
+        self.random = random
         smoothWeights = Array(repeating: 0, count: snapshot.count)
     }
 
@@ -40,13 +56,14 @@ public final class BalancerPicker {
     /// Picks an endpoint, with the request key as bytes.
     public func pick(keyBytes key: UnsafeRawBufferPointer?) throws(BalancerError) -> Pick {
         refreshIfNeeded()
-        let snapshot = snapshot
-        guard snapshot.count > 0 else { throw BalancerError.nothingEligible }
-        var context = PickContext(core: snapshot.core, snapshot: snapshot)
+        let handle = handle
+        // The picker's handle keeps the snapshot, and through it the core, alive for the pick.
+        var context = PickContext(snapshot: handle.unmanaged)
+        guard context.count > 0 else { throw BalancerError.nothingEligible }
         context.readmitIfDue()
         var assignment: BoundedLoadPlacement.Assignment?
         let index: Int
-        switch snapshot.core.strategy {
+        switch context.strategy {
         case .roundRobin:
             index = try nextInTurn(&context)
         case .weightedRoundRobin:
@@ -66,14 +83,17 @@ public final class BalancerPicker {
                 index = try leastRequest(&context, bias: 1)
             }
         }
-        snapshot.stats[index].inFlight.add(1, ordering: .relaxed)
-        return Pick(snapshot: snapshot, index: index, assignment: assignment)
+        context.withStats(index) { _ = $0.inFlight.wrappingAdd(1, ordering: .relaxed) }
+        let pickedAt: Int64? = if case .peakEWMA = context.strategy { context.now() } else { nil }
+        return Pick(handle: handle, index: index, assignment: assignment, pickedAt: pickedAt)
     }
 
     @inline(__always)
     func refreshIfNeeded() {
-        if balancer.generation.load(ordering: .acquiring) != snapshot.generation {
-            snapshot = balancer.snapshot
+        let latest = unmanagedBalancer.withInstance { $0.generation.load(ordering: .acquiring) }
+        if latest != generation {
+            handle = SnapshotHandle(balancer.snapshot)
+            generation = handle.snapshot.generation
             smoothWeights = Array(repeating: 0, count: snapshot.count)
             cursor = snapshot.count > 0 ? cursor % snapshot.count : 0
         }

@@ -5,14 +5,30 @@ import ShoalHashing
 /// Pickers read it without a lock; a new set makes a new snapshot.
 final class EndpointSnapshot: Sendable {
     let core: BalancerCore
+    /// `core`, for hot paths that must not touch its shared reference count.
+    let unmanagedCore: Unmanaged<BalancerCore>
     let endpoints: [Endpoint]
+    /// Owns the statistics objects.
     let stats: [EndpointStats]
+    /// The same objects, unretained, in memory this snapshot allocates and frees: `stats`
+    /// keeps them alive as long as the snapshot lives, and a buffer of unmanaged references
+    /// (unlike an array) is read without any reference counting on the hot path.
+    ///
+    /// `nonisolated(unsafe)` because unsafe pointers are not `Sendable`: this buffer is
+    /// written once, in `init`, before the snapshot is shared, and only read afterwards;
+    /// the objects it points to are `Sendable` and outlive it through `stats`.
+    private nonisolated(unsafe) let statsReferences: UnsafeMutableBufferPointer<Unmanaged<EndpointStats>>
     let weights: [Double]
     /// Whether every weight is the same (cheaper comparisons).
     let uniformWeights: Bool
     /// Walker's alias table for weighted random sampling in O(1).
     let aliasProbability: [Double]
     let alias: [Int]
+    /// Copies of the arrays above in memory this snapshot allocates and frees, for
+    /// ``PickContext``: written once in `init`, then only read; `nonisolated(unsafe)` because buffer pointers are not `Sendable`.
+    nonisolated(unsafe) let weightsBuffer: UnsafeBufferPointer<Double>
+    nonisolated(unsafe) let aliasProbabilityBuffer: UnsafeBufferPointer<Double>
+    nonisolated(unsafe) let aliasBuffer: UnsafeBufferPointer<Int>
     /// The placement for ring-hash and Maglev strategies.
     let placement: (any Placement)?
     /// The bounded-load wrapper, when the strategy asks for one.
@@ -22,13 +38,19 @@ final class EndpointSnapshot: Sendable {
 
     init(core: BalancerCore, endpoints: [Endpoint], stats: [EndpointStats], generation: Int) throws(BalancerError) {
         self.core = core
+        unmanagedCore = Unmanaged.passUnretained(core)
         self.endpoints = endpoints
         self.stats = stats
+        statsReferences = .allocate(capacity: stats.count)
+        _ = statsReferences.initialize(from: stats.lazy.map { Unmanaged.passUnretained($0) })
         self.generation = generation
         let weights = endpoints.map(\.weight)
         self.weights = weights
         uniformWeights = Set(weights).count <= 1
         (aliasProbability, alias) = Self.aliasTable(weights)
+        weightsBuffer = Self.copy(weights)
+        aliasProbabilityBuffer = Self.copy(aliasProbability)
+        aliasBuffer = Self.copy(alias)
         do throws(HashRingError) {
             switch core.strategy {
             case .ringHash(let boundedLoad) where !endpoints.isEmpty:
@@ -49,7 +71,32 @@ final class EndpointSnapshot: Sendable {
         }
     }
 
-    var count: Int { stats.count }
+    deinit {
+        statsReferences.deallocate()
+        weightsBuffer.deallocate()
+        aliasProbabilityBuffer.deallocate()
+        aliasBuffer.deallocate()
+    }
+
+    /// A buffer this snapshot owns holding `values`.
+    private static func copy<T>(_ values: [T]) -> UnsafeBufferPointer<T> {
+        let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: values.count)
+        _ = buffer.initialize(from: values)
+        return UnsafeBufferPointer(buffer)
+    }
+
+    /// The unretained statistics references, for ``PickContext``.
+    var statsBuffer: UnsafeBufferPointer<Unmanaged<EndpointStats>> {
+        UnsafeBufferPointer(statsReferences)
+    }
+
+    var count: Int { statsReferences.count }
+
+    /// Calls `body` with endpoint `index`'s statistics without retaining them.
+    @inline(__always)
+    func withStats<R>(_ index: Int, _ body: (EndpointStats) -> R) -> R {
+        statsReferences[index]._withUnsafeGuaranteedRef(body)
+    }
 
     private static func bounded(
         _ factor: Double?, _ base: BoundedLoadPlacement.Base
@@ -76,4 +123,22 @@ final class EndpointSnapshot: Sendable {
         }
         return (probability, alias)
     }
+}
+
+/// A picker's own reference to a snapshot. Picks retain this object, not the shared snapshot,
+/// so threads picking at once do not contend on one reference count.
+final class SnapshotHandle: Sendable {
+    // Each picker's handle has its reference count changed on every pick; the padding keeps
+    // two pickers' handles (often allocated side by side) off each other's cache line.
+    private let paddingBefore = CacheLinePadding()
+    let snapshot: EndpointSnapshot
+    /// `snapshot`, read without touching its shared reference count.
+    let unmanaged: Unmanaged<EndpointSnapshot>
+
+    init(_ snapshot: EndpointSnapshot) {
+        self.snapshot = snapshot
+        unmanaged = Unmanaged.passUnretained(snapshot)
+    }
+
+    private let paddingAfter = CacheLinePadding()
 }

@@ -15,6 +15,20 @@ final class EndpointStats: Sendable {
     /// The endpoint's circuit breaker, when breakers are configured.
     let breaker: CircuitBreaker?
 
+    /// The end of the current or last ejection (nanoseconds); `Int64.min` if never ejected.
+    /// Read on every pick, written only on ejection.
+    let ejectedUntil = Atomic<Int64>(.min)
+    /// Set by active health checks (or by discovery); unhealthy endpoints are not picked
+    /// unless the balancer panics. Read on every pick, rarely written.
+    let healthy = Atomic<Bool>(true)
+    /// Ejections in a row.
+    let ejectionCount = Atomic<Int>(0)
+
+    // The fields below are written on every request. The padding on both sides keeps them on
+    // cache lines of their own, away from the read-mostly fields above and from neighbouring
+    // objects, so threads picking different endpoints do not slow each other down.
+    private let paddingBefore = CacheLinePadding()
+
     /// Requests picked and not yet finished.
     let inFlight = Atomic<Int>(0)
     /// Peak EWMA of latency, in nanoseconds, as `Double` bits.
@@ -23,13 +37,8 @@ final class EndpointStats: Sendable {
     let ewmaStamp = Atomic<Int64>(0)
     /// Failures since the last success.
     let consecutiveFailures = Atomic<Int>(0)
-    /// The end of the current or last ejection (nanoseconds); `Int64.min` if never ejected.
-    let ejectedUntil = Atomic<Int64>(.min)
-    /// Ejections in a row.
-    let ejectionCount = Atomic<Int>(0)
-    /// Set by active health checks (or by discovery); unhealthy endpoints are not picked
-    /// unless the balancer panics.
-    let healthy = Atomic<Bool>(true)
+
+    private let paddingAfter = CacheLinePadding()
 
     init(address: String, addedAt: Int64, breaker: CircuitBreaker?) {
         self.address = address
@@ -81,4 +90,9 @@ final class EndpointStats: Sendable {
         }
         return exponential(-x)
     }
+}
+
+/// 64 bytes that keep the fields on either side on different cache lines.
+struct CacheLinePadding: Sendable {
+    private let words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
 }

@@ -4,27 +4,40 @@ import ShoalHashing
 /// An endpoint chosen for one request. Call ``finish(_:)`` exactly once when the request ends,
 /// whatever happened: it releases the in-flight count and teaches the balancer.
 public struct Pick: Sendable {
-    let snapshot: EndpointSnapshot
+    let handle: SnapshotHandle
     /// The index of the endpoint in the set the pick was made from.
     public let index: Int
     let assignment: BoundedLoadPlacement.Assignment?
+    /// When the pick was made (nanoseconds), for Peak EWMA; `nil` for other strategies.
+    let pickedAt: Int64?
 
     /// The chosen endpoint.
-    public var endpoint: Endpoint { snapshot.endpoints[index] }
+    public var endpoint: Endpoint { handle.snapshot.endpoints[index] }
 
     /// Reports how the request went.
     public func finish(_ outcome: PickOutcome) {
-        let stats = snapshot.stats[index]
-        stats.inFlight.subtract(1, ordering: .relaxed)
+        // `handle` keeps the snapshot, its statistics and its core alive for the call.
+        handle.unmanaged.withInstance { snapshot in
+            snapshot.withStats(index) { stats in
+                snapshot.unmanagedCore.withInstance { core in
+                    finish(outcome, stats: stats, snapshot: snapshot, core: core)
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private func finish(_ outcome: PickOutcome, stats: EndpointStats, snapshot: EndpointSnapshot, core: BalancerCore) {
+        stats.inFlight.wrappingSubtract(1, ordering: .relaxed)
         if let assignment, let bounded = snapshot.bounded {
             bounded.release(assignment)
         }
-        let core = snapshot.core
         let failed = outcome.countsAsFailure
         if case .failure(.cancelled, _) = outcome { return }
         var now: Int64?
-        if case .peakEWMA = core.strategy {
-            let time = core.clock.now().nanoseconds
+        if let pickedAt {
+            // The answer arrived `latency` after the pick: no need to read the clock again.
+            let time = pickedAt &+ outcome.latency.totalNanoseconds
             now = time
             stats.observe(
                 latencyNanoseconds: Double(outcome.latency.totalNanoseconds), failed: failed, at: time,
@@ -33,7 +46,7 @@ public struct Pick: Sendable {
         stats.breaker?.record(success: !failed)
         if failed {
             guard let detection = core.configuration.outlierDetection else { return }
-            let failures = stats.consecutiveFailures.add(1, ordering: .relaxed).newValue
+            let failures = stats.consecutiveFailures.wrappingAdd(1, ordering: .relaxed).newValue
             if failures >= detection.consecutiveFailures {
                 core.eject(stats, in: snapshot, at: now ?? core.clock.now().nanoseconds)
             }

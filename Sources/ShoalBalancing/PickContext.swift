@@ -1,26 +1,61 @@
 import ShoalCore
 
-/// What one pick needs to judge endpoints: the time (read at most once, and only when
-/// something time-dependent is in play), panic mode and slow start.
+/// Everything one pick reads, copied out of the snapshot and the core as plain values when
+/// the pick starts: counts and flags, and buffer pointers to the statistics, weights and alias
+/// table. The picker's handle keeps the snapshot (and through it all of these) alive for the
+/// pick, so nothing here retains, and two threads picking at once never contend on a shared
+/// reference count.
 struct PickContext {
-    let core: BalancerCore
-    let snapshot: EndpointSnapshot
-    private var cachedNow: Int64?
+    private let unmanagedCore: Unmanaged<BalancerCore>
+    let unmanagedSnapshot: Unmanaged<EndpointSnapshot>
+    let count: Int
+    let stats: UnsafeBufferPointer<Unmanaged<EndpointStats>>
+    let weights: UnsafeBufferPointer<Double>
+    let aliasProbability: UnsafeBufferPointer<Double>
+    let alias: UnsafeBufferPointer<Int>
+    let uniformWeights: Bool
+    let strategy: BalancingStrategy
+    let decayNanoseconds: Double
+    let slowStart: BalancerConfiguration.SlowStart?
     let panicking: Bool
     private let breakers: Bool
+    private var cachedNow: Int64?
 
-    init(core: BalancerCore, snapshot: EndpointSnapshot) {
-        self.core = core
-        self.snapshot = snapshot
-        panicking = core.isPanicking(endpointCount: snapshot.count)
-        breakers = core.configuration.circuitBreaker != nil
+    @inline(__always)
+    init(snapshot: Unmanaged<EndpointSnapshot>) {
+        unmanagedSnapshot = snapshot
+        (unmanagedCore, count, stats, weights, aliasProbability, alias, uniformWeights) = snapshot.withInstance {
+            (
+                $0.unmanagedCore, $0.count, $0.statsBuffer, $0.weightsBuffer, $0.aliasProbabilityBuffer, $0.aliasBuffer,
+                $0.uniformWeights
+            )
+        }
+        let count = count
+        (strategy, decayNanoseconds, slowStart, panicking, breakers) = unmanagedCore.withInstance {
+            (
+                $0.strategy, $0.decayNanoseconds, $0.configuration.slowStart, $0.isPanicking(endpointCount: count),
+                $0.configuration.circuitBreaker != nil
+            )
+        }
+    }
+
+    /// Calls `body` with endpoint `index`'s statistics, without retaining them.
+    @inline(__always)
+    func withStats<R>(_ index: Int, _ body: (EndpointStats) -> R) -> R {
+        stats[index].withInstance(body)
+    }
+
+    /// Calls `body` with the balancer's shared state, without retaining it.
+    @inline(__always)
+    func withCore<R>(_ body: (BalancerCore) -> R) -> R {
+        unmanagedCore.withInstance(body)
     }
 
     /// The current time in nanoseconds, read once per pick.
     @inline(__always)
     mutating func now() -> Int64 {
         if let cachedNow { return cachedNow }
-        let now = core.clock.now().nanoseconds
+        let now = withCore { $0.clock.now().nanoseconds }
         cachedNow = now
         return now
     }
@@ -28,10 +63,13 @@ struct PickContext {
     /// Re-admits endpoints whose ejection has ended (updating the counts panic mode reads).
     @inline(__always)
     mutating func readmitIfDue() {
-        guard core.ejectedCount.load(ordering: .relaxed) > 0 else { return }
+        guard withCore({ $0.ejectedCount.load(ordering: .relaxed) }) > 0 else { return }
         let now = now()
-        if now >= core.nextReadmission.load(ordering: .relaxed) {
-            core.sweep(snapshot, at: now)
+        let snapshot = unmanagedSnapshot
+        withCore { core in
+            if now >= core.nextReadmission.load(ordering: .relaxed) {
+                snapshot.withInstance { core.sweep($0, at: now) }
+            }
         }
     }
 
@@ -39,26 +77,29 @@ struct PickContext {
     /// open. In panic mode only an open breaker excludes it.
     @inline(__always)
     mutating func isEligible(_ index: Int) -> Bool {
-        let stats = snapshot.stats[index]
-        if !panicking {
-            if !stats.healthy.load(ordering: .relaxed) { return false }
-            if stats.ejectedUntil.load(ordering: .relaxed) != .min && stats.isEjected(at: now()) { return false }
+        let (healthy, ejectedUntil) = withStats(index) {
+            ($0.healthy.load(ordering: .relaxed), $0.ejectedUntil.load(ordering: .relaxed))
         }
-        if breakers, let breaker = stats.breaker, !breaker.allowsRequest() { return false }
+        if !panicking {
+            if !healthy { return false }
+            if ejectedUntil != .min && ejectedUntil > now() { return false }
+        }
+        if breakers {
+            let allowed = withStats(index) { $0.breaker?.allowsRequest() ?? true }
+            if !allowed { return false }
+        }
         return true
     }
 
     /// The slow-start factor of endpoint `index` (1 outside a ramp).
     @inline(__always)
     mutating func weightFactor(_ index: Int) -> Double {
-        guard let slowStart = core.configuration.slowStart,
-            core.slowStartUntil.load(ordering: .relaxed) > Int64.min
-        else { return 1 }
+        guard let slowStart, slowStartActive() else { return 1 }
         let now = now()
-        guard core.slowStartUntil.load(ordering: .relaxed) > now else { return 1 }
-        let stats = snapshot.stats[index]
-        let ejectionEnd = stats.ejectedUntil.load(ordering: .relaxed)
-        let start = max(stats.addedAt, ejectionEnd <= now ? ejectionEnd : .min)
+        let (addedAt, ejectionEnd) = withStats(index) {
+            ($0.addedAt, $0.ejectedUntil.load(ordering: .relaxed))
+        }
+        let start = max(addedAt, ejectionEnd <= now ? ejectionEnd : .min)
         guard start != .min else { return 1 }
         return slowStart.factor(elapsed: .nanoseconds(now &- start))
     }
@@ -66,8 +107,8 @@ struct PickContext {
     /// Whether any endpoint may be ramping.
     @inline(__always)
     mutating func slowStartActive() -> Bool {
-        guard core.configuration.slowStart != nil else { return false }
-        let until = core.slowStartUntil.load(ordering: .relaxed)
+        guard slowStart != nil else { return false }
+        let until = withCore { $0.slowStartUntil.load(ordering: .relaxed) }
         return until > Int64.min && until > now()
     }
 }

@@ -11,6 +11,6 @@ struct ShoalCommand: AsyncParsableCommand {
             node or value; the message names it).
             """,
         version: ShoalVersion.current,
-        subcommands: [RingCommand.self]
+        subcommands: [RingCommand.self, BenchCommand.self]
     )
 }

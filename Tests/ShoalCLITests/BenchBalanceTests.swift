@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+
+@Suite("shoal bench balance")
+struct BenchBalanceTests {
+    /// A short run of some scenarios and strategies, parsed from --json.
+    static func run(_ arguments: [String]) throws -> [String: [String: [String: Any]]] {
+        let result = try ShoalProcess.run(["bench", "balance", "--json", "--duration", "30"] + arguments)
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+        let scenarios = try #require(object["scenarios"] as? [[String: Any]])
+        var table: [String: [String: [String: Any]]] = [:]
+        for scenario in scenarios {
+            let name = try #require(scenario["name"] as? String)
+            for strategy in try #require(scenario["strategies"] as? [[String: Any]]) {
+                table[name, default: [:]][try #require(strategy["name"] as? String)] = strategy
+            }
+        }
+        return table
+    }
+
+    @Test("Peak EWMA keeps its tail when one backend is slow; round robin's tail grows")
+    func oneSlow() throws {
+        let table = try Self.run([
+            "--scenario", "healthy", "--scenario", "one-slow", "--strategy", "roundRobin", "--strategy", "peakEWMA",
+        ])
+        let healthy = try #require(table["healthy"]?["peakEWMA"]?["p99_ms"] as? Double)
+        let ewma = try #require(table["one-slow"]?["peakEWMA"]?["p99_ms"] as? Double)
+        let roundRobin = try #require(table["one-slow"]?["roundRobin"]?["p99_ms"] as? Double)
+        #expect(ewma < 1.5 * healthy, "Peak EWMA p99 \(ewma) ms against \(healthy) ms when healthy")
+        #expect(roundRobin > 3 * healthy, "round robin p99 \(roundRobin) ms against \(healthy) ms")
+        let shares = try #require(table["one-slow"]?["peakEWMA"]?["shares"] as? [Double])
+        #expect(shares.count == 11)
+        #expect(shares[0] < 0.02, "the slow backend took \(shares[0]) of tries")
+    }
+
+    @Test("ejection and budgeted retries keep success above 99.9 % with a failing backend")
+    func oneFailing() throws {
+        let table = try Self.run(["--scenario", "one-failing", "--strategy", "leastRequest", "--strategy", "peakEWMA"])
+        for strategy in ["leastRequest", "peakEWMA"] {
+            let success = try #require(table["one-failing"]?[strategy]?["success_rate"] as? Double)
+            #expect(success >= 0.999, "\(strategy): \(success)")
+        }
+    }
+
+    @Test("without retries the failing backend's share fails, so the retries above were doing the work")
+    func withoutRetries() throws {
+        let table = try Self.run(["--scenario", "one-failing", "--strategy", "roundRobin", "--tries", "1"])
+        let success = try #require(table["one-failing"]?["roundRobin"]?["success_rate"] as? Double)
+        #expect(success < 1)
+    }
+
+    @Test("the same seed gives the same output")
+    func deterministic() throws {
+        let arguments = ["bench", "balance", "--duration", "10", "--scenario", "flapping", "--seed", "9"]
+        let first = try ShoalProcess.run(arguments)
+        let second = try ShoalProcess.run(arguments)
+        #expect(first.status == 0)
+        #expect(first.output == second.output)
+        #expect(first.output.contains("flapping"))
+    }
+
+    @Test(
+        "bad arguments exit 2 naming the flag",
+        arguments: [
+            (["--scenario", "meltdown"], "--scenario"),
+            (["--strategy", "fastest"], "--strategy"),
+            (["--duration", "0"], "--duration"),
+            (["--rate", "-3"], "--rate"),
+            (["--per-try-timeout", "nan"], "--per-try-timeout"),
+            (["--tries", "0"], "--tries"),
+        ])
+    func badArguments(arguments: [String], flag: String) throws {
+        let result = try ShoalProcess.run(["bench", "balance"] + arguments)
+        #expect(result.status == 2)
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(result.stderr.contains(flag), "\(result.stderr)")
+    }
+}
