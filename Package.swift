@@ -65,26 +65,14 @@ if ProcessInfo.processInfo.environment["SHOAL_BENCHMARKS"] == "1" {
     package.dependencies.append(
         .package(url: "https://github.com/ordo-one/package-benchmark.git", from: "1.38.1", traits: ["MallocInterposer"])
     )
-    package.targets.append(
-        .executableTarget(
-            name: "HashingBenchmarks",
-            dependencies: [
-                "ShoalHashing",
-                .product(name: "Benchmark", package: "package-benchmark"),
-            ],
-            path: "Benchmarks/HashingBenchmarks",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+    for (name, library) in [("HashingBenchmarks", "ShoalHashing"), ("BalancingBenchmarks", "ShoalBalancing")] {
+        package.targets.append(
+            .executableTarget(
+                name: name,
+                dependencies: [.target(name: library), .product(name: "Benchmark", package: "package-benchmark")],
+                path: "Benchmarks/\(name)",
+                plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+            )
         )
-    )
-    package.targets.append(
-        .executableTarget(
-            name: "BalancingBenchmarks",
-            dependencies: [
-                "ShoalBalancing",
-                .product(name: "Benchmark", package: "package-benchmark"),
-            ],
-            path: "Benchmarks/BalancingBenchmarks",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
-        )
-    )
+    }
 }

@@ -17,6 +17,10 @@ extension BalancerPicker {
     /// nginx's smooth weighted round robin over eligible endpoints: each adds its effective
     /// weight to a running total, the largest total wins and gives back the sum.
     func smoothWeighted(_ context: inout PickContext) throws(BalancerError) -> Int {
+        // With equal weights the smooth sequence is plain rotation: take the O(1) path.
+        if context.uniformWeights && !context.slowStartActive() {
+            return try nextInTurn(&context)
+        }
         var best = -1
         var total = 0.0
         for index in 0..<context.count where context.isEligible(index) {

@@ -1,3 +1,5 @@
+import ShoalCore
+
 /// xoshiro256** (Blackman & Vigna): a fast, small-state generator for picking, one per
 /// ``BalancerPicker`` so threads never share it. Not for anything secret.
 struct FastRandom: RandomNumberGenerator {
@@ -8,18 +10,11 @@ struct FastRandom: RandomNumberGenerator {
 
     /// A generator whose sequence is fixed by `seed` (expanded with SplitMix64).
     init(seed: UInt64) {
-        var state = seed
-        func splitMix() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s0 = splitMix()
-        s1 = splitMix()
-        s2 = splitMix()
-        s3 = splitMix()
+        var expand = SplitMix64(seed: seed)
+        s0 = expand.next()
+        s1 = expand.next()
+        s2 = expand.next()
+        s3 = expand.next()
     }
 
     @inline(__always)

@@ -37,10 +37,13 @@ public struct Pick: Sendable {
         var now: Int64?
         if let pickedAt {
             // The answer arrived `latency` after the pick: no need to read the clock again.
-            let time = pickedAt &+ outcome.latency.totalNanoseconds
+            // Duration ÷ Duration gives a Double without the 128-bit integer arithmetic that
+            // taking the duration apart costs.
+            let latency = outcome.latency / .nanoseconds(1)
+            let time = pickedAt &+ Int64(latency.isFinite ? min(max(latency, 0), 9e18) : 0)
             now = time
             stats.observe(
-                latencyNanoseconds: Double(outcome.latency.totalNanoseconds), failed: failed, at: time,
+                latencyNanoseconds: latency, failed: failed, at: time,
                 decayNanoseconds: core.decayNanoseconds)
         }
         stats.breaker?.record(success: !failed)

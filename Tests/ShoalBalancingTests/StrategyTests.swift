@@ -25,6 +25,16 @@ struct StrategyTests {
         #expect(names == "aabacaa")
     }
 
+    @Test("smooth weighted round robin with equal weights is plain rotation")
+    func smoothEqualWeights() throws {
+        let balancer = try LoadBalancer(endpoints: endpoints(5), strategy: .weightedRoundRobin, clock: ManualClock())
+        let picker = balancer.makePicker(seed: 2)
+        let order = try (0..<10).map { _ in try picker.pick().index }
+        for (a, b) in zip(order, order.dropFirst()) {
+            #expect(b == (a + 1) % 5)
+        }
+    }
+
     @Test("random is uniform and weighted random follows weights", arguments: [false, true])
     func randomShares(weighted: Bool) throws {
         let weights: [Double] = weighted ? [1, 2, 3, 4] : [1, 1, 1, 1]

@@ -4,20 +4,18 @@
     import Darwin
 #endif
 
-/// SplitMix64 with the distributions the simulation draws from. Seeded, so runs repeat.
+import ShoalCore
+
+/// The distributions the simulation draws from, over a seeded SplitMix64, so runs repeat.
 struct SimulationRandom {
-    private var state: UInt64
+    private var generator: SplitMix64
 
     init(seed: UInt64) {
-        state = seed
+        generator = SplitMix64(seed: seed)
     }
 
     mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        generator.next()
     }
 
     /// Uniform in (0, 1).
