@@ -9,6 +9,12 @@ final class BalancerCore: Sendable {
     let clock: any MonotonicClock
     /// τ of the Peak EWMA, in nanoseconds.
     let decayNanoseconds: Double
+    /// Which clock `clock` is, so the built-in ones are read without a dynamic call.
+    private let clockKind: ClockKind
+
+    private enum ClockKind {
+        case coarse, system, other
+    }
 
     /// Endpoints ejected, as of the last ejection or sweep.
     let ejectedCount = Atomic<Int>(0)
@@ -25,10 +31,21 @@ final class BalancerCore: Sendable {
         self.strategy = strategy
         self.configuration = configuration
         self.clock = clock
+        clockKind = clock is CoarseSystemClock ? .coarse : clock is SystemClock ? .system : .other
         if case .peakEWMA(let decay) = strategy {
             decayNanoseconds = max(1, Double(decay.totalNanoseconds))
         } else {
             decayNanoseconds = 1e10
+        }
+    }
+
+    /// The clock's current time in nanoseconds.
+    @inline(__always)
+    func now() -> Int64 {
+        switch clockKind {
+        case .coarse: CoarseSystemClock().now().nanoseconds
+        case .system: SystemClock().now().nanoseconds
+        case .other: clock.now().nanoseconds
         }
     }
 

@@ -62,18 +62,21 @@ final class EndpointStats: Sendable {
         return value * Self.decayWeight(elapsed: elapsed, decayNanoseconds: decayNanoseconds)
     }
 
-    /// Records a latency. A latency above the current cost replaces it at once (the peak);
-    /// a lower one is blended in with weight `1 − e^(−Δt/τ)`. Failures can raise the cost
-    /// but never lower it, so an endpoint that fails fast does not look fast.
+    /// Records a latency. With `w = e^(−Δt/τ)` for the time Δt since the last update, the
+    /// estimate `v` becomes the latency at once if that is above the decayed estimate `v·w`
+    /// (the peak), and `v·w + latency·(1 − w)` otherwise, as in Finagle's and tower's Peak
+    /// EWMA. Failures can raise the estimate but never lower it, so an endpoint that fails
+    /// fast does not look fast.
     func observe(latencyNanoseconds latency: Double, failed: Bool, at now: Int64, decayNanoseconds: Double) {
-        let previous = latencyCost(at: now, decayNanoseconds: decayNanoseconds)
+        let value = Double(bitPattern: ewmaBits.load(ordering: .relaxed))
+        let elapsed = Double(now &- ewmaStamp.load(ordering: .relaxed))
+        let keep = value > 0 ? Self.decayWeight(elapsed: elapsed, decayNanoseconds: decayNanoseconds) : 0
+        let decayed = value * keep
         let updated: Double
-        if latency > previous || failed {
-            updated = max(previous, latency)
+        if latency > decayed || failed {
+            updated = max(decayed, latency)
         } else {
-            let elapsed = Double(now &- ewmaStamp.load(ordering: .relaxed))
-            let keep = Self.decayWeight(elapsed: elapsed, decayNanoseconds: decayNanoseconds)
-            updated = previous * keep + latency * (1 - keep)
+            updated = decayed + latency * (1 - keep)
         }
         ewmaBits.store(updated.bitPattern, ordering: .relaxed)
         ewmaStamp.store(now, ordering: .relaxed)

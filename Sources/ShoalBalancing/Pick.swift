@@ -37,9 +37,7 @@ public struct Pick: Sendable {
         var now: Int64?
         if let pickedAt {
             // The answer arrived `latency` after the pick: no need to read the clock again.
-            // Duration ÷ Duration gives a Double without the 128-bit integer arithmetic that
-            // taking the duration apart costs.
-            let latency = outcome.latency / .nanoseconds(1)
+            let latency = outcome.latency.nanosecondsDouble
             let time = pickedAt &+ Int64(latency.isFinite ? min(max(latency, 0), 9e18) : 0)
             now = time
             stats.observe(
@@ -51,7 +49,7 @@ public struct Pick: Sendable {
             guard let detection = core.configuration.outlierDetection else { return }
             let failures = stats.consecutiveFailures.wrappingAdd(1, ordering: .relaxed).newValue
             if failures >= detection.consecutiveFailures {
-                core.eject(stats, in: snapshot, at: now ?? core.clock.now().nanoseconds)
+                core.eject(stats, in: snapshot, at: now ?? core.now())
             }
         } else if stats.consecutiveFailures.load(ordering: .relaxed) != 0 {
             stats.consecutiveFailures.store(0, ordering: .relaxed)

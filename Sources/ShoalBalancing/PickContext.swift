@@ -55,7 +55,7 @@ struct PickContext {
     @inline(__always)
     mutating func now() -> Int64 {
         if let cachedNow { return cachedNow }
-        let now = withCore { $0.clock.now().nanoseconds }
+        let now = withCore { $0.now() }
         cachedNow = now
         return now
     }

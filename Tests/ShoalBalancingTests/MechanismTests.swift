@@ -1,3 +1,4 @@
+import Foundation
 import ShoalBalancing
 import ShoalCore
 import Testing
@@ -70,5 +71,25 @@ struct MechanismTests {
         #expect(ramp.factor(elapsed: .zero) == 0.1)
         #expect(abs(ramp.factor(elapsed: .seconds(25)) - 0.5) < 1e-12)
         #expect(ramp.factor(elapsed: .seconds(100)) == 1)
+    }
+}
+
+@Suite("Peak EWMA estimate")
+struct PeakEWMAEstimateTests {
+    @Test("a peak replaces the estimate; a lower latency blends in with weight 1 − e^(−Δt/τ)")
+    func estimate() throws {
+        let clock = ManualClock()
+        let balancer = try LoadBalancer(endpoints: endpoints(1), strategy: .peakEWMA(decay: .seconds(10)), clock: clock)
+        let picker = balancer.makePicker(seed: 1)
+        try picker.pick().finish(.success(latency: .milliseconds(100)))
+        #expect(balancer.report[0].latencyEWMA == .milliseconds(100))
+        clock.advance(by: .seconds(10))  // w = e^-1; the peak was stamped 100 ms after the pick
+        let pick = try picker.pick()
+        pick.finish(.success(latency: .milliseconds(10)))
+        // The report is stamped at pick time + latency: Δt = 10 s − 100 ms + 10 ms = 9.91 s.
+        let w = exp(-9.91 / 10)
+        let expected = 100.0 * w + 10 * (1 - w)
+        let reported = balancer.report[0].latencyEWMA / .milliseconds(1)
+        #expect(abs(reported - expected) < 0.01, "\(reported) ms, expected \(expected) ms")
     }
 }

@@ -58,3 +58,35 @@ struct EndpointParsingTests {
         #expect(try Endpoint(parsing: "a:1=1.5").description == "a:1=1.5")
     }
 }
+
+@Suite("Durations and clocks")
+struct ClockTests {
+    @Test(
+        "nanosecondsDouble is exact on both sides of the 64-bit attosecond boundary",
+        arguments: [
+            Duration.zero, .nanoseconds(1), .milliseconds(170), .seconds(18), .seconds(19), .seconds(86_400),
+            .nanoseconds(-5), .seconds(-30),
+        ])
+    func nanoseconds(duration: Duration) {
+        #expect(duration.nanosecondsDouble == Double(duration.totalNanoseconds))
+    }
+
+    @Test("a manual clock moves only when told, and never backwards")
+    func manualClock() {
+        let clock = ManualClock()
+        #expect(clock.now().nanoseconds == 0)
+        clock.advance(by: .milliseconds(5))
+        #expect(clock.now().nanoseconds == 5_000_000)
+        clock.advance(to: MonotonicInstant(nanoseconds: 1_000))
+        #expect(clock.now().nanoseconds == 5_000_000)
+        clock.advance(by: .seconds(-1))
+        #expect(clock.now().nanoseconds == 5_000_000)
+    }
+
+    @Test("instants add durations and subtract to durations, saturating")
+    func instants() {
+        let start = MonotonicInstant(nanoseconds: 100)
+        #expect((start + .seconds(1)) - start == .seconds(1))
+        #expect((MonotonicInstant(nanoseconds: .max - 1) + .seconds(1)).nanoseconds == .max)
+    }
+}

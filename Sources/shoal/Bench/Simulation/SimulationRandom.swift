@@ -1,10 +1,10 @@
+import ShoalCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-
-import ShoalCore
 
 /// The distributions the simulation draws from, over a seeded SplitMix64, so runs repeat.
 struct SimulationRandom {
