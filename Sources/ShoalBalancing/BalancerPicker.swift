@@ -62,30 +62,45 @@ public final class BalancerPicker {
         guard context.count > 0 else { throw BalancerError.nothingEligible }
         context.readmitIfDue()
         var assignment: BoundedLoadPlacement.Assignment?
-        let index: Int
-        switch context.strategy {
-        case .roundRobin:
-            index = try nextInTurn(&context)
-        case .weightedRoundRobin:
-            index = try smoothWeighted(&context)
-        case .random:
-            index = try uniform(&context)
-        case .weightedRandom:
-            index = try weightedRandom(&context)
-        case .leastRequest(let bias):
-            index = try leastRequest(&context, bias: bias)
-        case .peakEWMA:
-            index = try peakEWMA(&context)
-        case .ringHash, .maglev:
-            if let key {
-                (index, assignment) = try sticky(&context, key: key)
-            } else {
-                index = try leastRequest(&context, bias: 1)
+        var index = -1
+        // A circuit breaker can change between judging a candidate and sending to it (another
+        // thread took the last half-open probe): then choose again, a few times at most.
+        for _ in 0..<4 {
+            (index, assignment) = try choose(&context, key: key)
+            if !context.breakers || context.withStats(index, { $0.breaker?.allowsRequest() ?? true }) { break }
+            if let assignment {
+                context.unmanagedSnapshot.withInstance { $0.bounded?.release(assignment) }
             }
+            index = -1
         }
+        guard index >= 0 else { throw BalancerError.nothingEligible }
         context.withStats(index) { _ = $0.inFlight.wrappingAdd(1, ordering: .relaxed) }
         let pickedAt: Int64? = if case .peakEWMA = context.strategy { context.now() } else { nil }
         return Pick(handle: handle, index: index, assignment: assignment, pickedAt: pickedAt)
+    }
+
+    /// The strategy's choice for this pick.
+    @inline(__always)
+    private func choose(
+        _ context: inout PickContext, key: UnsafeRawBufferPointer?
+    ) throws(BalancerError) -> (Int, BoundedLoadPlacement.Assignment?) {
+        switch context.strategy {
+        case .roundRobin:
+            return (try nextInTurn(&context), nil)
+        case .weightedRoundRobin:
+            return (try smoothWeighted(&context), nil)
+        case .random:
+            return (try uniform(&context), nil)
+        case .weightedRandom:
+            return (try weightedRandom(&context), nil)
+        case .leastRequest(let bias):
+            return (try leastRequest(&context, bias: bias), nil)
+        case .peakEWMA:
+            return (try peakEWMA(&context), nil)
+        case .ringHash, .maglev:
+            guard let key else { return (try leastRequest(&context, bias: 1), nil) }
+            return try sticky(&context, key: key)
+        }
     }
 
     @inline(__always)

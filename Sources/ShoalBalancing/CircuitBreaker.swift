@@ -63,7 +63,15 @@ public final class CircuitBreaker: Sendable {
         self.clock = clock
     }
 
-    /// Whether a request may be sent now.
+    /// Whether a request could be sent now, reserving nothing: for judging candidates.
+    public func permitsRequest() -> Bool {
+        if closed.load(ordering: .relaxed) { return true }
+        let now = clock.now().nanoseconds
+        return state.withLock { $0.permitsRequest(at: now) }
+    }
+
+    /// Whether a request may be sent now. In half-open, `true` reserves a probe slot that the
+    /// next ``record(success:)`` releases, so call it only for a request that will be sent.
     public func allowsRequest() -> Bool {
         if closed.load(ordering: .relaxed) { return true }
         let now = clock.now().nanoseconds

@@ -35,6 +35,16 @@ public struct CircuitBreakerState: Sendable, Hashable {
         max(1, configuration.window.totalNanoseconds / Int64(successes.count))
     }
 
+    /// Whether a request could be sent at `now` (nanoseconds), without reserving anything:
+    /// for judging candidates. Send only after ``allowsRequest(at:)``.
+    public func permitsRequest(at now: Int64) -> Bool {
+        switch phase {
+        case .closed: true
+        case .open(let until): now >= until
+        case .halfOpen: probesInFlight < configuration.halfOpenProbes
+        }
+    }
+
     /// Whether a request may be sent at `now` (nanoseconds). A `true` in half-open reserves
     /// one of the probe slots, released by the next ``record(success:at:)``.
     public mutating func allowsRequest(at now: Int64) -> Bool {

@@ -18,7 +18,7 @@ struct PickContext {
     let decayNanoseconds: Double
     let slowStart: BalancerConfiguration.SlowStart?
     let panicking: Bool
-    private let breakers: Bool
+    let breakers: Bool
     private var cachedNow: Int64?
 
     @inline(__always)
@@ -85,8 +85,9 @@ struct PickContext {
             if ejectedUntil != .min && ejectedUntil > now() { return false }
         }
         if breakers {
-            let allowed = withStats(index) { $0.breaker?.allowsRequest() ?? true }
-            if !allowed { return false }
+            // Judging candidates reserves nothing; the chosen one reserves in `pick`.
+            let permitted = withStats(index) { $0.breaker?.permitsRequest() ?? true }
+            if !permitted { return false }
         }
         return true
     }

@@ -102,6 +102,47 @@ struct HealthTests {
         #expect(abs(Double(done) / 30_000 - 1.0 / 3) < 0.015, "\(done)")
     }
 
+    @Test("a half-open breaker judged as a P2C candidate but not chosen keeps its probe slots")
+    func probesAreNotLeaked() throws {
+        let clock = ManualClock()
+        var configuration = BalancerConfiguration()
+        configuration.outlierDetection = nil
+        configuration.circuitBreaker = .init(minimumRequests: 4, openDuration: .seconds(5), halfOpenProbes: 3)
+        let balancer = try LoadBalancer(
+            endpoints: endpoints(2), strategy: .leastRequest(), configuration: configuration, clock: clock)
+        let picker = balancer.makePicker(seed: 4)
+        for _ in 0..<20 {
+            let pick = try picker.pick()
+            pick.finish(pick.index == 0 ? serverError : ok)
+        }
+        #expect(balancer.report[0].circuit == .open(until: 5_000_000_000))
+        clock.advance(by: .seconds(6))
+        // Hold a request on endpoint 1 now and then, so least request sometimes prefers 0.
+        for round in 0..<200 {
+            let pick = try picker.pick()
+            if round % 2 == 0 { pick.finish(ok) } else { try picker.pick().finish(ok); pick.finish(ok) }
+        }
+        #expect(balancer.report[0].circuit == .closed)
+    }
+
+    @Test("a re-admitted endpoint ramps up again under slow start")
+    func slowStartAfterEjection() throws {
+        let clock = ManualClock()
+        var configuration = BalancerConfiguration()
+        configuration.slowStart = .init(window: .seconds(60))
+        let balancer = try LoadBalancer(
+            endpoints: endpoints(10), strategy: .weightedRandom, configuration: configuration, clock: clock)
+        let picker = balancer.makePicker(seed: 8)
+        try Self.fail(4, times: 5, picker: picker)
+        clock.advance(by: .seconds(31))  // re-admitted after 30 s, 1 s into its ramp
+        let share = Double(try picker.counts(20_000, of: 10)[4]) / 20_000
+        // Weight factor 0.1 against nine endpoints at 1: 0.1 / 9.1 ≈ 1.1 %.
+        #expect(share > 0.005 && share < 0.02, "\(share)")
+        clock.advance(by: .seconds(60))
+        let later = Double(try picker.counts(20_000, of: 10)[4]) / 20_000
+        #expect(abs(later - 0.1) < 0.01, "\(later)")
+    }
+
     @Test("circuit breakers stop traffic to a failing endpoint and probe it later")
     func breaker() throws {
         let clock = ManualClock()

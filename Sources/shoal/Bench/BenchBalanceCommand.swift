@@ -16,8 +16,9 @@ struct BenchBalanceCommand: AsyncParsableCommand {
             seed gives the same result.
 
             Scenarios: healthy, one-slow (one backend 10× slower), one-failing (one backend \
-            answers every request with an error), flapping (one backend fails for 10 s, works \
-            for 10 s), heterogeneous (3 backends twice as fast, weighted 2).
+            answers every request with an error), one-flaky (one backend fails 20 % of \
+            requests), flapping (one backend fails for 10 s, works for 10 s), heterogeneous \
+            (3 backends twice as fast, weighted 2).
             """
     )
 

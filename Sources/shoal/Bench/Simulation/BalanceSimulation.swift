@@ -141,7 +141,7 @@ struct BalanceSimulation {
             tries.append(Try(request: request, backend: pick.index, pick: pick, start: now))
             events.push(.timeout(tryIndex), at: now + timeout)
             let model = scenario.backends[pick.index]
-            if case .failing = model.behaviour(Double(now) / 1e9) {
+            if case .failing(let rate) = model.behaviour(Double(now) / 1e9), rate >= 1 || random.unit() < rate {
                 tries[tryIndex].failed = true
                 events.push(.answer(tryIndex), at: now + 2_000_000)
             } else if backends[pick.index].busy < model.concurrency {

@@ -16,8 +16,9 @@ struct SimulatedBackend {
         case normal
         /// Service times multiplied by the factor.
         case slow(Double)
-        /// Every request answered with a server error after 2 ms, without queueing.
-        case failing
+        /// This share of requests (0...1) answered with a server error after 2 ms, without
+        /// queueing; the rest served normally.
+        case failing(Double)
     }
 }
 
@@ -40,11 +41,15 @@ struct Scenario {
                 + Array(repeating: SimulatedBackend(median: median), count: 10)),
         Scenario(
             name: "one-failing", summary: "one backend answers every request with an error",
-            backends: [SimulatedBackend(median: median, behaviour: { _ in .failing })]
+            backends: [SimulatedBackend(median: median, behaviour: { _ in .failing(1) })]
+                + Array(repeating: SimulatedBackend(median: median), count: 10)),
+        Scenario(
+            name: "one-flaky", summary: "one backend answers 20 % of requests with an error",
+            backends: [SimulatedBackend(median: median, behaviour: { _ in .failing(0.2) })]
                 + Array(repeating: SimulatedBackend(median: median), count: 10)),
         Scenario(
             name: "flapping", summary: "one backend fails for 10 s, works for 10 s, and so on",
-            backends: [SimulatedBackend(median: median, behaviour: { Int($0 / 10) % 2 == 1 ? .failing : .normal })]
+            backends: [SimulatedBackend(median: median, behaviour: { Int($0 / 10) % 2 == 1 ? .failing(1) : .normal })]
                 + Array(repeating: SimulatedBackend(median: median), count: 10)),
         Scenario(
             name: "heterogeneous", summary: "3 backends twice as fast (weight 2), 8 at normal speed (weight 1)",
