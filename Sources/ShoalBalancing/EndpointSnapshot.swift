@@ -37,6 +37,8 @@ final class EndpointSnapshot: Sendable {
     let generation: Int
 
     init(core: BalancerCore, endpoints: [Endpoint], stats: [EndpointStats], generation: Int) throws(BalancerError) {
+        // The part that can throw comes first, before this snapshot allocates anything.
+        (placement, bounded) = try Self.placement(for: core.strategy, endpoints: endpoints)
         self.core = core
         unmanagedCore = Unmanaged.passUnretained(core)
         self.endpoints = endpoints
@@ -51,20 +53,23 @@ final class EndpointSnapshot: Sendable {
         weightsBuffer = Self.copy(weights)
         aliasProbabilityBuffer = Self.copy(aliasProbability)
         aliasBuffer = Self.copy(alias)
+    }
+
+    /// The consistent-hash placement (and bounded-load wrapper) a sticky strategy needs.
+    private static func placement(
+        for strategy: BalancingStrategy, endpoints: [Endpoint]
+    ) throws(BalancerError) -> ((any Placement)?, BoundedLoadPlacement?) {
         do throws(HashRingError) {
-            switch core.strategy {
+            switch strategy {
             case .ringHash(let boundedLoad) where !endpoints.isEmpty:
                 let ring = try Ring64(nodes: endpoints)
-                placement = ring
-                bounded = try Self.bounded(boundedLoad, .ring64(ring))
+                return (ring, try bounded(boundedLoad, .ring64(ring)))
             case .maglev(let boundedLoad) where !endpoints.isEmpty:
                 let size = MaglevTable.defaultTableSize > endpoints.count ? MaglevTable.defaultTableSize : 655_373
                 let table = try MaglevTable(nodes: endpoints, tableSize: size)
-                placement = table
-                bounded = try Self.bounded(boundedLoad, .maglev(table))
+                return (table, try bounded(boundedLoad, .maglev(table)))
             default:
-                placement = nil
-                bounded = nil
+                return (nil, nil)
             }
         } catch {
             throw BalancerError(.invalidConfiguration, error.message)

@@ -153,7 +153,9 @@ public final class LoadBalancer: Sendable {
                 ejectedUntil: until > now.nanoseconds ? MonotonicInstant(nanoseconds: until) : nil,
                 ejections: stats.ejectionCount.load(ordering: .relaxed),
                 latencyEWMA: .nanoseconds(
-                    Int64(stats.latencyCost(at: now.nanoseconds, decayNanoseconds: core.decayNanoseconds))),
+                    Int64(
+                        exactly: stats.latencyCost(at: now.nanoseconds, decayNanoseconds: core.decayNanoseconds)
+                            .rounded()) ?? 0),
                 circuit: stats.breaker?.phase)
         }
     }

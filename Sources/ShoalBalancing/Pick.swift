@@ -37,8 +37,9 @@ public struct Pick: Sendable {
         var now: Int64?
         if let pickedAt {
             // The answer arrived `latency` after the pick: no need to read the clock again.
-            let latency = outcome.latency.nanosecondsDouble
-            let time = pickedAt &+ Int64(latency.isFinite ? min(max(latency, 0), 9e18) : 0)
+            // A negative or absurd latency (a caller's clock bug) is clamped to 0 ... 10⁶ s.
+            let latency = min(max(outcome.latency.nanosecondsDouble, 0), 1e15)
+            let time = pickedAt &+ Int64(latency)
             now = time
             stats.observe(
                 latencyNanoseconds: latency, failed: failed, at: time,

@@ -88,3 +88,23 @@ struct UpdateAndValidationTests {
         #expect(balancer.report.allSatisfy { $0.inFlight == 0 }, "\(balancer.report.map(\.inFlight))")
     }
 }
+
+@Suite("Absurd reports")
+struct AbsurdReportTests {
+    @Test(
+        "negative, huge and infinite-looking latencies are clamped, never trap",
+        arguments: [
+            Duration.seconds(-5), .seconds(10_000_000_000), .seconds(Int64.max), .zero,
+        ])
+    func clamped(latency: Duration) throws {
+        let balancer = try LoadBalancer(endpoints: endpoints(2), strategy: .peakEWMA(), clock: ManualClock())
+        let picker = balancer.makePicker(seed: 1)
+        for _ in 0..<4 {
+            try picker.pick().finish(.success(latency: latency))
+            try picker.pick().finish(.failure(.timeout, latency: latency))
+        }
+        let report = balancer.report
+        #expect(
+            report.allSatisfy { $0.inFlight == 0 && $0.latencyEWMA >= .zero && $0.latencyEWMA <= .seconds(1_000_000) })
+    }
+}

@@ -52,8 +52,8 @@ struct BenchBalanceCommand: AsyncParsableCommand {
         guard duration.isFinite, duration > 0, duration <= 86_400 else {
             throw UsageError("--duration must be a number of seconds in (0, 86400], not \(duration)")
         }
-        guard rate.isFinite, rate > 0, rate * duration <= 50_000_000 else {
-            throw UsageError("--rate must be > 0, with at most 50 million requests in the run, not \(rate)")
+        guard rate.isFinite, rate > 0, rate * duration <= 10_000_000 else {
+            throw UsageError("--rate must be > 0, with at most 10 million requests in the run, not \(rate)")
         }
         guard perTryTimeout.isFinite, perTryTimeout > 0 else {
             throw UsageError("--per-try-timeout must be a positive number of seconds, not \(perTryTimeout)")
