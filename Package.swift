@@ -13,11 +13,13 @@ let package = Package(
         .library(name: "ShoalCore", targets: ["ShoalCore"]),
         .library(name: "ShoalHashing", targets: ["ShoalHashing"]),
         .library(name: "ShoalBalancing", targets: ["ShoalBalancing"]),
+        .library(name: "ShoalRESP", targets: ["ShoalRESP"]),
         .executable(name: "shoal", targets: ["shoal"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
@@ -30,6 +32,7 @@ let package = Package(
             ]
         ),
         .target(name: "ShoalBalancing", dependencies: ["ShoalCore", "ShoalHashing"]),
+        .target(name: "ShoalRESP", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         .executableTarget(
             name: "shoal",
             dependencies: [
@@ -54,6 +57,10 @@ let package = Package(
             resources: [.copy("Vectors")]
         ),
         .testTarget(name: "ShoalBalancingTests", dependencies: ["ShoalBalancing"]),
+        .testTarget(
+            name: "ShoalRESPTests",
+            dependencies: ["ShoalRESP", "ShoalCore", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
         .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalTesting"]),
     ],
     swiftLanguageModes: [.v6]
@@ -75,4 +82,18 @@ if ProcessInfo.processInfo.environment["SHOAL_BENCHMARKS"] == "1" {
             )
         )
     }
+}
+
+// A libFuzzer harness for the RESP decoder, built only for scripts/fuzz-resp.
+if ProcessInfo.processInfo.environment["SHOAL_FUZZ"] == "1" {
+    package.targets.append(.target(name: "FuzzerDriver", path: "Fuzz/FuzzerDriver"))
+    package.targets.append(
+        .executableTarget(
+            name: "RESPFuzzer",
+            dependencies: ["ShoalRESP", "FuzzerDriver", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/RESPFuzzer",
+            swiftSettings: [.unsafeFlags(["-parse-as-library", "-sanitize=fuzzer,address"])],
+            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
+        )
+    )
 }
