@@ -44,7 +44,10 @@ let package = Package(
         ),
         // What the tests share (child processes now; a RedisServer fixture later). Only test
         // targets import it.
-        .target(name: "ShoalTesting"),
+        .target(
+            name: "ShoalTesting",
+            dependencies: ["ShoalRESP", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .testTarget(name: "ShoalCoreTests", dependencies: ["ShoalCore"]),
         .testTarget(
             name: "ShoalHashingTests",
@@ -59,7 +62,10 @@ let package = Package(
         .testTarget(name: "ShoalBalancingTests", dependencies: ["ShoalBalancing"]),
         .testTarget(
             name: "ShoalRESPTests",
-            dependencies: ["ShoalRESP", "ShoalCore", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: [
+                "ShoalRESP", "ShoalCore", "ShoalTesting",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
         ),
         .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalTesting"]),
     ],

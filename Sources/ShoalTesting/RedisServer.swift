@@ -1,0 +1,165 @@
+import Foundation
+import NIOCore
+import ShoalRESP
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A real `redis-server` for integration tests: started on a free loopback port with
+/// persistence off, and stopped when the value is released.
+///
+/// Fault tests can pause it (SIGSTOP), resume it, kill it (SIGKILL) and restart it on the
+/// same port, empty, as a restarted server without persistence would be.
+///
+/// ```swift
+/// let redis = try RedisServer.start()
+/// #expect(try redis.command("PING") == .simpleString(ByteBuffer(string: "PONG")))
+/// try redis.pause()      // the server stops answering; connections stay open
+/// try redis.resume()
+/// ```
+public final class RedisServer: Sendable {
+    /// Where the server listens.
+    public let host = "127.0.0.1"
+    public let port: Int
+    private let process: Mutex<SpawnedProcess>
+
+    /// `redis://127.0.0.1:PORT`.
+    public var url: String { "redis://\(host):\(port)" }
+
+    private init(port: Int, process: SpawnedProcess) {
+        self.port = port
+        self.process = Mutex(process)
+    }
+
+    /// Starts `redis-server` on a free port and waits until it answers PING.
+    ///
+    /// - Throws: ``RedisServerError`` when `redis-server` is not installed or does not come up.
+    public static func start(extraArguments: [String] = []) throws -> RedisServer {
+        var lastError: Error = RedisServerError("redis-server did not start")
+        for _ in 0..<5 {
+            let port = try freePort()
+            do {
+                let process = try launch(port: port, extraArguments: extraArguments)
+                return RedisServer(port: port, process: process)
+            } catch {
+                lastError = error  // most likely another process took the port: try another
+            }
+        }
+        throw lastError
+    }
+
+    private static func launch(port: Int, extraArguments: [String]) throws -> SpawnedProcess {
+        let executable = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
+        guard let executable else {
+            throw RedisServerError("redis-server is not installed: run scripts/test, or apt-get install redis-server")
+        }
+        let arguments =
+            [
+                "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--daemonize", "no", "--protected-mode", "yes", "--logfile", "", "--loglevel", "warning",
+                "--dir", FileManager.default.temporaryDirectory.path,
+            ] + extraArguments
+        let process = try SpawnedProcess.spawn(executable, arguments)
+        var waited = 0.0
+        while waited < 10 {
+            if !process.isRunning {
+                throw RedisServerError("redis-server exited at once on port \(port)")
+            }
+            if (try? RedisTestConnection(port: port, timeout: 0.2).command(["PING"])) != nil {
+                return process
+            }
+            usleep(5_000)
+            waited += 0.005
+        }
+        process.signal(SIGKILL)
+        process.waitForExit(seconds: 5)
+        throw RedisServerError("redis-server on port \(port) did not answer PING within 10 s")
+    }
+
+    /// Sends one command on a new connection and returns the reply (for set-up and audits).
+    public func command(_ arguments: String..., timeout: TimeInterval = 2) throws -> RESPValue {
+        try RedisTestConnection(port: port, timeout: timeout).command(arguments)
+    }
+
+    /// The keys in the database, for checking that a test left nothing behind.
+    public func keys() throws -> [String] {
+        guard case .array(let keys) = try command("KEYS", "*") else { return [] }
+        return keys.compactMap(\.string).sorted()
+    }
+
+    /// Stops the server answering (SIGSTOP). Connections stay open; commands hang.
+    public func pause() throws { try signal(SIGSTOP) }
+
+    /// Lets a paused server go on (SIGCONT).
+    public func resume() throws { try signal(SIGCONT) }
+
+    /// Kills the server at once (SIGKILL), as a crash would.
+    public func kill() {
+        process.withLock { process in
+            process.signal(SIGKILL)
+            process.waitForExit(seconds: 5)
+        }
+    }
+
+    /// Kills the server if it runs and starts a new, empty one on the same port.
+    public func restart() throws {
+        kill()
+        let fresh = try Self.launch(port: port, extraArguments: [])
+        process.withLock { $0 = fresh }
+    }
+
+    /// Stops the server (SIGTERM, then SIGKILL after 5 s).
+    public func stop() {
+        process.withLock { process in
+            process.signal(SIGCONT)  // a paused server cannot act on SIGTERM
+            process.signal(SIGTERM)
+            if !process.waitForExit(seconds: 5) {
+                process.signal(SIGKILL)
+                process.waitForExit(seconds: 5)
+            }
+        }
+    }
+
+    deinit {
+        stop()
+    }
+
+    private func signal(_ number: Int32) throws {
+        try process.withLock { process in
+            guard process.isRunning else { throw RedisServerError("redis-server on port \(port) is not running") }
+            process.signal(number)
+        }
+    }
+
+    /// A loopback port nothing listens on now (bound to port 0, then released).
+    static func freePort() throws -> Int {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw RedisServerError("cannot open a socket: errno \(errno)") }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                bind(socket, address, length) == 0 && getsockname(socket, address, &length) == 0
+            }
+        }
+        guard bound else { throw RedisServerError("cannot find a free port: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Why a test Redis could not be started or reached.
+public struct RedisServerError: Error, CustomStringConvertible {
+    public let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}

@@ -1,0 +1,79 @@
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A child process started with `posix_spawn` and reaped with `waitpid` by this object alone,
+/// so that whether it runs, and when it exits, is known at once. (Foundation's `Process`
+/// learns of an exit only when a run loop turns, which made every stop wait for its
+/// time-out.)
+final class SpawnedProcess: Sendable {
+    let pid: pid_t
+    private let exitStatus = Mutex<Int32?>(nil)
+
+    private init(pid: pid_t) {
+        self.pid = pid
+    }
+
+    /// Starts `path` with `arguments`, its standard output and error sent to /dev/null.
+    static func spawn(_ path: String, _ arguments: [String]) throws -> SpawnedProcess {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        // A child inherits the spawning thread's signal mask, and test runners block signals
+        // in their threads: a child with SIGTERM blocked would never stop. Start it with
+        // nothing blocked and default handlers.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        sigdelset(&defaults, SIGKILL)
+        sigdelset(&defaults, SIGSTOP)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
+        guard result == 0 else { throw RedisServerError("cannot start \(path): error \(result)") }
+        return SpawnedProcess(pid: pid)
+    }
+
+    /// Whether the process has not exited yet (reaping it if it has).
+    var isRunning: Bool {
+        exitStatus.withLock { status in
+            if status != nil { return false }
+            var raw: Int32 = 0
+            let reaped = waitpid(pid, &raw, WNOHANG)
+            if reaped == pid || (reaped < 0 && errno == ECHILD) {
+                status = raw
+                return false
+            }
+            return true
+        }
+    }
+
+    /// Sends `number` if the process still runs.
+    func signal(_ number: Int32) {
+        if isRunning { _ = kill(pid, number) }
+    }
+
+    /// Waits up to `seconds` for the process to exit; `true` if it did.
+    @discardableResult
+    func waitForExit(seconds: Double) -> Bool {
+        var waited = 0.0
+        while isRunning {
+            if waited >= seconds { return false }
+            usleep(2_000)
+            waited += 0.002
+        }
+        return true
+    }
+}
