@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "ShoalHashing", targets: ["ShoalHashing"]),
         .library(name: "ShoalBalancing", targets: ["ShoalBalancing"]),
         .library(name: "ShoalRESP", targets: ["ShoalRESP"]),
+        .library(name: "ShoalRedis", targets: ["ShoalRedis"]),
         .executable(name: "shoal", targets: ["shoal"]),
     ],
     dependencies: [
@@ -33,6 +34,14 @@ let package = Package(
         ),
         .target(name: "ShoalBalancing", dependencies: ["ShoalCore", "ShoalHashing"]),
         .target(name: "ShoalRESP", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        .target(
+            name: "ShoalRedis",
+            dependencies: [
+                "ShoalCore", "ShoalRESP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "shoal",
             dependencies: [
@@ -67,6 +76,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        .testTarget(name: "ShoalRedisTests", dependencies: ["ShoalRedis", "ShoalRESP", "ShoalTesting"]),
         .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalTesting"]),
     ],
     swiftLanguageModes: [.v6]

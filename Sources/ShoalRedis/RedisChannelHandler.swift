@@ -1,0 +1,112 @@
+import NIOCore
+import ShoalRESP
+
+/// A command on its way to the server: its bytes, the promise of its reply, its deadline.
+struct OutboundCommand: Sendable {
+    let bytes: ByteBuffer
+    let reply: EventLoopPromise<RESPValue>
+    let deadline: NIODeadline
+}
+
+/// Matches replies to commands in the order sent (RESP replies come back in order), and
+/// fails every waiting command when the connection ends.
+///
+/// The handler alone completes the reply promises of the commands it has taken: it succeeds
+/// a command's write promise as soon as it owns the command, so a sender fails a reply
+/// itself only when the handler never got the command (the pipeline was already gone).
+///
+/// A command's deadline cannot withdraw it from the server, so when one passes the
+/// connection is closed: commands past their deadline fail with a time-out, the others
+/// with a closed connection.
+final class RedisChannelHandler: ChannelDuplexHandler {
+    typealias InboundIn = RESPValue
+    typealias OutboundIn = OutboundCommand
+    typealias OutboundOut = ByteBuffer
+
+    private struct Pending {
+        let reply: EventLoopPromise<RESPValue>
+        let deadline: NIODeadline
+    }
+
+    private let address: String
+    private var pending = CircularBuffer<Pending>()
+    private var timer: Scheduled<Void>?
+    private var timerDeadline: NIODeadline?
+    /// Set once the connection has ended; commands that arrive later fail with it.
+    private var ended: RedisError?
+
+    init(address: String) {
+        self.address = address
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let command = unwrapOutboundIn(data)
+        promise?.succeed(())  // the command is this handler's now
+        if let ended {
+            command.reply.fail(ended)
+            return
+        }
+        pending.append(Pending(reply: command.reply, deadline: command.deadline))
+        context.write(wrapOutboundOut(command.bytes), promise: nil)
+        armTimer(context: context)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let value = unwrapInboundIn(data)
+        if case .push = value { return }  // out-of-band data is not the reply to a command
+        guard let head = pending.popFirst() else {
+            end(context: context, RedisError(.protocolViolation, "\(address) sent a reply when no command was waiting"))
+            return
+        }
+        head.reply.succeed(value)
+        armTimer(context: context)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let error = error as? RESPProtocolError {
+            end(context: context, RedisError(.protocolViolation, "\(address) sent bytes that are not RESP: \(error)"))
+        } else {
+            end(context: context, RedisError(.connectionClosed, "the connection to \(address) failed: \(error)"))
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        end(context: context, RedisError(.connectionClosed, "the connection to \(address) closed"))
+        context.fireChannelInactive()
+    }
+
+    /// Fails every waiting command and closes the connection.
+    private func end(context: ChannelHandlerContext, _ error: RedisError, expiredAt now: NIODeadline? = nil) {
+        if ended == nil { ended = error }
+        timer?.cancel()
+        timer = nil
+        while let command = pending.popFirst() {
+            if let now, command.deadline <= now {
+                command.reply.fail(RedisError(.timeout, "no reply from \(address) within the command's deadline"))
+            } else {
+                command.reply.fail(error)
+            }
+        }
+        context.close(promise: nil)
+    }
+
+    /// Keeps one timer for the earliest deadline among waiting commands.
+    private func armTimer(context: ChannelHandlerContext) {
+        guard let earliest = pending.map(\.deadline).min() else {
+            timer?.cancel()
+            timer = nil
+            timerDeadline = nil
+            return
+        }
+        if let timerDeadline, timerDeadline == earliest { return }
+        timer?.cancel()
+        timerDeadline = earliest
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: earliest) { [self] in
+            let now = NIODeadline.now()
+            self.end(
+                context: context,
+                RedisError(.connectionClosed, "the connection to \(self.address) closed: another command timed out"),
+                expiredAt: now)
+        }
+    }
+}

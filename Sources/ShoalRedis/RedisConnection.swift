@@ -1,0 +1,148 @@
+import NIOCore
+import NIOPosix
+import ShoalCore
+import ShoalRESP
+
+/// One connection to a Redis server, speaking RESP3.
+///
+/// ```swift
+/// let redis = try await RedisConnection.connect(RedisConfiguration(port: 6379))
+/// _ = try await redis.send(RESPCommand("SET", "greeting", "hello"))
+/// let value = try await redis.send(RESPCommand("GET", "greeting"))   // .bulkString("hello")
+/// let replies = try await redis.pipeline([RESPCommand("INCR", "a"), RESPCommand("INCR", "b")])
+/// await redis.close()
+/// ```
+///
+/// Commands may be sent from many tasks at once; replies are matched in order. Each command
+/// has a deadline. A sent command cannot be withdrawn, so a missed deadline or a cancelled
+/// caller closes the connection, failing the commands behind it with
+/// ``RedisError/Code-swift.struct/connectionClosed``.
+public final class RedisConnection: Sendable {
+    public let configuration: RedisConfiguration
+    private let channel: any Channel
+
+    private init(channel: any Channel, configuration: RedisConfiguration) {
+        self.channel = channel
+        self.configuration = configuration
+    }
+
+    /// `host:port`.
+    public var address: String { "\(configuration.host):\(configuration.port)" }
+
+    /// Whether the connection is open.
+    public var isConnected: Bool { channel.isActive }
+
+    /// Connects, then sends `HELLO 3` (with `AUTH` and `SETNAME` when configured) and
+    /// `SELECT` for a database other than 0.
+    ///
+    /// - Throws: ``RedisError`` with ``RedisError/Code-swift.struct/connectionRefused`` when
+    ///   nothing accepts the connection, or ``RedisError/Code-swift.struct/setupFailed`` when
+    ///   the server refuses the set-up (wrong password, no such database).
+    public static func connect(
+        _ configuration: RedisConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws(RedisError) -> RedisConnection {
+        let address = "\(configuration.host):\(configuration.port)"
+        let timeout = TimeAmount.nanoseconds(configuration.connectTimeout.totalNanoseconds)
+        let bootstrap = ClientBootstrap(group: group)
+            .connectTimeout(timeout)
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(RESPFrameDecoder(decoder: RESPDecoder())))
+                    try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(address: address))
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.connect(host: configuration.host, port: configuration.port).get()
+        } catch {
+            throw RedisError(.connectionRefused, "connection refused to \(address): \(error)")
+        }
+        let connection = RedisConnection(channel: channel, configuration: configuration)
+        do {
+            try await connection.setUp()
+        } catch {
+            await connection.close()
+            throw error
+        }
+        return connection
+    }
+
+    private func setUp() async throws(RedisError) {
+        var hello = ["HELLO", "3"]
+        if let password = configuration.password {
+            hello += ["AUTH", configuration.username ?? "default", password]
+        }
+        if let name = configuration.clientName {
+            hello += ["SETNAME", name]
+        }
+        var commands = [RESPCommand(hello)]
+        if configuration.database != 0 {
+            commands.append(RESPCommand("SELECT", String(configuration.database)))
+        }
+        let replies = try await pipeline(commands, timeout: configuration.connectTimeout)
+        for (command, reply) in zip(commands, replies) where reply.isError {
+            let name = command.arguments.first.map { String(buffer: $0) } ?? "?"
+            throw RedisError(
+                .setupFailed, "\(address) refused \(name) while connecting: \(reply.string ?? "\(reply)")",
+                serverMessage: reply.string)
+        }
+    }
+
+    /// Sends a command and returns its reply.
+    ///
+    /// - Parameter timeout: the deadline; ``RedisConfiguration/commandTimeout`` by default.
+    /// - Throws: ``RedisError``: ``RedisError/Code-swift.struct/server`` for an error reply
+    ///   (the connection stays usable), or a time-out, cancellation or closed connection.
+    public func send(_ command: RESPCommand, timeout: Duration? = nil) async throws(RedisError) -> RESPValue {
+        let reply = try await pipeline([command], timeout: timeout)[0]
+        if reply.isError { throw RedisError.server(reply) }
+        return reply
+    }
+
+    /// Sends several commands in one write and returns their replies in order. Error replies
+    /// are returned as values, so each can be inspected.
+    public func pipeline(_ commands: [RESPCommand], timeout: Duration? = nil) async throws(RedisError) -> [RESPValue] {
+        let deadline = NIODeadline.now() + .nanoseconds((timeout ?? configuration.commandTimeout).totalNanoseconds)
+        let channel = channel
+        let address = address
+        let replies = commands.map { command in
+            var bytes = channel.allocator.buffer(capacity: 64)
+            bytes.writeRESPCommand(command)
+            let reply = channel.eventLoop.makePromise(of: RESPValue.self)
+            let outbound = OutboundCommand(bytes: bytes, reply: reply, deadline: deadline)
+            channel.write(outbound).whenFailure { _ in
+                // Only when the handler never took the command: the connection is gone.
+                reply.fail(RedisError(.connectionClosed, "the connection to \(address) is closed"))
+            }
+            return reply.futureResult
+        }
+        channel.flush()
+        var values: [RESPValue] = []
+        values.reserveCapacity(replies.count)
+        for reply in replies {
+            do {
+                let value = try await withTaskCancellationHandler {
+                    try await reply.get()
+                } onCancel: {
+                    channel.close(promise: nil)
+                }
+                values.append(value)
+            } catch let error as RedisError {
+                if Task.isCancelled && error.code == .connectionClosed {
+                    throw RedisError(.cancelled, "cancelled while waiting for \(address); the connection was closed")
+                }
+                throw error
+            } catch {
+                throw RedisError(.connectionClosed, "the connection to \(address) failed: \(error)")
+            }
+        }
+        return values
+    }
+
+    /// Closes the connection; waiting commands fail with a closed connection.
+    public func close() async {
+        try? await channel.close()
+    }
+}

@@ -1,0 +1,137 @@
+import NIOCore
+import ShoalRESP
+import ShoalRedis
+import ShoalTesting
+import Testing
+
+func connect(_ redis: RedisServer, _ change: (inout RedisConfiguration) -> Void = { _ in }) async throws
+    -> RedisConnection
+{
+    var configuration = RedisConfiguration(host: redis.host, port: redis.port)
+    change(&configuration)
+    return try await RedisConnection.connect(configuration)
+}
+
+func redisError(_ body: () async throws -> Void) async -> RedisError? {
+    do {
+        try await body()
+        return nil
+    } catch {
+        return error as? RedisError
+    }
+}
+
+let pong = RESPValue.simpleString(ByteBuffer(string: "PONG"))
+
+@Suite("RedisConnection against a real redis-server", .serialized)
+struct RedisConnectionTests {
+    @Test("commands, replies and typed server errors")
+    func commands() async throws {
+        let redis = try RedisServer.start()
+        let connection = try await connect(redis)
+        #expect(try await connection.send(RESPCommand("PING")) == pong)
+        _ = try await connection.send(RESPCommand("SET", "greeting", "hello"))
+        #expect(try await connection.send(RESPCommand("GET", "greeting")) == .bulkString(ByteBuffer(string: "hello")))
+        #expect(try await connection.send(RESPCommand("GET", "missing")) == .null)
+        let error = await redisError { _ = try await connection.send(RESPCommand("INCR", "greeting")) }
+        #expect(error?.code == .server)
+        #expect(error?.message == "server error: ERR value is not an integer or out of range")
+        #expect(try await connection.send(RESPCommand("PING")) == pong)  // still usable
+        await connection.close()
+    }
+
+    @Test("a pipeline of 1000 commands and 50 concurrent callers get their own replies in order")
+    func pipelining() async throws {
+        let redis = try RedisServer.start()
+        let connection = try await connect(redis)
+        let replies = try await connection.pipeline((0..<1000).map { _ in RESPCommand("INCR", "counter") })
+        #expect(replies == (1...1000).map { RESPValue.integer(Int64($0)) })
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            for caller in 0..<50 {
+                group.addTask {
+                    _ = try await connection.send(RESPCommand("SET", "caller:\(caller)", "\(caller)"))
+                    let value = try await connection.send(RESPCommand("GET", "caller:\(caller)"))
+                    return value == .bulkString(ByteBuffer(string: "\(caller)"))
+                }
+            }
+            for try await matched in group { #expect(matched) }
+        }
+        await connection.close()
+    }
+
+    @Test("HELLO 3 with AUTH, CLIENT SETNAME and SELECT; a wrong password is a set-up error")
+    func setUp() async throws {
+        let redis = try RedisServer.start(extraArguments: ["--requirepass", "s3cret"])
+        let wrong = await redisError { _ = try await connect(redis) { $0.password = "nope" } }
+        #expect(wrong?.code == .setupFailed)
+        #expect(wrong?.message.contains("HELLO") == true)
+        let connection = try await connect(redis) {
+            $0.password = "s3cret"
+            $0.clientName = "shoal-test"
+            $0.database = 3
+        }
+        #expect(
+            try await connection.send(RESPCommand("CLIENT", "GETNAME")) == .bulkString(ByteBuffer(string: "shoal-test"))
+        )
+        _ = try await connection.send(RESPCommand("SET", "in-three", "yes"))
+        let audit = try RedisTestConnection(port: redis.port, timeout: 2)
+        _ = try audit.command(["AUTH", "s3cret"])
+        _ = try audit.command(["SELECT", "3"])
+        #expect(try audit.command(["GET", "in-three"]) == .bulkString(ByteBuffer(string: "yes")))
+        await connection.close()
+    }
+
+    @Test("connection refused names the address")
+    func refused() async throws {
+        let redis = try RedisServer.start()
+        redis.stop()
+        let error = await redisError { _ = try await connect(redis) }
+        #expect(error?.code == .connectionRefused)
+        #expect(error?.message.hasPrefix("connection refused to 127.0.0.1:\(redis.port)") == true)
+    }
+
+    @Test("a missed deadline on a paused server times out and closes the connection")
+    func deadline() async throws {
+        let redis = try RedisServer.start()
+        let connection = try await connect(redis)
+        try redis.pause()
+        defer { try? redis.resume() }
+        let started = ContinuousClock.now
+        let error = await redisError { _ = try await connection.send(RESPCommand("PING"), timeout: .milliseconds(200)) }
+        #expect(error?.code == .timeout)
+        #expect(ContinuousClock.now - started < .seconds(3))
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(!connection.isConnected)
+        let after = await redisError { _ = try await connection.send(RESPCommand("PING")) }
+        #expect(after?.code == .connectionClosed)
+    }
+
+    @Test("cancelling a waiting caller closes the connection and throws cancelled")
+    func cancellation() async throws {
+        let redis = try RedisServer.start()
+        let connection = try await connect(redis)
+        try redis.pause()
+        defer { try? redis.resume() }
+        let waiting = Task {
+            await redisError { _ = try await connection.send(RESPCommand("PING"), timeout: .seconds(30)) }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        waiting.cancel()
+        let error = await waiting.value
+        #expect(error?.code == .cancelled)
+        #expect(!connection.isConnected)
+    }
+
+    @Test("a killed server fails the waiting command with a closed connection")
+    func killed() async throws {
+        let redis = try RedisServer.start()
+        let connection = try await connect(redis)
+        try redis.pause()
+        let waiting = Task {
+            await redisError { _ = try await connection.send(RESPCommand("PING"), timeout: .seconds(30)) }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        redis.kill()
+        #expect(await waiting.value?.code == .connectionClosed)
+    }
+}
