@@ -38,6 +38,7 @@ let package = Package(
             name: "ShoalRedis",
             dependencies: [
                 "ShoalCore", "ShoalRESP",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -135,3 +135,48 @@ struct RedisConnectionTests {
         #expect(await waiting.value?.code == .connectionClosed)
     }
 }
+
+@Suite("Scripts against a real redis-server", .serialized)
+struct RedisScriptTests {
+    static let compareAndDelete = RedisScript(
+        """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+        return 0
+        """)
+
+    /// How many times the server ran a command, from INFO commandstats.
+    static func calls(_ command: String, on connection: RedisConnection) async throws -> Int {
+        let info = try await connection.send(RESPCommand("INFO", "commandstats")).string ?? ""
+        guard let line = info.split(separator: "\r\n").first(where: { $0.hasPrefix("cmdstat_\(command):") }),
+            let calls = line.split(separator: ",").first?.split(separator: "=").last
+        else { return 0 }
+        return Int(calls) ?? 0
+    }
+
+    @Test("the SHA-1 is the server's; EVALSHA falls back to SCRIPT LOAD once, also after a flush")
+    func evalsha() async throws {
+        let redis = try RedisServer.start()
+        let connection = try await connect(redis)
+        let loaded = try await connection.send(RESPCommand("SCRIPT", "LOAD", Self.compareAndDelete.source))
+        #expect(loaded.string == Self.compareAndDelete.sha1)
+        _ = try await connection.send(RESPCommand("SCRIPT", "FLUSH"))
+
+        _ = try await connection.send(RESPCommand("SET", "lock:a", "token-1"))
+        #expect(
+            try await connection.evaluate(Self.compareAndDelete, keys: ["lock:a"], arguments: ["other"]) == .integer(0))
+        #expect(
+            try await connection.evaluate(Self.compareAndDelete, keys: ["lock:a"], arguments: ["token-1"])
+                == .integer(1))
+        #expect(try await Self.calls("script|load", on: connection) == 2)  // the explicit one and one fallback
+        #expect(try await Self.calls("evalsha", on: connection) == 3)  // one NOSCRIPT, then two runs
+
+        _ = try await connection.send(RESPCommand("SCRIPT", "FLUSH"))
+        #expect(try await connection.evaluate(Self.compareAndDelete, keys: ["lock:a"], arguments: ["x"]) == .integer(0))
+        let failing = RedisScript("return redis.call('INCR', KEYS[1])")
+        _ = try await connection.send(RESPCommand("SET", "text", "abc"))
+        let error = await redisError { _ = try await connection.evaluate(failing, keys: ["text"]) }
+        #expect(error?.code == .server)
+        #expect(error?.message.contains("not an integer") == true)
+        await connection.close()
+    }
+}
