@@ -142,8 +142,9 @@ struct RESPParser {
                 entries.append(RESPMapEntry(key: key, value: value))
             }
             if type == UInt8(ascii: "%") { return .map(entries) }
-            // Attributes describe the value that follows them.
-            guard let value = try value(depth: depth) else { return nil }
+            // Attributes describe the value that follows them. That value counts one level
+            // deeper, so a chain of attributes cannot recurse without limit.
+            guard let value = try value(depth: depth + 1) else { return nil }
             return .attributed(attributes: entries, value: value)
         default:
             throw fail(.unknownType, "byte \(type) does not start any RESP type", at: start)

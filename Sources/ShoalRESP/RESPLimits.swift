@@ -7,7 +7,8 @@ public struct RESPLimits: Sendable, Hashable {
     /// The most elements in one array, set or push, or entries in one map or attribute.
     /// Default 16 Mi.
     public var maximumAggregateCount: Int
-    /// The deepest nesting of aggregates. Default 64.
+    /// The deepest nesting of aggregates; attributes count as one level for the value they
+    /// describe, so chains of attributes are bounded too. Default 64.
     public var maximumDepth: Int
     /// The longest simple string, simple error, number or double line, in bytes. Default 64 KiB.
     public var maximumLineLength: Int

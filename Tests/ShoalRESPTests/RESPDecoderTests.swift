@@ -157,5 +157,7 @@ struct RESPDecoderTests {
         #expect(code(String(repeating: "*1\r\n", count: 8) + ":1\r\n") == nil)
         #expect(code("+" + String(repeating: "a", count: 100)) == .lineTooLong)  // no CRLF yet
         #expect(code("$1024\r\n") == nil)  // at the limit: waits for the payload
+        // Attributes before a value count as nesting, so a long chain cannot exhaust the stack.
+        #expect(code(String(repeating: "|0\r\n", count: 100_000) + ":1\r\n") == .nestedTooDeep)
     }
 }
