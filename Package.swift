@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "ShoalBalancing", targets: ["ShoalBalancing"]),
         .library(name: "ShoalRESP", targets: ["ShoalRESP"]),
         .library(name: "ShoalRedis", targets: ["ShoalRedis"]),
+        .library(name: "ShoalLock", targets: ["ShoalLock"]),
         .executable(name: "shoal", targets: ["shoal"]),
     ],
     dependencies: [
@@ -34,6 +35,7 @@ let package = Package(
         ),
         .target(name: "ShoalBalancing", dependencies: ["ShoalCore", "ShoalHashing"]),
         .target(name: "ShoalRESP", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "ShoalLock", dependencies: ["ShoalCore"]),
         .target(
             name: "ShoalRedis",
             dependencies: [
@@ -78,6 +80,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ShoalRedisTests", dependencies: ["ShoalRedis", "ShoalRESP", "ShoalTesting"]),
+        .testTarget(name: "ShoalLockTests", dependencies: ["ShoalLock", "ShoalCore"]),
         .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalTesting"]),
     ],
     swiftLanguageModes: [.v6]

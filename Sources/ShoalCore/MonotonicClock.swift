@@ -36,6 +36,24 @@ public struct MonotonicInstant: Hashable, Comparable, Sendable {
 public protocol MonotonicClock: Sendable {
     /// The current instant. Never goes backwards.
     func now() -> MonotonicInstant
+
+    /// Suspends until `deadline` has passed on this clock.
+    ///
+    /// - Throws: `CancellationError` when the task is cancelled first.
+    func sleep(until deadline: MonotonicInstant) async throws
+}
+
+extension MonotonicClock {
+    /// Sleeps for the time left until `deadline` on the system's continuous clock; clocks that
+    /// track real time use this.
+    public func sleep(until deadline: MonotonicInstant) async throws {
+        let remaining = deadline - now()
+        if remaining > .zero {
+            try await Task.sleep(for: remaining)
+        } else {
+            try Task.checkCancellation()
+        }
+    }
 }
 
 extension Duration {

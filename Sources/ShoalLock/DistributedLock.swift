@@ -1,0 +1,120 @@
+import ShoalCore
+
+/// A named lock that any number of holders contend for: in one process (``EmbeddedLock``)
+/// or across processes through a shared backend.
+///
+/// Prefer ``withLock(_:ttl:wait:safetyMargin:_:)``, which renews the lease while the body
+/// runs and cancels the body if the lease is lost. The lower-level calls are for tools.
+public protocol DistributedLock: Sendable {
+    /// The clock lease times are measured on.
+    var clock: any MonotonicClock { get }
+
+    /// Takes the lock if it is free and nobody is waiting for it; `nil` otherwise.
+    func tryAcquire(_ name: String, ttl: Duration) async throws -> LockLease?
+
+    /// Takes the lock, waiting in line (first come, first served) for up to `wait`.
+    ///
+    /// - Throws: ``LockError`` with ``LockError/Code-swift.struct/notAcquired`` after `wait`;
+    ///   `CancellationError` if the task is cancelled while waiting (leaving no trace).
+    func acquire(_ name: String, ttl: Duration, wait: Duration) async throws -> LockLease
+
+    /// Extends the lease by its time-to-live from now.
+    ///
+    /// - Throws: ``LockLost`` when the lease is no longer the holder.
+    func renew(_ lease: LockLease) async throws -> LockLease
+
+    /// Releases the lock if the lease still holds it; never touches another holder's lock.
+    func release(_ lease: LockLease) async throws -> LockReleaseOutcome
+}
+
+extension DistributedLock {
+    /// Runs `body` while holding the lock `name`, renewing the lease every `ttl / 3`.
+    ///
+    /// ```swift
+    /// try await locks.withLock("nightly-report", ttl: .seconds(10), wait: .seconds(30)) { lease in
+    ///     try await store.write(report, fencingToken: lease.fencingToken)
+    /// }
+    /// ```
+    ///
+    /// If a renewal fails, or the time-to-live minus `safetyMargin` passes on this process's
+    /// clock without a confirmed renewal, the body's task is cancelled and, once the body has
+    /// returned, the call throws ``LockLost``. The lock is released when the body ends.
+    ///
+    /// - Parameter safetyMargin: how long before the lease's end, as last confirmed, it is
+    ///   given up for lost (clock drift and pauses). Default: a tenth of `ttl`.
+    public func withLock<Result: Sendable>(
+        _ name: String, ttl: Duration, wait: Duration, safetyMargin: Duration? = nil,
+        _ body: @escaping @Sendable (LockLease) async throws -> Result
+    ) async throws -> Result {
+        let lease = try await acquire(name, ttl: ttl, wait: wait)
+        let margin = safetyMargin ?? ttl / 10
+        let outcome = await withTaskGroup(of: HoldingEvent<Result>.self) { group in
+            group.addTask {
+                do {
+                    return .finished(.success(try await body(lease)))
+                } catch {
+                    return .finished(.failure(error))
+                }
+            }
+            group.addTask { await keepRenewing(lease, margin: margin) }
+            var finished: Swift.Result<Result, any Error>?
+            var lost: LockLost?
+            while let event = await group.next() {
+                switch event {
+                case .finished(let result):
+                    finished = result
+                    group.cancelAll()  // stops the watchdog
+                case .lost(let reason):
+                    lost = reason
+                    group.cancelAll()  // cancels the body; wait for it to return
+                case .stopped:
+                    break
+                }
+            }
+            if let lost { return Swift.Result<Result, any Error>.failure(lost) }
+            return finished ?? .failure(CancellationError())
+        }
+        if case .failure(let error) = outcome, error is LockLost {
+            throw error
+        }
+        _ = try? await release(lease)
+        return try outcome.get()
+    }
+
+    /// Renews every ttl/3 until cancelled; reports a loss when a renewal is refused or the
+    /// confirmed end, less the margin, passes.
+    private func keepRenewing<Result>(_ lease: LockLease, margin: Duration) async -> HoldingEvent<Result> {
+        var current = lease
+        while true {
+            let giveUpAt = current.confirmedUntil + (.zero - margin)
+            let next = min(clock.now() + lease.ttl / 3, giveUpAt)
+            do {
+                try await clock.sleep(until: next)
+            } catch {
+                return .stopped
+            }
+            if clock.now() >= giveUpAt {
+                return .lost(
+                    LockLost(
+                        name: lease.name, fencingToken: lease.fencingToken,
+                        reason: "its time-to-live passed without a confirmed renewal"))
+            }
+            do {
+                current = try await renew(current)
+            } catch let lost as LockLost {
+                return .lost(lost)
+            } catch is CancellationError {
+                return .stopped
+            } catch {
+                continue  // the backend failed this time: try again until the lease runs out
+            }
+        }
+    }
+}
+
+/// What happened first while a lock was held.
+enum HoldingEvent<Result: Sendable>: Sendable {
+    case finished(Swift.Result<Result, any Error>)
+    case lost(LockLost)
+    case stopped
+}

@@ -1,0 +1,225 @@
+import ShoalCore
+import Synchronization
+
+/// Locks within one process: the default for single-process use and for `shoal serve`.
+///
+/// Waiters are served first come, first served. A holder that neither renews nor releases
+/// loses the lock when its time-to-live passes on ``clock``, and the next waiter gets it at
+/// once. Fencing tokens count up per name from 1.
+///
+/// ```swift
+/// let locks = EmbeddedLock()
+/// try await locks.withLock("rebuild-index", ttl: .seconds(10), wait: .seconds(30)) { lease in
+///     try await rebuild(fencingToken: lease.fencingToken)
+/// }
+/// ```
+public final class EmbeddedLock: DistributedLock {
+    public let clock: any MonotonicClock
+    private let state = Mutex<[String: Entry]>([:])
+    private let nextWaiterID = Atomic<Int>(0)
+
+    private struct Entry {
+        var holder: Holder?
+        var waiters: [Waiter] = []
+        var fencing: UInt64 = 0
+        /// Whether a task is watching the holder's expiry for the waiters.
+        var watching = false
+    }
+
+    private struct Holder {
+        let token: String
+        let fencing: UInt64
+        var expiresAt: Int64
+    }
+
+    private struct Waiter {
+        let id: Int
+        let ttl: Duration
+        let continuation: CheckedContinuation<LockLease, any Error>
+    }
+
+    /// A lock service whose leases are timed on `clock` (the system's by default).
+    public init(clock: any MonotonicClock = SystemClock()) {
+        self.clock = clock
+    }
+
+    public func tryAcquire(_ name: String, ttl: Duration) async throws -> LockLease? {
+        try Self.validate(name, ttl: ttl)
+        let now = clock.now()
+        return state.withLock { entries in
+            var entry = entries[name] ?? Entry()
+            defer { entries[name] = entry }
+            guard entry.waiters.isEmpty, Self.isFree(entry, at: now) else { return nil }
+            return Self.grant(&entry, name: name, ttl: ttl, at: now)
+        }
+    }
+
+    public func acquire(_ name: String, ttl: Duration, wait: Duration) async throws -> LockLease {
+        try Self.validate(name, ttl: ttl)
+        guard wait >= .zero else { throw LockError(.invalidArgument, "wait must not be negative, not \(wait)") }
+        let id = nextWaiterID.add(1, ordering: .relaxed).newValue
+        let deadline = clock.now() + wait
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<LockLease, any Error>) in
+                let now = clock.now()
+                enum Next { case granted(LockLease), cancelled, waiting(watch: Bool) }
+                let next = state.withLock { entries -> Next in
+                    var entry = entries[name] ?? Entry()
+                    defer { entries[name] = entry }
+                    if Task.isCancelled { return .cancelled }
+                    if entry.waiters.isEmpty && Self.isFree(entry, at: now) {
+                        return .granted(Self.grant(&entry, name: name, ttl: ttl, at: now))
+                    }
+                    entry.waiters.append(Waiter(id: id, ttl: ttl, continuation: continuation))
+                    let startWatching = !entry.watching
+                    entry.watching = true
+                    return .waiting(watch: startWatching)
+                }
+                switch next {
+                case .granted(let lease):
+                    continuation.resume(returning: lease)
+                case .cancelled:
+                    continuation.resume(throwing: CancellationError())
+                case .waiting(let watch):
+                    if watch { Task { await self.watchExpiry(of: name) } }
+                    Task { await self.expireWait(of: name, waiter: id, at: deadline, wait: wait) }
+                }
+            }
+        } onCancel: {
+            withdraw(waiter: id, from: name, with: CancellationError())
+        }
+    }
+
+    public func renew(_ lease: LockLease) async throws -> LockLease {
+        let now = clock.now()
+        let renewed = state.withLock { entries -> LockLease? in
+            guard var entry = entries[lease.name], var holder = entry.holder, holder.token == lease.token,
+                holder.expiresAt > now.nanoseconds
+            else { return nil }
+            holder.expiresAt = (now + lease.ttl).nanoseconds
+            entry.holder = holder
+            entries[lease.name] = entry
+            return LockLease(
+                name: lease.name, token: lease.token, fencingToken: lease.fencingToken, ttl: lease.ttl,
+                confirmedUntil: now + lease.ttl)
+        }
+        guard let renewed else {
+            throw LockLost(
+                name: lease.name, fencingToken: lease.fencingToken,
+                reason: "the lease expired or was released before it was renewed")
+        }
+        return renewed
+    }
+
+    public func release(_ lease: LockLease) async throws -> LockReleaseOutcome {
+        let now = clock.now()
+        let (outcome, handOver) = state.withLock { entries -> (LockReleaseOutcome, (Waiter, LockLease)?) in
+            guard var entry = entries[lease.name], let holder = entry.holder, holder.token == lease.token else {
+                return (.notHeld, nil)
+            }
+            let wasHeld = holder.expiresAt > now.nanoseconds
+            entry.holder = nil
+            let next = Self.handOver(&entry, name: lease.name, at: now)
+            entries[lease.name] = Self.isEmpty(entry) ? nil : entry
+            return (wasHeld ? .released : .notHeld, next)
+        }
+        if let (waiter, lease) = handOver { waiter.continuation.resume(returning: lease) }
+        return outcome
+    }
+
+    /// Waiters in line for `name` (for tests and dashboards).
+    public func waiterCount(_ name: String) -> Int {
+        state.withLock { $0[name]?.waiters.count ?? 0 }
+    }
+
+    /// Names with a holder or waiters (for audits: empty when nothing is held).
+    public var activeNames: [String] {
+        state.withLock { Array($0.keys).sorted() }
+    }
+
+    // MARK: - Waiting
+
+    /// While anyone waits for `name`, sleeps until the holder's expiry and hands the lock to
+    /// the next waiter when a holder lets it lapse.
+    private func watchExpiry(of name: String) async {
+        while true {
+            let now = clock.now()
+            enum Step { case sleep(until: Int64), stop }
+            var handOver: (Waiter, LockLease)?
+            let step = state.withLock { entries -> Step in
+                guard var entry = entries[name] else { return .stop }
+                defer { entries[name] = Self.isEmpty(entry) ? nil : entry }
+                if entry.waiters.isEmpty {
+                    entry.watching = false
+                    return .stop
+                }
+                if Self.isFree(entry, at: now) {
+                    entry.holder = nil
+                    handOver = Self.handOver(&entry, name: name, at: now)
+                }
+                guard let holder = entry.holder else {
+                    entry.watching = false
+                    return .stop
+                }
+                return .sleep(until: holder.expiresAt)
+            }
+            if let (waiter, lease) = handOver { waiter.continuation.resume(returning: lease) }
+            guard case .sleep(let until) = step else { return }
+            try? await clock.sleep(until: MonotonicInstant(nanoseconds: until))
+        }
+    }
+
+    /// Fails waiter `id` with ``LockError/Code-swift.struct/notAcquired`` if it still waits at
+    /// `deadline`.
+    private func expireWait(of name: String, waiter id: Int, at deadline: MonotonicInstant, wait: Duration) async {
+        try? await clock.sleep(until: deadline)
+        withdraw(
+            waiter: id, from: name, with: LockError(.notAcquired, "lock '\(name)' was not acquired within \(wait)"))
+    }
+
+    /// Takes waiter `id` out of line, if still there, and fails it with `error`.
+    private func withdraw(waiter id: Int, from name: String, with error: any Error) {
+        let waiter = state.withLock { entries -> Waiter? in
+            guard var entry = entries[name], let index = entry.waiters.firstIndex(where: { $0.id == id }) else {
+                return nil
+            }
+            let waiter = entry.waiters.remove(at: index)
+            entries[name] = Self.isEmpty(entry) ? nil : entry
+            return waiter
+        }
+        waiter?.continuation.resume(throwing: error)
+    }
+
+    // MARK: - State
+
+    private static func isFree(_ entry: Entry, at now: MonotonicInstant) -> Bool {
+        guard let holder = entry.holder else { return true }
+        return holder.expiresAt <= now.nanoseconds
+    }
+
+    private static func isEmpty(_ entry: Entry) -> Bool {
+        entry.holder == nil && entry.waiters.isEmpty && !entry.watching && entry.fencing == 0
+    }
+
+    private static func grant(_ entry: inout Entry, name: String, ttl: Duration, at now: MonotonicInstant) -> LockLease
+    {
+        entry.fencing += 1
+        var random = SystemRandomNumberGenerator()
+        let token = String(random.next(), radix: 16) + String(random.next(), radix: 16)
+        let expires = now + ttl
+        entry.holder = Holder(token: token, fencing: entry.fencing, expiresAt: expires.nanoseconds)
+        return LockLease(name: name, token: token, fencingToken: entry.fencing, ttl: ttl, confirmedUntil: expires)
+    }
+
+    /// Gives a free lock to the first waiter, if any.
+    private static func handOver(_ entry: inout Entry, name: String, at now: MonotonicInstant) -> (Waiter, LockLease)? {
+        guard entry.holder == nil, !entry.waiters.isEmpty else { return nil }
+        let waiter = entry.waiters.removeFirst()
+        return (waiter, grant(&entry, name: name, ttl: waiter.ttl, at: now))
+    }
+
+    private static func validate(_ name: String, ttl: Duration) throws(LockError) {
+        guard !name.isEmpty else { throw LockError(.invalidArgument, "a lock needs a name") }
+        guard ttl > .zero else { throw LockError(.invalidArgument, "ttl must be positive, not \(ttl)") }
+    }
+}
