@@ -24,6 +24,8 @@ public final class EmbeddedLock: DistributedLock {
         var fencing: UInt64 = 0
         /// Whether a task is watching the holder's expiry for the waiters.
         var watching = false
+        /// Each waiter's wait time-out, cancelled when the waiter leaves the line.
+        var waitTimers: [Int: Task<Void, Never>] = [:]
     }
 
     private struct Holder {
@@ -82,7 +84,13 @@ public final class EmbeddedLock: DistributedLock {
                     continuation.resume(throwing: CancellationError())
                 case .waiting(let watch):
                     if watch { Task { await self.watchExpiry(of: name) } }
-                    Task { await self.expireWait(of: name, waiter: id, at: deadline, wait: wait) }
+                    let timer = Task { await self.expireWait(of: name, waiter: id, at: deadline, wait: wait) }
+                    let stillWaiting = state.withLock { entries -> Bool in
+                        guard entries[name]?.waiters.contains(where: { $0.id == id }) == true else { return false }
+                        entries[name]?.waitTimers[id] = timer
+                        return true
+                    }
+                    if !stillWaiting { timer.cancel() }  // granted or withdrawn meanwhile
                 }
             }
         } onCancel: {
@@ -172,22 +180,29 @@ public final class EmbeddedLock: DistributedLock {
     /// Fails waiter `id` with ``LockError/Code-swift.struct/notAcquired`` if it still waits at
     /// `deadline`.
     private func expireWait(of name: String, waiter id: Int, at deadline: MonotonicInstant, wait: Duration) async {
-        try? await clock.sleep(until: deadline)
+        do {
+            try await clock.sleep(until: deadline)
+        } catch {
+            return  // the waiter got the lock or left the line
+        }
         withdraw(
             waiter: id, from: name, with: LockError(.notAcquired, "lock '\(name)' was not acquired within \(wait)"))
     }
 
     /// Takes waiter `id` out of line, if still there, and fails it with `error`.
     private func withdraw(waiter id: Int, from name: String, with error: any Error) {
-        let waiter = state.withLock { entries -> Waiter? in
+        let withdrawn = state.withLock { entries -> (Waiter, Task<Void, Never>?)? in
             guard var entry = entries[name], let index = entry.waiters.firstIndex(where: { $0.id == id }) else {
                 return nil
             }
             let waiter = entry.waiters.remove(at: index)
+            let timer = entry.waitTimers.removeValue(forKey: id)
             entries[name] = Self.isEmpty(entry) ? nil : entry
-            return waiter
+            return (waiter, timer)
         }
-        waiter?.continuation.resume(throwing: error)
+        guard let (waiter, timer) = withdrawn else { return }
+        timer?.cancel()
+        waiter.continuation.resume(throwing: error)
     }
 
     // MARK: - State
@@ -199,6 +214,7 @@ public final class EmbeddedLock: DistributedLock {
 
     private static func isEmpty(_ entry: Entry) -> Bool {
         entry.holder == nil && entry.waiters.isEmpty && !entry.watching && entry.fencing == 0
+            && entry.waitTimers.isEmpty
     }
 
     private static func grant(_ entry: inout Entry, name: String, ttl: Duration, at now: MonotonicInstant) -> LockLease
@@ -211,10 +227,11 @@ public final class EmbeddedLock: DistributedLock {
         return LockLease(name: name, token: token, fencingToken: entry.fencing, ttl: ttl, confirmedUntil: expires)
     }
 
-    /// Gives a free lock to the first waiter, if any.
+    /// Gives a free lock to the first waiter, if any, ending its wait time-out.
     private static func handOver(_ entry: inout Entry, name: String, at now: MonotonicInstant) -> (Waiter, LockLease)? {
         guard entry.holder == nil, !entry.waiters.isEmpty else { return nil }
         let waiter = entry.waiters.removeFirst()
+        entry.waitTimers.removeValue(forKey: waiter.id)?.cancel()
         return (waiter, grant(&entry, name: name, ttl: waiter.ttl, at: now))
     }
 

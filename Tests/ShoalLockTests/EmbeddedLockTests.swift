@@ -42,7 +42,8 @@ struct EmbeddedLockTests {
 
     @Test("waiters are served first come, first served")
     func fifo() async throws {
-        let locks = EmbeddedLock(clock: ManualClock())
+        let clock = ManualClock()
+        let locks = EmbeddedLock(clock: clock)
         let held = try #require(try await locks.tryAcquire("queue", ttl: .seconds(10)))
         let order = Shared<[Int]>([])
         var tasks: [Task<Void, any Error>] = []
@@ -59,6 +60,11 @@ struct EmbeddedLockTests {
         _ = try await locks.release(held)
         for task in tasks { try await task.value }
         #expect(order.value == [0, 1, 2, 3, 4])
+        // Past the first holder's expiry the expiry watcher finds no one waiting and stops;
+        // the waiters' 60 s wait time-outs ended when they got the lock.
+        clock.advance(by: .seconds(11))
+        await eventually { clock.sleeperCount == 0 }
+        #expect(clock.sleeperCount == 0)
     }
 
     @Test("a holder that lets its lease lapse loses the lock to the next waiter at expiry")
