@@ -35,7 +35,10 @@ let package = Package(
         ),
         .target(name: "ShoalBalancing", dependencies: ["ShoalCore", "ShoalHashing"]),
         .target(name: "ShoalRESP", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
-        .target(name: "ShoalLock", dependencies: ["ShoalCore"]),
+        .target(
+            name: "ShoalLock",
+            dependencies: ["ShoalCore", "ShoalRedis", "ShoalRESP", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .target(
             name: "ShoalRedis",
             dependencies: [
@@ -80,7 +83,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ShoalRedisTests", dependencies: ["ShoalRedis", "ShoalRESP", "ShoalTesting"]),
-        .testTarget(name: "ShoalLockTests", dependencies: ["ShoalLock", "ShoalCore"]),
+        .testTarget(
+            name: "ShoalLockTests", dependencies: ["ShoalLock", "ShoalCore", "ShoalRedis", "ShoalRESP", "ShoalTesting"]
+        ),
         .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalTesting"]),
     ],
     swiftLanguageModes: [.v6]

@@ -34,7 +34,8 @@ public struct RedisError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The server's error reply, for ``Code-swift.struct/server`` and setup failures.
     public let serverMessage: String?
 
-    init(_ code: Code, _ message: String, serverMessage: String? = nil) {
+    /// An error with a code and a sentence saying what happened and where.
+    public init(_ code: Code, _ message: String, serverMessage: String? = nil) {
         self.code = code
         self.message = message
         self.serverMessage = serverMessage
