@@ -27,7 +27,9 @@ enum PlacementFixtures {
             ? nodes.map {
                 var n = $0; n.weight = 1; return n
             } : nodes
-        return try! HashRing(nodes: usable, algorithm: algorithm, options: .init(pointsPerNode: 256, tableSize: 10007))
+        // Maglev at its default table size: a small table (10007) moved up to 11 % of keys
+        // between staying nodes in random trials, against about 1 % at the default 65537.
+        return try! HashRing(nodes: usable, algorithm: algorithm, options: .init(pointsPerNode: 256))
     }
 
     /// The owner's address of each key.
