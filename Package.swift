@@ -74,7 +74,7 @@ let package = Package(
             ],
             resources: [.copy("Vectors")]
         ),
-        .testTarget(name: "ShoalBalancingTests", dependencies: ["ShoalBalancing"]),
+        .testTarget(name: "ShoalBalancingTests", dependencies: ["ShoalBalancing", "ShoalTesting"]),
         .testTarget(
             name: "ShoalRESPTests",
             dependencies: [

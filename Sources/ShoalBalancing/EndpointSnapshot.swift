@@ -18,14 +18,11 @@ final class EndpointSnapshot: Sendable {
     /// written once, in `init`, before the snapshot is shared, and only read afterwards;
     /// the objects it points to are `Sendable` and outlive it through `stats`.
     private nonisolated(unsafe) let statsReferences: UnsafeMutableBufferPointer<Unmanaged<EndpointStats>>
-    let weights: [Double]
     /// Whether every weight is the same (cheaper comparisons).
     let uniformWeights: Bool
-    /// Walker's alias table for weighted random sampling in O(1).
-    let aliasProbability: [Double]
-    let alias: [Int]
-    /// Copies of the arrays above in memory this snapshot allocates and frees, for
-    /// ``PickContext``: written once in `init`, then only read; `nonisolated(unsafe)` because buffer pointers are not `Sendable`.
+    /// The weights, and Walker's alias table for weighted random sampling in O(1), in memory
+    /// this snapshot allocates and frees, for ``PickContext``: written once in `init`, then
+    /// only read; `nonisolated(unsafe)` because buffer pointers are not `Sendable`.
     nonisolated(unsafe) let weightsBuffer: UnsafeBufferPointer<Double>
     nonisolated(unsafe) let aliasProbabilityBuffer: UnsafeBufferPointer<Double>
     nonisolated(unsafe) let aliasBuffer: UnsafeBufferPointer<Int>
@@ -47,9 +44,8 @@ final class EndpointSnapshot: Sendable {
         _ = statsReferences.initialize(from: stats.lazy.map { Unmanaged.passUnretained($0) })
         self.generation = generation
         let weights = endpoints.map(\.weight)
-        self.weights = weights
         uniformWeights = Set(weights).count <= 1
-        (aliasProbability, alias) = Self.aliasTable(weights)
+        let (aliasProbability, alias) = Self.aliasTable(weights)
         weightsBuffer = Self.copy(weights)
         aliasProbabilityBuffer = Self.copy(aliasProbability)
         aliasBuffer = Self.copy(alias)

@@ -69,9 +69,8 @@ public final class RetryBudget: Sendable {
     public func tryWithdraw() -> Bool {
         let epoch = clock.now().nanoseconds / bucketNanoseconds
         return window.withLock { window in
-            _ = Self.slot(for: epoch, in: &window)
-            guard Self.balance(window, epoch: epoch, configuration: configuration) >= 1 else { return false }
             let slot = Self.slot(for: epoch, in: &window)
+            guard Self.balance(window, epoch: epoch, configuration: configuration) >= 1 else { return false }
             window.withdrawals[slot] += 1
             return true
         }
@@ -81,8 +80,8 @@ public final class RetryBudget: Sendable {
     public var balance: Int {
         let epoch = clock.now().nanoseconds / bucketNanoseconds
         return window.withLock { window in
-            _ = Self.slot(for: epoch, in: &window)
-            return Int(Self.balance(window, epoch: epoch, configuration: configuration).rounded(.down))
+            // Buckets older than the window are left out by their epoch: nothing to reset.
+            Int(Self.balance(window, epoch: epoch, configuration: configuration).rounded(.down))
         }
     }
 

@@ -1,31 +1,26 @@
 import ShoalBalancing
 import ShoalCore
+import ShoalTesting
 import Testing
 
 @Suite("Endpoint-set updates and bad input")
 struct UpdateAndValidationTests {
-    static func error(_ body: () throws -> Void) -> BalancerError? {
-        do {
-            try body()
-            return nil
-        } catch {
-            return error as? BalancerError
-        }
-    }
-
     @Test("bad endpoint sets are refused, naming the endpoint")
     func badSets() throws {
-        #expect(Self.error { _ = try LoadBalancer(endpoints: [], strategy: .random) }?.code == .emptyEndpointSet)
+        #expect(
+            caught(BalancerError.self) { _ = try LoadBalancer(endpoints: [], strategy: .random) }?.code
+                == .emptyEndpointSet)
         var bad = endpoints(3)
         for weight in [0, -1, .nan, .infinity] {
             bad[1].weight = weight
-            let error = Self.error { _ = try LoadBalancer(endpoints: bad, strategy: .random) }
+            let error = caught(BalancerError.self) { _ = try LoadBalancer(endpoints: bad, strategy: .random) }
             #expect(error?.code == .invalidWeight)
             #expect(error?.message.contains("10.0.0.1:8080") == true)
         }
         let duplicated = endpoints(2) + endpoints(1)
         #expect(
-            Self.error { _ = try LoadBalancer(endpoints: duplicated, strategy: .random) }?.code == .duplicateEndpoint)
+            caught(BalancerError.self) { _ = try LoadBalancer(endpoints: duplicated, strategy: .random) }?.code
+                == .duplicateEndpoint)
     }
 
     @Test(
@@ -41,7 +36,7 @@ struct UpdateAndValidationTests {
             (.random, BalancerConfiguration(circuitBreaker: .init(failureRateThreshold: 0))),
         ])
     func badSettings(strategy: BalancingStrategy, configuration: BalancerConfiguration) {
-        let error = Self.error {
+        let error = caught(BalancerError.self) {
             _ = try LoadBalancer(endpoints: endpoints(2), strategy: strategy, configuration: configuration)
         }
         #expect(error?.code == .invalidConfiguration)
@@ -59,10 +54,12 @@ struct UpdateAndValidationTests {
         #expect(balancer.report.allSatisfy { $0.inFlight == 0 })
         try balancer.update(endpoints: Array(endpoints(5).suffix(2)))
         #expect(try picker.counts(20, of: 2).reduce(0, +) == 20)
-        #expect(Self.error { try balancer.update(endpoints: endpoints(2) + endpoints(1)) }?.code == .duplicateEndpoint)
+        #expect(
+            caught(BalancerError.self) { try balancer.update(endpoints: endpoints(2) + endpoints(1)) }?.code
+                == .duplicateEndpoint)
         #expect(balancer.endpoints.count == 2)  // a refused update leaves the set alone
         try balancer.update(endpoints: [])
-        #expect(Self.error { _ = try picker.pick() }?.code == .noEligibleEndpoint)
+        #expect(caught(BalancerError.self) { _ = try picker.pick() }?.code == .noEligibleEndpoint)
     }
 
     @Test("picks from several threads while the set changes lose no in-flight count")

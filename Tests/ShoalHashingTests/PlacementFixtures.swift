@@ -40,13 +40,3 @@ enum PlacementFixtures {
 
 /// SplitMix64, for test data.
 typealias SplitMix = SplitMix64
-
-/// The error `body` throws, or nil when it throws none.
-func hashRingError(_ body: () throws -> Void) -> HashRingError? {
-    do {
-        try body()
-        return nil
-    } catch {
-        return error as? HashRingError
-    }
-}

@@ -1,4 +1,5 @@
 import ShoalCore
+import ShoalTesting
 import Testing
 
 @testable import ShoalHashing
@@ -9,14 +10,14 @@ struct PlacementValidationTests {
 
     @Test("an empty node set", arguments: all)
     func emptySet(algorithm: HashRing.Algorithm) {
-        #expect(hashRingError { _ = try HashRing(nodes: [], algorithm: algorithm) }?.code == .emptyNodeSet)
+        #expect(caught(HashRingError.self) { _ = try HashRing(nodes: [], algorithm: algorithm) }?.code == .emptyNodeSet)
     }
 
     @Test("a duplicate address names the node", arguments: all)
     func duplicate(algorithm: HashRing.Algorithm) throws {
         let a = try Endpoint(parsing: "10.0.0.1:11211")
         let b = try Endpoint(parsing: "10.0.0.2:11211")
-        let error = hashRingError { _ = try HashRing(nodes: [a, b, a], algorithm: algorithm) }
+        let error = caught(HashRingError.self) { _ = try HashRing(nodes: [a, b, a], algorithm: algorithm) }
         #expect(error?.code == .duplicateNode)
         #expect(error?.message.contains("10.0.0.1:11211") == true)
         let ring = try HashRing(nodes: [a], algorithm: algorithm)
@@ -35,7 +36,7 @@ struct PlacementValidationTests {
     @Test("jump refuses weights it cannot honour")
     func jumpWeights() throws {
         let node = try Endpoint(parsing: "10.0.0.1:1=2")
-        #expect(hashRingError { _ = try JumpHash(nodes: [node]) }?.code == .unsupportedWeight)
+        #expect(caught(HashRingError.self) { _ = try JumpHash(nodes: [node]) }?.code == .unsupportedWeight)
     }
 
     @Test("removing an unknown node or the last one")

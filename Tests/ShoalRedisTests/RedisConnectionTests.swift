@@ -12,15 +12,6 @@ func connect(_ redis: RedisServer, _ change: (inout RedisConfiguration) -> Void 
     return try await RedisConnection.connect(configuration)
 }
 
-func redisError(_ body: () async throws -> Void) async -> RedisError? {
-    do {
-        try await body()
-        return nil
-    } catch {
-        return error as? RedisError
-    }
-}
-
 let pong = RESPValue.simpleString(ByteBuffer(string: "PONG"))
 
 @Suite("RedisConnection against a real redis-server", .serialized)
@@ -33,7 +24,7 @@ struct RedisConnectionTests {
         _ = try await connection.send(RESPCommand("SET", "greeting", "hello"))
         #expect(try await connection.send(RESPCommand("GET", "greeting")) == .bulkString(ByteBuffer(string: "hello")))
         #expect(try await connection.send(RESPCommand("GET", "missing")) == .null)
-        let error = await redisError { _ = try await connection.send(RESPCommand("INCR", "greeting")) }
+        let error = await caught(RedisError.self) { _ = try await connection.send(RESPCommand("INCR", "greeting")) }
         #expect(error?.code == .server)
         #expect(error?.message == "server error: ERR value is not an integer or out of range")
         #expect(try await connection.send(RESPCommand("PING")) == pong)  // still usable
@@ -62,7 +53,7 @@ struct RedisConnectionTests {
     @Test("HELLO 3 with AUTH, CLIENT SETNAME and SELECT; a wrong password is a set-up error")
     func setUp() async throws {
         let redis = try RedisServer.start(extraArguments: ["--requirepass", "s3cret"])
-        let wrong = await redisError { _ = try await connect(redis) { $0.password = "nope" } }
+        let wrong = await caught(RedisError.self) { _ = try await connect(redis) { $0.password = "nope" } }
         #expect(wrong?.code == .setupFailed)
         #expect(wrong?.message.contains("HELLO") == true)
         let connection = try await connect(redis) {
@@ -85,7 +76,7 @@ struct RedisConnectionTests {
     func refused() async throws {
         let redis = try RedisServer.start()
         redis.stop()
-        let error = await redisError { _ = try await connect(redis) }
+        let error = await caught(RedisError.self) { _ = try await connect(redis) }
         #expect(error?.code == .connectionRefused)
         #expect(error?.message.hasPrefix("connection refused to 127.0.0.1:\(redis.port)") == true)
     }
@@ -97,12 +88,14 @@ struct RedisConnectionTests {
         try redis.pause()
         defer { try? redis.resume() }
         let started = ContinuousClock.now
-        let error = await redisError { _ = try await connection.send(RESPCommand("PING"), timeout: .milliseconds(200)) }
+        let error = await caught(RedisError.self) {
+            _ = try await connection.send(RESPCommand("PING"), timeout: .milliseconds(200))
+        }
         #expect(error?.code == .timeout)
         #expect(ContinuousClock.now - started < .seconds(3))
         try await Task.sleep(for: .milliseconds(50))
         #expect(!connection.isConnected)
-        let after = await redisError { _ = try await connection.send(RESPCommand("PING")) }
+        let after = await caught(RedisError.self) { _ = try await connection.send(RESPCommand("PING")) }
         #expect(after?.code == .connectionClosed)
     }
 
@@ -113,7 +106,7 @@ struct RedisConnectionTests {
         try redis.pause()
         defer { try? redis.resume() }
         let waiting = Task {
-            await redisError { _ = try await connection.send(RESPCommand("PING"), timeout: .seconds(30)) }
+            await caught(RedisError.self) { _ = try await connection.send(RESPCommand("PING"), timeout: .seconds(30)) }
         }
         try await Task.sleep(for: .milliseconds(100))
         waiting.cancel()
@@ -128,7 +121,7 @@ struct RedisConnectionTests {
         let connection = try await connect(redis)
         try redis.pause()
         let waiting = Task {
-            await redisError { _ = try await connection.send(RESPCommand("PING"), timeout: .seconds(30)) }
+            await caught(RedisError.self) { _ = try await connection.send(RESPCommand("PING"), timeout: .seconds(30)) }
         }
         try await Task.sleep(for: .milliseconds(100))
         redis.kill()
@@ -174,7 +167,7 @@ struct RedisScriptTests {
         #expect(try await connection.evaluate(Self.compareAndDelete, keys: ["lock:a"], arguments: ["x"]) == .integer(0))
         let failing = RedisScript("return redis.call('INCR', KEYS[1])")
         _ = try await connection.send(RESPCommand("SET", "text", "abc"))
-        let error = await redisError { _ = try await connection.evaluate(failing, keys: ["text"]) }
+        let error = await caught(RedisError.self) { _ = try await connection.evaluate(failing, keys: ["text"]) }
         #expect(error?.code == .server)
         #expect(error?.message.contains("not an integer") == true)
         await connection.close()

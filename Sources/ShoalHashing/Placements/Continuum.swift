@@ -58,28 +58,15 @@ struct Continuum<Point: FixedWidthInteger & UnsignedInteger & Sendable>: Sendabl
     /// Nodes that own no point at all are appended in index order at the end, so the result
     /// always has `min(count, nodeCount)` entries.
     func distinctOwners(from start: Int, count: Int, nodeCount: Int) -> [Int] {
-        let wanted = min(count, nodeCount)
-        guard wanted > 0 else { return [] }
-        var result: [Int] = []
-        result.reserveCapacity(wanted)
-        var seen = [Bool](repeating: false, count: nodeCount)
+        var replicas = DistinctNodes(wanted: count, nodeCount: nodeCount)
         var position = start
         var steps = 0
-        while result.count < wanted, steps < points.count {
-            let owner = Int(owners[position])
-            if !seen[owner] {
-                seen[owner] = true
-                result.append(owner)
-            }
+        while !replicas.isFull, steps < points.count {
+            replicas.offer(Int(owners[position]))
             position = position + 1 == points.count ? 0 : position + 1
             steps += 1
         }
-        var node = 0
-        while result.count < wanted {
-            if !seen[node] { result.append(node) }
-            node += 1
-        }
-        return result
+        return replicas.filled()
     }
 
     /// A continuum with `newPoints` (sorted) added for the new node `node`, by a linear merge.

@@ -58,32 +58,17 @@ public struct JumpHash: Placement {
     }
 
     public func indices(forKeyBytes key: UnsafeRawBufferPointer, count: Int) -> [Int] {
-        let wanted = min(count, nodes.count)
-        guard wanted > 0 else { return [] }
+        var replicas = DistinctNodes(wanted: count, nodeCount: nodes.count)
+        guard !replicas.isFull else { return [] }
         let hash = XXH64.hash(key)
         let owner = index(forHash: hash)
-        var result = [owner]
-        result.reserveCapacity(wanted)
-        var seen = [Bool](repeating: false, count: nodes.count)
-        seen[owner] = true
+        replicas.offer(owner)
         var attempt: UInt64 = 1
-        while result.count < wanted && attempt <= UInt64(32 * wanted) {
-            let candidate = index(forHash: Mix64.splitMix(hash &+ attempt))
-            if !seen[candidate] {
-                seen[candidate] = true
-                result.append(candidate)
-            }
+        while !replicas.isFull && attempt <= UInt64(32 * replicas.wanted) {
+            replicas.offer(index(forHash: Mix64.splitMix(hash &+ attempt)))
             attempt += 1
         }
-        var next = owner
-        while result.count < wanted {
-            next = next + 1 == nodes.count ? 0 : next + 1
-            if !seen[next] {
-                seen[next] = true
-                result.append(next)
-            }
-        }
-        return result
+        return replicas.filled(from: owner)
     }
 
     /// Appends a node as the new last bucket: about 1/(n+1) of keys move to it.

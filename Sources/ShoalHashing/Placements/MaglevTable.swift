@@ -129,24 +129,13 @@ public struct MaglevTable: Placement {
     }
 
     public func indices(forKeyBytes key: UnsafeRawBufferPointer, count: Int) -> [Int] {
-        let wanted = min(count, nodes.count)
-        guard wanted > 0 else { return [] }
-        var result: [Int] = []
-        result.reserveCapacity(wanted)
-        var seen = [Bool](repeating: false, count: nodes.count)
+        var replicas = DistinctNodes(wanted: count, nodeCount: nodes.count)
+        guard !replicas.isFull else { return [] }
         walk(fromHash: XXH64.hash(key)) { node in
-            if !seen[node] {
-                seen[node] = true
-                result.append(node)
-            }
-            return result.count < wanted
+            replicas.offer(node)
+            return !replicas.isFull
         }
-        var node = 0
-        while result.count < wanted {
-            if !seen[node] { result.append(node) }
-            node += 1
-        }
-        return result
+        return replicas.filled()
     }
 
     /// Calls `visit` with the owner of each slot from the key's slot onwards, wrapping, until

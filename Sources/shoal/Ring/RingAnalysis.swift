@@ -135,7 +135,7 @@ extension RingAnalysis {
             idealMovedOnRemove: 1 / Double(nodeCount),
             lookupNs: lookup,
             hashNs: hash,
-            buildMs: buildTime.milliseconds)
+            buildMs: buildTime.nanosecondsDouble / 1e6)
     }
 
     /// Nanoseconds per call of `operation`: passes over all keys until at least 0.3 s has been
@@ -153,7 +153,7 @@ extension RingAnalysis {
             lookups += keys.count
         } while elapsed < .milliseconds(300)
         blackHole(checksum)
-        return elapsed.nanoseconds / Double(lookups)
+        return elapsed.nanosecondsDouble / Double(lookups)
     }
 }
 
@@ -161,13 +161,4 @@ extension RingAnalysis {
 @inline(never)
 func blackHole(_ value: Int) {
     if value == Int.min { print("") }
-}
-
-extension Duration {
-    var nanoseconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) * 1e9 + Double(attoseconds) / 1e9
-    }
-
-    var milliseconds: Double { nanoseconds / 1e6 }
 }
