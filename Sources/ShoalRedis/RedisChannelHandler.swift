@@ -2,9 +2,12 @@ import NIOCore
 import ShoalRESP
 
 /// A command on its way to the server: its bytes, the promise of its reply, its deadline.
+///
+/// `reply` is `nil` for the commands whose answers come as RESP3 push frames (SUBSCRIBE and
+/// UNSUBSCRIBE): they have no place in the line of replies.
 struct OutboundCommand: Sendable {
     let bytes: ByteBuffer
-    let reply: EventLoopPromise<RESPValue>
+    let reply: EventLoopPromise<RESPValue>?
     let deadline: NIODeadline
 }
 
@@ -18,6 +21,9 @@ struct OutboundCommand: Sendable {
 /// A command's deadline cannot withdraw it from the server, so when one passes the
 /// connection is closed: commands past their deadline fail with a time-out, the others
 /// with a closed connection.
+///
+/// RESP3 push frames (pub/sub messages and subscription confirmations) are not replies:
+/// they go to `onPush`, on the event loop, in the order they arrive.
 final class RedisChannelHandler: ChannelDuplexHandler {
     typealias InboundIn = RESPValue
     typealias OutboundIn = OutboundCommand
@@ -29,31 +35,38 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     }
 
     private let address: String
+    private let onPush: (@Sendable (RESPValue) -> Void)?
     private var pending = CircularBuffer<Pending>()
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
     /// Set once the connection has ended; commands that arrive later fail with it.
     private var ended: RedisError?
 
-    init(address: String) {
+    init(address: String, onPush: (@Sendable (RESPValue) -> Void)?) {
         self.address = address
+        self.onPush = onPush
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let command = unwrapOutboundIn(data)
         promise?.succeed(())  // the command is this handler's now
         if let ended {
-            command.reply.fail(ended)
+            command.reply?.fail(ended)
             return
         }
-        pending.append(Pending(reply: command.reply, deadline: command.deadline))
+        if let reply = command.reply {
+            pending.append(Pending(reply: reply, deadline: command.deadline))
+        }
         context.write(wrapOutboundOut(command.bytes), promise: nil)
         armTimer(context: context)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let value = unwrapInboundIn(data)
-        if case .push = value { return }  // out-of-band data is not the reply to a command
+        if case .push = value {  // out-of-band data is not the reply to a command
+            onPush?(value)
+            return
+        }
         guard let head = pending.popFirst() else {
             end(context: context, RedisError(.protocolViolation, "\(address) sent a reply when no command was waiting"))
             return

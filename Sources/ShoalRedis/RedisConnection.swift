@@ -41,6 +41,14 @@ public final class RedisConnection: Sendable {
     public static func connect(
         _ configuration: RedisConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws(RedisError) -> RedisConnection {
+        try await connect(configuration, group: group, onPush: nil)
+    }
+
+    /// Connects, sending RESP3 push frames (pub/sub) to `onPush` on the connection's event loop.
+    static func connect(
+        _ configuration: RedisConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        onPush: (@Sendable (RESPValue) -> Void)?
+    ) async throws(RedisError) -> RedisConnection {
         let address = "\(configuration.host):\(configuration.port)"
         let timeout = TimeAmount.nanoseconds(configuration.connectTimeout.totalNanoseconds)
         let bootstrap = ClientBootstrap(group: group)
@@ -50,7 +58,8 @@ public final class RedisConnection: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(RESPFrameDecoder(decoder: RESPDecoder())))
-                    try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(address: address))
+                    try channel.pipeline.syncOperations.addHandler(
+                        RedisChannelHandler(address: address, onPush: onPush))
                 }
             }
         let channel: any Channel
@@ -139,6 +148,19 @@ public final class RedisConnection: Sendable {
             }
         }
         return values
+    }
+
+    /// Writes commands whose answers come as push frames (SUBSCRIBE, UNSUBSCRIBE), without
+    /// waiting. Writes made one after another (say, under a lock) reach the server in order.
+    func writeWithoutReply(_ commands: [RESPCommand]) {
+        var bytes = channel.allocator.buffer(capacity: 64)
+        for command in commands { bytes.writeRESPCommand(command) }
+        channel.writeAndFlush(OutboundCommand(bytes: bytes, reply: nil, deadline: .distantFuture), promise: nil)
+    }
+
+    /// Runs `body` once, when the connection closes (at once if it is closed already).
+    func onClose(_ body: @escaping @Sendable () -> Void) {
+        channel.closeFuture.whenComplete { _ in body() }
     }
 
     /// Closes the connection; waiting commands fail with a closed connection.

@@ -1,0 +1,288 @@
+import ServiceLifecycle
+import ShoalCore
+import ShoalRESP
+import Synchronization
+
+/// Connections to one Redis server, lent to callers one at a time.
+///
+/// ```swift
+/// let pool = RedisConnectionPool(configuration: RedisConfiguration(port: 6379))
+/// let group = ServiceGroup(services: [pool, myService], logger: logger)   // or: Task { try await pool.run() }
+/// let value = try await pool.send(RESPCommand("GET", "greeting"))
+/// ```
+///
+/// A caller takes an idle connection (the most recently used, so few stay warm), opens one
+/// if fewer than the maximum are open, or waits in line for one to come back. A connection
+/// that closed while lent (a server gone, a cancelled command) is dropped, not reused.
+///
+/// The pool lends connections whether or not it runs; ``run()`` adds the upkeep: it opens
+/// the minimum number of connections (again with back-off while the server is away), checks
+/// idle ones with PING, closes idle ones above the minimum, and closes everything on
+/// graceful shutdown or cancellation.
+public final class RedisConnectionPool: Service, Sendable {
+    public let configuration: RedisConfiguration
+    public let pool: RedisPoolConfiguration
+    private let clock: any MonotonicClock
+    private let state = Mutex(State())
+
+    private struct Idle {
+        let connection: RedisConnection
+        let since: MonotonicInstant
+    }
+
+    private struct State {
+        var idle: [Idle] = []
+        /// Open or opening connections, lent or idle.
+        var open = 0
+        var waiters: [(id: Int, continuation: CheckedContinuation<RedisConnection?, any Error>)] = []
+        var nextWaiterID = 0
+        var closed = false
+    }
+
+    /// Counts for dashboards and audits.
+    public struct Statistics: Sendable, Hashable {
+        public var open: Int
+        public var idle: Int
+        public var waiting: Int
+    }
+
+    public init(
+        configuration: RedisConfiguration, pool: RedisPoolConfiguration = RedisPoolConfiguration(),
+        clock: any MonotonicClock = SystemClock()
+    ) {
+        self.configuration = configuration
+        self.pool = pool
+        self.clock = clock
+    }
+
+    public var statistics: Statistics {
+        state.withLock { Statistics(open: $0.open, idle: $0.idle.count, waiting: $0.waiters.count) }
+    }
+
+    /// Sends one command on a pooled connection.
+    public func send(_ command: RESPCommand, timeout: Duration? = nil) async throws(RedisError) -> RESPValue {
+        try await lending { connection throws(RedisError) in try await connection.send(command, timeout: timeout) }
+    }
+
+    /// Runs a script on a pooled connection; see ``RedisConnection/evaluate(_:keys:arguments:timeout:)``.
+    public func evaluate(
+        _ script: RedisScript, keys: [String] = [], arguments: [String] = [], timeout: Duration? = nil
+    ) async throws(RedisError) -> RESPValue {
+        try await lending { connection throws(RedisError) in
+            try await connection.evaluate(script, keys: keys, arguments: arguments, timeout: timeout)
+        }
+    }
+
+    /// Lends a connection to `body` and takes it back afterwards.
+    ///
+    /// - Throws: ``RedisError``: the server cannot be reached, no connection came free within
+    ///   ``RedisPoolConfiguration/leaseTimeout``, the pool is closed, or what `body` threw.
+    public func withConnection<Result>(_ body: (RedisConnection) async throws -> Result) async throws -> Result {
+        let connection = try await lease()
+        defer { giveBack(connection) }
+        return try await body(connection)
+    }
+
+    /// ``withConnection(_:)`` for bodies that throw only ``RedisError``.
+    func lending<Result>(
+        _ body: (RedisConnection) async throws(RedisError) -> Result
+    ) async throws(RedisError) -> Result {
+        let connection = try await lease()
+        defer { giveBack(connection) }
+        return try await body(connection)
+    }
+
+    /// Opens the minimum, then looks after the connections until graceful shutdown or
+    /// cancellation, and closes them all.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var failures = 0
+            while !Task.isCancelled {
+                var pause = self.pool.healthCheckInterval
+                if await self.openMinimum() {
+                    failures = 0
+                    await self.checkIdle()
+                } else {
+                    pause = min(pause, self.pool.backoff.delay(attempt: failures))
+                    failures += 1
+                }
+                try? await Task.sleep(for: pause)
+            }
+        }
+        await close()
+    }
+
+    /// Closes every connection; callers in line and later ones fail.
+    public func close() async {
+        let (idle, waiters) = state.withLock { state in
+            state.closed = true
+            defer {
+                state.open -= state.idle.count
+                state.idle = []
+                state.waiters = []
+            }
+            return (state.idle.map(\.connection), state.waiters.map(\.continuation))
+        }
+        for waiter in waiters { waiter.resume(throwing: closedError) }
+        for connection in idle { await connection.close() }
+    }
+
+    private var closedError: RedisError {
+        RedisError(.connectionClosed, "the pool for \(configuration.host):\(configuration.port) is closed")
+    }
+
+    private enum Next {
+        case use(RedisConnection)
+        case open
+        case wait
+    }
+
+    private func lease() async throws(RedisError) -> RedisConnection {
+        while true {
+            let next = try state.withLock { state throws(RedisError) -> Next in
+                if state.closed { throw closedError }
+                while let idle = state.idle.popLast() {
+                    if idle.connection.isConnected { return .use(idle.connection) }
+                    state.open -= 1
+                }
+                if state.open < pool.maximumConnections {
+                    state.open += 1
+                    return .open
+                }
+                return .wait
+            }
+            switch next {
+            case .use(let connection):
+                return connection
+            case .open:
+                return try await openConnection()
+            case .wait:
+                if let connection = try await waitInLine() { return connection }
+            }
+        }
+    }
+
+    /// Opens a connection the caller has already counted in `open`.
+    private func openConnection() async throws(RedisError) -> RedisConnection {
+        do {
+            return try await RedisConnection.connect(configuration)
+        } catch {
+            let waiter = state.withLock { state in
+                state.open -= 1
+                return state.waiters.isEmpty ? nil : state.waiters.removeFirst().continuation
+            }
+            waiter?.resume(returning: nil)  // room to open one: let the next caller try
+            throw error
+        }
+    }
+
+    /// Waits for a returned connection, or `nil` when there is room to open one.
+    private func waitInLine() async throws(RedisError) -> RedisConnection? {
+        let id = state.withLock { state in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        let leaseTimeout = pool.leaseTimeout
+        let timer = Task { [self] in
+            try await Task.sleep(for: leaseTimeout)
+            self.withdraw(
+                id,
+                RedisError(
+                    .timeout,
+                    "no connection to \(configuration.host):\(configuration.port) came free within \(leaseTimeout)"
+                ))
+        }
+        defer { timer.cancel() }
+        do {
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { continuation in
+                    state.withLock { state in
+                        if state.closed {
+                            continuation.resume(throwing: closedError)
+                        } else if Task.isCancelled {
+                            continuation.resume(throwing: CancellationError())
+                        } else {
+                            state.waiters.append((id, continuation))
+                        }
+                    }
+                }
+            } onCancel: {
+                withdraw(id, CancellationError())
+            }
+        } catch let error as RedisError {
+            throw error
+        } catch {
+            throw RedisError(.cancelled, "cancelled while waiting for a connection to \(configuration.host)")
+        }
+    }
+
+    private func withdraw(_ id: Int, _ error: any Error) {
+        let waiter = state.withLock { state in
+            state.waiters.firstIndex { $0.id == id }.map { state.waiters.remove(at: $0).continuation }
+        }
+        waiter?.resume(throwing: error)
+    }
+
+    private func giveBack(_ connection: RedisConnection) {
+        let now = clock.now()
+        enum After { case handed(CheckedContinuation<RedisConnection?, any Error>, RedisConnection?), done, close }
+        let after = state.withLock { state -> After in
+            guard connection.isConnected, !state.closed else {
+                state.open -= 1
+                if !state.waiters.isEmpty { return .handed(state.waiters.removeFirst().continuation, nil) }
+                return connection.isConnected ? .close : .done
+            }
+            if !state.waiters.isEmpty { return .handed(state.waiters.removeFirst().continuation, connection) }
+            state.idle.append(Idle(connection: connection, since: now))
+            return .done
+        }
+        switch after {
+        case .handed(let waiter, let connection): waiter.resume(returning: connection)
+        case .done: break
+        case .close: Task { await connection.close() }
+        }
+    }
+
+    /// Opens connections up to the minimum; `false` if the server could not be reached.
+    private func openMinimum() async -> Bool {
+        while true {
+            let openOne = state.withLock { state in
+                guard !state.closed, state.open < pool.minimumConnections else { return false }
+                state.open += 1
+                return true
+            }
+            guard openOne else { return true }
+            guard let connection = try? await openConnection() else { return false }
+            giveBack(connection)
+        }
+    }
+
+    /// PINGs idle connections and closes those that fail, and those above the minimum idle
+    /// for longer than the idle time-out.
+    private func checkIdle() async {
+        let now = clock.now()
+        let (toCheck, toClose) = state.withLock { state -> ([RedisConnection], [RedisConnection]) in
+            var surplus = state.open - pool.minimumConnections
+            var keep: [Idle] = []
+            var close: [RedisConnection] = []
+            for idle in state.idle {  // oldest first
+                if surplus > 0 && now - idle.since >= pool.idleTimeout {
+                    close.append(idle.connection)
+                    surplus -= 1
+                    state.open -= 1
+                } else {
+                    keep.append(idle)
+                }
+            }
+            state.idle = []  // lent to the health check, still counted as open
+            return (keep.map(\.connection), close)
+        }
+        for connection in toClose { await connection.close() }
+        for connection in toCheck {
+            if (try? await connection.send(RESPCommand("PING"), timeout: pool.leaseTimeout)) == nil {
+                await connection.close()
+            }
+            giveBack(connection)
+        }
+    }
+}

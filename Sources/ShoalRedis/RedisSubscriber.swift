@@ -1,0 +1,293 @@
+import NIOCore
+import ShoalRESP
+import Synchronization
+
+/// Pub/sub on a connection of its own that comes back by itself.
+///
+/// ```swift
+/// let subscriber = RedisSubscriber(configuration: RedisConfiguration(port: 6379))
+/// for await message in try await subscriber.messages(from: "deploys") {
+///     print(String(buffer: message.payload))
+/// }
+/// ```
+///
+/// A subscription is confirmed by the server before ``messages(from:)`` returns, so nothing
+/// published after that is missed while the connection lasts. When the connection drops, the
+/// subscriber reconnects with ``RedisBackoff`` and subscribes again to every channel that
+/// still has a listener; messages published while it was away are lost (Redis pub/sub keeps
+/// nothing), which ``Event/resubscribed`` tells callback listeners so they can catch up.
+/// A channel is unsubscribed when its last listener goes.
+public final class RedisSubscriber: Sendable {
+    /// What a callback listener hears.
+    public enum Event: Sendable, Hashable {
+        case message(RedisMessage)
+        /// The connection was lost and the channel subscribed again: messages published in
+        /// between are lost.
+        case resubscribed
+    }
+
+    /// Stops a callback listener; see ``RedisSubscriber/listen(to:_:)``.
+    public struct Listener: Sendable {
+        let subscriber: RedisSubscriber
+        let channel: String
+        let id: Int
+
+        /// Stops delivery; the channel is unsubscribed if nobody else listens.
+        public func cancel() { subscriber.removeListener(id, from: channel) }
+    }
+
+    public let configuration: RedisConfiguration
+    public let backoff: RedisBackoff
+    private let state = Mutex(State())
+
+    private struct Registered {
+        let deliver: @Sendable (Event) -> Void
+        let finish: @Sendable () -> Void
+    }
+
+    private struct State {
+        var listeners: [String: [Int: Registered]] = [:]
+        var nextID = 0
+        var connection: RedisConnection?
+        var connecting: Task<RedisConnection, any Error>?
+        var reconnecting = false
+        var closed = false
+        /// Channels SUBSCRIBE was sent for on the current connection.
+        var requested: Set<String> = []
+        var confirmed: Set<String> = []
+        /// Channels that were confirmed on a connection that was lost.
+        var lost: Set<String> = []
+        var awaitingConfirmation: [String: [Int: CheckedContinuation<Void, any Error>]] = [:]
+    }
+
+    public init(configuration: RedisConfiguration, backoff: RedisBackoff = RedisBackoff()) {
+        self.configuration = configuration
+        self.backoff = backoff
+    }
+
+    /// Subscribes to `channel` and returns its messages. Dropping the sequence, or
+    /// cancelling the task that iterates it, unsubscribes. The sequence finishes when the
+    /// subscriber is closed. Up to 4096 messages wait for a slow reader; older ones are dropped.
+    ///
+    /// - Throws: ``RedisError`` when the server cannot be reached or does not confirm in
+    ///   ``RedisConfiguration/commandTimeout``.
+    public func messages(from channel: String) async throws(RedisError) -> AsyncStream<RedisMessage> {
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: RedisMessage.self, bufferingPolicy: .bufferingNewest(4096))
+        let listener = try await listen(
+            to: channel,
+            { event in if case .message(let message) = event { continuation.yield(message) } },
+            finish: { continuation.finish() })
+        continuation.onTermination = { _ in listener.cancel() }
+        return stream
+    }
+
+    /// Subscribes to `channel` and calls `handler` (on a connection thread; keep it short)
+    /// for each message, and once after each resubscription.
+    public func listen(to channel: String, _ handler: @escaping @Sendable (Event) -> Void) async throws(RedisError)
+        -> Listener
+    {
+        try await listen(to: channel, handler, finish: {})
+    }
+
+    /// The channels subscribed to now (confirmed by the server), for audits.
+    public var subscribedChannels: Set<String> { state.withLock { $0.confirmed } }
+
+    /// Unsubscribes from everything, closes the connection and finishes every sequence.
+    public func close() async {
+        let (connection, finishes) = state.withLock { state -> (RedisConnection?, [@Sendable () -> Void]) in
+            state.closed = true
+            let finishes = state.listeners.values.flatMap { $0.values.map(\.finish) }
+            state.listeners = [:]
+            for waiting in state.awaitingConfirmation.values.flatMap(\.values) {
+                waiting.resume(throwing: RedisError(.connectionClosed, "the subscriber was closed"))
+            }
+            state.awaitingConfirmation = [:]
+            defer { state.connection = nil }
+            return (state.connection, finishes)
+        }
+        finishes.forEach { $0() }
+        await connection?.close()
+    }
+
+    private func listen(
+        to channel: String, _ deliver: @escaping @Sendable (Event) -> Void, finish: @escaping @Sendable () -> Void
+    ) async throws(RedisError) -> Listener {
+        let id = state.withLock { state in
+            state.nextID += 1
+            state.listeners[channel, default: [:]][state.nextID] = Registered(deliver: deliver, finish: finish)
+            return state.nextID
+        }
+        let listener = Listener(subscriber: self, channel: channel, id: id)
+        do {
+            let connection = try await connection()
+            try await confirmation(of: channel, id: id, on: connection)
+        } catch {
+            listener.cancel()
+            throw error
+        }
+        return listener
+    }
+
+    /// Waits until the server confirms `channel`, sending SUBSCRIBE if nobody has yet.
+    private func confirmation(of channel: String, id: Int, on connection: RedisConnection) async throws(RedisError) {
+        let timeout = configuration.commandTimeout
+        let timer = Task { [self] in
+            try await Task.sleep(for: timeout)
+            self.failConfirmation(
+                of: channel, id: id,
+                RedisError(.timeout, "\(configuration.host):\(configuration.port) did not confirm SUBSCRIBE \(channel)")
+            )
+        }
+        defer { timer.cancel() }
+        do {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                state.withLock { state in
+                    if state.closed {
+                        continuation.resume(throwing: RedisError(.connectionClosed, "the subscriber was closed"))
+                    } else if state.confirmed.contains(channel) {
+                        continuation.resume()
+                    } else {
+                        state.awaitingConfirmation[channel, default: [:]][id] = continuation
+                        if state.connection === connection, state.requested.insert(channel).inserted {
+                            connection.writeWithoutReply([RESPCommand("SUBSCRIBE", channel)])
+                        }
+                    }
+                }
+            }
+        } catch let error as RedisError {
+            throw error
+        } catch {
+            throw RedisError(.connectionClosed, "subscribing to \(channel) failed: \(error)")
+        }
+    }
+
+    private func failConfirmation(of channel: String, id: Int, _ error: RedisError) {
+        let waiting = state.withLock { $0.awaitingConfirmation[channel]?.removeValue(forKey: id) }
+        waiting?.resume(throwing: error)
+    }
+
+    fileprivate func removeListener(_ id: Int, from channel: String) {
+        state.withLock { state in
+            guard state.listeners[channel]?.removeValue(forKey: id) != nil else { return }
+            guard state.listeners[channel]?.isEmpty == true else { return }
+            state.listeners[channel] = nil
+            state.lost.remove(channel)
+            if state.requested.remove(channel) != nil {
+                state.confirmed.remove(channel)
+                state.connection?.writeWithoutReply([RESPCommand("UNSUBSCRIBE", channel)])
+            }
+        }
+    }
+
+    /// The current connection, or a new one (one attempt, shared by concurrent callers).
+    private func connection() async throws(RedisError) -> RedisConnection {
+        let task = try state.withLock { state throws(RedisError) -> Task<RedisConnection, any Error> in
+            if state.closed { throw RedisError(.connectionClosed, "the subscriber was closed") }
+            if let task = state.connecting { return task }
+            let task = Task { try await self.openConnection() }
+            state.connecting = task
+            return task
+        }
+        do {
+            return try await task.value
+        } catch let error as RedisError {
+            throw error
+        } catch {
+            throw RedisError(.connectionRefused, "\(error)")
+        }
+    }
+
+    private func openConnection() async throws -> RedisConnection {
+        let opened: RedisConnection
+        do {
+            opened = try await RedisConnection.connect(
+                configuration,
+                onPush: { [weak self] push in
+                    self?.received(RedisPush(push))
+                })
+        } catch {
+            state.withLock { $0.connecting = nil }
+            throw error
+        }
+        let installed = state.withLock { state -> Bool in
+            guard !state.closed else { return false }
+            state.connection = opened
+            state.requested = Set(state.listeners.keys)
+            state.confirmed = []
+            if !state.requested.isEmpty {
+                opened.writeWithoutReply([RESPCommand(["SUBSCRIBE"] + state.requested.sorted())])
+            }
+            return true
+        }
+        guard installed else {
+            await opened.close()
+            throw RedisError(.connectionClosed, "the subscriber was closed")
+        }
+        opened.onClose { [weak self] in self?.lostConnection(opened) }
+        return opened
+    }
+
+    private func received(_ push: RedisPush) {
+        switch push {
+        case .message(let message):
+            let listeners = state.withLock { $0.listeners[message.channel].map { Array($0.values) } ?? [] }
+            for listener in listeners { listener.deliver(.message(message)) }
+        case .subscribed(let channel):
+            let (waiting, resubscribed) = state.withLock { state in
+                guard state.requested.contains(channel) else {
+                    return ([CheckedContinuation<Void, any Error>](), [Registered]())
+                }
+                state.confirmed.insert(channel)
+                let waiting = state.awaitingConfirmation.removeValue(forKey: channel).map { Array($0.values) } ?? []
+                let resubscribed = state.lost.remove(channel) != nil
+                return (waiting, resubscribed ? Array(state.listeners[channel, default: [:]].values) : [])
+            }
+            waiting.forEach { $0.resume() }
+            resubscribed.forEach { $0.deliver(.resubscribed) }
+        case .unsubscribed, .other:
+            break
+        }
+    }
+
+    private func lostConnection(_ connection: RedisConnection) {
+        let reconnect = state.withLock { state -> Bool in
+            guard state.connection === connection else { return false }
+            state.connection = nil
+            state.connecting = nil
+            state.lost.formUnion(state.confirmed)
+            state.requested = []
+            state.confirmed = []
+            let waiting = state.awaitingConfirmation.values.flatMap(\.values)
+            state.awaitingConfirmation = [:]
+            for continuation in waiting {
+                continuation.resume(throwing: RedisError(.connectionClosed, "the connection to the server closed"))
+            }
+            guard !state.closed, !state.listeners.isEmpty, !state.reconnecting else { return false }
+            state.reconnecting = true
+            return true
+        }
+        if reconnect {
+            Task { await self.reconnect() }
+        }
+    }
+
+    /// Tries again with back-off until connected, closed, or nobody listens any more.
+    private func reconnect() async {
+        var attempt = 0
+        while true {
+            let goOn = state.withLock { state in
+                let goOn = !state.closed && !state.listeners.isEmpty && state.connection == nil
+                if !goOn { state.reconnecting = false }
+                return goOn
+            }
+            guard goOn else { return }
+            try? await Task.sleep(for: backoff.delay(attempt: attempt))
+            attempt += 1
+            if (try? await connection()) != nil {
+                state.withLock { $0.reconnecting = false }
+                return
+            }
+        }
+    }
+}

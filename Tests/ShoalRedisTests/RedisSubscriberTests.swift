@@ -1,0 +1,84 @@
+import NIOCore
+import ShoalRESP
+import ShoalRedis
+import ShoalTesting
+import Synchronization
+import Testing
+
+/// The channels the server has subscribers for, from PUBSUB CHANNELS.
+func serverChannels(_ redis: RedisServer) throws -> [String] {
+    guard case .array(let channels) = try redis.command("PUBSUB", "CHANNELS") else { return [] }
+    return channels.compactMap(\.string).sorted()
+}
+
+/// Polls `condition` every 10 ms for up to `seconds`.
+func eventually(within seconds: Double = 5, _ condition: () throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if try condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return try condition()
+}
+
+@Suite("RedisSubscriber against a real redis-server", .serialized)
+struct RedisSubscriberTests {
+    @Test("messages arrive in order once subscribed; dropping the sequence unsubscribes")
+    func messages() async throws {
+        let redis = try RedisServer.start()
+        let subscriber = RedisSubscriber(configuration: RedisConfiguration(host: redis.host, port: redis.port))
+        let publisher = try await connect(redis)
+        func receive(_ count: Int) async throws -> [String] {
+            let stream = try await subscriber.messages(from: "news")
+            #expect(try serverChannels(redis) == ["news"])
+            for index in 0..<count {
+                _ = try await publisher.send(RESPCommand("PUBLISH", "news", "item \(index)"))
+            }
+            var received: [String] = []
+            for await message in stream {
+                received.append(String(buffer: message.payload))
+                if received.count == count { break }
+            }
+            return received
+        }
+        #expect(try await receive(100) == (0..<100).map { "item \($0)" })
+        #expect(try await eventually { try serverChannels(redis).isEmpty })
+        #expect(subscriber.subscribedChannels.isEmpty)
+        await subscriber.close()
+        await publisher.close()
+    }
+
+    @Test("after the server restarts, channels are subscribed again and listeners are told")
+    func resubscribes() async throws {
+        let redis = try RedisServer.start()
+        var configuration = RedisConfiguration(host: redis.host, port: redis.port)
+        configuration.connectTimeout = .seconds(1)
+        let subscriber = RedisSubscriber(
+            configuration: configuration, backoff: RedisBackoff(initial: .milliseconds(20), maximum: .milliseconds(100))
+        )
+        let events = Mutex<[RedisSubscriber.Event]>([])
+        let listener = try await subscriber.listen(to: "jobs") { event in events.withLock { $0.append(event) } }
+        try redis.restart()
+        #expect(await eventually { events.withLock { $0 } == [.resubscribed] })
+        #expect(try serverChannels(redis) == ["jobs"])
+        let publisher = try await connect(redis)
+        _ = try await publisher.send(RESPCommand("PUBLISH", "jobs", "after"))
+        let after = RedisSubscriber.Event.message(RedisMessage(channel: "jobs", payload: ByteBuffer(string: "after")))
+        #expect(await eventually { events.withLock { $0 } == [.resubscribed, after] })
+        listener.cancel()
+        #expect(try await eventually { try serverChannels(redis).isEmpty })
+        await subscriber.close()
+        await publisher.close()
+    }
+
+    @Test("subscribing while the server is away fails with a typed error and leaves no listener")
+    func refused() async throws {
+        let redis = try RedisServer.start()
+        redis.stop()
+        let subscriber = RedisSubscriber(configuration: RedisConfiguration(host: redis.host, port: redis.port))
+        let error = await caught(RedisError.self) { _ = try await subscriber.messages(from: "news") }
+        #expect(error?.code == .connectionRefused)
+        #expect(subscriber.subscribedChannels.isEmpty)
+        await subscriber.close()
+    }
+}
