@@ -57,6 +57,12 @@ public final class ManualClock: MonotonicClock {
     /// gone to sleep before advancing.
     public var sleeperCount: Int { sleepers.withLock { $0.count } }
 
+    /// When each sleeping task wants to wake, earliest first, for tests that must know which
+    /// sleep a task has reached.
+    public var sleeperDeadlines: [MonotonicInstant] {
+        sleepers.withLock { $0.map { MonotonicInstant(nanoseconds: $0.deadline) }.sorted() }
+    }
+
     /// Resumes the sleepers whose deadline is at or before the current time.
     private func wakeDue() {
         let now = nanoseconds.load(ordering: .acquiring)

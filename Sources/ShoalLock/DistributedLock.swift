@@ -93,23 +93,49 @@ extension DistributedLock {
             } catch {
                 return .stopped
             }
-            if clock.now() >= giveUpAt {
-                return .lost(
-                    LockLost(
-                        name: lease.name, fencingToken: lease.fencingToken,
-                        reason: "its time-to-live passed without a confirmed renewal"))
-            }
-            do {
-                current = try await renew(current)
-            } catch let lost as LockLost {
-                return .lost(lost)
-            } catch is CancellationError {
-                return .stopped
-            } catch {
-                continue  // the backend failed this time: try again until the lease runs out
+            if clock.now() >= giveUpAt { return .lost(LockLost(unconfirmed: lease)) }
+            switch await renewal(of: current, giveUpAt: giveUpAt) {
+            case .renewed(let renewed): current = renewed
+            case .lost(let lost): return .lost(lost)
+            case .stopped: return .stopped
+            case .failed: continue  // the backend failed this time: try again until the lease runs out
             }
         }
     }
+
+    /// Renews once, giving up when `giveUpAt` comes first (a backend that does not answer).
+    private func renewal(of lease: LockLease, giveUpAt: MonotonicInstant) async -> RenewalOutcome {
+        await withTaskGroup(of: RenewalOutcome.self) { group in
+            group.addTask {
+                do {
+                    return .renewed(try await renew(lease))
+                } catch let lost as LockLost {
+                    return .lost(lost)
+                } catch {
+                    return Task.isCancelled ? .stopped : .failed
+                }
+            }
+            group.addTask {
+                do {
+                    try await clock.sleep(until: giveUpAt)
+                } catch {
+                    return .stopped
+                }
+                return .lost(LockLost(unconfirmed: lease))
+            }
+            let first = await group.next() ?? .stopped
+            group.cancelAll()
+            return first
+        }
+    }
+}
+
+/// How one renewal went.
+enum RenewalOutcome: Sendable {
+    case renewed(LockLease)
+    case lost(LockLost)
+    case stopped
+    case failed
 }
 
 /// What happened first while a lock was held.

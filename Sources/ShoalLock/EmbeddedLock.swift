@@ -46,7 +46,7 @@ public final class EmbeddedLock: DistributedLock {
     }
 
     public func tryAcquire(_ name: String, ttl: Duration) async throws -> LockLease? {
-        try Self.validate(name, ttl: ttl)
+        try LockLease.validate(name, ttl: ttl)
         let now = clock.now()
         return state.withLock { entries in
             var entry = entries[name] ?? Entry()
@@ -57,7 +57,7 @@ public final class EmbeddedLock: DistributedLock {
     }
 
     public func acquire(_ name: String, ttl: Duration, wait: Duration) async throws -> LockLease {
-        try Self.validate(name, ttl: ttl)
+        try LockLease.validate(name, ttl: ttl)
         guard wait >= .zero else { throw LockError(.invalidArgument, "wait must not be negative, not \(wait)") }
         let id = nextWaiterID.add(1, ordering: .relaxed).newValue
         let deadline = clock.now() + wait
@@ -220,8 +220,7 @@ public final class EmbeddedLock: DistributedLock {
     private static func grant(_ entry: inout Entry, name: String, ttl: Duration, at now: MonotonicInstant) -> LockLease
     {
         entry.fencing += 1
-        var random = SystemRandomNumberGenerator()
-        let token = String(random.next(), radix: 16) + String(random.next(), radix: 16)
+        let token = LockLease.randomToken()
         let expires = now + ttl
         entry.holder = Holder(token: token, fencing: entry.fencing, expiresAt: expires.nanoseconds)
         return LockLease(name: name, token: token, fencingToken: entry.fencing, ttl: ttl, confirmedUntil: expires)
@@ -233,10 +232,5 @@ public final class EmbeddedLock: DistributedLock {
         let waiter = entry.waiters.removeFirst()
         entry.waitTimers.removeValue(forKey: waiter.id)?.cancel()
         return (waiter, grant(&entry, name: name, ttl: waiter.ttl, at: now))
-    }
-
-    private static func validate(_ name: String, ttl: Duration) throws(LockError) {
-        guard !name.isEmpty else { throw LockError(.invalidArgument, "a lock needs a name") }
-        guard ttl > .zero else { throw LockError(.invalidArgument, "ttl must be positive, not \(ttl)") }
     }
 }

@@ -48,6 +48,13 @@ public struct LockLost: Error, Hashable, Sendable, CustomStringConvertible {
         self.reason = reason
     }
 
+    /// The lease's time-to-live passed, less the safety margin, with no renewal confirmed.
+    init(unconfirmed lease: LockLease) {
+        self.init(
+            name: lease.name, fencingToken: lease.fencingToken,
+            reason: "its time-to-live passed without a confirmed renewal")
+    }
+
     public var description: String { "lock '\(name)' (fencing token \(fencingToken)) was lost: \(reason)" }
 }
 

@@ -133,10 +133,12 @@ struct EmbeddedLockTests {
                 return lease.fencingToken
             }
         }
-        await eventually { inBody.load(ordering: .relaxed) && clock.sleeperCount == 1 }
+        // The watchdog's next renewal is due a third of the TTL from now.
+        let renewalDue = { clock.sleeperDeadlines == [clock.now() + .seconds(3)] }
+        await eventually { inBody.load(ordering: .relaxed) && renewalDue() }
         for _ in 0..<10 {  // 30 s in 3 s steps: the watchdog renews each time
             clock.advance(by: .seconds(3))
-            await eventually { clock.sleeperCount == 1 }
+            await eventually(renewalDue)
         }
         #expect(try await locks.tryAcquire("report", ttl: .seconds(1)) == nil)  // still held
         proceed.store(true, ordering: .relaxed)

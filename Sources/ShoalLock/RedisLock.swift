@@ -1,0 +1,214 @@
+import NIOCore
+import ShoalCore
+import ShoalRESP
+import ShoalRedis
+
+/// Locks shared by every process that reaches one Redis server.
+///
+/// ```swift
+/// let locks = RedisLock(configuration: RedisConfiguration(host: "10.0.0.5", port: 6379))
+/// try await locks.withLock("nightly-report", ttl: .seconds(10), wait: .seconds(30)) { lease in
+///     try await store.write(report, fencingToken: lease.fencingToken)
+/// }
+/// ```
+///
+/// - **Acquire** is one Lua script: `SET key token NX PX ttl` in effect, with a random
+///   128-bit token, and `INCR` of the lock's fencing counter.
+/// - **Release** deletes the key only if it still holds this lease's token, so a late
+///   release never touches the next holder's lock, and publishes whose turn it is.
+/// - **Renewal** extends the key only if it still holds the token
+///   (``DistributedLock/withLock(_:ttl:wait:safetyMargin:_:)`` renews every ttl/3).
+/// - **Waiting** is a line kept in Redis, served first come, first served across all
+///   processes. A waiter sleeps until the release notice for it arrives by pub/sub, or the
+///   holder's key is due to expire, or ``fallbackInterval`` passes (a notice can be lost
+///   while the subscriber reconnects), then tries again. Each try also renews its place in
+///   line; a waiter that stops trying (crashed, paused) loses its place after
+///   ``placeTimeToLive``, so it holds up the others no longer than that.
+/// - **Cancelling** a wait, or a wait that runs out, takes the waiter out of line and drops
+///   its subscription.
+///
+/// Fencing tokens increase by one per acquisition. The counter starts from the server's
+/// clock (microseconds), so tokens keep increasing even after Redis loses its data, as long
+/// as the server's clock does not go back. A single Redis server is a single point of
+/// failure: when it restarts empty, holders learn of the loss at their next renewal.
+public final class RedisLock: DistributedLock {
+    public let clock: any MonotonicClock
+    /// The connections commands go over.
+    public let pool: RedisConnectionPool
+    /// The connection release notices come over.
+    public let subscriber: RedisSubscriber
+    /// Prepended to every lock name to make its keys. Default `shoal:lock:`.
+    public let keyPrefix: String
+    /// The longest a waiter sleeps between tries when no notice comes. Default 250 ms.
+    public let fallbackInterval: Duration
+    /// How long a waiter's place in line lasts without a try. Default 4 × ``fallbackInterval``.
+    public let placeTimeToLive: Duration
+
+    /// Locks on the server `configuration` names, with a pool and a subscriber of their own.
+    public convenience init(
+        configuration: RedisConfiguration, pool: RedisPoolConfiguration = RedisPoolConfiguration(),
+        clock: any MonotonicClock = SystemClock(), keyPrefix: String = "shoal:lock:",
+        fallbackInterval: Duration = .milliseconds(250)
+    ) {
+        self.init(
+            pool: RedisConnectionPool(configuration: configuration, pool: pool, clock: clock),
+            subscriber: RedisSubscriber(configuration: configuration), clock: clock, keyPrefix: keyPrefix,
+            fallbackInterval: fallbackInterval)
+    }
+
+    /// Locks over a pool and a subscriber that reach the same server.
+    public init(
+        pool: RedisConnectionPool, subscriber: RedisSubscriber, clock: any MonotonicClock = SystemClock(),
+        keyPrefix: String = "shoal:lock:", fallbackInterval: Duration = .milliseconds(250)
+    ) {
+        self.pool = pool
+        self.subscriber = subscriber
+        self.clock = clock
+        self.keyPrefix = keyPrefix
+        self.fallbackInterval = fallbackInterval
+        self.placeTimeToLive = fallbackInterval * 4
+    }
+
+    /// Closes the pool and the subscriber.
+    public func close() async {
+        await pool.close()
+        await subscriber.close()
+    }
+
+    public func tryAcquire(_ name: String, ttl: Duration) async throws -> LockLease? {
+        try LockLease.validate(name, ttl: ttl)
+        switch try await attempt(name, token: LockLease.randomToken(), ttl: ttl, waiter: "") {
+        case .granted(let lease): return lease
+        case .held: return nil
+        }
+    }
+
+    public func acquire(_ name: String, ttl: Duration, wait: Duration) async throws -> LockLease {
+        try LockLease.validate(name, ttl: ttl)
+        guard wait >= .zero else { throw LockError(.invalidArgument, "wait must not be negative, not \(wait)") }
+        let keys = RedisLockKeys(prefix: keyPrefix, name: name)
+        let token = LockLease.randomToken()
+        let waiter = LockLease.randomToken()
+        let giveUpAt = clock.now() + wait
+        let doorbell = Doorbell()
+        let listener: RedisSubscriber.Listener
+        do {
+            listener = try await subscriber.listen(to: keys.channel) { event in
+                switch event {
+                case .resubscribed:
+                    doorbell.ring()
+                case .message(let message):
+                    let turn = message.payload.readableBytesView
+                    if turn.isEmpty || turn.elementsEqual(waiter.utf8) { doorbell.ring() }
+                }
+            }
+        } catch {
+            throw LockError(.backendFailure, "cannot wait for lock '\(name)': \(error)")
+        }
+        defer { listener.cancel() }
+        do {
+            while true {
+                try Task.checkCancellation()
+                switch try await attempt(name, token: token, ttl: ttl, waiter: waiter) {
+                case .granted(let lease):
+                    return lease
+                case .held(let expiresIn):
+                    let now = clock.now()
+                    guard now < giveUpAt else {
+                        throw LockError(.notAcquired, "lock '\(name)' was not free within \(wait)")
+                    }
+                    var wake = min(now + fallbackInterval, giveUpAt)
+                    if let expiresIn { wake = min(wake, now + expiresIn) }
+                    try await doorbell.wait(until: wake, on: clock)
+                }
+            }
+        } catch {
+            await leaveLine(keys, waiter: waiter, token: token)
+            throw error
+        }
+    }
+
+    public func renew(_ lease: LockLease) async throws -> LockLease {
+        let keys = RedisLockKeys(prefix: keyPrefix, name: lease.name)
+        let sentAt = clock.now()
+        // A renewal confirmed after the lease ran out is no use: wait no longer than that.
+        let timeout = max(lease.confirmedUntil - sentAt, .milliseconds(1))
+        let reply: RESPValue
+        do {
+            reply = try await pool.evaluate(
+                RedisLockScripts.renew, keys: [keys.lock], arguments: [lease.token, Self.milliseconds(lease.ttl)],
+                timeout: timeout)
+        } catch {
+            throw LockError(.backendFailure, "cannot renew lock '\(lease.name)': \(error)")
+        }
+        guard reply == .integer(1) else {
+            throw LockLost(
+                name: lease.name, fencingToken: lease.fencingToken,
+                reason: "Redis no longer holds it under this lease (it expired, or the server lost its data)")
+        }
+        return LockLease(
+            name: lease.name, token: lease.token, fencingToken: lease.fencingToken, ttl: lease.ttl,
+            confirmedUntil: sentAt + lease.ttl)
+    }
+
+    public func release(_ lease: LockLease) async throws -> LockReleaseOutcome {
+        let keys = RedisLockKeys(prefix: keyPrefix, name: lease.name)
+        let reply: RESPValue
+        do {
+            reply = try await pool.evaluate(
+                RedisLockScripts.release, keys: [keys.lock, keys.queue], arguments: [lease.token, keys.channel])
+        } catch {
+            throw LockError(.backendFailure, "cannot release lock '\(lease.name)': \(error)")
+        }
+        return reply == .integer(1) ? .released : .notHeld
+    }
+
+    private enum Attempt {
+        case granted(LockLease)
+        /// Held by another, or another is first in line; when the holder's key expires.
+        case held(expiresIn: Duration?)
+    }
+
+    private func attempt(_ name: String, token: String, ttl: Duration, waiter: String) async throws -> Attempt {
+        let keys = RedisLockKeys(prefix: keyPrefix, name: name)
+        let sentAt = clock.now()
+        let reply: RESPValue
+        do {
+            reply = try await pool.evaluate(
+                RedisLockScripts.acquire, keys: [keys.lock, keys.fence, keys.queue, keys.deadlines],
+                arguments: [token, Self.milliseconds(ttl), waiter, Self.milliseconds(placeTimeToLive)])
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            throw LockError(.backendFailure, "cannot acquire lock '\(name)': \(error)")
+        }
+        guard case .array(let parts) = reply, parts.count == 2, case .integer(let granted) = parts[0],
+            case .integer(let value) = parts[1]
+        else {
+            throw LockError(.backendFailure, "unexpected reply from Redis to acquiring lock '\(name)': \(reply)")
+        }
+        if granted == 1 {
+            return .granted(
+                LockLease(
+                    name: name, token: token, fencingToken: UInt64(max(value, 0)), ttl: ttl,
+                    confirmedUntil: sentAt + ttl))
+        }
+        return .held(expiresIn: value > 0 ? .milliseconds(value) : nil)
+    }
+
+    /// Takes a waiter out of line, and gives back the lock in case the last try took it but
+    /// its reply never arrived (cancelled or timed out in flight). Runs to the end even when
+    /// the caller was cancelled.
+    private func leaveLine(_ keys: RedisLockKeys, waiter: String, token: String) async {
+        let pool = pool
+        await Task {
+            _ = try? await pool.evaluate(
+                RedisLockScripts.leave, keys: [keys.queue, keys.deadlines], arguments: [waiter, keys.channel])
+            _ = try? await pool.evaluate(
+                RedisLockScripts.release, keys: [keys.lock, keys.queue], arguments: [token, keys.channel])
+        }.value
+    }
+
+    static func milliseconds(_ duration: Duration) -> String {
+        String(max(1, (duration.totalNanoseconds + 999_999) / 1_000_000))
+    }
+}
