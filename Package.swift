@@ -56,6 +56,8 @@ let package = Package(
                 "ShoalCore",
                 "ShoalHashing",
                 "ShoalBalancing",
+                "ShoalRedis",
+                "ShoalLock",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -88,7 +90,9 @@ let package = Package(
         .testTarget(
             name: "ShoalLockTests", dependencies: ["ShoalLock", "ShoalCore", "ShoalRedis", "ShoalRESP", "ShoalTesting"]
         ),
-        .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalTesting"]),
+        .testTarget(
+            name: "ShoalCLITests", dependencies: ["shoal", "ShoalTesting", "ShoalLock", "ShoalRedis", "ShoalCore"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -47,7 +47,20 @@ extension DistributedLock {
         _ body: @escaping @Sendable (LockLease) async throws -> Result
     ) async throws -> Result {
         let lease = try await acquire(name, ttl: ttl, wait: wait)
-        let margin = safetyMargin ?? ttl / 10
+        return try await hold(lease, safetyMargin: safetyMargin, body)
+    }
+
+    /// Runs `body` while holding a lease already taken, renewing it every `ttl / 3`, and
+    /// releases it when the body ends; as ``withLock(_:ttl:wait:safetyMargin:_:)`` does after
+    /// acquiring. For tools that must know whether the lock was taken before they start work.
+    ///
+    /// - Throws: ``LockLost`` (after cancelling the body and waiting for it to return) when
+    ///   the lease is lost; otherwise what `body` threw.
+    public func hold<Result: Sendable>(
+        _ lease: LockLease, safetyMargin: Duration? = nil,
+        _ body: @escaping @Sendable (LockLease) async throws -> Result
+    ) async throws -> Result {
+        let margin = safetyMargin ?? lease.ttl / 10
         let outcome = await withTaskGroup(of: HoldingEvent<Result>.self) { group in
             group.addTask {
                 do {

@@ -3,6 +3,12 @@ import NIOPosix
 import ShoalCore
 import ShoalRESP
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// One connection to a Redis server, speaking RESP3.
 ///
 /// ```swift
@@ -66,7 +72,7 @@ public final class RedisConnection: Sendable {
         do {
             channel = try await bootstrap.connect(host: configuration.host, port: configuration.port).get()
         } catch {
-            throw RedisError(.connectionRefused, "connection refused to \(address): \(error)")
+            throw RedisError(.connectionRefused, "connection refused to \(address): \(Self.reason(error))")
         }
         let connection = RedisConnection(channel: channel, configuration: configuration)
         do {
@@ -76,6 +82,19 @@ public final class RedisConnection: Sendable {
             throw error
         }
         return connection
+    }
+
+    /// Why a connection attempt failed, in a few words ("Connection refused").
+    private static func reason(_ error: any Error) -> String {
+        var error = error
+        if let failures = error as? NIOConnectionError, let first = failures.connectionErrors.first {
+            error = first.error
+        }
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)) }
+        if let error = error as? ChannelError, case .connectTimeout(let amount) = error {
+            return "no answer within \(Double(amount.nanoseconds) / 1e9) s"
+        }
+        return "\(error)"
     }
 
     private func setUp() async throws(RedisError) {

@@ -8,21 +8,26 @@ import Synchronization
 /// so that whether it runs, and when it exits, is known at once. (Foundation's `Process`
 /// learns of an exit only when a run loop turns, which made every stop wait for its
 /// time-out.)
-final class SpawnedProcess: Sendable {
-    let pid: pid_t
+public final class SpawnedProcess: Sendable {
+    public let pid: pid_t
     private let exitStatus = Mutex<Int32?>(nil)
 
     private init(pid: pid_t) {
         self.pid = pid
     }
 
-    /// Starts `path` with `arguments`, its standard output and error sent to /dev/null.
-    static func spawn(_ path: String, _ arguments: [String]) throws -> SpawnedProcess {
+    /// Starts `path` with `arguments`, its standard output and error written to the files
+    /// named (created or truncated; /dev/null by default).
+    public static func spawn(
+        _ path: String, _ arguments: [String], standardOutput: String = "/dev/null",
+        standardError: String = "/dev/null"
+    ) throws -> SpawnedProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, standardOutput, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, standardError, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         // A child inherits the spawning thread's signal mask, and test runners block signals
         // in their threads: a child with SIGTERM blocked would never stop. Start it with
         // nothing blocked and default handlers.
@@ -46,8 +51,15 @@ final class SpawnedProcess: Sendable {
         return SpawnedProcess(pid: pid)
     }
 
+    /// The exit code once the process has exited (128 + N if signal N ended it), else `nil`.
+    public var exitCode: Int32? {
+        guard !isRunning, let raw = exitStatus.withLock({ $0 }) else { return nil }
+        let signal = raw & 0x7f
+        return signal == 0 ? (raw >> 8) & 0xff : 128 + signal
+    }
+
     /// Whether the process has not exited yet (reaping it if it has).
-    var isRunning: Bool {
+    public var isRunning: Bool {
         exitStatus.withLock { status in
             if status != nil { return false }
             var raw: Int32 = 0
@@ -61,13 +73,13 @@ final class SpawnedProcess: Sendable {
     }
 
     /// Sends `number` if the process still runs.
-    func signal(_ number: Int32) {
+    public func signal(_ number: Int32) {
         if isRunning { _ = kill(pid, number) }
     }
 
     /// Waits up to `seconds` for the process to exit; `true` if it did.
     @discardableResult
-    func waitForExit(seconds: Double) -> Bool {
+    public func waitForExit(seconds: Double) -> Bool {
         var waited = 0.0
         while isRunning {
             if waited >= seconds { return false }

@@ -22,6 +22,9 @@ enum Main {
             fail(error.message, code: ExitStatus.usage)
         } catch let error as RuntimeFailure {
             fail(error.message, code: ExitStatus.failure)
+        } catch let request as ExitRequest {
+            if let message = request.message { StandardError.write("shoal: \(message)\n") }
+            exit(request.code)
         } catch {
             let code = ShoalCommand.exitCode(for: error)
             if code == .success || error is ExitCode {
@@ -46,4 +49,18 @@ enum ExitStatus {
     static let failure: Int32 = 1
     /// A flag, node or value was malformed or missing.
     static let usage: Int32 = 2
+    /// A service (Redis) could not be reached: EX_UNAVAILABLE.
+    static let unavailable: Int32 = 69
+    /// The lock was not free within the wait, or at once with --no-wait: EX_TEMPFAIL.
+    static let notAcquired: Int32 = 75
+    /// The lock was lost while the command ran: EX_PROTOCOL.
+    static let lockLost: Int32 = 76
+    /// The command could not be started, as shells report it.
+    static let cannotRun: Int32 = 127
+}
+
+/// Ends `shoal` with `code`, printing `message` (if any) on standard error.
+struct ExitRequest: Error {
+    let code: Int32
+    let message: String?
 }

@@ -8,9 +8,10 @@ struct ShoalCommand: AsyncParsableCommand {
         abstract: "Consistent hashing, balancing, discovery and locks for distributed services.",
         discussion: """
             Exit codes: 0 success, 1 failure while running, 2 bad usage (a malformed flag, \
-            node or value; the message names it).
+            node or value; the message names it). `shoal lock` adds its own; see \
+            `shoal lock --help`.
             """,
         version: ShoalVersion.current,
-        subcommands: [RingCommand.self, BenchCommand.self]
+        subcommands: [RingCommand.self, BenchCommand.self, LockCommand.self]
     )
 }

@@ -1,0 +1,173 @@
+import Foundation
+import ShoalCore
+import ShoalLock
+import ShoalRedis
+import ShoalTesting
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A scratch directory for one test's files.
+func scratchDirectory() throws -> URL {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-lock-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    return directory
+}
+
+/// Polls `condition` every 10 ms for up to `seconds`.
+func within(_ seconds: Double, _ condition: () throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if try condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return try condition()
+}
+
+/// `shoal lock` started in the background, its standard error kept in a file.
+struct BackgroundShoal {
+    let process: SpawnedProcess
+    let stderrPath: String
+
+    init(_ arguments: [String], in directory: URL) throws {
+        stderrPath = directory.appendingPathComponent("shoal-\(UUID().uuidString).err").path
+        process = try SpawnedProcess.spawn(ShoalProcess.binary.path, arguments, standardError: stderrPath)
+    }
+
+    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+}
+
+@Suite("shoal lock against a real redis-server", .serialized)
+struct LockCommandTests {
+    @Test("runs the command with the lock's name and fencing token, exits with its code, releases")
+    func runsCommand() async throws {
+        let redis = try RedisServer.start()
+        let result = try ShoalProcess.run([
+            "lock", "--redis", redis.url, "--name", "backup", "--",
+            "sh", "-c", "echo \"$SHOAL_LOCK_NAME $SHOAL_LOCK_FENCING_TOKEN\"; exit 3",
+        ])
+        #expect(result.status == 3)
+        let words = result.output.split(separator: " ")
+        #expect(words.first == "backup")
+        #expect(UInt64(words.last?.trimmingCharacters(in: .newlines) ?? "") != nil)
+        #expect(try redis.keys() == ["shoal:lock:backup:fence"])
+        // The next holder's token is higher.
+        let next = try ShoalProcess.run([
+            "lock", "--redis", redis.url, "--name", "backup", "--", "sh", "-c", "echo $SHOAL_LOCK_FENCING_TOKEN",
+        ])
+        #expect(next.status == 0)
+        let first = UInt64(words.last?.trimmingCharacters(in: .newlines) ?? "") ?? .max
+        #expect(UInt64(next.output.trimmingCharacters(in: .newlines)).map { $0 > first } == true)
+    }
+
+    @Test("held: --no-wait and a --wait that runs out exit 75; Redis away exits 69; no such command 127")
+    func exitCodes() async throws {
+        let redis = try RedisServer.start()
+        let locks = RedisLock(configuration: RedisConfiguration(host: redis.host, port: redis.port))
+        let held = try #require(try await locks.tryAcquire("busy", ttl: .seconds(30)))
+        let noWait = try ShoalProcess.run(["lock", "--redis", redis.url, "--name", "busy", "--no-wait", "--", "true"])
+        #expect(noWait.status == 75)
+        #expect(noWait.stderr == "shoal: lock 'busy' is held (--no-wait)\n")
+        let waited = try ShoalProcess.run([
+            "lock", "--redis", redis.url, "--name", "busy", "--wait", "300ms", "--", "true",
+        ])
+        #expect(waited.status == 75)
+        #expect(waited.stderr.contains("was not free within"))
+        _ = try await locks.release(held)
+        let missing = try ShoalProcess.run(["lock", "--redis", redis.url, "--name", "busy", "--", "/no/such/command"])
+        #expect(missing.status == 127)
+        #expect(missing.stderr == "shoal: cannot run '/no/such/command': No such file or directory\n")
+        await locks.close()
+        #expect(try redis.keys() == ["shoal:lock:busy:fence"])
+        redis.stop()
+        let away = try ShoalProcess.run(["lock", "--redis", redis.url, "--name", "busy", "--", "true"])
+        #expect(away.status == 69)
+        #expect(away.stderr.contains("connection refused to 127.0.0.1:\(redis.port)"))
+    }
+
+    @Test(
+        "bad arguments exit 2 with one line naming the argument",
+        arguments: [
+            (["--name", "x", "--", "true"], "--redis is missing"),
+            (["--redis", "http://h", "--name", "x", "--", "true"], "must start with redis://"),
+            (["--redis", "redis://h:99999", "--name", "x", "--", "true"], "the port '99999'"),
+            (["--redis", "redis://h", "--name", "x", "--ttl", "ten", "--", "true"], "--ttl must be a duration"),
+            (["--redis", "redis://h", "--name", "x", "--ttl", "10ms", "--", "true"], "--ttl must be at least 100ms"),
+            (
+                ["--redis", "redis://h", "--name", "x", "--wait", "1s", "--no-wait", "--", "true"],
+                "cannot be used together"
+            ),
+            (["--redis", "redis://h", "--name", "x"], "give the command to run after --"),
+            (["--redis", "redis://h", "--", "true"], "--name"),
+        ])
+    func usage(arguments: [String], expected: String) throws {
+        let result = try ShoalProcess.run(["lock"] + arguments)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains(expected))
+        #expect(result.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test("a holder paused past its TTL loses the lock to another; resumed, it stops its command and exits 76")
+    func pausedHolder() async throws {
+        let redis = try RedisServer.start()
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let marker = directory.appendingPathComponent("terminated").path
+        let holder = try BackgroundShoal(
+            [
+                "lock", "--redis", redis.url, "--name", "job", "--ttl", "1s", "--",
+                "sh", "-c", "trap 'echo TERM > \(marker); exit 143' TERM; while :; do sleep 0.05; done",
+            ], in: directory)
+        #expect(try await within(5) { try redis.keys().contains("shoal:lock:job") })
+        holder.process.signal(SIGSTOP)
+        try await Task.sleep(for: .milliseconds(1300))  // past the 1 s TTL: Redis expires the key
+        let other = try ShoalProcess.run(["lock", "--redis", redis.url, "--name", "job", "--no-wait", "--", "true"])
+        #expect(other.status == 0)
+        holder.process.signal(SIGCONT)
+        #expect(await within(10) { !holder.process.isRunning })
+        #expect(holder.process.exitCode == 76)
+        #expect(holder.stderr.contains("lock 'job' (fencing token"))
+        #expect(holder.stderr.contains("was lost: its time-to-live passed without a confirmed renewal"))
+        #expect(FileManager.default.fileExists(atPath: marker))
+        #expect(try redis.keys() == ["shoal:lock:job:fence"])
+    }
+
+    @Test("kill -9 of a holder: the lock frees when its TTL runs out, not before")
+    func killedHolder() async throws {
+        let redis = try RedisServer.start()
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let childPID = directory.appendingPathComponent("child.pid").path
+        let holder = try BackgroundShoal(
+            [
+                "lock", "--redis", redis.url, "--name", "job", "--ttl", "2s", "--",
+                "sh", "-c", "echo $$ > \(childPID); exec sleep 30",
+            ], in: directory)
+        #expect(try await within(5) { try redis.keys().contains("shoal:lock:job") })
+        holder.process.signal(SIGKILL)
+        #expect(await within(5) { !holder.process.isRunning })
+        defer {
+            if let pid = (try? String(contentsOfFile: childPID, encoding: .utf8)).flatMap({
+                Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
+            }) {
+                kill(pid, SIGKILL)
+            }
+        }
+        guard case .integer(let remaining) = try redis.command("PTTL", "shoal:lock:job") else {
+            Issue.record("the lock's key has no TTL")
+            return
+        }
+        let started = ContinuousClock.now
+        let locks = RedisLock(configuration: RedisConfiguration(host: redis.host, port: redis.port))
+        #expect(try await locks.tryAcquire("job", ttl: .seconds(5)) == nil)
+        let lease = try await locks.acquire("job", ttl: .seconds(5), wait: .seconds(10))
+        let waited = ContinuousClock.now - started
+        #expect(remaining > 500)
+        #expect(waited >= .milliseconds(remaining - 50))
+        #expect(waited < .milliseconds(remaining + 1000))
+        _ = try await locks.release(lease)
+        await locks.close()
+    }
+}
