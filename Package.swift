@@ -38,7 +38,10 @@ let package = Package(
         .target(name: "ShoalRESP", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         .target(
             name: "ShoalLock",
-            dependencies: ["ShoalCore", "ShoalRedis", "ShoalRESP", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "ShoalCore", "ShoalRedis", "ShoalRESP", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .target(
             name: "ShoalRedis",

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 import ShoalCore
 import ShoalRESP
 import ShoalRedis
@@ -44,16 +45,19 @@ public final class RedisLock: DistributedLock {
     /// How long a waiter's place in line lasts without a try. Default 4 × ``fallbackInterval``.
     public let placeTimeToLive: Duration
 
-    /// Locks on the server `configuration` names, with a pool and a subscriber of their own.
+    /// Locks on the server `configuration` names, with a pool and a subscriber of their own
+    /// on one event loop: callers that run on ``RedisConnectionPool/taskExecutor`` of
+    /// ``pool`` take and release locks without thread hops.
     public convenience init(
         configuration: RedisConfiguration, pool: RedisPoolConfiguration = RedisPoolConfiguration(),
         clock: any MonotonicClock = SystemClock(), keyPrefix: String = "shoal:lock:",
         fallbackInterval: Duration = .milliseconds(250)
     ) {
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
         self.init(
-            pool: RedisConnectionPool(configuration: configuration, pool: pool, clock: clock),
-            subscriber: RedisSubscriber(configuration: configuration), clock: clock, keyPrefix: keyPrefix,
-            fallbackInterval: fallbackInterval)
+            pool: RedisConnectionPool(configuration: configuration, pool: pool, eventLoop: eventLoop, clock: clock),
+            subscriber: RedisSubscriber(configuration: configuration, eventLoop: eventLoop), clock: clock,
+            keyPrefix: keyPrefix, fallbackInterval: fallbackInterval)
     }
 
     /// Locks over a pool and a subscriber that reach the same server.
@@ -88,9 +92,11 @@ public final class RedisLock: DistributedLock {
         guard wait >= .zero else { throw LockError(.invalidArgument, "wait must not be negative, not \(wait)") }
         let keys = RedisLockKeys(prefix: keyPrefix, name: name)
         let token = LockLease.randomToken()
-        let waiter = LockLease.randomToken()
         let giveUpAt = clock.now() + wait
-        let doorbell = Doorbell()
+        // Free with nobody in line: one round trip, no subscription.
+        if case .granted(let lease) = try await attempt(name, token: token, ttl: ttl, waiter: "") { return lease }
+        let waiter = LockLease.randomToken()
+        let doorbell = Doorbell(eventLoop: pool.eventLoop)
         let listener: RedisSubscriber.Listener
         do {
             listener = try await subscriber.listen(to: keys.channel) { event in
@@ -117,9 +123,9 @@ public final class RedisLock: DistributedLock {
                     guard now < giveUpAt else {
                         throw LockError(.notAcquired, "lock '\(name)' was not free within \(wait)")
                     }
-                    var wake = min(now + fallbackInterval, giveUpAt)
-                    if let expiresIn { wake = min(wake, now + expiresIn) }
-                    try await doorbell.wait(until: wake, on: clock)
+                    var pause = min(fallbackInterval, giveUpAt - now)
+                    if let expiresIn { pause = min(pause, expiresIn) }
+                    try await doorbell.wait(upTo: pause)
                 }
             }
         } catch {

@@ -34,12 +34,26 @@ enum RedisLockScripts {
     /// queue), place time-to-live ms.
     /// Returns {1, fencing token} or {0, the holder's remaining ms, or -1 if not held}.
     ///
-    /// Places whose deadline passed (waiters that crashed or stalled) are dropped from the
-    /// head of the line. The fencing counter starts from the server's clock in microseconds
-    /// the first time, so tokens keep increasing even after Redis loses its data, as long as
-    /// the server's clock does not go back.
+    /// With nobody in line, it is one `SET NX PX` and an `INCR`. Otherwise places whose
+    /// deadline passed (waiters that crashed or stalled) are dropped from the head of the
+    /// line first. A new fencing counter starts from the server's clock in microseconds, so
+    /// tokens keep increasing even after Redis loses its data, as long as the server's clock
+    /// does not go back.
     static let acquire = RedisScript(
         """
+        local function granted()
+          local fence = redis.call('INCR', KEYS[2])
+          if fence == 1 then
+            local time = redis.call('TIME')
+            fence = tonumber(time[1] .. string.format('%06d', tonumber(time[2])))
+            redis.call('SET', KEYS[2], time[1] .. string.format('%06d', tonumber(time[2])))
+          end
+          return {1, fence}
+        end
+        if redis.call('EXISTS', KEYS[3]) == 0 then
+          if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return granted() end
+          if ARGV[3] == '' then return {0, redis.call('PTTL', KEYS[1])} end
+        end
         local time = redis.call('TIME')
         local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
         while true do
@@ -58,10 +72,7 @@ enum RedisLockScripts {
             redis.call('ZREM', KEYS[4], waiter)
           end
           redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-          if redis.call('EXISTS', KEYS[2]) == 0 then
-            redis.call('SET', KEYS[2], time[1] .. string.format('%06d', tonumber(time[2])))
-          end
-          return {1, redis.call('INCR', KEYS[2])}
+          return granted()
         end
         if waiter ~= '' then
           if not redis.call('ZSCORE', KEYS[4], waiter) then redis.call('RPUSH', KEYS[3], waiter) end
@@ -72,14 +83,17 @@ enum RedisLockScripts {
         return {0, redis.call('PTTL', KEYS[1])}
         """)
 
-    /// Deletes the lock if the token holds it and tells the next in line.
+    /// Deletes the lock if the token holds it and tells the next in line, if any. (A waiter
+    /// joins the line in the same script that finds the lock held, so an empty line means
+    /// nobody needs telling.)
     ///
     /// KEYS: lock, queue. ARGV: token, channel. Returns 1 if released, 0 if not held.
     static let release = RedisScript(
         """
         if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
         redis.call('DEL', KEYS[1])
-        redis.call('PUBLISH', ARGV[2], redis.call('LINDEX', KEYS[2], 0) or '')
+        local head = redis.call('LINDEX', KEYS[2], 0)
+        if head then redis.call('PUBLISH', ARGV[2], head) end
         return 1
         """)
 

@@ -56,9 +56,9 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         }
         if let reply = command.reply {
             pending.append(Pending(reply: reply, deadline: command.deadline))
+            armTimer(context: context, for: command.deadline)
         }
         context.write(wrapOutboundOut(command.bytes), promise: nil)
-        armTimer(context: context)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -72,7 +72,6 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             return
         }
         head.reply.succeed(value)
-        armTimer(context: context)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -93,6 +92,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         if ended == nil { ended = error }
         timer?.cancel()
         timer = nil
+        timerDeadline = nil
         while let command = pending.popFirst() {
             if let now, command.deadline <= now {
                 command.reply.fail(RedisError(.timeout, "no reply from \(address) within the command's deadline"))
@@ -103,23 +103,26 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
-    /// Keeps one timer for the earliest deadline among waiting commands.
-    private func armTimer(context: ChannelHandlerContext) {
-        guard let earliest = pending.map(\.deadline).min() else {
-            timer?.cancel()
-            timer = nil
-            timerDeadline = nil
-            return
-        }
-        if let timerDeadline, timerDeadline == earliest { return }
+    /// Keeps one timer, at or before the earliest deadline among waiting commands. A reply
+    /// does not touch it: when it fires with nothing overdue it is set again for the
+    /// earliest deadline left, so the usual command costs no timer work at all.
+    private func armTimer(context: ChannelHandlerContext, for deadline: NIODeadline) {
+        if let timerDeadline, timerDeadline <= deadline { return }
         timer?.cancel()
-        timerDeadline = earliest
-        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: earliest) { [self] in
+        timerDeadline = deadline
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            self.timer = nil
+            self.timerDeadline = nil
             let now = NIODeadline.now()
-            self.end(
-                context: context,
-                RedisError(.connectionClosed, "the connection to \(self.address) closed: another command timed out"),
-                expiredAt: now)
+            guard let earliest = self.pending.lazy.map(\.deadline).min() else { return }
+            if earliest <= now {
+                self.end(
+                    context: context,
+                    RedisError(.connectionClosed, "the connection to \(self.address) closed: another command timed out"),
+                    expiredAt: now)
+            } else {
+                self.armTimer(context: context, for: earliest)
+            }
         }
     }
 }

@@ -1,3 +1,5 @@
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import ShoalCore
 import ShoalRESP
@@ -22,6 +24,10 @@ import Synchronization
 public final class RedisConnectionPool: Service, Sendable {
     public let configuration: RedisConfiguration
     public let pool: RedisPoolConfiguration
+    /// The event loop every connection of the pool lives on.
+    public let eventLoop: any EventLoop
+    /// Runs tasks on ``eventLoop``, so replies resume them without a thread hop.
+    public let taskExecutor: EventLoopTaskExecutor
     private let clock: any MonotonicClock
     private let state = Mutex(State())
 
@@ -46,12 +52,16 @@ public final class RedisConnectionPool: Service, Sendable {
         public var waiting: Int
     }
 
+    /// - Parameter eventLoop: where the connections live; one of the shared group's loops
+    ///   by default.
     public init(
         configuration: RedisConfiguration, pool: RedisPoolConfiguration = RedisPoolConfiguration(),
-        clock: any MonotonicClock = SystemClock()
+        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next(), clock: any MonotonicClock = SystemClock()
     ) {
         self.configuration = configuration
         self.pool = pool
+        self.eventLoop = eventLoop
+        self.taskExecutor = EventLoopTaskExecutor(eventLoop)
         self.clock = clock
     }
 
@@ -165,7 +175,7 @@ public final class RedisConnectionPool: Service, Sendable {
     /// Opens a connection the caller has already counted in `open`.
     private func openConnection() async throws(RedisError) -> RedisConnection {
         do {
-            return try await RedisConnection.connect(configuration)
+            return try await RedisConnection.connect(configuration, group: eventLoop)
         } catch {
             let waiter = state.withLock { state in
                 state.open -= 1

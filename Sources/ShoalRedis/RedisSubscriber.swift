@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 import ShoalRESP
 import Synchronization
 
@@ -38,6 +39,8 @@ public final class RedisSubscriber: Sendable {
 
     public let configuration: RedisConfiguration
     public let backoff: RedisBackoff
+    /// The event loop the connection lives on (and listeners are called on).
+    public let eventLoop: any EventLoop
     private let state = Mutex(State())
 
     private struct Registered {
@@ -60,9 +63,13 @@ public final class RedisSubscriber: Sendable {
         var awaitingConfirmation: [String: [Int: CheckedContinuation<Void, any Error>]] = [:]
     }
 
-    public init(configuration: RedisConfiguration, backoff: RedisBackoff = RedisBackoff()) {
+    public init(
+        configuration: RedisConfiguration, backoff: RedisBackoff = RedisBackoff(),
+        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
+    ) {
         self.configuration = configuration
         self.backoff = backoff
+        self.eventLoop = eventLoop
     }
 
     /// Subscribes to `channel` and returns its messages. Dropping the sequence, or

@@ -110,15 +110,7 @@ struct LockCommand: AsyncParsableCommand {
     private func validated() throws(UsageError) -> Settings {
         guard !name.isEmpty else { throw UsageError("--name must not be empty") }
         guard !command.isEmpty else { throw UsageError("give the command to run after --, e.g. -- ./backup.sh") }
-        guard let url = redis ?? ProcessInfo.processInfo.environment["SHOAL_REDIS_URL"] else {
-            throw UsageError("--redis is missing (or set SHOAL_REDIS_URL), e.g. --redis redis://127.0.0.1:6379")
-        }
-        let configuration: RedisConfiguration
-        do {
-            configuration = try RedisConfiguration(url: url)
-        } catch {
-            throw UsageError("--redis: \(error.message)")
-        }
+        let configuration = try RedisURLArgument.configuration(redis)
         let ttl = try DurationParsing.parse(ttl, flag: "--ttl")
         guard ttl >= .milliseconds(100) else { throw UsageError("--ttl must be at least 100ms, not \(self.ttl)") }
         if noWait && wait != nil { throw UsageError("--wait and --no-wait cannot be used together") }
