@@ -118,7 +118,8 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             if earliest <= now {
                 self.end(
                     context: context,
-                    RedisError(.connectionClosed, "the connection to \(self.address) closed: another command timed out"),
+                    RedisError(
+                        .connectionClosed, "the connection to \(self.address) closed: another command timed out"),
                     expiredAt: now)
             } else {
                 self.armTimer(context: context, for: earliest)

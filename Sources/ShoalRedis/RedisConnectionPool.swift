@@ -56,7 +56,8 @@ public final class RedisConnectionPool: Service, Sendable {
     ///   by default.
     public init(
         configuration: RedisConfiguration, pool: RedisPoolConfiguration = RedisPoolConfiguration(),
-        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next(), clock: any MonotonicClock = SystemClock()
+        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next(),
+        clock: any MonotonicClock = SystemClock()
     ) {
         self.configuration = configuration
         self.pool = pool
