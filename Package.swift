@@ -46,7 +46,7 @@ let package = Package(
         .target(
             name: "ShoalRedis",
             dependencies: [
-                "ShoalCore", "ShoalRESP",
+                "ShoalCore", "ShoalRESP", "ShoalHashing",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
