@@ -1,4 +1,5 @@
 import NIOCore
+import NIOSSL
 import ShoalRESP
 
 /// A command on its way to the server: its bytes, the promise of its reply, its deadline.
@@ -77,6 +78,8 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         if let error = error as? RESPProtocolError {
             end(context: context, RedisError(.protocolViolation, "\(address) sent bytes that are not RESP: \(error)"))
+        } else if error is NIOSSLError || error is BoringSSLError {
+            end(context: context, RedisError(.tlsFailed, "TLS with \(address) failed: \(error)"))
         } else {
             end(context: context, RedisError(.connectionClosed, "the connection to \(address) failed: \(error)"))
         }

@@ -1,5 +1,7 @@
 extension RedisConfiguration {
-    /// A configuration from a URL: `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]`.
+    /// A configuration from a URL: `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]`, or
+    /// `rediss://…` for TLS verified against the system's trust roots (set
+    /// ``tls`` afterwards for others).
     ///
     /// ```swift
     /// let configuration = try RedisConfiguration(url: "redis://:s3cret@10.0.0.5:6380/2")
@@ -10,13 +12,11 @@ extension RedisConfiguration {
     ///
     /// - Throws: ``RedisURLError`` naming what is wrong.
     public init(url: String) throws(RedisURLError) {
-        guard url.hasPrefix("redis://") else {
-            if url.hasPrefix("rediss://") {
-                throw RedisURLError(url, "rediss:// (TLS) is not supported yet; use redis://")
-            }
-            throw RedisURLError(url, "it must start with redis://")
+        let secure = url.hasPrefix("rediss://")
+        guard secure || url.hasPrefix("redis://") else {
+            throw RedisURLError(url, "it must start with redis:// (or rediss:// for TLS)")
         }
-        var rest = Substring(url.dropFirst("redis://".count))
+        var rest = Substring(url.dropFirst(secure ? "rediss://".count : "redis://".count))
         var database = 0
         if let slash = rest.firstIndex(of: "/") {
             let path = rest[rest.index(after: slash)...]
@@ -56,7 +56,9 @@ extension RedisConfiguration {
             port = try Self.port(rest[rest.index(after: colon)...], in: url)
         }
         guard !host.isEmpty else { throw RedisURLError(url, "it names no host") }
-        self.init(host: String(host), port: port, username: username, password: password, database: database)
+        self.init(
+            host: String(host), port: port, username: username, password: password, database: database,
+            tls: secure ? RedisTLS() : nil)
     }
 
     private static func port(_ text: Substring, in url: String) throws(RedisURLError) -> Int {

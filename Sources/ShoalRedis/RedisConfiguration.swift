@@ -1,3 +1,5 @@
+import NIOSSL
+
 /// Where and how to connect to Redis.
 ///
 /// ```swift
@@ -21,12 +23,15 @@ public struct RedisConfiguration: Sendable, Hashable {
     public var connectTimeout: Duration
     /// The deadline of commands that do not give their own. Default 5 s.
     public var commandTimeout: Duration
+    /// TLS settings; `nil` (the default) for plain TCP. See ``RedisTLS``.
+    public var tls: RedisTLS?
 
     public init(
         host: String = "127.0.0.1", port: Int = 6379, username: String? = nil, password: String? = nil,
         database: Int = 0, clientName: String? = nil, connectTimeout: Duration = .seconds(5),
-        commandTimeout: Duration = .seconds(5)
+        commandTimeout: Duration = .seconds(5), tls: RedisTLS? = nil
     ) {
+        self.tls = tls
         self.host = host
         self.port = port
         self.username = username
@@ -35,5 +40,38 @@ public struct RedisConfiguration: Sendable, Hashable {
         self.clientName = clientName
         self.connectTimeout = connectTimeout
         self.commandTimeout = commandTimeout
+    }
+}
+
+/// How to speak TLS to Redis (`redis-server --tls-port`).
+///
+/// ```swift
+/// var tls = TLSConfiguration.makeClientConfiguration()   // the system's trust roots
+/// tls.trustRoots = .file("/etc/redis/ca.crt")
+/// let configuration = RedisConfiguration(host: "redis.internal", port: 6380, tls: RedisTLS(tls))
+/// ```
+///
+/// The server's certificate must chain to a trusted root, and name the server: NIOSSL (RFC
+/// 6125) accepts it when one of its DNS names matches ``serverHostname`` (or the host, when
+/// that is a name), or one of its IP addresses matches the address connected to.
+public struct RedisTLS: Sendable, Hashable {
+    /// NIOSSL's client settings: trust roots, client certificate, protocol versions.
+    public var configuration: TLSConfiguration
+    /// The name to send (SNI) and to verify the certificate against, when it differs
+    /// from the host connected to.
+    public var serverHostname: String?
+
+    public init(_ configuration: TLSConfiguration = .makeClientConfiguration(), serverHostname: String? = nil) {
+        self.configuration = configuration
+        self.serverHostname = serverHostname
+    }
+
+    public static func == (lhs: RedisTLS, rhs: RedisTLS) -> Bool {
+        lhs.serverHostname == rhs.serverHostname && lhs.configuration.bestEffortEquals(rhs.configuration)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(serverHostname)
+        configuration.bestEffortHash(into: &hasher)
     }
 }

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ShoalCore
 import ShoalRESP
 
@@ -57,11 +58,25 @@ public final class RedisConnection: Sendable {
     ) async throws(RedisError) -> RedisConnection {
         let address = "\(configuration.host):\(configuration.port)"
         let timeout = TimeAmount.nanoseconds(configuration.connectTimeout.totalNanoseconds)
+        let tls: (context: NIOSSLContext, serverHostname: String?)?
+        do {
+            tls = try configuration.tls.map { settings in
+                let hostname =
+                    settings.serverHostname ?? (Self.isIPAddress(configuration.host) ? nil : configuration.host)
+                return (try NIOSSLContext(configuration: settings.configuration), hostname)
+            }
+        } catch {
+            throw RedisError(.tlsFailed, "cannot set up TLS for \(address): \(error)")
+        }
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(timeout)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverHostname))
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(RESPFrameDecoder(decoder: RESPDecoder())))
                     try channel.pipeline.syncOperations.addHandler(
@@ -82,6 +97,11 @@ public final class RedisConnection: Sendable {
             throw error
         }
         return connection
+    }
+
+    /// Whether `host` is an IPv4 or IPv6 address rather than a name (no SNI for those).
+    private static func isIPAddress(_ host: String) -> Bool {
+        (try? SocketAddress(ipAddress: host, port: 0)) != nil
     }
 
     /// Why a connection attempt failed, in a few words ("Connection refused").

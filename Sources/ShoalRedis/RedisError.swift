@@ -5,7 +5,8 @@ public struct RedisError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What went wrong. New codes may be added; switch with a `default`.
     public struct Code: Hashable, Sendable {
         fileprivate enum Base: Hashable, Sendable {
-            case connectionRefused, connectionClosed, timeout, cancelled, server, protocolViolation, setupFailed
+            case connectionRefused, connectionClosed, timeout, cancelled, server, protocolViolation, setupFailed,
+                tlsFailed
         }
         fileprivate let base: Base
 
@@ -25,6 +26,9 @@ public struct RedisError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let protocolViolation = Code(base: .protocolViolation)
         /// HELLO, AUTH, SELECT or CLIENT SETNAME failed while connecting.
         public static let setupFailed = Code(base: .setupFailed)
+        /// The TLS handshake failed (an untrusted or mismatched certificate, a server that
+        /// does not speak TLS), or the TLS settings could not be used.
+        public static let tlsFailed = Code(base: .tlsFailed)
     }
 
     /// What went wrong.

@@ -136,7 +136,7 @@ public final class RedisServer: Sendable {
     }
 
     /// A loopback port nothing listens on now (bound to port 0, then released).
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw RedisServerError("cannot open a socket: errno \(errno)") }
         defer { close(socket) }

@@ -101,6 +101,10 @@ struct LockCommandTests {
             ),
             (["--redis", "redis://h", "--name", "x"], "give the command to run after --"),
             (["--redis", "redis://h", "--", "true"], "--name"),
+            (
+                ["--redis", "redis://h", "--redis-ca", "/etc/hosts", "--name", "x", "--", "true"],
+                "needs a rediss:// URL"
+            ),
         ])
     func usage(arguments: [String], expected: String) throws {
         let result = try ShoalProcess.run(["lock"] + arguments)

@@ -18,8 +18,7 @@ struct BenchLockCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "The Redis server: redis://HOST:PORT[/DB]. Default: $SHOAL_REDIS_URL.")
-    var redis: String?
+    @OptionGroup var redisOptions: RedisOptions
 
     @Option(help: "Clients contending for the lock.")
     var clients: Int = 1
@@ -40,7 +39,7 @@ struct BenchLockCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let configuration = try RedisURLArgument.configuration(redis)
+        let configuration = try redisOptions.configuration()
         guard (1...256).contains(clients) else { throw UsageError("--clients must be in 1...256, not \(clients)") }
         let hold = try DurationParsing.parse(hold, flag: "--hold")
         let duration = try DurationParsing.parse(duration, flag: "--duration")

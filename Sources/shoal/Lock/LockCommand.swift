@@ -28,8 +28,7 @@ struct LockCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "The Redis server: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]. Default: $SHOAL_REDIS_URL.")
-    var redis: String?
+    @OptionGroup var redisOptions: RedisOptions
 
     @Option(help: "The lock's name; every process using the same name and server excludes the others.")
     var name: String
@@ -110,7 +109,7 @@ struct LockCommand: AsyncParsableCommand {
     private func validated() throws(UsageError) -> Settings {
         guard !name.isEmpty else { throw UsageError("--name must not be empty") }
         guard !command.isEmpty else { throw UsageError("give the command to run after --, e.g. -- ./backup.sh") }
-        let configuration = try RedisURLArgument.configuration(redis)
+        let configuration = try redisOptions.configuration()
         let ttl = try DurationParsing.parse(ttl, flag: "--ttl")
         guard ttl >= .milliseconds(100) else { throw UsageError("--ttl must be at least 100ms, not \(self.ttl)") }
         if noWait && wait != nil { throw UsageError("--wait and --no-wait cannot be used together") }

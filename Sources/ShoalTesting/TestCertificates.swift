@@ -1,0 +1,46 @@
+import Foundation
+
+/// A throw-away certificate authority and a server certificate it signed for `127.0.0.1`
+/// and `localhost`, made with the `openssl` command, for TLS tests.
+public struct TestCertificates: Sendable {
+    public let directory: URL
+    public var caCertificate: String { directory.appendingPathComponent("ca.crt").path }
+    public var serverCertificate: String { directory.appendingPathComponent("server.crt").path }
+    public var serverKey: String { directory.appendingPathComponent("server.key").path }
+
+    /// Makes a fresh CA and server certificate in a new temporary directory.
+    ///
+    /// - Throws: when `openssl` is missing or fails (scripts/test installs it).
+    public static func make() throws -> TestCertificates {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let openssl = URL(fileURLWithPath: "/usr/bin/openssl")
+        guard FileManager.default.isExecutableFile(atPath: openssl.path) else {
+            throw RedisServerError("openssl is not installed: run scripts/test, or apt-get install openssl")
+        }
+        let path = { (name: String) in directory.appendingPathComponent(name).path }
+        try "subjectAltName=IP:127.0.0.1,DNS:localhost\n".write(
+            toFile: path("san.ext"), atomically: true, encoding: .utf8)
+        let steps: [[String]] = [
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path("ca.key"), "-out", path("ca.crt"),
+                "-days", "2", "-subj", "/CN=Shoal Test CA",
+            ],
+            [
+                "req", "-newkey", "rsa:2048", "-nodes", "-keyout", path("server.key"), "-out", path("server.csr"),
+                "-subj", "/CN=localhost",
+            ],
+            [
+                "x509", "-req", "-in", path("server.csr"), "-CA", path("ca.crt"), "-CAkey", path("ca.key"),
+                "-CAcreateserial", "-out", path("server.crt"), "-days", "2", "-extfile", path("san.ext"),
+            ],
+        ]
+        for step in steps {
+            let result = try ChildProcess.run(openssl, step)
+            guard result.status == 0 else {
+                throw RedisServerError("openssl \(step[0]) failed: \(result.stderr)")
+            }
+        }
+        return TestCertificates(directory: directory)
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import NIOSSL
+import ShoalRedis
+
+/// `--redis URL` (or `SHOAL_REDIS_URL`) and `--redis-ca FILE`, shared by the commands that
+/// talk to Redis.
+struct RedisOptions: ParsableArguments {
+    @Option(
+        help:
+            "The Redis server: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB], rediss://… for TLS. Default: $SHOAL_REDIS_URL."
+    )
+    var redis: String?
+
+    @Option(
+        name: .customLong("redis-ca"),
+        help: "A PEM file of CA certificates to trust for rediss:// (default: the system's).")
+    var redisCA: String?
+
+    /// The configuration the flags describe.
+    func configuration() throws(UsageError) -> RedisConfiguration {
+        guard let url = redis ?? ProcessInfo.processInfo.environment["SHOAL_REDIS_URL"] else {
+            throw UsageError("--redis is missing (or set SHOAL_REDIS_URL), e.g. --redis redis://127.0.0.1:6379")
+        }
+        var configuration: RedisConfiguration
+        do {
+            configuration = try RedisConfiguration(url: url)
+        } catch {
+            throw UsageError("--redis: \(error.message)")
+        }
+        if let redisCA {
+            guard configuration.tls != nil else { throw UsageError("--redis-ca needs a rediss:// URL") }
+            guard FileManager.default.isReadableFile(atPath: redisCA) else {
+                throw UsageError("--redis-ca: cannot read '\(redisCA)'")
+            }
+            configuration.tls?.configuration.trustRoots = .file(redisCA)
+        }
+        return configuration
+    }
+}
