@@ -100,7 +100,10 @@ extension DistributedLock {
         var current = lease
         while true {
             let giveUpAt = current.confirmedUntil + (.zero - margin)
-            let next = min(clock.now() + lease.ttl / 3, giveUpAt)
+            // Every third of the TTL, or sooner when less is confirmed (a lease handed over
+            // by the last holder): halfway to giving up.
+            let now = clock.now()
+            let next = min(now + lease.ttl / 3, now + max(giveUpAt - now, .zero) / 2)
             do {
                 try await clock.sleep(until: next)
             } catch {

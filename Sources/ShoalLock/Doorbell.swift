@@ -9,6 +9,7 @@ import Synchronization
 final class Doorbell: Sendable {
     private struct State {
         var rung = false
+        var handed: UInt64?
         var waiting: CheckedContinuation<Void, Never>?
         /// Which wait a time-out belongs to, so a late timer cannot end a later wait.
         var generation = 0
@@ -21,8 +22,13 @@ final class Doorbell: Sendable {
         self.eventLoop = eventLoop
     }
 
-    func ring() {
+    /// What the last ring handed over (a lock's fencing token), if anything.
+    var handed: UInt64? { state.withLock { $0.handed } }
+
+    /// Wakes the waiter, leaving `value` for it to read from ``handed``.
+    func ring(handing value: UInt64? = nil) {
         let waiting = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if let value { state.handed = value }
             guard let waiting = state.waiting else {
                 state.rung = true
                 return nil

@@ -81,7 +81,7 @@ public final class RedisLock: DistributedLock {
 
     public func tryAcquire(_ name: String, ttl: Duration) async throws -> LockLease? {
         try LockLease.validate(name, ttl: ttl)
-        switch try await attempt(name, token: LockLease.randomToken(), ttl: ttl, waiter: "") {
+        switch try await attempt(name, token: LockLease.randomToken(), ttl: ttl, queue: false).outcome {
         case .granted(let lease): return lease
         case .held: return nil
         }
@@ -93,9 +93,14 @@ public final class RedisLock: DistributedLock {
         let keys = RedisLockKeys(prefix: keyPrefix, name: name)
         let token = LockLease.randomToken()
         let giveUpAt = clock.now() + wait
-        // Free with nobody in line: one round trip, no subscription.
-        if case .granted(let lease) = try await attempt(name, token: token, ttl: ttl, waiter: "") { return lease }
-        let waiter = LockLease.randomToken()
+        // Free with nobody in line: one round trip, no subscription. Skipped when the release
+        // notices are subscribed already (this process waited for the lock a moment ago):
+        // then the first try below is as quick and also joins the line.
+        if !subscriber.isSubscribed(to: keys.channel),
+            case .granted(let lease) = try await attempt(name, token: token, ttl: ttl, queue: false).outcome
+        {
+            return lease
+        }
         let doorbell = Doorbell(eventLoop: pool.eventLoop)
         let listener: RedisSubscriber.Listener
         do {
@@ -104,8 +109,9 @@ public final class RedisLock: DistributedLock {
                 case .resubscribed:
                     doorbell.ring()
                 case .message(let message):
-                    let turn = message.payload.readableBytesView
-                    if turn.isEmpty || turn.elementsEqual(waiter.utf8) { doorbell.ring() }
+                    let notice = String(buffer: message.payload).split(separator: " ")
+                    guard notice.first.map({ $0 == token }) ?? false else { return }
+                    doorbell.ring(handing: notice.count > 1 ? UInt64(notice[1]) : nil)
                 }
             }
         } catch {
@@ -115,7 +121,8 @@ public final class RedisLock: DistributedLock {
         do {
             while true {
                 try Task.checkCancellation()
-                switch try await attempt(name, token: token, ttl: ttl, waiter: waiter) {
+                let (outcome, sentAt) = try await attempt(name, token: token, ttl: ttl, queue: true)
+                switch outcome {
                 case .granted(let lease):
                     return lease
                 case .held(let expiresIn):
@@ -126,12 +133,30 @@ public final class RedisLock: DistributedLock {
                     var pause = min(fallbackInterval, giveUpAt - now)
                     if let expiresIn { pause = min(pause, expiresIn) }
                     try await doorbell.wait(upTo: pause)
+                    if let fencingToken = doorbell.handed {
+                        return try await handedOver(
+                            name, token: token, fencingToken: fencingToken, ttl: ttl, after: sentAt)
+                    }
                 }
             }
         } catch {
-            await leaveLine(keys, waiter: waiter, token: token)
+            await leaveLine(keys, token: token)
             throw error
         }
+    }
+
+    /// The lease of a lock the last holder handed over. The hand-over came after the last
+    /// try was sent (that try found the lock held), and set the key's time-to-live to the
+    /// shorter of `ttl` and ``placeTimeToLive``: the lease is confirmed that long from the
+    /// try. If that leaves less than half of `ttl`, it is renewed before it is returned.
+    private func handedOver(
+        _ name: String, token: String, fencingToken: UInt64, ttl: Duration, after sentAt: MonotonicInstant
+    ) async throws -> LockLease {
+        let lease = LockLease(
+            name: name, token: token, fencingToken: fencingToken, ttl: ttl,
+            confirmedUntil: sentAt + min(ttl, placeTimeToLive))
+        if lease.confirmedUntil - clock.now() >= ttl / 2 { return lease }
+        return try await renew(lease)
     }
 
     public func renew(_ lease: LockLease) async throws -> LockLease {
@@ -162,7 +187,8 @@ public final class RedisLock: DistributedLock {
         let reply: RESPValue
         do {
             reply = try await pool.evaluate(
-                RedisLockScripts.release, keys: [keys.lock, keys.queue], arguments: [lease.token, keys.channel])
+                RedisLockScripts.release, keys: keys.all,
+                arguments: [lease.token, keys.channel, Self.milliseconds(placeTimeToLive)])
         } catch {
             throw LockError(.backendFailure, "cannot release lock '\(lease.name)': \(error)")
         }
@@ -175,14 +201,17 @@ public final class RedisLock: DistributedLock {
         case held(expiresIn: Duration?)
     }
 
-    private func attempt(_ name: String, token: String, ttl: Duration, waiter: String) async throws -> Attempt {
+    /// One try; also returns when it was sent.
+    private func attempt(
+        _ name: String, token: String, ttl: Duration, queue: Bool
+    ) async throws -> (outcome: Attempt, sentAt: MonotonicInstant) {
         let keys = RedisLockKeys(prefix: keyPrefix, name: name)
         let sentAt = clock.now()
         let reply: RESPValue
         do {
             reply = try await pool.evaluate(
-                RedisLockScripts.acquire, keys: [keys.lock, keys.fence, keys.queue, keys.deadlines],
-                arguments: [token, Self.milliseconds(ttl), waiter, Self.milliseconds(placeTimeToLive)])
+                RedisLockScripts.acquire, keys: keys.all,
+                arguments: [token, Self.milliseconds(ttl), queue ? "1" : "", Self.milliseconds(placeTimeToLive)])
         } catch {
             if Task.isCancelled { throw CancellationError() }
             throw LockError(.backendFailure, "cannot acquire lock '\(name)': \(error)")
@@ -193,24 +222,23 @@ public final class RedisLock: DistributedLock {
             throw LockError(.backendFailure, "unexpected reply from Redis to acquiring lock '\(name)': \(reply)")
         }
         if granted == 1 {
-            return .granted(
-                LockLease(
-                    name: name, token: token, fencingToken: UInt64(max(value, 0)), ttl: ttl,
-                    confirmedUntil: sentAt + ttl))
+            let lease = LockLease(
+                name: name, token: token, fencingToken: UInt64(max(value, 0)), ttl: ttl, confirmedUntil: sentAt + ttl)
+            return (.granted(lease), sentAt)
         }
-        return .held(expiresIn: value > 0 ? .milliseconds(value) : nil)
+        return (.held(expiresIn: value > 0 ? .milliseconds(value) : nil), sentAt)
     }
 
-    /// Takes a waiter out of line, and gives back the lock in case the last try took it but
-    /// its reply never arrived (cancelled or timed out in flight). Runs to the end even when
-    /// the caller was cancelled.
-    private func leaveLine(_ keys: RedisLockKeys, waiter: String, token: String) async {
+    /// Takes a waiter out of line, and gives back (hands on) the lock in case it was handed
+    /// over, or the last try took it but its reply never arrived (cancelled or timed out in
+    /// flight). Runs to the end even when the caller was cancelled.
+    private func leaveLine(_ keys: RedisLockKeys, token: String) async {
         let pool = pool
+        let placeTimeToLive = Self.milliseconds(placeTimeToLive)
         await Task {
+            _ = try? await pool.evaluate(RedisLockScripts.leave, keys: keys.all, arguments: [token, keys.channel])
             _ = try? await pool.evaluate(
-                RedisLockScripts.leave, keys: [keys.queue, keys.deadlines], arguments: [waiter, keys.channel])
-            _ = try? await pool.evaluate(
-                RedisLockScripts.release, keys: [keys.lock, keys.queue], arguments: [token, keys.channel])
+                RedisLockScripts.release, keys: keys.all, arguments: [token, keys.channel, placeTimeToLive])
         }.value
     }
 

@@ -4,15 +4,17 @@ import ShoalRedis
 ///
 /// - `<prefix><name>`: the holder's token, with the lease's time-to-live;
 /// - `<prefix><name>:fence`: the fencing counter (kept: it must never count down);
-/// - `<prefix><name>:queue` and `:queue:deadlines`: the waiters in line and when each
-///   one's place lapses unless it checks in again;
-/// - channel `<prefix><name>:released`: a release or a departure from the head of the
-///   line publishes the id of the waiter whose turn it is.
+/// - `<prefix><name>:queue`, `:queue:deadlines` and `:queue:ttls`: the waiters' tokens in
+///   line, when each one's place lapses unless it checks in again, and the time-to-live
+///   each asked for;
+/// - channel `<prefix><name>:released`: hand-overs (`<token> <fencing token>`) and turns
+///   (`<token>`: the lock is free and it is this waiter's turn to take it).
 struct RedisLockKeys: Sendable {
     let lock: String
     let fence: String
     let queue: String
     let deadlines: String
+    let ttls: String
     let channel: String
 
     init(prefix: String, name: String) {
@@ -20,18 +22,23 @@ struct RedisLockKeys: Sendable {
         fence = lock + ":fence"
         queue = lock + ":queue"
         deadlines = lock + ":queue:deadlines"
+        ttls = lock + ":queue:ttls"
         channel = lock + ":released"
     }
+
+    /// The keys the acquire and release scripts take, in their order.
+    var all: [String] { [lock, fence, queue, deadlines, ttls] }
 }
 
 /// The Lua scripts of ``RedisLock``. Each runs atomically on the server, so checking the
 /// holder and changing the lock are one step.
 enum RedisLockScripts {
-    /// Takes the lock if it is free and the caller is first in line (or nobody is in line).
-    /// Otherwise puts the caller in line (when it gives a waiter id) or refreshes its place.
+    /// Takes the lock if it is free and the caller is first in line (or nobody is in line),
+    /// or finds it was handed to the caller. Otherwise puts the caller in line (when asked
+    /// to) or refreshes its place.
     ///
-    /// KEYS: lock, fence, queue, deadlines. ARGV: token, ttl ms, waiter id ('' to not
-    /// queue), place time-to-live ms.
+    /// KEYS: ``RedisLockKeys/all``. ARGV: token, ttl ms, '1' to join the line ('' not to),
+    /// place time-to-live ms.
     /// Returns {1, fencing token} or {0, the holder's remaining ms, or -1 if not held}.
     ///
     /// With nobody in line, it is one `SET NX PX` and an `INCR`. Otherwise places whose
@@ -50,9 +57,13 @@ enum RedisLockScripts {
           end
           return {1, fence}
         end
+        local token = ARGV[1]
         if redis.call('EXISTS', KEYS[3]) == 0 then
-          if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return granted() end
+          if redis.call('SET', KEYS[1], token, 'NX', 'PX', ARGV[2]) then return granted() end
           if ARGV[3] == '' then return {0, redis.call('PTTL', KEYS[1])} end
+        end
+        if redis.call('GET', KEYS[1]) == token then
+          return {1, tonumber(redis.call('GET', KEYS[2]))}
         end
         local time = redis.call('TIME')
         local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
@@ -63,37 +74,57 @@ enum RedisLockScripts {
           if deadline and tonumber(deadline) > now then break end
           redis.call('LPOP', KEYS[3])
           redis.call('ZREM', KEYS[4], head)
+          redis.call('HDEL', KEYS[5], head)
         end
-        local waiter = ARGV[3]
         local head = redis.call('LINDEX', KEYS[3], 0)
-        if redis.call('EXISTS', KEYS[1]) == 0 and (not head or head == waiter) then
+        if redis.call('EXISTS', KEYS[1]) == 0 and (not head or head == token) then
           if head then
             redis.call('LPOP', KEYS[3])
-            redis.call('ZREM', KEYS[4], waiter)
+            redis.call('ZREM', KEYS[4], token)
+            redis.call('HDEL', KEYS[5], token)
           end
-          redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+          redis.call('SET', KEYS[1], token, 'PX', ARGV[2])
           return granted()
         end
-        if waiter ~= '' then
-          if not redis.call('ZSCORE', KEYS[4], waiter) then redis.call('RPUSH', KEYS[3], waiter) end
-          redis.call('ZADD', KEYS[4], now + tonumber(ARGV[4]), waiter)
-          redis.call('PEXPIRE', KEYS[3], ARGV[4])
-          redis.call('PEXPIRE', KEYS[4], ARGV[4])
+        if ARGV[3] ~= '' then
+          if not redis.call('ZSCORE', KEYS[4], token) then redis.call('RPUSH', KEYS[3], token) end
+          redis.call('ZADD', KEYS[4], now + tonumber(ARGV[4]), token)
+          redis.call('HSET', KEYS[5], token, ARGV[2])
+          for key = 3, 5 do redis.call('PEXPIRE', KEYS[key], ARGV[4]) end
         end
         return {0, redis.call('PTTL', KEYS[1])}
         """)
 
-    /// Deletes the lock if the token holds it and tells the next in line, if any. (A waiter
-    /// joins the line in the same script that finds the lock held, so an empty line means
-    /// nobody needs telling.)
+    /// If the token holds the lock: hands it to the first waiter whose place has not lapsed
+    /// (the key now holds that waiter's token, for the shorter of its time-to-live and the
+    /// place time-to-live, so a waiter that died meanwhile blocks nobody for long), with the
+    /// next fencing token, and publishes `<token> <fencing token>`; or deletes it when nobody
+    /// waits.
     ///
-    /// KEYS: lock, queue. ARGV: token, channel. Returns 1 if released, 0 if not held.
+    /// KEYS: ``RedisLockKeys/all``. ARGV: token, channel, place time-to-live ms.
+    /// Returns 1 if released (or handed over), 0 if the token did not hold it.
     static let release = RedisScript(
         """
         if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+        if redis.call('EXISTS', KEYS[3]) == 1 then
+          local time = redis.call('TIME')
+          local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+          while true do
+            local head = redis.call('LPOP', KEYS[3])
+            if not head then break end
+            local deadline = redis.call('ZSCORE', KEYS[4], head)
+            local ttl = redis.call('HGET', KEYS[5], head)
+            redis.call('ZREM', KEYS[4], head)
+            redis.call('HDEL', KEYS[5], head)
+            if deadline and ttl and tonumber(deadline) > now then
+              redis.call('SET', KEYS[1], head, 'PX', math.min(tonumber(ttl), tonumber(ARGV[3])))
+              local fence = redis.call('INCR', KEYS[2])
+              redis.call('PUBLISH', ARGV[2], head .. ' ' .. fence)
+              return 1
+            end
+          end
+        end
         redis.call('DEL', KEYS[1])
-        local head = redis.call('LINDEX', KEYS[2], 0)
-        if head then redis.call('PUBLISH', ARGV[2], head) end
         return 1
         """)
 
@@ -106,16 +137,19 @@ enum RedisLockScripts {
         return redis.call('PEXPIRE', KEYS[1], ARGV[2])
         """)
 
-    /// Takes a waiter out of line; if it was first, tells the next one.
+    /// Takes a waiter out of line; if it was first and the lock is free, tells the next
+    /// one it is their turn.
     ///
-    /// KEYS: queue, deadlines. ARGV: waiter id, channel.
+    /// KEYS: ``RedisLockKeys/all``. ARGV: token, channel.
     static let leave = RedisScript(
         """
-        local head = redis.call('LINDEX', KEYS[1], 0)
-        redis.call('LREM', KEYS[1], 0, ARGV[1])
-        redis.call('ZREM', KEYS[2], ARGV[1])
-        if head == ARGV[1] then
-          redis.call('PUBLISH', ARGV[2], redis.call('LINDEX', KEYS[1], 0) or '')
+        local head = redis.call('LINDEX', KEYS[3], 0)
+        redis.call('LREM', KEYS[3], 0, ARGV[1])
+        redis.call('ZREM', KEYS[4], ARGV[1])
+        redis.call('HDEL', KEYS[5], ARGV[1])
+        local next = redis.call('LINDEX', KEYS[3], 0)
+        if head == ARGV[1] and next and redis.call('EXISTS', KEYS[1]) == 0 then
+          redis.call('PUBLISH', ARGV[2], next)
         end
         return 1
         """)

@@ -74,7 +74,7 @@ public final class Redlock: DistributedLock {
         if granted >= quorum && clock.now() < validUntil {
             return LockLease(name: name, token: token, fencingToken: 0, ttl: ttl, confirmedUntil: validUntil)
         }
-        await releaseEverywhere(key: key, token: token)
+        await releaseEverywhere(name: name, token: token)
         let unreachable = votes.filter { if case .failure = $0 { true } else { false } }.count
         if unreachable > pools.count - quorum {
             throw LockError(
@@ -122,16 +122,17 @@ public final class Redlock: DistributedLock {
     }
 
     public func release(_ lease: LockLease) async throws -> LockReleaseOutcome {
-        let released = await releaseEverywhere(key: keyPrefix + lease.name, token: lease.token)
+        let released = await releaseEverywhere(name: lease.name, token: lease.token)
         return released >= quorum ? .released : .notHeld
     }
 
     /// Deletes the key wherever `token` holds it; returns on how many servers it did.
     @discardableResult
-    private func releaseEverywhere(key: String, token: String) async -> Int {
+    private func releaseEverywhere(name: String, token: String) async -> Int {
+        let keys = RedisLockKeys(prefix: keyPrefix, name: name)  // no line: the script just deletes
         let replies = await onEveryServer { pool in
             try await pool.evaluate(
-                RedisLockScripts.release, keys: [key, key + ":queue"], arguments: [token, key + ":released"],
+                RedisLockScripts.release, keys: keys.all, arguments: [token, keys.channel, "1"],
                 timeout: self.serverTimeout)
         }
         return replies.filter { if case .success(.integer(1)) = $0 { true } else { false } }.count

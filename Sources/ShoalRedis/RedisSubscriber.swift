@@ -17,7 +17,8 @@ import Synchronization
 /// subscriber reconnects with ``RedisBackoff`` and subscribes again to every channel that
 /// still has a listener; messages published while it was away are lost (Redis pub/sub keeps
 /// nothing), which ``Event/resubscribed`` tells callback listeners so they can catch up.
-/// A channel is unsubscribed when its last listener goes.
+/// A channel is unsubscribed ``linger`` after its last listener goes, so a listener that
+/// comes back soon (a lock's waiters, turn after turn) need not wait for SUBSCRIBE again.
 public final class RedisSubscriber: Sendable {
     /// What a callback listener hears.
     public enum Event: Sendable, Hashable {
@@ -41,6 +42,8 @@ public final class RedisSubscriber: Sendable {
     public let backoff: RedisBackoff
     /// The event loop the connection lives on (and listeners are called on).
     public let eventLoop: any EventLoop
+    /// How long a channel stays subscribed after its last listener goes. Default 1 s.
+    public let linger: Duration
     private let state = Mutex(State())
 
     private struct Registered {
@@ -61,15 +64,19 @@ public final class RedisSubscriber: Sendable {
         /// Channels that were confirmed on a connection that was lost.
         var lost: Set<String> = []
         var awaitingConfirmation: [String: [Int: CheckedContinuation<Void, any Error>]] = [:]
+        /// Channels with no listener left, still subscribed until their linger ends; the
+        /// value tells one linger from the next.
+        var lingering: [String: Int] = [:]
     }
 
     public init(
         configuration: RedisConfiguration, backoff: RedisBackoff = RedisBackoff(),
-        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
+        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next(), linger: Duration = .seconds(1)
     ) {
         self.configuration = configuration
         self.backoff = backoff
         self.eventLoop = eventLoop
+        self.linger = linger
     }
 
     /// Subscribes to `channel` and returns its messages. Dropping the sequence, or
@@ -97,8 +104,12 @@ public final class RedisSubscriber: Sendable {
         try await listen(to: channel, handler, finish: {})
     }
 
-    /// The channels subscribed to now (confirmed by the server), for audits.
+    /// The channels subscribed to now (confirmed by the server, lingering ones included),
+    /// for audits.
     public var subscribedChannels: Set<String> { state.withLock { $0.confirmed } }
+
+    /// Whether `channel` is subscribed now, so a new listener would hear at once.
+    public func isSubscribed(to channel: String) -> Bool { state.withLock { $0.confirmed.contains(channel) } }
 
     /// Unsubscribes from everything, closes the connection and finishes every sequence.
     public func close() async {
@@ -123,6 +134,7 @@ public final class RedisSubscriber: Sendable {
         let id = state.withLock { state in
             state.nextID += 1
             state.listeners[channel, default: [:]][state.nextID] = Registered(deliver: deliver, finish: finish)
+            state.lingering[channel] = nil
             return state.nextID
         }
         let listener = Listener(subscriber: self, channel: channel, id: id)
@@ -175,15 +187,33 @@ public final class RedisSubscriber: Sendable {
     }
 
     fileprivate func removeListener(_ id: Int, from channel: String) {
-        state.withLock { state in
-            guard state.listeners[channel]?.removeValue(forKey: id) != nil else { return }
-            guard state.listeners[channel]?.isEmpty == true else { return }
+        let lingerID = state.withLock { state -> Int? in
+            guard state.listeners[channel]?.removeValue(forKey: id) != nil else { return nil }
+            guard state.listeners[channel]?.isEmpty == true else { return nil }
             state.listeners[channel] = nil
             state.lost.remove(channel)
-            if state.requested.remove(channel) != nil {
-                state.confirmed.remove(channel)
-                state.connection?.writeWithoutReply([RESPCommand("UNSUBSCRIBE", channel)])
+            guard linger > .zero, state.confirmed.contains(channel) else {
+                Self.unsubscribe(channel, &state)
+                return nil
             }
+            state.nextID += 1
+            state.lingering[channel] = state.nextID
+            return state.nextID
+        }
+        guard let lingerID else { return }
+        eventLoop.scheduleTask(in: .nanoseconds(linger.totalNanoseconds)) { [weak self] in
+            self?.state.withLock { state in
+                guard state.lingering[channel] == lingerID else { return }  // a listener came back
+                state.lingering[channel] = nil
+                Self.unsubscribe(channel, &state)
+            }
+        }
+    }
+
+    private static func unsubscribe(_ channel: String, _ state: inout State) {
+        if state.requested.remove(channel) != nil {
+            state.confirmed.remove(channel)
+            state.connection?.writeWithoutReply([RESPCommand("UNSUBSCRIBE", channel)])
         }
     }
 
@@ -220,6 +250,7 @@ public final class RedisSubscriber: Sendable {
         let installed = state.withLock { state -> Bool in
             guard !state.closed else { return false }
             state.connection = opened
+            state.lingering = [:]
             state.requested = Set(state.listeners.keys)
             state.confirmed = []
             if !state.requested.isEmpty {

@@ -105,7 +105,8 @@ struct RedisLockTests {
         waiting.cancel()
         #expect(await caught(CancellationError.self) { _ = try await waiting.value } != nil)
         #expect(try redis.keys().sorted() == ["shoal:lock:busy", "shoal:lock:busy:fence"])
-        #expect(waiter.subscriber.subscribedChannels.isEmpty)
+        // The release notices stay subscribed for the subscriber's linger (1 s), then go.
+        #expect(await eventuallyTrue { waiter.subscriber.subscribedChannels.isEmpty })
 
         let started = ContinuousClock.now
         let timedOut = await caught(LockError.self) {
@@ -154,6 +155,37 @@ struct RedisLockTests {
         #expect(try await locks.release(lease) == .released)
         await locks.close()
         #expect(try leftovers(redis).isEmpty)
+    }
+
+    @Test("release hands the lock to the first in line; one that died holds it only for its place's time-to-live")
+    func handOverToTheDead() async throws {
+        let redis = try RedisServer.start()
+        let locks = redisLocks(redis)
+        let held = try #require(try await locks.tryAcquire("job", ttl: .seconds(10)))
+        // A waiter that joined the line with a 10 s TTL, then died.
+        let time = try redis.command("TIME")
+        guard case .array(let parts) = time, let seconds = parts[0].string.flatMap(Int.init) else {
+            Issue.record("TIME answered \(time)")
+            return
+        }
+        _ = try redis.command("RPUSH", "shoal:lock:job:queue", "ghost")
+        _ = try redis.command("ZADD", "shoal:lock:job:queue:deadlines", String(seconds * 1000 + 60_000), "ghost")
+        _ = try redis.command("HSET", "shoal:lock:job:queue:ttls", "ghost", "10000")
+        #expect(try await locks.release(held) == .released)
+        #expect(try redis.command("GET", "shoal:lock:job").string == "ghost")
+        guard case .integer(let remaining) = try redis.command("PTTL", "shoal:lock:job") else {
+            Issue.record("the handed-over key has no TTL")
+            return
+        }
+        #expect(remaining <= 1000)  // the place time-to-live (4 × 250 ms), not the 10 s asked for
+        #expect(try redis.command("GET", "shoal:lock:job:fence").string == String(held.fencingToken + 1))
+        let started = ContinuousClock.now
+        let lease = try await locks.acquire("job", ttl: .seconds(5), wait: .seconds(5))
+        #expect(ContinuousClock.now - started < .milliseconds(1500))
+        #expect(lease.fencingToken == held.fencingToken + 2)
+        _ = try await locks.release(lease)
+        await locks.close()
+        #expect(try await eventuallyTrue { try leftovers(redis).isEmpty })
     }
 
     @Test("Redis paused past the time-to-live: the body is cancelled and withLock throws LockLost")

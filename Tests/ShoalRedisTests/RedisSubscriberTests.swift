@@ -23,7 +23,7 @@ func eventually(within seconds: Double = 5, _ condition: () throws -> Bool) asyn
 
 @Suite("RedisSubscriber against a real redis-server", .serialized)
 struct RedisSubscriberTests {
-    @Test("messages arrive in order once subscribed; dropping the sequence unsubscribes")
+    @Test("messages arrive in order once subscribed; dropping the sequence unsubscribes after the linger")
     func messages() async throws {
         let redis = try RedisServer.start()
         let subscriber = RedisSubscriber(configuration: RedisConfiguration(host: redis.host, port: redis.port))
@@ -42,7 +42,11 @@ struct RedisSubscriberTests {
             return received
         }
         #expect(try await receive(100) == (0..<100).map { "item \($0)" })
+        #expect(subscriber.isSubscribed(to: "news"))  // lingering for a listener that comes back
+        #expect(try await receive(3) == ["item 0", "item 1", "item 2"])
+        let dropped = ContinuousClock.now
         #expect(try await eventually { try serverChannels(redis).isEmpty })
+        #expect(ContinuousClock.now - dropped >= .milliseconds(900))  // after the 1 s linger
         #expect(subscriber.subscribedChannels.isEmpty)
         await subscriber.close()
         await publisher.close()
