@@ -138,6 +138,45 @@ struct LockCommandTests {
         #expect(try redis.keys() == ["shoal:lock:job:fence"])
     }
 
+    @Test("a command that ignores SIGTERM after a lost lock gets SIGKILL once --grace passes")
+    func graceThenKill() async throws {
+        let redis = try RedisServer.start()
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let holder = try BackgroundShoal(
+            [
+                "lock", "--redis", redis.url, "--name", "job", "--ttl", "500ms", "--grace", "300ms", "--",
+                "sh", "-c", "trap '' TERM; while :; do sleep 0.05; done",
+            ], in: directory)
+        #expect(try await within(5) { try redis.keys().contains("shoal:lock:job") })
+        holder.process.signal(SIGSTOP)
+        try await Task.sleep(for: .milliseconds(700))
+        holder.process.signal(SIGCONT)
+        let resumed = ContinuousClock.now
+        #expect(await within(10) { !holder.process.isRunning })
+        #expect(holder.process.exitCode == 76)
+        #expect(ContinuousClock.now - resumed >= .milliseconds(250))  // it waited out the grace
+        #expect(holder.stderr.contains("was lost"))
+    }
+
+    @Test("SIGTERM to shoal lock goes to the command; shoal exits with its code and releases")
+    func forwardsSignals() async throws {
+        let redis = try RedisServer.start()
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let holder = try BackgroundShoal(
+            [
+                "lock", "--redis", redis.url, "--name", "job", "--",
+                "sh", "-c", "trap 'exit 42' TERM; while :; do sleep 0.05; done",
+            ], in: directory)
+        #expect(try await within(5) { try redis.keys().contains("shoal:lock:job") })
+        try await Task.sleep(for: .milliseconds(100))  // the child has set its trap
+        holder.process.signal(SIGTERM)
+        #expect(await within(5) { !holder.process.isRunning })
+        #expect(holder.process.exitCode == 42)
+        #expect(try redis.keys() == ["shoal:lock:job:fence"])
+    }
+
     @Test("kill -9 of a holder: the lock frees when its TTL runs out, not before")
     func killedHolder() async throws {
         let redis = try RedisServer.start()

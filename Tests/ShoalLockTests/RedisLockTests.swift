@@ -209,6 +209,7 @@ struct RedisLockTests {
         #expect(bodyCancelled.value)
         #expect(ContinuousClock.now - started < .seconds(2))
         await locks.close()
+        #expect(try await eventuallyTrue { try leftovers(redis).isEmpty })  // the key expires
     }
 
     @Test("Redis restarted empty while held: the holder learns of the loss at its next renewal")
@@ -223,5 +224,6 @@ struct RedisLockTests {
         }
         #expect(lost?.reason.contains("no longer holds") == true)
         await locks.close()
+        #expect(try await eventuallyTrue { try leftovers(redis).isEmpty })
     }
 }
