@@ -15,14 +15,17 @@ import ShoalRedis
 ///
 /// - **Acquire** is one Lua script: `SET key token NX PX ttl` in effect, with a random
 ///   128-bit token, and `INCR` of the lock's fencing counter.
-/// - **Release** deletes the key only if it still holds this lease's token, so a late
-///   release never touches the next holder's lock, and publishes whose turn it is.
+/// - **Release** acts only if the key still holds this lease's token, so a late release
+///   never touches the next holder's lock. With waiters in line, it hands the lock straight
+///   to the first (the key takes its token, the counter its fencing token) and publishes
+///   that; the waiter holds the lock without another round trip. Otherwise it deletes the key.
 /// - **Renewal** extends the key only if it still holds the token
 ///   (``DistributedLock/withLock(_:ttl:wait:safetyMargin:_:)`` renews every ttl/3).
 /// - **Waiting** is a line kept in Redis, served first come, first served across all
-///   processes. A waiter sleeps until the release notice for it arrives by pub/sub, or the
-///   holder's key is due to expire, or ``fallbackInterval`` passes (a notice can be lost
-///   while the subscriber reconnects), then tries again. Each try also renews its place in
+///   processes. A waiter sleeps until the hand-over notice for it arrives by pub/sub, or
+///   the holder's key is due to expire, or ``fallbackInterval`` passes (a notice can be
+///   lost while the subscriber reconnects), then tries again; a try also finds a lock that
+///   was handed over unseen. Each try also renews its place in
 ///   line; a waiter that stops trying (crashed, paused) loses its place after
 ///   ``placeTimeToLive``, so it holds up the others no longer than that.
 /// - **Cancelling** a wait, or a wait that runs out, takes the waiter out of line and drops
@@ -146,15 +149,14 @@ public final class RedisLock: DistributedLock {
     }
 
     /// The lease of a lock the last holder handed over. The hand-over came after the last
-    /// try was sent (that try found the lock held), and set the key's time-to-live to the
-    /// shorter of `ttl` and ``placeTimeToLive``: the lease is confirmed that long from the
-    /// try. If that leaves less than half of `ttl`, it is renewed before it is returned.
+    /// try was sent (that try found the lock held) and gave the key `ttl`: the lease is
+    /// confirmed that long from the try. If the try was so long ago that less than half of
+    /// `ttl` is left, the lease is renewed before it is returned.
     private func handedOver(
         _ name: String, token: String, fencingToken: UInt64, ttl: Duration, after sentAt: MonotonicInstant
     ) async throws -> LockLease {
         let lease = LockLease(
-            name: name, token: token, fencingToken: fencingToken, ttl: ttl,
-            confirmedUntil: sentAt + min(ttl, placeTimeToLive))
+            name: name, token: token, fencingToken: fencingToken, ttl: ttl, confirmedUntil: sentAt + ttl)
         if lease.confirmedUntil - clock.now() >= ttl / 2 { return lease }
         return try await renew(lease)
     }
@@ -187,8 +189,7 @@ public final class RedisLock: DistributedLock {
         let reply: RESPValue
         do {
             reply = try await pool.evaluate(
-                RedisLockScripts.release, keys: keys.all,
-                arguments: [lease.token, keys.channel, Self.milliseconds(placeTimeToLive)])
+                RedisLockScripts.release, keys: keys.all, arguments: [lease.token, keys.channel])
         } catch {
             throw LockError(.backendFailure, "cannot release lock '\(lease.name)': \(error)")
         }
@@ -234,11 +235,9 @@ public final class RedisLock: DistributedLock {
     /// flight). Runs to the end even when the caller was cancelled.
     private func leaveLine(_ keys: RedisLockKeys, token: String) async {
         let pool = pool
-        let placeTimeToLive = Self.milliseconds(placeTimeToLive)
         await Task {
             _ = try? await pool.evaluate(RedisLockScripts.leave, keys: keys.all, arguments: [token, keys.channel])
-            _ = try? await pool.evaluate(
-                RedisLockScripts.release, keys: keys.all, arguments: [token, keys.channel, placeTimeToLive])
+            _ = try? await pool.evaluate(RedisLockScripts.release, keys: keys.all, arguments: [token, keys.channel])
         }.value
     }
 

@@ -96,12 +96,12 @@ enum RedisLockScripts {
         """)
 
     /// If the token holds the lock: hands it to the first waiter whose place has not lapsed
-    /// (the key now holds that waiter's token, for the shorter of its time-to-live and the
-    /// place time-to-live, so a waiter that died meanwhile blocks nobody for long), with the
+    /// (the key now holds that waiter's token, for the time-to-live it asked for), with the
     /// next fencing token, and publishes `<token> <fencing token>`; or deletes it when nobody
-    /// waits.
+    /// waits. A waiter that died in line within its place's time-to-live may be handed the
+    /// lock; it then frees when that time-to-live passes, as for a holder that died.
     ///
-    /// KEYS: ``RedisLockKeys/all``. ARGV: token, channel, place time-to-live ms.
+    /// KEYS: ``RedisLockKeys/all``. ARGV: token, channel.
     /// Returns 1 if released (or handed over), 0 if the token did not hold it.
     static let release = RedisScript(
         """
@@ -117,7 +117,7 @@ enum RedisLockScripts {
             redis.call('ZREM', KEYS[4], head)
             redis.call('HDEL', KEYS[5], head)
             if deadline and ttl and tonumber(deadline) > now then
-              redis.call('SET', KEYS[1], head, 'PX', math.min(tonumber(ttl), tonumber(ARGV[3])))
+              redis.call('SET', KEYS[1], head, 'PX', ttl)
               local fence = redis.call('INCR', KEYS[2])
               redis.call('PUBLISH', ARGV[2], head .. ' ' .. fence)
               return 1

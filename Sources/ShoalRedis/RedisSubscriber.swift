@@ -131,13 +131,14 @@ public final class RedisSubscriber: Sendable {
     private func listen(
         to channel: String, _ deliver: @escaping @Sendable (Event) -> Void, finish: @escaping @Sendable () -> Void
     ) async throws(RedisError) -> Listener {
-        let id = state.withLock { state in
+        let (id, confirmed) = state.withLock { state in
             state.nextID += 1
             state.listeners[channel, default: [:]][state.nextID] = Registered(deliver: deliver, finish: finish)
             state.lingering[channel] = nil
-            return state.nextID
+            return (state.nextID, state.confirmed.contains(channel))
         }
         let listener = Listener(subscriber: self, channel: channel, id: id)
+        if confirmed { return listener }  // subscribed already: nothing to wait for
         do {
             let connection = try await connection()
             try await confirmation(of: channel, id: id, on: connection)
