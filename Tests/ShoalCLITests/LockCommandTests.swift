@@ -177,6 +177,25 @@ struct LockCommandTests {
         #expect(try redis.keys() == ["shoal:lock:job:fence"])
     }
 
+    @Test("SIGTERM while waiting in line ends the wait, leaves the line and exits 143")
+    func interruptedWait() async throws {
+        let redis = try RedisServer.start()
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let locks = RedisLock(configuration: RedisConfiguration(host: redis.host, port: redis.port))
+        let held = try #require(try await locks.tryAcquire("job", ttl: .seconds(30)))
+        let waiter = try BackgroundShoal(
+            ["lock", "--redis", redis.url, "--name", "job", "--wait", "30s", "--", "true"], in: directory)
+        #expect(try await within(5) { try redis.keys().contains("shoal:lock:job:queue") })
+        waiter.process.signal(SIGTERM)
+        #expect(await within(5) { !waiter.process.isRunning })
+        #expect(waiter.process.exitCode == 143)
+        #expect(waiter.stderr.contains("interrupted while waiting for lock 'job'"))
+        #expect(try redis.keys().sorted() == ["shoal:lock:job", "shoal:lock:job:fence"])
+        _ = try await locks.release(held)
+        await locks.close()
+    }
+
     @Test("kill -9 of a holder: the lock frees when its TTL runs out, not before")
     func killedHolder() async throws {
         let redis = try RedisServer.start()

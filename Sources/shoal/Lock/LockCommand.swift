@@ -18,7 +18,9 @@ struct LockCommand: AsyncParsableCommand {
             --ttl. If it is lost while the command runs (Redis refused a renewal, or --ttl \\
             passed without a confirmed one, say because this process was paused), the \\
             command gets SIGTERM, then SIGKILL after --grace, and shoal says why and exits \\
-            76. SIGTERM, SIGINT and SIGHUP sent to shoal are passed on to the command. \\
+            76. SIGTERM, SIGINT and SIGHUP sent to shoal are passed on to the command; \
+            while waiting for the lock, they end the wait (leaving the line) and shoal exits \
+            128 + the signal. \\
             SHOAL_REDIS_URL stands in for --redis.
 
             Exit codes: the command's own (128 + N if signal N ended it) after it ran with \\
@@ -51,20 +53,22 @@ struct LockCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try validated()
         let locks = RedisLock(configuration: settings.redis)
+        let route = SignalRoute()
+        let trap = SignalTrap(route)
+        defer { trap.stop() }
+        let name = name
+        let acquiring = Task { try await Self.acquire(name, with: locks, settings) }
+        route.route { _ in acquiring.cancel() }
         let lease: LockLease
         do {
-            if let wait = settings.wait {
-                lease = try await locks.acquire(name, ttl: settings.ttl, wait: wait)
-            } else {
-                guard let taken = try await locks.tryAcquire(name, ttl: settings.ttl) else {
-                    throw ExitRequest(code: ExitStatus.notAcquired, message: "lock '\(name)' is held (--no-wait)")
-                }
-                lease = taken
-            }
-        } catch let error as LockError where error.code == .notAcquired {
-            throw ExitRequest(code: ExitStatus.notAcquired, message: error.message)
-        } catch let error as LockError where error.code == .backendFailure {
-            throw ExitRequest(code: ExitStatus.unavailable, message: error.message)
+            lease = try await acquiring.value
+        } catch is CancellationError {
+            let signal = route.received ?? SIGTERM
+            throw ExitRequest(code: 128 + signal, message: "interrupted while waiting for lock '\(name)'")
+        }
+        if let signal = route.received {  // came as the lock was taken
+            _ = try? await locks.release(lease)
+            throw ExitRequest(code: 128 + signal, message: "interrupted before running the command")
         }
         let child: ChildCommand
         do {
@@ -75,8 +79,7 @@ struct LockCommand: AsyncParsableCommand {
             _ = try? await locks.release(lease)
             throw ExitRequest(code: ExitStatus.cannotRun, message: error.description)
         }
-        let forwarding = SignalForwarding(to: child)
-        defer { forwarding.stop() }
+        if let early = route.route(to: { child.signal($0) }) { child.signal(early) }
         let grace = settings.grace
         do {
             let code = try await locks.hold(lease) { _ in
@@ -96,6 +99,23 @@ struct LockCommand: AsyncParsableCommand {
             throw ExitRequest(
                 code: ExitStatus.lockLost,
                 message: "\(lost); stopped '\(child.name)' (pid \(child.pid)) with SIGTERM")
+        }
+    }
+
+    /// Takes the lock as the flags say, mapping failures to exit codes.
+    private static func acquire(_ name: String, with locks: RedisLock, _ settings: Settings) async throws -> LockLease {
+        do {
+            guard let wait = settings.wait else {
+                guard let taken = try await locks.tryAcquire(name, ttl: settings.ttl) else {
+                    throw ExitRequest(code: ExitStatus.notAcquired, message: "lock '\(name)' is held (--no-wait)")
+                }
+                return taken
+            }
+            return try await locks.acquire(name, ttl: settings.ttl, wait: wait)
+        } catch let error as LockError where error.code == .notAcquired {
+            throw ExitRequest(code: ExitStatus.notAcquired, message: error.message)
+        } catch let error as LockError where error.code == .backendFailure {
+            throw ExitRequest(code: ExitStatus.unavailable, message: error.message)
         }
     }
 
