@@ -3,8 +3,8 @@ same way `shoal bench lock` drives RedisLock. Prints one JSON object.
 
     lock_peer.py LIBRARY PORT CLIENTS HOLD_MS SECONDS
 
-Each client is a process of its own (the GIL would otherwise serialize busy holds). Each
-loops: acquire (blocking, the library's defaults), hold for HOLD_MS busy, release.
+Each client is a process of its own. Each loops: acquire (blocking, the library's
+defaults), hold for exactly HOLD_MS (sleeping, then spinning the last 200 µs), release.
 """
 import json
 import multiprocessing
@@ -34,8 +34,10 @@ def run_client(library, port, hold, start, end, results):
         asked = time.perf_counter()
         lock.acquire(blocking=True)
         waits.append((time.perf_counter() - asked) * 1000)
-        if hold > 0:
+        if hold > 0:  # as shoal bench lock: sleep, then spin the last 200 µs
             until = time.perf_counter() + hold
+            if hold > 0.0002:
+                time.sleep(hold - 0.0002)
             while time.perf_counter() < until:
                 pass
         lock.release()

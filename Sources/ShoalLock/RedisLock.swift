@@ -47,6 +47,8 @@ public final class RedisLock: DistributedLock {
     public let fallbackInterval: Duration
     /// How long a waiter's place in line lasts without a try. Default 4 × ``fallbackInterval``.
     public let placeTimeToLive: Duration
+    /// The channel this lock service's waiters hear hand-overs on (`<prefix>notices:<random>`).
+    public let noticeChannel: String
 
     /// Locks on the server `configuration` names, with a pool and a subscriber of their own
     /// on one event loop: callers that run on ``RedisConnectionPool/taskExecutor`` of
@@ -74,6 +76,7 @@ public final class RedisLock: DistributedLock {
         self.keyPrefix = keyPrefix
         self.fallbackInterval = fallbackInterval
         self.placeTimeToLive = fallbackInterval * 4
+        self.noticeChannel = keyPrefix + "notices:" + LockLease.randomToken()
     }
 
     /// Closes the pool and the subscriber.
@@ -99,7 +102,7 @@ public final class RedisLock: DistributedLock {
         // Free with nobody in line: one round trip, no subscription. Skipped when the release
         // notices are subscribed already (this process waited for the lock a moment ago):
         // then the first try below is as quick and also joins the line.
-        if !subscriber.isSubscribed(to: keys.channel),
+        if !subscriber.isSubscribed(to: noticeChannel),
             case .granted(let lease) = try await attempt(name, token: token, ttl: ttl, queue: false).outcome
         {
             return lease
@@ -107,7 +110,7 @@ public final class RedisLock: DistributedLock {
         let doorbell = Doorbell(eventLoop: pool.eventLoop)
         let listener: RedisSubscriber.Listener
         do {
-            listener = try await subscriber.listen(to: keys.channel) { event in
+            listener = try await subscriber.listen(to: noticeChannel) { event in
                 switch event {
                 case .resubscribed:
                     doorbell.ring()
@@ -189,7 +192,7 @@ public final class RedisLock: DistributedLock {
         let reply: RESPValue
         do {
             reply = try await pool.evaluate(
-                RedisLockScripts.release, keys: keys.all, arguments: [lease.token, keys.channel])
+                RedisLockScripts.release, keys: keys.all, arguments: [lease.token])
         } catch {
             throw LockError(.backendFailure, "cannot release lock '\(lease.name)': \(error)")
         }
@@ -212,7 +215,9 @@ public final class RedisLock: DistributedLock {
         do {
             reply = try await pool.evaluate(
                 RedisLockScripts.acquire, keys: keys.all,
-                arguments: [token, Self.milliseconds(ttl), queue ? "1" : "", Self.milliseconds(placeTimeToLive)])
+                arguments: [
+                    token, Self.milliseconds(ttl), queue ? "1" : "", Self.milliseconds(placeTimeToLive), noticeChannel,
+                ])
         } catch {
             if Task.isCancelled { throw CancellationError() }
             throw LockError(.backendFailure, "cannot acquire lock '\(name)': \(error)")
@@ -236,8 +241,8 @@ public final class RedisLock: DistributedLock {
     private func leaveLine(_ keys: RedisLockKeys, token: String) async {
         let pool = pool
         await Task {
-            _ = try? await pool.evaluate(RedisLockScripts.leave, keys: keys.all, arguments: [token, keys.channel])
-            _ = try? await pool.evaluate(RedisLockScripts.release, keys: keys.all, arguments: [token, keys.channel])
+            _ = try? await pool.evaluate(RedisLockScripts.leave, keys: keys.all, arguments: [token])
+            _ = try? await pool.evaluate(RedisLockScripts.release, keys: keys.all, arguments: [token])
         }.value
     }
 

@@ -1,33 +1,33 @@
 import ShoalRedis
 
-/// The keys and channel of one lock on Redis.
+/// The keys of one lock on Redis.
 ///
 /// - `<prefix><name>`: the holder's token, with the lease's time-to-live;
 /// - `<prefix><name>:fence`: the fencing counter (kept: it must never count down);
-/// - `<prefix><name>:queue`, `:queue:deadlines` and `:queue:ttls`: the waiters' tokens in
-///   line, when each one's place lapses unless it checks in again, and the time-to-live
-///   each asked for;
-/// - channel `<prefix><name>:released`: hand-overs (`<token> <fencing token>`) and turns
-///   (`<token>`: the lock is free and it is this waiter's turn to take it).
+/// - `<prefix><name>:queue`, `:queue:deadlines` and `:queue:waiters`: the waiters' tokens
+///   in line, when each one's place lapses unless it checks in again, and each one's
+///   requested time-to-live and notice channel (`"<ttl ms> <channel>"`).
+///
+/// Notices go to the waiter's own lock service's channel, one per ``RedisLock``, so a
+/// hand-over wakes one connection, not every waiting process: `<token> <fencing token>`
+/// for a hand-over, `<token>` for "the lock is free and it is your turn".
 struct RedisLockKeys: Sendable {
     let lock: String
     let fence: String
     let queue: String
     let deadlines: String
-    let ttls: String
-    let channel: String
+    let waiters: String
 
     init(prefix: String, name: String) {
         lock = prefix + name
         fence = lock + ":fence"
         queue = lock + ":queue"
         deadlines = lock + ":queue:deadlines"
-        ttls = lock + ":queue:ttls"
-        channel = lock + ":released"
+        waiters = lock + ":queue:waiters"
     }
 
-    /// The keys the acquire and release scripts take, in their order.
-    var all: [String] { [lock, fence, queue, deadlines, ttls] }
+    /// The keys every script takes, in this order.
+    var all: [String] { [lock, fence, queue, deadlines, waiters] }
 }
 
 /// The Lua scripts of ``RedisLock``. Each runs atomically on the server, so checking the
@@ -38,7 +38,7 @@ enum RedisLockScripts {
     /// to) or refreshes its place.
     ///
     /// KEYS: ``RedisLockKeys/all``. ARGV: token, ttl ms, '1' to join the line ('' not to),
-    /// place time-to-live ms.
+    /// place time-to-live ms, the waiter's notice channel.
     /// Returns {1, fencing token} or {0, the holder's remaining ms, or -1 if not held}.
     ///
     /// With nobody in line, it is one `SET NX PX` and an `INCR`. Otherwise places whose
@@ -89,7 +89,7 @@ enum RedisLockScripts {
         if ARGV[3] ~= '' then
           if not redis.call('ZSCORE', KEYS[4], token) then redis.call('RPUSH', KEYS[3], token) end
           redis.call('ZADD', KEYS[4], now + tonumber(ARGV[4]), token)
-          redis.call('HSET', KEYS[5], token, ARGV[2])
+          redis.call('HSET', KEYS[5], token, ARGV[2] .. ' ' .. ARGV[5])
           for key = 3, 5 do redis.call('PEXPIRE', KEYS[key], ARGV[4]) end
         end
         return {0, redis.call('PTTL', KEYS[1])}
@@ -97,11 +97,12 @@ enum RedisLockScripts {
 
     /// If the token holds the lock: hands it to the first waiter whose place has not lapsed
     /// (the key now holds that waiter's token, for the time-to-live it asked for), with the
-    /// next fencing token, and publishes `<token> <fencing token>`; or deletes it when nobody
-    /// waits. A waiter that died in line within its place's time-to-live may be handed the
-    /// lock; it then frees when that time-to-live passes, as for a holder that died.
+    /// next fencing token, and publishes `<token> <fencing token>` on that waiter's channel;
+    /// or deletes it when nobody waits. A waiter that died in line within its place's
+    /// time-to-live may be handed the lock; it then frees when that time-to-live passes, as
+    /// for a holder that died.
     ///
-    /// KEYS: ``RedisLockKeys/all``. ARGV: token, channel.
+    /// KEYS: ``RedisLockKeys/all``. ARGV: token.
     /// Returns 1 if released (or handed over), 0 if the token did not hold it.
     static let release = RedisScript(
         """
@@ -113,13 +114,14 @@ enum RedisLockScripts {
             local head = redis.call('LPOP', KEYS[3])
             if not head then break end
             local deadline = redis.call('ZSCORE', KEYS[4], head)
-            local ttl = redis.call('HGET', KEYS[5], head)
+            local waiter = redis.call('HGET', KEYS[5], head)
             redis.call('ZREM', KEYS[4], head)
             redis.call('HDEL', KEYS[5], head)
-            if deadline and ttl and tonumber(deadline) > now then
+            if deadline and waiter and tonumber(deadline) > now then
+              local ttl, channel = string.match(waiter, '^(%d+) (.+)$')
               redis.call('SET', KEYS[1], head, 'PX', ttl)
               local fence = redis.call('INCR', KEYS[2])
-              redis.call('PUBLISH', ARGV[2], head .. ' ' .. fence)
+              redis.call('PUBLISH', channel, head .. ' ' .. fence)
               return 1
             end
           end
@@ -140,7 +142,7 @@ enum RedisLockScripts {
     /// Takes a waiter out of line; if it was first and the lock is free, tells the next
     /// one it is their turn.
     ///
-    /// KEYS: ``RedisLockKeys/all``. ARGV: token, channel.
+    /// KEYS: ``RedisLockKeys/all``. ARGV: token.
     static let leave = RedisScript(
         """
         local head = redis.call('LINDEX', KEYS[3], 0)
@@ -149,7 +151,11 @@ enum RedisLockScripts {
         redis.call('HDEL', KEYS[5], ARGV[1])
         local next = redis.call('LINDEX', KEYS[3], 0)
         if head == ARGV[1] and next and redis.call('EXISTS', KEYS[1]) == 0 then
-          redis.call('PUBLISH', ARGV[2], next)
+          local waiter = redis.call('HGET', KEYS[5], next)
+          if waiter then
+            local _, channel = string.match(waiter, '^(%d+) (.+)$')
+            redis.call('PUBLISH', channel, next)
+          end
         end
         return 1
         """)

@@ -132,7 +132,7 @@ public final class Redlock: DistributedLock {
         let keys = RedisLockKeys(prefix: keyPrefix, name: name)  // no line: the script just deletes
         let replies = await onEveryServer { pool in
             try await pool.evaluate(
-                RedisLockScripts.release, keys: keys.all, arguments: [token, keys.channel],
+                RedisLockScripts.release, keys: keys.all, arguments: [token],
                 timeout: self.serverTimeout)
         }
         return replies.filter { if case .success(.integer(1)) = $0 { true } else { false } }.count

@@ -170,7 +170,7 @@ struct RedisLockTests {
         }
         _ = try redis.command("RPUSH", "shoal:lock:job:queue", "ghost")
         _ = try redis.command("ZADD", "shoal:lock:job:queue:deadlines", String(seconds * 1000 + 60_000), "ghost")
-        _ = try redis.command("HSET", "shoal:lock:job:queue:ttls", "ghost", "1200")
+        _ = try redis.command("HSET", "shoal:lock:job:queue:waiters", "ghost", "1200 shoal:lock:notices:ghost")
         #expect(try await locks.release(held) == .released)
         #expect(try redis.command("GET", "shoal:lock:job").string == "ghost")
         guard case .integer(let remaining) = try redis.command("PTTL", "shoal:lock:job") else {
