@@ -43,8 +43,11 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     /// Set once the connection has ended; commands that arrive later fail with it.
     private var ended: RedisError?
 
-    init(address: String, onPush: (@Sendable (RESPValue) -> Void)?) {
+    private let connectionEnd: ConnectionEnd
+
+    init(address: String, end: ConnectionEnd, onPush: (@Sendable (RESPValue) -> Void)?) {
         self.address = address
+        self.connectionEnd = end
         self.onPush = onPush
     }
 
@@ -92,7 +95,10 @@ final class RedisChannelHandler: ChannelDuplexHandler {
 
     /// Fails every waiting command and closes the connection.
     private func end(context: ChannelHandlerContext, _ error: RedisError, expiredAt now: NIODeadline? = nil) {
-        if ended == nil { ended = error }
+        if ended == nil {
+            ended = error
+            connectionEnd.record(error)
+        }
         timer?.cancel()
         timer = nil
         timerDeadline = nil

@@ -3,6 +3,7 @@ import NIOPosix
 import NIOSSL
 import ShoalCore
 import ShoalRESP
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -27,9 +28,16 @@ import ShoalRESP
 public final class RedisConnection: Sendable {
     public let configuration: RedisConfiguration
     private let channel: any Channel
+    /// Set as soon as this side starts closing, before the channel (closed on its event
+    /// loop) says so: a pool must not lend a connection that is going away.
+    private let closing = Atomic<Bool>(false)
 
-    private init(channel: any Channel, configuration: RedisConfiguration) {
+    /// Why the connection ended, as its handler saw it, for commands written after that.
+    private let end: ConnectionEnd
+
+    private init(channel: any Channel, configuration: RedisConfiguration, end: ConnectionEnd) {
         self.channel = channel
+        self.end = end
         self.configuration = configuration
     }
 
@@ -37,7 +45,7 @@ public final class RedisConnection: Sendable {
     public var address: String { "\(configuration.host):\(configuration.port)" }
 
     /// Whether the connection is open.
-    public var isConnected: Bool { channel.isActive }
+    public var isConnected: Bool { !closing.load(ordering: .acquiring) && channel.isActive }
 
     /// Connects, then sends `HELLO 3` (with `AUTH` and `SETNAME` when configured) and
     /// `SELECT` for a database other than 0.
@@ -68,6 +76,7 @@ public final class RedisConnection: Sendable {
         } catch {
             throw RedisError(.tlsFailed, "cannot set up TLS for \(address): \(error)")
         }
+        let end = ConnectionEnd()
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(timeout)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
@@ -80,7 +89,7 @@ public final class RedisConnection: Sendable {
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(RESPFrameDecoder(decoder: RESPDecoder())))
                     try channel.pipeline.syncOperations.addHandler(
-                        RedisChannelHandler(address: address, onPush: onPush))
+                        RedisChannelHandler(address: address, end: end, onPush: onPush))
                 }
             }
         let channel: any Channel
@@ -89,7 +98,7 @@ public final class RedisConnection: Sendable {
         } catch {
             throw RedisError(.connectionRefused, "connection refused to \(address): \(Self.reason(error))")
         }
-        let connection = RedisConnection(channel: channel, configuration: configuration)
+        let connection = RedisConnection(channel: channel, configuration: configuration, end: end)
         do {
             try await connection.setUp()
         } catch {
@@ -155,6 +164,7 @@ public final class RedisConnection: Sendable {
         let deadline = NIODeadline.now() + .nanoseconds((timeout ?? configuration.commandTimeout).totalNanoseconds)
         let channel = channel
         let address = address
+        let end = end
         let replies = commands.map { command in
             var bytes = channel.allocator.buffer(capacity: 64)
             bytes.writeRESPCommand(command)
@@ -162,7 +172,7 @@ public final class RedisConnection: Sendable {
             let outbound = OutboundCommand(bytes: bytes, reply: reply, deadline: deadline)
             channel.write(outbound).whenFailure { _ in
                 // Only when the handler never took the command: the connection is gone.
-                reply.fail(RedisError(.connectionClosed, "the connection to \(address) is closed"))
+                reply.fail(end.recorded ?? RedisError(.connectionClosed, "the connection to \(address) is closed"))
             }
             return reply.futureResult
         }
@@ -174,6 +184,7 @@ public final class RedisConnection: Sendable {
                 let value = try await withTaskCancellationHandler {
                     try await reply.get()
                 } onCancel: {
+                    self.closing.store(true, ordering: .releasing)
                     channel.close(promise: nil)
                 }
                 values.append(value)
@@ -204,6 +215,7 @@ public final class RedisConnection: Sendable {
 
     /// Closes the connection; waiting commands fail with a closed connection.
     public func close() async {
+        closing.store(true, ordering: .releasing)
         try? await channel.close()
     }
 }
