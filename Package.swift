@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "ShoalRESP", targets: ["ShoalRESP"]),
         .library(name: "ShoalRedis", targets: ["ShoalRedis"]),
         .library(name: "ShoalLock", targets: ["ShoalLock"]),
+        .library(name: "ShoalDiscovery", targets: ["ShoalDiscovery"]),
         .executable(name: "shoal", targets: ["shoal"]),
     ],
     dependencies: [
@@ -54,6 +55,10 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        .target(
+            name: "ShoalDiscovery",
+            dependencies: ["ShoalCore", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
         .executableTarget(
             name: "shoal",
@@ -96,6 +101,7 @@ let package = Package(
         .testTarget(
             name: "ShoalLockTests", dependencies: ["ShoalLock", "ShoalCore", "ShoalRedis", "ShoalRESP", "ShoalTesting"]
         ),
+        .testTarget(name: "ShoalDiscoveryTests", dependencies: ["ShoalDiscovery", "ShoalCore", "ShoalTesting"]),
         .testTarget(
             name: "ShoalCLITests", dependencies: ["shoal", "ShoalTesting", "ShoalLock", "ShoalRedis", "ShoalCore"]
         ),

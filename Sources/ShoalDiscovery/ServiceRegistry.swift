@@ -1,0 +1,72 @@
+import ShoalCore
+
+/// Where instances are registered: in-process (``EmbeddedRegistry``) or shared.
+public protocol ServiceRegistry: Sendable {
+    /// Stores `instance` until `ttl` passes without a renewal, and returns it as stored
+    /// (with the registry's times). Registering an id again replaces it; that is a change
+    /// only if something differs.
+    ///
+    /// - Throws: ``DiscoveryError`` with ``DiscoveryError/Code-swift.struct/invalidArgument``
+    ///   for a TTL outside 1 s ... 1 h.
+    func register(_ instance: ServiceInstance, ttl: Duration) async throws -> ServiceInstance
+
+    /// Extends the instance's registration by its TTL; `nil` if it is unknown (expired or
+    /// never registered), so its owner registers it again.
+    func renew(service: String, id: String) async throws -> ServiceInstance?
+
+    /// Removes the instance; `false` if it was unknown.
+    func deregister(service: String, id: String) async throws -> Bool
+
+    /// Sets the instance's health; `nil` if it is unknown.
+    func setHealth(_ health: HealthStatus, service: String, id: String) async throws -> ServiceInstance?
+}
+
+/// Where instances are found, in the shape of apple/swift-service-discovery: a lookup and
+/// a subscription.
+public protocol ServiceDiscovery: Sendable {
+    /// The service's instances now.
+    func lookup(_ service: String) async throws -> ServiceSnapshot
+
+    /// Every service that has instances, with counts by health.
+    func services() async throws -> [ServiceSummary]
+
+    /// The service's snapshots: the current one at once, then one per change. A watcher
+    /// that falls behind gets the newest snapshot, not every one in between; indexes only
+    /// ever increase.
+    func subscribe(_ service: String) -> AsyncStream<ServiceSnapshot>
+}
+
+extension ServiceRegistry {
+    /// The accepted range of registration TTLs.
+    public static var ttlRange: ClosedRange<Duration> { .seconds(1) ... .seconds(3600) }
+
+    static func checkTTL(_ ttl: Duration) throws(DiscoveryError) {
+        guard ttlRange.contains(ttl) else {
+            throw DiscoveryError(.invalidArgument, field: "ttl", "must be between 1s and 1h, not \(ttl)")
+        }
+    }
+}
+
+extension ServiceDiscovery {
+    /// A blocking query, as Consul's: returns as soon as the service's index passes `index`,
+    /// or when `wait` ends on `clock`, with the snapshot as it is then.
+    public func lookup(
+        _ service: String, after index: UInt64, wait: Duration, clock: any MonotonicClock = SystemClock()
+    ) async throws -> ServiceSnapshot {
+        let snapshots = subscribe(service)
+        return try await withThrowingTaskGroup(of: ServiceSnapshot?.self) { group in
+            group.addTask {
+                for await snapshot in snapshots where snapshot.index > index { return snapshot }
+                return nil
+            }
+            group.addTask {
+                try await clock.sleep(until: clock.now() + wait)
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            if let first { return first }
+            return try await lookup(service)
+        }
+    }
+}
