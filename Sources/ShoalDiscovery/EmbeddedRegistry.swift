@@ -189,7 +189,8 @@ public final class EmbeddedRegistry: ServiceRegistry, ServiceDiscovery, Service 
     /// see snapshots in index order.
     private func changed(_ service: String, _ state: inout State) {
         state.index += 1
-        state.services[service, default: ServiceState()].index = state.index  // kept when emptied: indexes never go back
+        // A service's state stays when it empties, so its index never goes back.
+        state.services[service, default: ServiceState()].index = state.index
         let snapshot = Self.snapshot(service, state)
         for continuation in state.watchers[service, default: [:]].values { continuation.yield(snapshot) }
     }
