@@ -58,7 +58,10 @@ let package = Package(
         ),
         .target(
             name: "ShoalDiscovery",
-            dependencies: ["ShoalCore", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+            dependencies: [
+                "ShoalCore", "ShoalRedis", "ShoalRESP", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .executableTarget(
             name: "shoal",
@@ -101,7 +104,9 @@ let package = Package(
         .testTarget(
             name: "ShoalLockTests", dependencies: ["ShoalLock", "ShoalCore", "ShoalRedis", "ShoalRESP", "ShoalTesting"]
         ),
-        .testTarget(name: "ShoalDiscoveryTests", dependencies: ["ShoalDiscovery", "ShoalCore", "ShoalTesting"]),
+        .testTarget(
+            name: "ShoalDiscoveryTests", dependencies: ["ShoalDiscovery", "ShoalCore", "ShoalRedis", "ShoalTesting"]
+        ),
         .testTarget(
             name: "ShoalCLITests", dependencies: ["shoal", "ShoalTesting", "ShoalLock", "ShoalRedis", "ShoalCore"]
         ),

@@ -70,16 +70,16 @@ public final class EmbeddedRegistry: ServiceRegistry, ServiceDiscovery, Service 
         }
     }
 
-    public func renew(service: String, id: String) async throws -> ServiceInstance? {
+    public func renew(service: String, id: String) async throws -> Bool {
         let now = clock.now()
         let wallNow = wallClock.millisecondsSinceEpoch()
         return state.withLock { state in
             sweep(service, at: now, &state)
-            guard var entry = state.services[service]?.entries[id] else { return nil }
+            guard var entry = state.services[service]?.entries[id] else { return false }
             entry.expiresAt = now + entry.ttl
             entry.instance.renewedAt = wallNow
             state.services[service]?.entries[id] = entry
-            return entry.instance
+            return true
         }
     }
 
@@ -93,16 +93,16 @@ public final class EmbeddedRegistry: ServiceRegistry, ServiceDiscovery, Service 
         }
     }
 
-    public func setHealth(_ health: HealthStatus, service: String, id: String) async throws -> ServiceInstance? {
+    public func setHealth(_ health: HealthStatus, service: String, id: String) async throws -> Bool {
         let now = clock.now()
         return state.withLock { state in
             sweep(service, at: now, &state)
-            guard var entry = state.services[service]?.entries[id] else { return nil }
-            guard entry.instance.health != health else { return entry.instance }
+            guard var entry = state.services[service]?.entries[id] else { return false }
+            guard entry.instance.health != health else { return true }
             entry.instance.health = health
             state.services[service]?.entries[id] = entry
             changed(service, &state)
-            return entry.instance
+            return true
         }
     }
 

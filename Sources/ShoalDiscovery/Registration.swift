@@ -42,7 +42,7 @@ public final class Registration: Service {
                     break
                 }
                 do {
-                    if try await self.registry.renew(service: self.instance.service, id: self.instance.id) == nil {
+                    if try await !self.registry.renew(service: self.instance.service, id: self.instance.id) {
                         _ = try await self.registry.register(self.instance, ttl: self.ttl)
                     }
                 } catch {
@@ -50,6 +50,8 @@ public final class Registration: Service {
                 }
             }
         }
-        _ = try? await registry.deregister(service: instance.service, id: instance.id)
+        // In a task of its own: this one may be cancelled, which would cancel the request.
+        let (registry, instance) = (registry, instance)
+        await Task { _ = try? await registry.deregister(service: instance.service, id: instance.id) }.value
     }
 }

@@ -10,15 +10,15 @@ public protocol ServiceRegistry: Sendable {
     ///   for a TTL outside 1 s ... 1 h.
     func register(_ instance: ServiceInstance, ttl: Duration) async throws -> ServiceInstance
 
-    /// Extends the instance's registration by its TTL; `nil` if it is unknown (expired or
+    /// Extends the instance's registration by its TTL; `false` if it is unknown (expired or
     /// never registered), so its owner registers it again.
-    func renew(service: String, id: String) async throws -> ServiceInstance?
+    func renew(service: String, id: String) async throws -> Bool
 
     /// Removes the instance; `false` if it was unknown.
     func deregister(service: String, id: String) async throws -> Bool
 
-    /// Sets the instance's health; `nil` if it is unknown.
-    func setHealth(_ health: HealthStatus, service: String, id: String) async throws -> ServiceInstance?
+    /// Sets the instance's health (a change if it differs); `false` if it is unknown.
+    func setHealth(_ health: HealthStatus, service: String, id: String) async throws -> Bool
 }
 
 /// Where instances are found, in the shape of apple/swift-service-discovery: a lookup and

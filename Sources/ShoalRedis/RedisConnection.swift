@@ -45,7 +45,11 @@ public final class RedisConnection: Sendable {
     public var address: String { "\(configuration.host):\(configuration.port)" }
 
     /// Whether the connection is open.
-    public var isConnected: Bool { !closing.load(ordering: .acquiring) && channel.isActive }
+    public var isConnected: Bool {
+        // The handler records why the connection ended before it fails any command, so a
+        // caller that saw a failure never sees the connection as usable.
+        !closing.load(ordering: .acquiring) && end.recorded == nil && channel.isActive
+    }
 
     /// Connects, then sends `HELLO 3` (with `AUTH` and `SETNAME` when configured) and
     /// `SELECT` for a database other than 0.

@@ -1,0 +1,307 @@
+import NIOCore
+import ServiceLifecycle
+import ShoalCore
+import ShoalRESP
+import ShoalRedis
+import Synchronization
+
+/// A registry shared by every process that reaches one Redis server.
+///
+/// ```swift
+/// let registry = RedisRegistry(configuration: try RedisConfiguration(url: "redis://10.0.0.5:6379"))
+/// // run `registry` (its sweeper) in a ServiceGroup
+/// for await snapshot in registry.subscribe("payments") { … }
+/// ```
+///
+/// - Each change (a registration that differs, a deregistration, a health change, an
+///   expiry) is one Lua script that also bumps the service's index and publishes it, so
+///   watchers in every process are pushed the change, not left to poll.
+/// - Instances carry an expiry in server time; lookups never show an expired one, and the
+///   sweeper that ``run()`` runs removes them (and tells watchers) at most
+///   ``sweepInterval`` after they expire. Any number of processes may sweep.
+/// - After the subscriber reconnects, every watched service is looked up again in full.
+/// - While Redis cannot be reached, ``lookup(_:)`` serves the last snapshot it saw, marked
+///   ``ServiceSnapshot/isStale``. The sweeper notices within ``sweepInterval`` and gives
+///   watchers that stale snapshot once, then a fresh one when Redis is back.
+///
+/// Registration times are the Redis server's clock. The keys are listed on
+/// `RedisRegistryKeys` in the source; the registry needs a standalone Redis (its sweeper
+/// touches keys it derives), not a cluster.
+public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
+    public let pool: RedisConnectionPool
+    public let subscriber: RedisSubscriber
+    public let keyPrefix: String
+    /// How often the sweeper looks for expired instances. Default 250 ms.
+    public let sweepInterval: Duration
+    private let keys: RedisRegistryKeys
+    private let state = Mutex(State())
+
+    private struct Watched {
+        var watchers: [Int: AsyncStream<ServiceSnapshot>.Continuation] = [:]
+        /// The index and staleness of the last snapshot the watchers got.
+        var lastIndex: UInt64?
+        var lastStale = false
+    }
+
+    private struct State {
+        var cache: [String: ServiceSnapshot] = [:]
+        var watched: [String: Watched] = [:]
+        var nextWatcher = 0
+        var listener: RedisSubscriber.Listener?
+        var listening: Task<Void, Never>?
+    }
+
+    /// A registry on the server `configuration` names, with a pool and a subscriber of its own.
+    public convenience init(
+        configuration: RedisConfiguration, keyPrefix: String = "shoal:registry:",
+        sweepInterval: Duration = .milliseconds(250)
+    ) {
+        self.init(
+            pool: RedisConnectionPool(configuration: configuration),
+            subscriber: RedisSubscriber(configuration: configuration), keyPrefix: keyPrefix,
+            sweepInterval: sweepInterval)
+    }
+
+    public init(
+        pool: RedisConnectionPool, subscriber: RedisSubscriber, keyPrefix: String = "shoal:registry:",
+        sweepInterval: Duration = .milliseconds(250)
+    ) {
+        self.pool = pool
+        self.subscriber = subscriber
+        self.keyPrefix = keyPrefix
+        self.sweepInterval = sweepInterval
+        self.keys = RedisRegistryKeys(prefix: keyPrefix)
+    }
+
+    public func register(_ instance: ServiceInstance, ttl: Duration) async throws -> ServiceInstance {
+        try Self.checkTTL(ttl)
+        let stored = StoredRegistration(instance, ttl: ttl)
+        let reply = try await evaluate(
+            RedisRegistryScripts.register, service: instance.service,
+            arguments: [
+                instance.service, instance.id, stored.json(), instance.health.rawValue,
+                String(stored.ttlMilliseconds), keys.changes,
+            ])
+        guard case .array(let parts) = reply, parts.count == 4, case .integer(let registeredAt) = parts[2],
+            case .integer(let now) = parts[3]
+        else { throw Self.unexpected(reply, "registering \(instance.service)/\(instance.id)") }
+        var result = instance
+        result.registeredAt = registeredAt
+        result.renewedAt = now
+        return result
+    }
+
+    public func renew(service: String, id: String) async throws -> Bool {
+        // The TTL is the one registered: read it from the stored registration.
+        let json = try await send(RESPCommand("HGET", keys.service(service)[0], id))
+        guard let json = json.string, let stored = StoredRegistration.decode(json) else { return false }
+        let reply = try await evaluate(
+            RedisRegistryScripts.renew, service: service,
+            arguments: [service, id, String(stored.ttlMilliseconds)])
+        guard case .array(let parts) = reply, parts.count == 2 else { throw Self.unexpected(reply, "renewing \(id)") }
+        return parts[0] == .integer(1)
+    }
+
+    public func deregister(service: String, id: String) async throws -> Bool {
+        let reply = try await evaluate(
+            RedisRegistryScripts.deregister, service: service, arguments: [service, id, keys.changes])
+        return reply == .integer(1)
+    }
+
+    public func setHealth(_ health: HealthStatus, service: String, id: String) async throws -> Bool {
+        let reply = try await evaluate(
+            RedisRegistryScripts.setHealth, service: service, arguments: [service, id, health.rawValue, keys.changes])
+        guard case .array(let parts) = reply, parts.count == 2 else { throw Self.unexpected(reply, "setting health") }
+        return parts[0] == .integer(1)
+    }
+
+    public func lookup(_ service: String) async throws -> ServiceSnapshot {
+        do {
+            let snapshot = try await fetch(service)
+            state.withLock { $0.cache[service] = snapshot }
+            return snapshot
+        } catch let error as DiscoveryError where error.code == .backendFailure {
+            guard let cached = state.withLock({ $0.cache[service] }) else { throw error }
+            return ServiceSnapshot(
+                service: service, index: cached.index, instances: cached.instances, isStale: true)
+        }
+    }
+
+    public func services() async throws -> [ServiceSummary] {
+        let reply = try await send(RESPCommand("SMEMBERS", keys.services))
+        guard case .set(let members) = reply else {
+            if case .array(let members) = reply { return try await summaries(members.compactMap(\.string)) }
+            throw Self.unexpected(reply, "listing services")
+        }
+        return try await summaries(members.compactMap(\.string))
+    }
+
+    public func subscribe(_ service: String) -> AsyncStream<ServiceSnapshot> {
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: ServiceSnapshot.self, bufferingPolicy: .bufferingNewest(1))
+        let id = state.withLock { state in
+            state.nextWatcher += 1
+            state.watched[service, default: Watched()].watchers[state.nextWatcher] = continuation
+            if state.listening == nil {
+                state.listening = Task { await self.listen() }
+            }
+            return state.nextWatcher
+        }
+        continuation.onTermination = { [weak self] _ in
+            self?.state.withLock { state in
+                state.watched[service]?.watchers[id] = nil
+                if state.watched[service]?.watchers.isEmpty == true { state.watched[service] = nil }
+            }
+        }
+        Task {
+            await state.withLock { $0.listening }?.value  // subscribed to changes first
+            await self.refresh(service)
+        }
+        return stream
+    }
+
+    /// The number of watchers of `service`, for audits.
+    public func watcherCount(_ service: String) -> Int {
+        state.withLock { $0.watched[service]?.watchers.count ?? 0 }
+    }
+
+    /// Sweeps expired instances until graceful shutdown or cancellation, then stops
+    /// listening, finishes every subscription and closes the connections.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var reachable = true
+            while !Task.isCancelled {
+                let swept = try? await self.pool.evaluate(
+                    RedisRegistryScripts.sweep, keys: [self.keys.expiries],
+                    arguments: [self.keyPrefix, self.keys.changes, "1000"])
+                if (swept != nil) != reachable {  // Redis went away or came back: tell watchers
+                    reachable = swept != nil
+                    let watched = self.state.withLock { Array($0.watched.keys) }
+                    for service in watched { await self.refresh(service) }
+                }
+                try? await Task.sleep(for: self.sweepInterval)
+            }
+        }
+        await close()
+    }
+
+    /// Stops listening, finishes every subscription and closes the connections.
+    public func close() async {
+        let (listener, watchers) = state.withLock { state in
+            defer {
+                state.watched = [:]
+                state.listener = nil
+            }
+            return (state.listener, state.watched.values.flatMap(\.watchers.values))
+        }
+        listener?.cancel()
+        for continuation in watchers { continuation.finish() }  // outside the lock: onTermination takes it
+        await subscriber.close()
+        await pool.close()
+    }
+
+    /// Listens to change notices until closed, retrying while Redis is away.
+    private func listen() async {
+        var attempt = 0
+        while !Task.isCancelled {
+            do {
+                let listener = try await subscriber.listen(to: keys.changes) { [weak self] event in
+                    guard let self else { return }
+                    switch event {
+                    case .message(let message):
+                        let words = String(buffer: message.payload).split(separator: " ")
+                        guard let service = words.first.map(String.init) else { return }
+                        let index = words.count > 1 ? UInt64(words[1]) : nil
+                        Task { await self.refresh(service, ifBeyond: index) }
+                    case .resubscribed:
+                        let watched = self.state.withLock { Array($0.watched.keys) }
+                        Task { for service in watched { await self.refresh(service) } }
+                    }
+                }
+                state.withLock { $0.listener = listener }
+                return
+            } catch {
+                // Redis is away: tell watchers their snapshot is stale, and try again.
+                let watched = state.withLock { Array($0.watched.keys) }
+                for service in watched { await refresh(service) }
+                try? await Task.sleep(for: subscriber.backoff.delay(attempt: attempt))
+                attempt += 1
+            }
+        }
+    }
+
+    /// Looks the service up and passes the snapshot to its watchers if it is newer than
+    /// what they have (or tells them it went stale).
+    private func refresh(_ service: String, ifBeyond index: UInt64? = nil) async {
+        let known = state.withLock { $0.watched[service]?.lastIndex }
+        guard state.withLock({ $0.watched[service] != nil }) else { return }
+        if let index, let known, index <= known { return }
+        guard let snapshot = try? await lookup(service) else { return }
+        state.withLock { state in
+            guard var watched = state.watched[service] else { return }
+            let newer = watched.lastIndex.map { snapshot.index > $0 } ?? true
+            let staleChanged = watched.lastIndex != nil && snapshot.isStale != watched.lastStale
+            guard newer || staleChanged else { return }
+            watched.lastIndex = max(snapshot.index, watched.lastIndex ?? 0)
+            watched.lastStale = snapshot.isStale
+            state.watched[service] = watched
+            for continuation in watched.watchers.values { continuation.yield(snapshot) }
+        }
+    }
+
+    private func fetch(_ service: String) async throws -> ServiceSnapshot {
+        let reply = try await evaluate(RedisRegistryScripts.lookup, service: service, arguments: [service])
+        guard case .array(let parts) = reply, parts.count >= 2, case .integer(let index) = parts[0] else {
+            throw Self.unexpected(reply, "looking up \(service)")
+        }
+        let instances = parts.dropFirst(2).compactMap { row -> ServiceInstance? in
+            guard case .array(let fields) = row, fields.count == 5, let id = fields[0].string,
+                let json = fields[1].string, let stored = StoredRegistration.decode(json),
+                let health = fields[2].string.flatMap(HealthStatus.init(rawValue:)),
+                case .integer(let registeredAt) = fields[3], case .integer(let expiry) = fields[4],
+                var instance = try? ServiceInstance(
+                    service: service, id: id, address: stored.address, port: stored.port, weight: stored.weight,
+                    zone: stored.zone, metadata: stored.metadata, health: health)
+            else { return nil }
+            instance.registeredAt = registeredAt
+            instance.renewedAt = expiry - stored.ttlMilliseconds
+            return instance
+        }
+        return ServiceSnapshot(
+            service: service, index: UInt64(max(index, 0)), instances: instances.sorted { $0.id < $1.id })
+    }
+
+    private func summaries(_ services: [String]) async throws -> [ServiceSummary] {
+        var summaries: [ServiceSummary] = []
+        for service in services.sorted() {
+            let snapshot = try await lookup(service)
+            guard !snapshot.instances.isEmpty else { continue }
+            let health = snapshot.instances.map(\.health)
+            summaries.append(
+                ServiceSummary(
+                    service: service, index: snapshot.index, passing: health.count { $0 == .passing },
+                    warning: health.count { $0 == .warning }, critical: health.count { $0 == .critical }))
+        }
+        return summaries
+    }
+
+    private func evaluate(_ script: RedisScript, service: String, arguments: [String]) async throws -> RESPValue {
+        do {
+            return try await pool.evaluate(script, keys: keys.service(service), arguments: arguments)
+        } catch {
+            throw DiscoveryError(.backendFailure, "the registry's Redis failed: \(error)")
+        }
+    }
+
+    private func send(_ command: RESPCommand) async throws -> RESPValue {
+        do {
+            return try await pool.send(command)
+        } catch {
+            throw DiscoveryError(.backendFailure, "the registry's Redis failed: \(error)")
+        }
+    }
+
+    private static func unexpected(_ reply: RESPValue, _ doing: String) -> DiscoveryError {
+        DiscoveryError(.backendFailure, "unexpected reply from Redis while \(doing): \(reply)")
+    }
+}

@@ -1,0 +1,143 @@
+import ShoalCore
+import ShoalDiscovery
+import ShoalRedis
+import ShoalTesting
+import Testing
+
+/// A registry of its own on `redis`, as another process would have.
+func redisRegistry(_ redis: RedisServer) -> RedisRegistry {
+    var configuration = RedisConfiguration(host: redis.host, port: redis.port)
+    configuration.connectTimeout = .milliseconds(500)
+    configuration.commandTimeout = .milliseconds(500)
+    return RedisRegistry(configuration: configuration)
+}
+
+/// The next snapshot from `iterator` within `seconds`, or `nil`.
+func next(
+    _ iterator: inout AsyncStream<ServiceSnapshot>.Iterator, within seconds: Double = 5
+) async -> ServiceSnapshot? {
+    nonisolated(unsafe) var current = iterator
+    let result = await withTaskGroup(of: ServiceSnapshot?.self) { group in
+        group.addTask { await current.next() }
+        group.addTask {
+            try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            return nil
+        }
+        let first = await group.next() ?? nil
+        group.cancelAll()
+        return first
+    }
+    iterator = current
+    return result
+}
+
+@Suite("RedisRegistry against a real redis-server", .serialized, .timeLimit(.minutes(1)))
+struct RedisRegistryTests {
+    @Test("two registries on one Redis: a registration on one is pushed to a watcher on the other; renewals are not")
+    func pushedAcrossProcesses() async throws {
+        let redis = try RedisServer.start()
+        let a = redisRegistry(redis)
+        let b = redisRegistry(redis)
+        let stream = b.subscribe("payments")
+        var iterator = stream.makeAsyncIterator()
+        #expect(await next(&iterator)?.instances.isEmpty == true)
+        let stored = try await a.register(try instance("p1"), ttl: .seconds(10))
+        #expect(stored.registeredAt > 1_700_000_000_000)
+        let registered = try #require(await next(&iterator))
+        #expect(registered.instances.map(\.id) == ["p1"])
+        #expect(registered.instances.first?.port == 8080 && registered.instances.first?.metadata == ["v": "1"])
+        #expect(try await a.renew(service: "payments", id: "p1"))
+        _ = try await a.register(try instance("p1"), ttl: .seconds(10))  // the same again
+        #expect(try await a.setHealth(.critical, service: "payments", id: "p1"))
+        let critical = try #require(await next(&iterator))
+        #expect(critical.index > registered.index && critical.healthy.isEmpty)  // no snapshot in between
+        #expect(try await a.deregister(service: "payments", id: "p1"))
+        #expect(try await !a.deregister(service: "payments", id: "p1"))
+        let gone = try #require(await next(&iterator))
+        #expect(gone.index > critical.index && gone.instances.isEmpty)
+        #expect(try await !a.renew(service: "payments", id: "p1"))
+        #expect(try await b.services().isEmpty)
+        await a.close()
+        await b.close()
+    }
+
+    @Test("an instance not renewed disappears within its TTL plus the sweep interval, for watchers elsewhere")
+    func expiry() async throws {
+        let redis = try RedisServer.start()
+        let a = redisRegistry(redis)
+        let b = redisRegistry(redis)
+        let sweeper = Task { try await b.run() }
+        let stream = b.subscribe("payments")
+        var iterator = stream.makeAsyncIterator()
+        _ = await next(&iterator)
+        let registered = ContinuousClock.now
+        _ = try await a.register(try instance("p1"), ttl: .seconds(1))
+        #expect(await next(&iterator)?.instances.count == 1)
+        let gone = try #require(await next(&iterator))
+        let after = ContinuousClock.now - registered
+        #expect(gone.instances.isEmpty)
+        #expect(after >= .milliseconds(950) && after < .seconds(2))  // TTL + 1 s at most
+        sweeper.cancel()
+        try await sweeper.value
+        await a.close()
+    }
+
+    @Test("with Redis paused, lookups serve the last snapshot marked stale; then fresh again")
+    func staleWhileAway() async throws {
+        let redis = try RedisServer.start()
+        let registry = redisRegistry(redis)
+        _ = try await registry.register(try instance("p1"), ttl: .seconds(30))
+        #expect(try await registry.lookup("payments").isStale == false)
+        try redis.pause()
+        let stale = try await registry.lookup("payments")
+        try redis.resume()
+        #expect(stale.isStale && stale.instances.map(\.id) == ["p1"])
+        let fresh = try await registry.lookup("payments")
+        #expect(!fresh.isStale && fresh.instances.map(\.id) == ["p1"])
+        let unknown = await caught(DiscoveryError.self) {
+            try redis.pause()
+            defer { try? redis.resume() }
+            _ = try await registry.lookup("never-seen")
+        }
+        #expect(unknown?.code == .backendFailure)
+        await registry.close()
+    }
+
+    @Test("Redis restarted empty: a Registration registers again and watchers elsewhere see it come back")
+    func restarted() async throws {
+        let redis = try RedisServer.start()
+        let a = redisRegistry(redis)
+        let b = redisRegistry(redis)
+        let registration = Registration(registry: a, instance: try instance("p1"), ttl: .seconds(1))
+        let running = Task { try await registration.run() }
+        let stream = b.subscribe("payments")
+        var iterator = stream.makeAsyncIterator()
+        var seen = await next(&iterator)
+        if seen?.instances.isEmpty == true { seen = await next(&iterator) }
+        #expect(seen?.instances.map(\.id) == ["p1"])
+        try redis.restart()
+        var back: ServiceSnapshot?
+        for _ in 0..<10 {  // an empty snapshot (or a stale one) may come first
+            back = await next(&iterator)
+            if back?.instances.map(\.id) == ["p1"], back?.isStale == false { break }
+        }
+        #expect(back?.instances.map(\.id) == ["p1"] && back?.isStale == false)
+        running.cancel()
+        try await running.value
+        #expect(try await b.lookup("payments").instances.isEmpty)  // deregistered on the way out
+        await a.close()
+        await b.close()
+    }
+
+    @Test("a TTL outside 1 s ... 1 h is refused and stores nothing")
+    func validation() async throws {
+        let redis = try RedisServer.start()
+        let registry = redisRegistry(redis)
+        let error = await caught(DiscoveryError.self) {
+            _ = try await registry.register(try instance("p1"), ttl: .milliseconds(500))
+        }
+        #expect(error?.field == "ttl")
+        #expect(try redis.keys().isEmpty)
+        await registry.close()
+    }
+}
