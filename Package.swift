@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .target(name: "ShoalCore"),
@@ -63,6 +65,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The admin HTTP API (Hummingbird); only `shoal` and its tests import it.
+        .target(
+            name: "ShoalAdmin",
+            dependencies: ["ShoalCore", "ShoalDiscovery", .product(name: "Hummingbird", package: "hummingbird")]
+        ),
         .executableTarget(
             name: "shoal",
             dependencies: [
@@ -71,8 +78,13 @@ let package = Package(
                 "ShoalBalancing",
                 "ShoalRedis",
                 "ShoalLock",
+                "ShoalDiscovery",
+                "ShoalAdmin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // What the tests share (child processes now; a RedisServer fixture later). Only test

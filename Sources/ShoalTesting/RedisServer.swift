@@ -159,7 +159,7 @@ public final class RedisServer: Sendable {
 public struct RedisServerError: Error, CustomStringConvertible {
     public let description: String
 
-    init(_ description: String) {
+    public init(_ description: String) {
         self.description = description
     }
 }

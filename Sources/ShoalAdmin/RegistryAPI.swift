@@ -1,0 +1,175 @@
+import Foundation
+import Hummingbird
+import ShoalCore
+import ShoalDiscovery
+
+/// The registry's HTTP API, JSON throughout (the OpenAPI description is
+/// `Docs/registry-api.yaml`):
+///
+/// | request | meaning |
+/// |---|---|
+/// | `PUT /v1/services/{service}/instances/{id}` | register or replace; 200 with the instance |
+/// | `PUT /v1/services/{service}/instances/{id}/renew` | renew; 200, or 404 if unknown |
+/// | `DELETE /v1/services/{service}/instances/{id}` | remove; 204 |
+/// | `GET /v1/services` | every service with counts by health |
+/// | `GET /v1/services/{service}` | the snapshot; `?index=N&wait=30s` blocks until it changes |
+/// | `GET /v1/services/{service}/events` | server-sent events, one snapshot per change |
+/// | `GET /healthz` | liveness |
+///
+/// Bad input gets 400 with `{"error": "...", "field": "..."}` and changes nothing; a body
+/// over 64 KiB gets 413; a registry backend that cannot be reached gets 503.
+public struct RegistryAPI: Sendable {
+    public let registry: any ServiceRegistry & ServiceDiscovery
+    public let checker: HealthChecker
+    /// The largest request body accepted. 64 KiB.
+    public static let maximumBodySize = 64 * 1024
+
+    public init(registry: any ServiceRegistry & ServiceDiscovery, checker: HealthChecker) {
+        self.registry = registry
+        self.checker = checker
+    }
+
+    /// Adds the routes to `router`.
+    public func addRoutes(to router: Router<BasicRequestContext>) {
+        router.add(middleware: DiscoveryErrorMiddleware())
+        router.get("/healthz") { _, _ in Self.json(.ok, ["status": "ok"]) }
+        let v1 = router.group("/v1")
+        v1.get("/services") { _, _ in try await listServices() }
+        v1.get("/services/:service") { request, context in try await snapshot(request, context) }
+        v1.get("/services/:service/events") { _, context in try events(context) }
+        v1.put("/services/:service/instances/:id") { request, context in try await register(request, context) }
+        v1.put("/services/:service/instances/:id/renew") { _, context in try await renew(context) }
+        v1.delete("/services/:service/instances/:id") { _, context in try await deregister(context) }
+    }
+
+    private func register(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let (service, id) = try names(context)
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: Self.maximumBodySize)
+        } catch {
+            return Self.error(.contentTooLarge, field: "body", "must be at most \(Self.maximumBodySize) bytes")
+        }
+        let parsed: InstanceRequest
+        do {
+            parsed = try InstanceRequest(service: service, id: id, body: Data(buffer: body))
+        } catch {
+            return Self.error(.badRequest, field: error.field, error.message)
+        }
+        let stored = try await registry.register(parsed.instance, ttl: parsed.ttl)
+        if let check = parsed.check {
+            checker.check(stored, with: check)
+        } else {
+            checker.stopChecking(service: service, id: id)
+        }
+        return Self.json(.ok, Self.instanceJSON(stored))
+    }
+
+    private func renew(_ context: BasicRequestContext) async throws -> Response {
+        let (service, id) = try names(context)
+        guard try await registry.renew(service: service, id: id) else {
+            return Self.error(.notFound, field: nil, "no instance \(id) of \(service): register it again")
+        }
+        return Self.json(.ok, ["service": service, "id": id])
+    }
+
+    private func deregister(_ context: BasicRequestContext) async throws -> Response {
+        let (service, id) = try names(context)
+        checker.stopChecking(service: service, id: id)
+        _ = try await registry.deregister(service: service, id: id)
+        return Response(status: .noContent)
+    }
+
+    private func listServices() async throws -> Response {
+        let services = try await registry.services().map { summary in
+            [
+                "service": summary.service, "index": summary.index, "passing": summary.passing,
+                "warning": summary.warning, "critical": summary.critical,
+            ] as [String: Any]
+        }
+        return Self.json(.ok, ["services": services])
+    }
+
+    private func snapshot(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let service = try name(context, "service")
+        let query = request.uri.queryParameters
+        if let rawIndex = query["index"] {
+            guard let index = UInt64(rawIndex) else {
+                return Self.error(.badRequest, field: "index", "must be a whole number ≥ 0")
+            }
+            var wait = Duration.seconds(30)
+            if let rawWait = query["wait"] {
+                guard let parsed = Duration(parsing: String(rawWait)), parsed <= .seconds(600) else {
+                    return Self.error(.badRequest, field: "wait", "must be a duration of at most 10m, such as 30s")
+                }
+                wait = parsed
+            }
+            return Self.json(.ok, Self.snapshotJSON(try await registry.lookup(service, after: index, wait: wait)))
+        }
+        return Self.json(.ok, Self.snapshotJSON(try await registry.lookup(service)))
+    }
+
+    private func events(_ context: BasicRequestContext) throws -> Response {
+        let service = try name(context, "service")
+        let snapshots = registry.subscribe(service)
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                for await snapshot in snapshots {
+                    let data = JSON.encode(Self.snapshotJSON(snapshot))
+                    var event = ByteBuffer(string: "event: snapshot\nid: \(snapshot.index)\ndata: ")
+                    event.writeBytes(data)
+                    event.writeString("\n\n")
+                    try await writer.write(event)
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    private func names(_ context: BasicRequestContext) throws -> (String, String) {
+        (try name(context, "service"), try name(context, "id"))
+    }
+
+    private func name(_ context: BasicRequestContext, _ parameter: String) throws -> String {
+        let value = try context.parameters.require(parameter)
+        do {
+            _ = try ServiceInstance(service: value, id: "x", address: "x", port: 1)
+        } catch {
+            throw APIError(.badRequest, field: parameter, "\(parameter) \(error.message.dropFirst("service ".count))")
+        }
+        return value
+    }
+
+    static func instanceJSON(_ instance: ServiceInstance) -> [String: Any] {
+        var json: [String: Any] = [
+            "service": instance.service, "id": instance.id, "address": instance.address, "port": instance.port,
+            "weight": instance.weight, "metadata": instance.metadata, "health": instance.health.rawValue,
+            "registered_at": instance.registeredAt, "renewed_at": instance.renewedAt,
+        ]
+        json["zone"] = instance.zone ?? NSNull()
+        return json
+    }
+
+    static func snapshotJSON(_ snapshot: ServiceSnapshot) -> [String: Any] {
+        [
+            "service": snapshot.service, "index": snapshot.index, "stale": snapshot.isStale,
+            "instances": snapshot.instances.map(instanceJSON),
+        ]
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ value: Any) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(
+            status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(data: JSON.encode(value))))
+    }
+
+    static func error(_ status: HTTPResponse.Status, field: String?, _ message: String) -> Response {
+        var body: [String: Any] = ["error": message]
+        body["field"] = field ?? NSNull()
+        return json(status, body)
+    }
+}

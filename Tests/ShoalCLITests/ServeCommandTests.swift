@@ -1,0 +1,199 @@
+import Foundation
+import ShoalTesting
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `shoal serve` in the background on a free port, and real HTTP requests to it.
+final class ServeProcess: Sendable {
+    let shoal: BackgroundShoal
+    let port: Int
+    let directory: URL
+
+    init(_ arguments: [String] = [], port: Int? = nil) async throws {
+        directory = try scratchDirectory()
+        let port = try port ?? RedisServer.freePort()
+        self.port = port
+        shoal = try BackgroundShoal(["serve", "--admin", "127.0.0.1:\(port)"] + arguments, in: directory)
+        let shoal = shoal
+        let up = await within(20) { shoal.stderr.contains("registry API on") || !shoal.process.isRunning }
+        guard up, shoal.process.isRunning else {
+            throw RedisServerError("shoal serve did not start: \(shoal.stderr)")
+        }
+    }
+
+    /// Sends a request; returns the status and the body.
+    func request(
+        _ method: String, _ path: String, body: String? = nil, token: String? = nil
+    ) async throws -> (status: Int, body: String) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = method
+        request.timeoutInterval = 40
+        if let body { request.httpBody = Data(body.utf8) }
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+
+    /// The JSON object of a reply.
+    static func object(_ body: String) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
+    }
+
+    func stop() {
+        shoal.process.signal(SIGTERM)
+        shoal.process.waitForExit(seconds: 10)
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+@Suite("shoal serve: the registry API over real HTTP", .serialized)
+struct ServeCommandTests {
+    @Test("register, look up, list, renew, deregister")
+    func roundTrip() async throws {
+        let serve = try await ServeProcess()
+        defer { serve.stop() }
+        #expect(try await serve.request("GET", "/healthz").status == 200)
+        let put = try await serve.request(
+            "PUT", "/v1/services/payments/instances/p1",
+            body:
+                #"{"address":"10.0.0.7","port":8080,"weight":2,"zone":"a","metadata":{"version":"2.4.1"},"ttl":"30s"}"#)
+        #expect(put.status == 200)
+        let stored = ServeProcess.object(put.body)
+        #expect(stored["port"] as? Int == 8080 && stored["health"] as? String == "passing")
+        let snapshot = ServeProcess.object(try await serve.request("GET", "/v1/services/payments").body)
+        let instances = snapshot["instances"] as? [[String: Any]] ?? []
+        #expect(instances.map { $0["id"] as? String } == ["p1"])
+        #expect(instances.first?["metadata"] as? [String: String] == ["version": "2.4.1"])
+        #expect((snapshot["index"] as? Int ?? 0) > 0)
+        let list = try await serve.request("GET", "/v1/services")
+        #expect(list.body == #"{"services":[{"critical":0,"index":1,"passing":1,"service":"payments","warning":0}]}"#)
+        #expect(try await serve.request("PUT", "/v1/services/payments/instances/p1/renew").status == 200)
+        #expect(try await serve.request("PUT", "/v1/services/payments/instances/nobody/renew").status == 404)
+        #expect(try await serve.request("DELETE", "/v1/services/payments/instances/p1").status == 204)
+        #expect(try await serve.request("PUT", "/v1/services/payments/instances/p1/renew").status == 404)
+    }
+
+    @Test("bad input gets 400 (413 for a big body) naming the field, and changes nothing stored")
+    func badInput() async throws {
+        let serve = try await ServeProcess()
+        defer { serve.stop() }
+        let good = #"{"address":"10.0.0.7","port":8080}"#
+        #expect(try await serve.request("PUT", "/v1/services/s/instances/i", body: good).status == 200)
+        let before = try await serve.request("GET", "/v1/services/s").body
+        let cases: [(String, String, String?)] = [
+            ("/v1/services/s/instances/i", "{not json", "body"),
+            ("/v1/services/s/instances/i", #"{"address":"h","port":8080,"colour":"red"}"#, "colour"),
+            ("/v1/services/s/instances/i", #"{"address":"h","port":70000}"#, "port"),
+            ("/v1/services/s/instances/i", #"{"address":"h","port":"80"}"#, "port"),
+            ("/v1/services/s/instances/i", #"{"port":80}"#, "address"),
+            ("/v1/services/s/instances/i", #"{"address":"h","port":80,"ttl":"2h"}"#, "ttl"),
+            ("/v1/services/s/instances/i", #"{"address":"h","port":80,"ttl":"500ms"}"#, "ttl"),
+            ("/v1/services/s/instances/i", #"{"address":"h","port":80,"check":{"http":"health"}}"#, "check.http"),
+            ("/v1/services/s/instances/i", #"{"address":"h","port":80,"metadata":{"a":1}}"#, "metadata"),
+            ("/v1/services/\(String(repeating: "x", count: 129))/instances/i", good, "service"),
+            ("/v1/services/s/instances/bad!id", good, "id"),
+        ]
+        for (path, body, field) in cases {
+            let reply = try await serve.request("PUT", path, body: body)
+            #expect(reply.status == 400, "\(body)")
+            #expect(ServeProcess.object(reply.body)["field"] as? String == field, "\(body): \(reply.body)")
+        }
+        let big = #"{"address":"h","port":80,"metadata":{"x":""# + String(repeating: "y", count: 70_000) + #""}}"#
+        #expect(try await serve.request("PUT", "/v1/services/s/instances/i", body: big).status == 413)
+        #expect(try await serve.request("GET", "/v1/services/s?index=abc").status == 400)
+        #expect(try await serve.request("GET", "/v1/services/s").body == before)
+        #expect(serve.shoal.process.isRunning)
+    }
+
+    @Test("with --token, /v1 needs the bearer token (401 otherwise); /healthz stays open")
+    func token() async throws {
+        let serve = try await ServeProcess(["--token", "s3cret"])
+        defer { serve.stop() }
+        #expect(try await serve.request("GET", "/v1/services").status == 401)
+        #expect(try await serve.request("GET", "/v1/services", token: "s3cre").status == 401)
+        #expect(try await serve.request("GET", "/v1/services", token: "s3cret!").status == 401)
+        #expect(try await serve.request("GET", "/v1/services", token: "s3cret").status == 200)
+        #expect(try await serve.request("GET", "/healthz").status == 200)
+    }
+
+    @Test("a non-loopback admin address needs a token or --insecure")
+    func exposedAdmin() throws {
+        let refused = try ShoalProcess.run(["serve", "--admin", "0.0.0.0:0"])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("is not a loopback address: give --token"))
+        #expect(try ShoalProcess.run(["serve", "--admin", "nonsense"]).status == 2)
+    }
+
+    @Test("a blocking query returns on a change, and with the same index when its wait ends")
+    func blockingQuery() async throws {
+        let serve = try await ServeProcess()
+        defer { serve.stop() }
+        let index = ServeProcess.object(try await serve.request("GET", "/v1/services/web").body)["index"] as? Int ?? -1
+        async let blocked = serve.request("GET", "/v1/services/web?index=\(index)&wait=20s")
+        try await Task.sleep(for: .milliseconds(300))
+        _ = try await serve.request("PUT", "/v1/services/web/instances/w1", body: #"{"address":"h","port":80}"#)
+        let changed = ServeProcess.object(try await blocked.body)
+        #expect((changed["index"] as? Int ?? 0) > index)
+        let now = changed["index"] as? Int ?? 0
+        let started = ContinuousClock.now
+        let timedOut = ServeProcess.object(
+            try await serve.request("GET", "/v1/services/web?index=\(now)&wait=500ms").body)
+        #expect(timedOut["index"] as? Int == now)
+        #expect(ContinuousClock.now - started >= .milliseconds(450))
+    }
+
+    @Test(
+        "two shoal serve processes on one Redis see each other's registrations; a killed registrant goes within TTL + 1 s"
+    )
+    func sharedRedis() async throws {
+        let redis = try RedisServer.start()
+        let a = try await ServeProcess(["--redis", redis.url])
+        defer { a.stop() }
+        let b = try await ServeProcess(["--redis", redis.url])
+        defer { b.stop() }
+        let start = ServeProcess.object(try await b.request("GET", "/v1/services/jobs").body)["index"] as? Int ?? 0
+        async let pushed = b.request("GET", "/v1/services/jobs?index=\(start)&wait=20s")
+        try await Task.sleep(for: .milliseconds(300))
+        // A registrant renewing through A every 300 ms with a 1 s TTL, then killed with -9.
+        let registrant = try SpawnedProcess.spawn(
+            "/usr/bin/python3",
+            [
+                "-c",
+                """
+                import time, urllib.request
+                base = 'http://127.0.0.1:\(a.port)/v1/services/jobs/instances/j1'
+                body = b'{"address":"10.0.0.9","port":9000,"ttl":"1s"}'
+                urllib.request.urlopen(urllib.request.Request(base, data=body, method='PUT'))
+                while True:
+                    time.sleep(0.3)
+                    urllib.request.urlopen(urllib.request.Request(base + '/renew', data=b'', method='PUT'))
+                """,
+            ])
+        let seen = ServeProcess.object(try await pushed.body)
+        #expect((seen["instances"] as? [[String: Any]])?.first?["id"] as? String == "j1")
+        try await Task.sleep(for: .seconds(1.5))  // renewals keep it alive past its TTL
+        let alive = ServeProcess.object(try await b.request("GET", "/v1/services/jobs").body)
+        #expect((alive["instances"] as? [[String: Any]])?.count == 1)
+        let index = alive["index"] as? Int ?? 0
+        registrant.signal(SIGKILL)
+        let killed = ContinuousClock.now
+        let gone = ServeProcess.object(try await b.request("GET", "/v1/services/jobs?index=\(index)&wait=20s").body)
+        #expect((gone["instances"] as? [[String: Any]])?.isEmpty == true)
+        #expect(ContinuousClock.now - killed < .seconds(2))  // TTL (1 s) + 1 s
+    }
+
+    @Test("SIGTERM stops shoal serve cleanly with exit 0")
+    func sigterm() async throws {
+        let serve = try await ServeProcess()
+        serve.shoal.process.signal(SIGTERM)
+        #expect(await within(10) { !serve.shoal.process.isRunning })
+        #expect(serve.shoal.process.exitCode == 0)
+        serve.stop()
+    }
+}
