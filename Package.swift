@@ -68,7 +68,10 @@ let package = Package(
         // The admin HTTP API (Hummingbird); only `shoal` and its tests import it.
         .target(
             name: "ShoalAdmin",
-            dependencies: ["ShoalCore", "ShoalDiscovery", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: [
+                "ShoalCore", "ShoalDiscovery", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .executableTarget(
             name: "shoal",

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ServiceLifecycle
 import ShoalCore
 import ShoalDiscovery
 
@@ -31,6 +32,7 @@ public struct RegistryAPI: Sendable {
 
     /// Adds the routes to `router`.
     public func addRoutes(to router: Router<BasicRequestContext>) {
+        router.add(middleware: MethodNotAllowedMiddleware())
         router.add(middleware: DiscoveryErrorMiddleware())
         router.get("/healthz") { _, _ in Self.json(.ok, ["status": "ok"]) }
         let v1 = router.group("/v1")
@@ -118,7 +120,8 @@ public struct RegistryAPI: Sendable {
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
-                for await snapshot in snapshots {
+                // Ends with the server's graceful shutdown, which otherwise waits for it forever.
+                for try await snapshot in snapshots.cancelOnGracefulShutdown() {
                     let data = JSON.encode(Self.snapshotJSON(snapshot))
                     var event = ByteBuffer(string: "event: snapshot\nid: \(snapshot.index)\ndata: ")
                     event.writeBytes(data)

@@ -188,10 +188,17 @@ struct ServeCommandTests {
         #expect(ContinuousClock.now - killed < .seconds(2))  // TTL (1 s) + 1 s
     }
 
-    @Test("SIGTERM stops shoal serve cleanly with exit 0")
+    @Test("SIGTERM stops shoal serve cleanly with exit 0, even with an event stream open")
     func sigterm() async throws {
         let serve = try await ServeProcess()
+        let events = Task {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(serve.port)/v1/services/web/events")!)
+            request.timeoutInterval = 30
+            return try? await URLSession.shared.data(for: request)
+        }
+        try await Task.sleep(for: .milliseconds(500))
         serve.shoal.process.signal(SIGTERM)
+        defer { events.cancel() }
         #expect(await within(10) { !serve.shoal.process.isRunning })
         #expect(serve.shoal.process.exitCode == 0)
         serve.stop()
