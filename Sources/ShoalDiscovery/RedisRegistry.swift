@@ -92,12 +92,7 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
     }
 
     public func renew(service: String, id: String) async throws -> Bool {
-        // The TTL is the one registered: read it from the stored registration.
-        let json = try await send(RESPCommand("HGET", keys.service(service)[0], id))
-        guard let json = json.string, let stored = StoredRegistration.decode(json) else { return false }
-        let reply = try await evaluate(
-            RedisRegistryScripts.renew, service: service,
-            arguments: [service, id, String(stored.ttlMilliseconds)])
+        let reply = try await evaluate(RedisRegistryScripts.renew, service: service, arguments: [service, id])
         guard case .array(let parts) = reply, parts.count == 2 else { throw Self.unexpected(reply, "renewing \(id)") }
         return parts[0] == .integer(1)
     }

@@ -69,15 +69,18 @@ enum RedisRegistryScripts {
             return {1, bump(ARGV[1], ARGV[6]), registered, t}
             """)
 
-    /// KEYS: service keys. ARGV: service, id, ttl ms.
-    /// Extends a live instance. Returns {1, now ms} or {0, now ms} when unknown or expired.
+    /// KEYS: service keys. ARGV: service, id.
+    /// Extends a live instance by the TTL it was registered with. Returns {1, now ms} or
+    /// {0, now ms} when unknown or expired.
     static let renew = RedisScript(
         bump + """
             local member = ARGV[1] .. '/' .. ARGV[2]
             local t = now()
             local expiry = redis.call('ZSCORE', KEYS[5], member)
-            if not expiry or tonumber(expiry) <= t then return {0, t} end
-            redis.call('ZADD', KEYS[5], t + tonumber(ARGV[3]), member)
+            local stored = redis.call('HGET', KEYS[1], ARGV[2])
+            if not expiry or not stored or tonumber(expiry) <= t then return {0, t} end
+            local ttl = cjson.decode(stored).ttlMilliseconds
+            redis.call('ZADD', KEYS[5], t + ttl, member)
             return {1, t}
             """)
 

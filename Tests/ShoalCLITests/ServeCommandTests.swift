@@ -15,16 +15,18 @@ final class ServeProcess: Sendable {
     let port: Int
     let directory: URL
 
-    init(_ arguments: [String] = [], port: Int? = nil) async throws {
+    /// Starts `shoal serve` on port 0 and reads the port it bound from its first line.
+    init(_ arguments: [String] = []) async throws {
         directory = try scratchDirectory()
-        let port = try port ?? RedisServer.freePort()
-        self.port = port
-        shoal = try BackgroundShoal(["serve", "--admin", "127.0.0.1:\(port)"] + arguments, in: directory)
+        shoal = try BackgroundShoal(["serve", "--admin", "127.0.0.1:0"] + arguments, in: directory)
         let shoal = shoal
         let up = await within(20) { shoal.stderr.contains("registry API on") || !shoal.process.isRunning }
-        guard up, shoal.process.isRunning else {
+        let line = shoal.stderr.split(separator: "\n").first { $0.contains("registry API on http://127.0.0.1:") }
+        let port = line.flatMap { $0.split(separator: ":").last?.split(separator: " ").first }.flatMap { Int($0) }
+        guard up, shoal.process.isRunning, let port else {
             throw RedisServerError("shoal serve did not start: \(shoal.stderr)")
         }
+        self.port = port
     }
 
     /// Sends a request; returns the status and the body.
