@@ -124,11 +124,10 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
 
     public func services() async throws -> [ServiceSummary] {
         let reply = try await send(RESPCommand("SMEMBERS", keys.services))
-        guard case .set(let members) = reply else {
-            if case .array(let members) = reply { return try await summaries(members.compactMap(\.string)) }
-            throw Self.unexpected(reply, "listing services")
+        switch reply {
+        case .set(let members), .array(let members): return try await summaries(members.compactMap(\.string))
+        default: throw Self.unexpected(reply, "listing services")
         }
-        return try await summaries(members.compactMap(\.string))
     }
 
     public func subscribe(_ service: String) -> AsyncStream<ServiceSnapshot> {
@@ -228,9 +227,8 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
     /// Looks the service up and passes the snapshot to its watchers if it is newer than
     /// what they have (or tells them it went stale).
     private func refresh(_ service: String, ifBeyond index: UInt64? = nil) async {
-        let known = state.withLock { $0.watched[service]?.lastIndex }
-        guard state.withLock({ $0.watched[service] != nil }) else { return }
-        if let index, let known, index <= known { return }
+        guard let watched = state.withLock({ $0.watched[service] }) else { return }  // nobody watches it
+        if let index, let known = watched.lastIndex, index <= known { return }
         guard let snapshot = try? await lookup(service) else { return }
         state.withLock { state in
             guard var watched = state.watched[service] else { return }

@@ -42,16 +42,13 @@ public final class HTTPTestServer: Sendable {
             if canConnect(port) { return process }
             usleep(10_000)
         }
-        process.signal(SIGKILL)
+        process.kill()
         throw RedisServerError("the HTTP test server on port \(port) did not start within 10 s")
     }
 
     /// Kills the server (SIGKILL), as a crash would.
     public func kill() {
-        process.withLock { process in
-            process.signal(SIGKILL)
-            process.waitForExit(seconds: 5)
-        }
+        process.withLock { $0.kill() }
     }
 
     /// Starts a new server on the same port.

@@ -75,8 +75,7 @@ public final class RedisServer: Sendable {
             usleep(5_000)
             waited += 0.005
         }
-        process.signal(SIGKILL)
-        process.waitForExit(seconds: 5)
+        process.kill()
         throw RedisServerError("redis-server on port \(port) did not answer PING within 10 s")
     }
 
@@ -99,10 +98,7 @@ public final class RedisServer: Sendable {
 
     /// Kills the server at once (SIGKILL), as a crash would.
     public func kill() {
-        process.withLock { process in
-            process.signal(SIGKILL)
-            process.waitForExit(seconds: 5)
-        }
+        process.withLock { $0.kill() }
     }
 
     /// Kills the server if it runs and starts a new, empty one on the same port.

@@ -74,7 +74,13 @@ public final class SpawnedProcess: Sendable {
 
     /// Sends `number` if the process still runs.
     public func signal(_ number: Int32) {
-        if isRunning { _ = kill(pid, number) }
+        if isRunning { _ = Glibc.kill(pid, number) }
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would, and reaps it.
+    public func kill() {
+        signal(SIGKILL)
+        waitForExit(seconds: 5)
     }
 
     /// Waits up to `seconds` for the process to exit; `true` if it did.

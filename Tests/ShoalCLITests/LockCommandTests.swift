@@ -16,16 +16,6 @@ func scratchDirectory() throws -> URL {
     return directory
 }
 
-/// Polls `condition` every 10 ms for up to `seconds`.
-func within(_ seconds: Double, _ condition: () throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if try condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return try condition()
-}
-
 /// `shoal lock` started in the background, its standard error kept in a file.
 struct BackgroundShoal {
     let process: SpawnedProcess
@@ -124,13 +114,13 @@ struct LockCommandTests {
                 "lock", "--redis", redis.url, "--name", "job", "--ttl", "1s", "--",
                 "sh", "-c", "trap 'echo TERM > \(marker); exit 143' TERM; while :; do sleep 0.05; done",
             ], in: directory)
-        #expect(try await within(5) { try redis.keys().contains("shoal:lock:job") })
+        #expect(try await eventually(within: 5) { try redis.keys().contains("shoal:lock:job") })
         holder.process.signal(SIGSTOP)
         try await Task.sleep(for: .milliseconds(1300))  // past the 1 s TTL: Redis expires the key
         let other = try ShoalProcess.run(["lock", "--redis", redis.url, "--name", "job", "--no-wait", "--", "true"])
         #expect(other.status == 0)
         holder.process.signal(SIGCONT)
-        #expect(await within(10) { !holder.process.isRunning })
+        #expect(await eventually(within: 10) { !holder.process.isRunning })
         #expect(holder.process.exitCode == 76)
         #expect(holder.stderr.contains("lock 'job' (fencing token"))
         #expect(holder.stderr.contains("was lost: its time-to-live passed without a confirmed renewal"))
@@ -148,10 +138,10 @@ struct LockCommandTests {
                 "lock", "--redis", redis.url, "--name", "job", "--ttl", "2s", "--grace", "300ms", "--",
                 "sh", "-c", "trap '' TERM; while :; do sleep 0.05; done",
             ], in: directory)
-        #expect(try await within(5) { try redis.keys().contains("shoal:lock:job") })
+        #expect(try await eventually(within: 5) { try redis.keys().contains("shoal:lock:job") })
         _ = try redis.command("DEL", "shoal:lock:job")  // the next renewal is refused
         let deleted = ContinuousClock.now
-        #expect(await within(10) { !holder.process.isRunning })
+        #expect(await eventually(within: 10) { !holder.process.isRunning })
         #expect(holder.process.exitCode == 76)
         #expect(ContinuousClock.now - deleted >= .milliseconds(300))  // SIGTERM, ignored; SIGKILL after the grace
         #expect(holder.stderr.contains("was lost: Redis no longer holds it under this lease"))
@@ -167,10 +157,10 @@ struct LockCommandTests {
                 "lock", "--redis", redis.url, "--name", "job", "--",
                 "sh", "-c", "trap 'exit 42' TERM; while :; do sleep 0.05; done",
             ], in: directory)
-        #expect(try await within(5) { try redis.keys().contains("shoal:lock:job") })
+        #expect(try await eventually(within: 5) { try redis.keys().contains("shoal:lock:job") })
         try await Task.sleep(for: .milliseconds(100))  // the child has set its trap
         holder.process.signal(SIGTERM)
-        #expect(await within(5) { !holder.process.isRunning })
+        #expect(await eventually(within: 5) { !holder.process.isRunning })
         #expect(holder.process.exitCode == 42)
         #expect(try redis.keys() == ["shoal:lock:job:fence"])
     }
@@ -184,9 +174,9 @@ struct LockCommandTests {
         let held = try #require(try await locks.tryAcquire("job", ttl: .seconds(30)))
         let waiter = try BackgroundShoal(
             ["lock", "--redis", redis.url, "--name", "job", "--wait", "30s", "--", "true"], in: directory)
-        #expect(try await within(5) { try redis.keys().contains("shoal:lock:job:queue") })
+        #expect(try await eventually(within: 5) { try redis.keys().contains("shoal:lock:job:queue") })
         waiter.process.signal(SIGTERM)
-        #expect(await within(5) { !waiter.process.isRunning })
+        #expect(await eventually(within: 5) { !waiter.process.isRunning })
         #expect(waiter.process.exitCode == 143)
         #expect(waiter.stderr.contains("interrupted while waiting for lock 'job'"))
         #expect(try redis.keys().sorted() == ["shoal:lock:job", "shoal:lock:job:fence"])
@@ -205,9 +195,9 @@ struct LockCommandTests {
                 "lock", "--redis", redis.url, "--name", "job", "--ttl", "2s", "--",
                 "sh", "-c", "echo $$ > \(childPID); exec sleep 30",
             ], in: directory)
-        #expect(try await within(5) { try redis.keys().contains("shoal:lock:job") })
+        #expect(try await eventually(within: 5) { try redis.keys().contains("shoal:lock:job") })
         holder.process.signal(SIGKILL)
-        #expect(await within(5) { !holder.process.isRunning })
+        #expect(await eventually(within: 5) { !holder.process.isRunning })
         defer {
             if let pid = (try? String(contentsOfFile: childPID, encoding: .utf8)).flatMap({
                 Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))

@@ -20,7 +20,7 @@ final class ServeProcess: Sendable {
         directory = try scratchDirectory()
         shoal = try BackgroundShoal(["serve", "--admin", "127.0.0.1:0"] + arguments, in: directory)
         let shoal = shoal
-        let up = await within(20) { shoal.stderr.contains("registry API on") || !shoal.process.isRunning }
+        let up = await eventually(within: 20) { shoal.stderr.contains("registry API on") || !shoal.process.isRunning }
         let line = shoal.stderr.split(separator: "\n").first { $0.contains("registry API on http://127.0.0.1:") }
         let port = line.flatMap { $0.split(separator: ":").last?.split(separator: " ").first }.flatMap { Int($0) }
         guard up, shoal.process.isRunning, let port else {
@@ -201,7 +201,7 @@ struct ServeCommandTests {
         try await Task.sleep(for: .milliseconds(500))
         serve.shoal.process.signal(SIGTERM)
         defer { events.cancel() }
-        #expect(await within(10) { !serve.shoal.process.isRunning })
+        #expect(await eventually(within: 10) { !serve.shoal.process.isRunning })
         #expect(serve.shoal.process.exitCode == 0)
         serve.stop()
     }

@@ -7,11 +7,6 @@ func instance(_ id: String, port: Int = 8080, service: String = "payments") thro
     try ServiceInstance(service: service, id: id, address: "10.0.0.7", port: port, zone: "a", metadata: ["v": "1"])
 }
 
-/// Yields until `condition` holds (tasks woken by a manual clock need a moment to run).
-func settle(_ condition: () -> Bool) async {
-    for _ in 0..<20_000 where !condition() { await Task.yield() }
-}
-
 @Suite("EmbeddedRegistry", .timeLimit(.minutes(1)))
 struct EmbeddedRegistryTests {
     @Test("register, look up, renew, deregister; times come from the clock")

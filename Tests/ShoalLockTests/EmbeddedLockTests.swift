@@ -1,5 +1,6 @@
 import ShoalCore
 import ShoalLock
+import ShoalTesting
 import Synchronization
 import Testing
 
@@ -16,13 +17,6 @@ final class Shared<Value: Sendable>: Sendable {
     }
 
     var value: Value { mutex.withLock { $0 } }
-}
-
-/// Waits (yielding) until `condition` holds, for at most a few seconds of real time.
-func eventually(_ condition: () -> Bool) async {
-    for _ in 0..<20_000 where !condition() {
-        await Task.yield()
-    }
 }
 
 @Suite("EmbeddedLock", .timeLimit(.minutes(1)))
@@ -54,7 +48,7 @@ struct EmbeddedLockTests {
                     order.update { $0.append(waiter) }
                     _ = try await locks.release(lease)
                 })
-            await eventually { locks.waiterCount("queue") == waiter + 1 }
+            await settle { locks.waiterCount("queue") == waiter + 1 }
         }
         #expect(try await locks.tryAcquire("queue", ttl: .seconds(1)) == nil)  // no queue jumping
         _ = try await locks.release(held)
@@ -63,7 +57,7 @@ struct EmbeddedLockTests {
         // Past the first holder's expiry the expiry watcher finds no one waiting and stops;
         // the waiters' 60 s wait time-outs ended when they got the lock.
         clock.advance(by: .seconds(11))
-        await eventually { clock.sleeperCount == 0 }
+        await settle { clock.sleeperCount == 0 }
         #expect(clock.sleeperCount == 0)
     }
 
@@ -73,9 +67,9 @@ struct EmbeddedLockTests {
         let locks = EmbeddedLock(clock: clock)
         let stale = try #require(try await locks.tryAcquire("lapse", ttl: .seconds(5)))
         let waiting = Task { try await locks.acquire("lapse", ttl: .seconds(5), wait: .seconds(60)) }
-        await eventually { locks.waiterCount("lapse") == 1 && clock.sleeperCount >= 2 }
+        await settle { locks.waiterCount("lapse") == 1 && clock.sleeperCount >= 2 }
         clock.advance(by: .seconds(4))
-        await eventually { false }
+        await settle { false }
         #expect(locks.waiterCount("lapse") == 1)  // not yet
         clock.advance(by: .seconds(1))
         let next = try await waiting.value
@@ -91,7 +85,7 @@ struct EmbeddedLockTests {
         let locks = EmbeddedLock(clock: clock)
         let held = try #require(try await locks.tryAcquire("busy", ttl: .seconds(60)))
         let waiting = Task { try await locks.acquire("busy", ttl: .seconds(5), wait: .seconds(3)) }
-        await eventually { locks.waiterCount("busy") == 1 && clock.sleeperCount >= 2 }
+        await settle { locks.waiterCount("busy") == 1 && clock.sleeperCount >= 2 }
         clock.advance(by: .seconds(3))
         do {
             _ = try await waiting.value
@@ -109,9 +103,9 @@ struct EmbeddedLockTests {
         let locks = EmbeddedLock(clock: clock)
         let held = try #require(try await locks.tryAcquire("c", ttl: .seconds(60)))
         let cancelled = Task { try await locks.acquire("c", ttl: .seconds(5), wait: .seconds(30)) }
-        await eventually { locks.waiterCount("c") == 1 }
+        await settle { locks.waiterCount("c") == 1 }
         let patient = Task { try await locks.acquire("c", ttl: .seconds(5), wait: .seconds(30)) }
-        await eventually { locks.waiterCount("c") == 2 }
+        await settle { locks.waiterCount("c") == 2 }
         cancelled.cancel()
         await #expect(throws: CancellationError.self) { try await cancelled.value }
         #expect(locks.waiterCount("c") == 1)
@@ -135,10 +129,10 @@ struct EmbeddedLockTests {
         }
         // The watchdog's next renewal is due a third of the TTL from now.
         let renewalDue = { clock.sleeperDeadlines == [clock.now() + .seconds(3)] }
-        await eventually { inBody.load(ordering: .relaxed) && renewalDue() }
+        await settle { inBody.load(ordering: .relaxed) && renewalDue() }
         for _ in 0..<10 {  // 30 s in 3 s steps: the watchdog renews each time
             clock.advance(by: .seconds(3))
-            await eventually(renewalDue)
+            await settle(renewalDue)
         }
         #expect(try await locks.tryAcquire("report", ttl: .seconds(1)) == nil)  // still held
         proceed.store(true, ordering: .relaxed)
@@ -161,7 +155,7 @@ struct EmbeddedLockTests {
                 }
             }
         }
-        await eventually { clock.sleeperCount == 2 }  // the body and the watchdog
+        await settle { clock.sleeperCount == 2 }  // the body and the watchdog
         clock.advance(by: .seconds(60))  // a stall: no renewal could be confirmed in time
         do {
             try await holder.value

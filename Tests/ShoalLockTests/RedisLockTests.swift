@@ -22,15 +22,6 @@ func leftovers(_ redis: RedisServer) throws -> [String] {
     return left
 }
 
-/// Polls `condition` every 10 ms for up to 5 s of real time.
-func eventuallyTrue(_ condition: () throws -> Bool) async rethrows -> Bool {
-    for _ in 0..<500 {
-        if try condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return try condition()
-}
-
 @Suite("RedisLock against a real redis-server", .serialized, .timeLimit(.minutes(1)))
 struct RedisLockTests {
     @Test("16 holders doing read-modify-write: no lost update, fencing tokens strictly increasing")
@@ -61,7 +52,7 @@ struct RedisLockTests {
         #expect(zip(seen, seen.dropFirst()).allSatisfy { $0 < $1 })
         for locks in holders { await locks.close() }
         _ = try redis.command("DEL", "counter")
-        #expect(try await eventuallyTrue { try leftovers(redis).isEmpty })
+        #expect(try await eventually { try leftovers(redis).isEmpty })
         await connection.close()
     }
 
@@ -82,7 +73,7 @@ struct RedisLockTests {
                     await locks.close()
                 })
             #expect(
-                try await eventuallyTrue {
+                try await eventually {
                     try redis.command("LLEN", "shoal:lock:line:queue") == .integer(Int64(waiter + 1))
                 })
         }
@@ -91,7 +82,7 @@ struct RedisLockTests {
         for task in tasks { try await task.value }
         #expect(order.value == [0, 1, 2, 3, 4])
         await holder.close()
-        #expect(try await eventuallyTrue { try leftovers(redis).isEmpty })
+        #expect(try await eventually { try leftovers(redis).isEmpty })
     }
 
     @Test("cancelling a waiter, or a wait that runs out, leaves no key, place in line or subscription")
@@ -101,12 +92,12 @@ struct RedisLockTests {
         let waiter = redisLocks(redis)
         let held = try #require(try await holder.tryAcquire("busy", ttl: .seconds(10)))
         let waiting = Task { try await waiter.acquire("busy", ttl: .seconds(10), wait: .seconds(30)) }
-        #expect(try await eventuallyTrue { try redis.command("LLEN", "shoal:lock:busy:queue") == .integer(1) })
+        #expect(try await eventually { try redis.command("LLEN", "shoal:lock:busy:queue") == .integer(1) })
         waiting.cancel()
         #expect(await caught(CancellationError.self) { _ = try await waiting.value } != nil)
         #expect(try redis.keys().sorted() == ["shoal:lock:busy", "shoal:lock:busy:fence"])
         // The release notices stay subscribed for the subscriber's linger (1 s), then go.
-        #expect(await eventuallyTrue { waiter.subscriber.subscribedChannels.isEmpty })
+        #expect(await eventually { waiter.subscriber.subscribedChannels.isEmpty })
 
         let started = ContinuousClock.now
         let timedOut = await caught(LockError.self) {
@@ -118,7 +109,7 @@ struct RedisLockTests {
         _ = try await holder.release(held)
         await holder.close()
         await waiter.close()
-        #expect(try await eventuallyTrue { try leftovers(redis).isEmpty })
+        #expect(try await eventually { try leftovers(redis).isEmpty })
     }
 
     @Test("a release after expiry is notHeld and leaves the new holder's key alone")
@@ -186,7 +177,7 @@ struct RedisLockTests {
         #expect(lease.fencingToken == held.fencingToken + 2)
         _ = try await locks.release(lease)
         await locks.close()
-        #expect(try await eventuallyTrue { try leftovers(redis).isEmpty })
+        #expect(try await eventually { try leftovers(redis).isEmpty })
     }
 
     @Test("Redis paused past the time-to-live: the body is cancelled and withLock throws LockLost")
@@ -210,7 +201,7 @@ struct RedisLockTests {
         #expect(bodyCancelled.value)
         #expect(ContinuousClock.now - started < .seconds(2))
         await locks.close()
-        #expect(try await eventuallyTrue { try leftovers(redis).isEmpty })  // the key expires
+        #expect(try await eventually { try leftovers(redis).isEmpty })  // the key expires
     }
 
     @Test("Redis restarted empty while held: the holder learns of the loss at its next renewal")
@@ -225,6 +216,6 @@ struct RedisLockTests {
         }
         #expect(lost?.reason.contains("no longer holds") == true)
         await locks.close()
-        #expect(try await eventuallyTrue { try leftovers(redis).isEmpty })
+        #expect(try await eventually { try leftovers(redis).isEmpty })
     }
 }

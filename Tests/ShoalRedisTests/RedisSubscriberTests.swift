@@ -11,16 +11,6 @@ func serverChannels(_ redis: RedisServer) throws -> [String] {
     return channels.compactMap(\.string).sorted()
 }
 
-/// Polls `condition` every 10 ms for up to `seconds`.
-func eventually(within seconds: Double = 5, _ condition: () throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if try condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return try condition()
-}
-
 @Suite("RedisSubscriber against a real redis-server", .serialized)
 struct RedisSubscriberTests {
     @Test("messages arrive in order once subscribed; dropping the sequence unsubscribes after the linger")

@@ -10,10 +10,10 @@ struct BenchLockCommand: AsyncParsableCommand {
         commandName: "lock",
         abstract: "Measure RedisLock: clients taking turns on one lock name against a real Redis.",
         discussion: """
-            Each client has a RedisLock of its own (its own connections and subscriber, as a \\
-            separate process would) and loops: acquire (waiting in line), hold for --hold \\
-            (sleeping, then spinning the last 200 µs, so it is exactly that long), release. Prints cycles per second, each client's share \\
-            (min/max of cycles per client) and the time spent waiting to acquire. Each client \\
+            Each client has a RedisLock of its own (its own connections and subscriber, as a \
+            separate process would) and loops: acquire (waiting in line), hold for --hold \
+            (sleeping, then spinning the last 200 µs, so it is exactly that long), release. Prints cycles per second, each client's share \
+            (min/max of cycles per client) and the time spent waiting to acquire. Each client \
             first does one untimed cycle to open its connections.
             """
     )

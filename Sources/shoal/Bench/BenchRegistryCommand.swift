@@ -11,10 +11,10 @@ struct BenchRegistryCommand: AsyncParsableCommand {
         commandName: "registry",
         abstract: "Measure RedisRegistry: registrations/s, renewals/s, notification latency, memory.",
         discussion: """
-            Registers --instances instances (16 at a time) through one RedisRegistry, renews \\
-            them all, and reads Redis's used_memory before and after. Then a watcher on a \\
-            second RedisRegistry (its own connections and subscriber, as another process \\
-            would have) times --changes changes made through the first: from the start of \\
+            Registers --instances instances (16 at a time) through one RedisRegistry, renews \
+            them all, and reads Redis's used_memory before and after. Then a watcher on a \
+            second RedisRegistry (its own connections and subscriber, as another process \
+            would have) times --changes changes made through the first: from the start of \
             the change to the watcher's snapshot.
             """
     )

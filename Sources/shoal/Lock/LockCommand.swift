@@ -13,19 +13,19 @@ struct LockCommand: AsyncParsableCommand {
             shoal lock --redis redis://HOST:PORT[/DB] --name NAME [--ttl 10s] [--wait 30s | --no-wait] -- COMMAND [ARGS…]
             """,
         discussion: """
-            The command gets SHOAL_LOCK_NAME and SHOAL_LOCK_FENCING_TOKEN (strictly \\
-            increasing per name) in its environment. The lease is renewed every third of \\
-            --ttl. If it is lost while the command runs (Redis refused a renewal, or --ttl \\
-            passed without a confirmed one, say because this process was paused), the \\
-            command gets SIGTERM, then SIGKILL after --grace, and shoal says why and exits \\
+            The command gets SHOAL_LOCK_NAME and SHOAL_LOCK_FENCING_TOKEN (strictly \
+            increasing per name) in its environment. The lease is renewed every third of \
+            --ttl. If it is lost while the command runs (Redis refused a renewal, or --ttl \
+            passed without a confirmed one, say because this process was paused), the \
+            command gets SIGTERM, then SIGKILL after --grace, and shoal says why and exits \
             76. SIGTERM, SIGINT and SIGHUP sent to shoal are passed on to the command; \
             while waiting for the lock, they end the wait (leaving the line) and shoal exits \
-            128 + the signal. \\
+            128 + the signal. \
             SHOAL_REDIS_URL stands in for --redis.
 
-            Exit codes: the command's own (128 + N if signal N ended it) after it ran with \\
-            the lock held; 75 the lock was not free within --wait, or at once with \\
-            --no-wait; 76 the lock was lost while the command ran; 69 Redis could not be \\
+            Exit codes: the command's own (128 + N if signal N ended it) after it ran with \
+            the lock held; 75 the lock was not free within --wait, or at once with \
+            --no-wait; 76 the lock was lost while the command ran; 69 Redis could not be \
             reached; 127 the command could not be started; 2 bad usage.
             """
     )

@@ -14,13 +14,13 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the service registry and its HTTP API (the gateway joins later).",
         discussion: """
-            The registry is in memory unless --redis (or SHOAL_REDIS_URL) names a Redis \\
-            server, which several `shoal serve` processes may share. The admin API \\
-            (registry, health) listens on --admin. With --token (or SHOAL_TOKEN) every /v1 \\
-            request must carry `Authorization: Bearer <token>`. An admin address that is not \\
+            The registry is in memory unless --redis (or SHOAL_REDIS_URL) names a Redis \
+            server, which several `shoal serve` processes may share. The admin API \
+            (registry, health) listens on --admin. With --token (or SHOAL_TOKEN) every /v1 \
+            request must carry `Authorization: Bearer <token>`. An admin address that is not \
             loopback needs a token, or --insecure. SIGTERM or SIGINT stops it cleanly.
 
-            Exit codes: 0 stopped by a signal, 1 failed while running (say the admin port \\
+            Exit codes: 0 stopped by a signal, 1 failed while running (say the admin port \
             is taken), 2 bad usage.
             """
     )
@@ -28,14 +28,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Where the admin API listens, HOST:PORT.")
     var admin: String = "127.0.0.1:8081"
 
-    @Option(
-        help:
-            "Keep the registry in Redis: redis://HOST:PORT[/DB], rediss://… for TLS. Default: $SHOAL_REDIS_URL, else in memory."
-    )
-    var redis: String?
-
-    @Option(name: .customLong("redis-ca"), help: "A PEM file of CA certificates to trust for rediss://.")
-    var redisCA: String?
+    /// Where the registry is kept; in memory when neither flag nor SHOAL_REDIS_URL is given.
+    @OptionGroup var redisOptions: RedisOptions
 
     @Option(help: "Require this bearer token on /v1 requests. Default: $SHOAL_TOKEN.")
     var token: String?
@@ -57,11 +51,8 @@ struct ServeCommand: AsyncParsableCommand {
             )
         }
         let registry: any ServiceRegistry & ServiceDiscovery & Service
-        if redis != nil || environment["SHOAL_REDIS_URL"] != nil {
-            var options = RedisOptions()
-            options.redis = redis
-            options.redisCA = redisCA
-            registry = RedisRegistry(configuration: try options.configuration())
+        if let configuration = try redisOptions.configurationIfGiven() {
+            registry = RedisRegistry(configuration: configuration)
         } else {
             registry = EmbeddedRegistry()
         }

@@ -19,9 +19,16 @@ struct RedisOptions: ParsableArguments {
 
     /// The configuration the flags describe.
     func configuration() throws(UsageError) -> RedisConfiguration {
-        guard let url = redis ?? ProcessInfo.processInfo.environment["SHOAL_REDIS_URL"] else {
+        guard let configuration = try configurationIfGiven() else {
             throw UsageError("--redis is missing (or set SHOAL_REDIS_URL), e.g. --redis redis://127.0.0.1:6379")
         }
+        return configuration
+    }
+
+    /// The configuration the flags describe, or `nil` when neither `--redis` nor
+    /// `SHOAL_REDIS_URL` names a server (for commands where Redis is optional).
+    func configurationIfGiven() throws(UsageError) -> RedisConfiguration? {
+        guard let url = redis ?? ProcessInfo.processInfo.environment["SHOAL_REDIS_URL"] else { return nil }
         var configuration: RedisConfiguration
         do {
             configuration = try RedisConfiguration(url: url)
