@@ -14,14 +14,18 @@ public enum ChildProcess {
         public var output: String { String(decoding: stdout, as: UTF8.self) }
     }
 
-    /// Runs `executable` with `arguments`, writes `stdin` to it and waits for it to exit.
+    /// Runs `executable` with `arguments` (and `environment` added to this process's own),
+    /// writes `stdin` to it and waits for it to exit.
     ///
     /// Input is written and both outputs are read on their own threads, so a child that
     /// prints a lot before reading all its input cannot deadlock the test.
-    public static func run(_ executable: URL, _ arguments: [String], stdin: Data = Data()) throws -> Result {
+    public static func run(
+        _ executable: URL, _ arguments: [String], stdin: Data = Data(), environment: [String: String] = [:]
+    ) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let input = Pipe()
         let output = Pipe()
         let error = Pipe()

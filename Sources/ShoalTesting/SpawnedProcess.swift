@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 #if canImport(Glibc)
@@ -17,10 +18,11 @@ public final class SpawnedProcess: Sendable {
     }
 
     /// Starts `path` with `arguments`, its standard output and error written to the files
-    /// named (created or truncated; /dev/null by default).
+    /// named (created or truncated; /dev/null by default), and `environment` added to this
+    /// process's own.
     public static func spawn(
         _ path: String, _ arguments: [String], standardOutput: String = "/dev/null",
-        standardError: String = "/dev/null"
+        standardError: String = "/dev/null", environment: [String: String] = [:]
     ) throws -> SpawnedProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -45,8 +47,11 @@ public final class SpawnedProcess: Sendable {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
+        let result = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
         guard result == 0 else { throw RedisServerError("cannot start \(path): error \(result)") }
         return SpawnedProcess(pid: pid)
     }

@@ -21,9 +21,10 @@ struct BackgroundShoal {
     let process: SpawnedProcess
     let stderrPath: String
 
-    init(_ arguments: [String], in directory: URL) throws {
+    init(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws {
         stderrPath = directory.appendingPathComponent("shoal-\(UUID().uuidString).err").path
-        process = try SpawnedProcess.spawn(ShoalProcess.binary.path, arguments, standardError: stderrPath)
+        process = try SpawnedProcess.spawn(
+            ShoalProcess.binary.path, arguments, standardError: stderrPath, environment: environment)
     }
 
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }

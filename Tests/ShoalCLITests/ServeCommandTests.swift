@@ -15,10 +15,20 @@ final class ServeProcess: Sendable {
     let port: Int
     let directory: URL
 
-    /// Starts `shoal serve` on port 0 and reads the port it bound from its first line.
-    init(_ arguments: [String] = []) async throws {
+    /// Starts `shoal serve` on port 0 (unless `arguments` name the admin address, or
+    /// `environment` or `config`, the text of a YAML file passed with --config, do) and
+    /// reads the port it bound from its first line.
+    init(_ arguments: [String] = [], environment: [String: String] = [:], config: String? = nil) async throws {
         directory = try scratchDirectory()
-        shoal = try BackgroundShoal(["serve", "--admin", "127.0.0.1:0"] + arguments, in: directory)
+        var arguments = arguments
+        if let config {
+            let file = directory.appendingPathComponent("shoal.yaml")
+            try Data(config.utf8).write(to: file)
+            arguments += ["--config", file.path]
+        }
+        let named = arguments.contains("--admin") || environment["SHOAL_ADMIN"] != nil || config != nil
+        shoal = try BackgroundShoal(
+            ["serve"] + (named ? [] : ["--admin", "127.0.0.1:0"]) + arguments, in: directory, environment: environment)
         let shoal = shoal
         let up = await eventually(within: 20) { shoal.stderr.contains("registry API on") || !shoal.process.isRunning }
         let line = shoal.stderr.split(separator: "\n").first { $0.contains("registry API on http://127.0.0.1:") }

@@ -9,11 +9,13 @@ enum ShoalProcess {
             .deletingLastPathComponent().appendingPathComponent("shoal")
     }
 
-    static func run(_ arguments: [String], stdin: Data = Data()) throws -> ChildProcess.Result {
+    static func run(
+        _ arguments: [String], stdin: Data = Data(), environment: [String: String] = [:]
+    ) throws -> ChildProcess.Result {
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "\(binary.path): run `swift build` first"])
         }
-        return try ChildProcess.run(binary, arguments, stdin: stdin)
+        return try ChildProcess.run(binary, arguments, stdin: stdin, environment: environment)
     }
 
     /// The reference vectors of the hashing tests.

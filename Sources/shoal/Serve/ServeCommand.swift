@@ -1,4 +1,5 @@
 import ArgumentParser
+import Configuration
 import Foundation
 import Hummingbird
 import Logging
@@ -14,21 +15,32 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the service registry and its HTTP API (the gateway joins later).",
         discussion: """
-            The registry is in memory unless --redis (or SHOAL_REDIS_URL) names a Redis \
-            server, which several `shoal serve` processes may share. The admin API \
-            (registry, health) listens on --admin. With --token (or SHOAL_TOKEN) every /v1 \
-            request must carry `Authorization: Bearer <token>`. An admin address that is not \
-            loopback needs a token, or --insecure. SIGTERM or SIGINT stops it cleanly.
+            The registry is in memory unless --redis names a Redis server, which several \
+            `shoal serve` processes may share. The admin API (registry, health) listens on \
+            --admin. With --token every /v1 request must carry `Authorization: Bearer \
+            <token>`. An admin address that is not loopback needs a token, or --insecure. \
+            SIGTERM or SIGINT stops it cleanly.
+
+            Every setting can also come from an environment variable or a YAML file named \
+            by --config (or SHOAL_CONFIG); the command line wins, then the environment, then \
+            the file. The settings, with their variables and keys in the file:
+              --admin      SHOAL_ADMIN       admin: 127.0.0.1:8081
+              --token      SHOAL_TOKEN       token: …
+              --insecure   SHOAL_INSECURE    insecure: true
+              --redis      SHOAL_REDIS_URL   redis: {url: redis://127.0.0.1:6379}
+              --redis-ca   SHOAL_REDIS_CA    redis: {ca: /etc/shoal/ca.pem}
+              --listen     SHOAL_LISTEN      listen: 127.0.0.1:8080
+            An unknown key in the file, or a value of the wrong type anywhere, is an error.
 
             Exit codes: 0 stopped by a signal, 1 failed while running (say the admin port \
-            is taken), 2 bad usage.
+            is taken), 2 bad usage or a bad setting.
             """
     )
 
-    @Option(help: "Where the admin API listens, HOST:PORT.")
-    var admin: String = "127.0.0.1:8081"
+    @Option(help: "Where the admin API listens, HOST:PORT (default: \(ServeSettings.defaultAdmin)).")
+    var admin: String?
 
-    /// Where the registry is kept; in memory when neither flag nor SHOAL_REDIS_URL is given.
+    /// Where the registry is kept; in memory when no Redis server is named.
     @OptionGroup var redisOptions: RedisOptions
 
     @Option(help: "Require this bearer token on /v1 requests. Default: $SHOAL_TOKEN.")
@@ -40,20 +52,26 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The gateway's listener (accepted for the gateway to come; unused now).")
     var listen: String?
 
+    @Option(help: "A YAML file of settings (default: $SHOAL_CONFIG).")
+    var config: String?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let (host, port) = try adminAddress()
-        let token = token ?? environment["SHOAL_TOKEN"]
-        if token?.isEmpty == true { throw UsageError("--token must not be empty") }
-        if token == nil && !insecure && !Self.isLoopback(host) {
+        let settings = try await ServeSettings.load(
+            flags: flagValues(), configFile: config ?? environment["SHOAL_CONFIG"], environment: environment)
+        let (host, port) = try Self.adminAddress(settings.admin)
+        let token = settings.token
+        if token?.isEmpty == true { throw UsageError("the token must not be empty (\(ServeSetting.token.sources))") }
+        if token == nil && !settings.insecure && !Self.isLoopback(host) {
             throw UsageError(
-                "--admin \(admin) is not a loopback address: give --token (or SHOAL_TOKEN) so the registry API is not open to the network, or --insecure to allow it"
+                "--admin \(settings.admin) is not a loopback address: give --token (or SHOAL_TOKEN) so the registry API is not open to the network, or --insecure to allow it"
             )
         }
         let registry: any ServiceRegistry & ServiceDiscovery & Service
-        if let configuration = try redisOptions.configurationIfGiven() {
-            registry = RedisRegistry(configuration: configuration)
+        if let url = settings.redisURL {
+            registry = RedisRegistry(configuration: try RedisOptions.configuration(url: url, ca: settings.redisCA))
         } else {
+            if settings.redisCA != nil { throw UsageError("--redis-ca needs a rediss:// URL in --redis") }
             registry = EmbeddedRegistry()
         }
         let checker = HealthChecker(registry: registry)
@@ -78,15 +96,33 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    private func adminAddress() throws(UsageError) -> (String, Int) {
+    /// The settings given as flags; the others come from the environment or the file.
+    private func flagValues() -> [ServeSetting: ConfigValue] {
+        var values: [ServeSetting: ConfigValue] = [:]
+        func set(_ setting: ServeSetting, _ value: String?, secret: Bool = false) {
+            if let value { values[setting] = ConfigValue(.string(value), isSecret: secret) }
+        }
+        set(.admin, admin)
+        set(.token, token, secret: true)
+        set(.redisURL, redisOptions.redis, secret: true)
+        set(.redisCA, redisOptions.redisCA)
+        set(.listen, listen)
+        if insecure { values[.insecure] = ConfigValue(.bool(true), isSecret: false) }
+        return values
+    }
+
+    private static func adminAddress(_ admin: String) throws(UsageError) -> (String, Int) {
         guard let colon = admin.lastIndex(of: ":"), let port = Int(admin[admin.index(after: colon)...]),
             (0...65535).contains(port)
         else {
-            throw UsageError("--admin must be HOST:PORT, such as 127.0.0.1:8081, not '\(admin)'")
+            throw UsageError(
+                "the admin address must be HOST:PORT, such as 127.0.0.1:8081, not '\(admin)' (\(ServeSetting.admin.sources))")
         }
         var host = String(admin[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { throw UsageError("--admin must name a host, such as 127.0.0.1:8081") }
+        guard !host.isEmpty else {
+            throw UsageError("the admin address must name a host, such as 127.0.0.1:8081 (\(ServeSetting.admin.sources))")
+        }
         return (host, port)
     }
 

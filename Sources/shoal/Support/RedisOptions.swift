@@ -29,18 +29,24 @@ struct RedisOptions: ParsableArguments {
     /// `SHOAL_REDIS_URL` names a server (for commands where Redis is optional).
     func configurationIfGiven() throws(UsageError) -> RedisConfiguration? {
         guard let url = redis ?? ProcessInfo.processInfo.environment["SHOAL_REDIS_URL"] else { return nil }
+        return try Self.configuration(url: url, ca: redisCA)
+    }
+
+    /// The configuration for a `redis://` or `rediss://` URL, trusting the CAs in the PEM file
+    /// `ca` (if given) for TLS.
+    static func configuration(url: String, ca: String?) throws(UsageError) -> RedisConfiguration {
         var configuration: RedisConfiguration
         do {
             configuration = try RedisConfiguration(url: url)
         } catch {
             throw UsageError("--redis: \(error.message)")
         }
-        if let redisCA {
+        if let ca {
             guard configuration.tls != nil else { throw UsageError("--redis-ca needs a rediss:// URL") }
-            guard FileManager.default.isReadableFile(atPath: redisCA) else {
-                throw UsageError("--redis-ca: cannot read '\(redisCA)'")
+            guard FileManager.default.isReadableFile(atPath: ca) else {
+                throw UsageError("--redis-ca: cannot read '\(ca)'")
             }
-            configuration.tls?.configuration.trustRoots = .file(redisCA)
+            configuration.tls?.configuration.trustRoots = .file(ca)
         }
         return configuration
     }
