@@ -41,6 +41,9 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
         /// The index and staleness of the last snapshot the watchers got.
         var lastIndex: UInt64?
         var lastStale = false
+        /// A lookup for the watchers is under way; `again` asks it for one more when done.
+        var refreshing = false
+        var again = false
     }
 
     private struct State {
@@ -226,20 +229,45 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
 
     /// Looks the service up and passes the snapshot to its watchers if it is newer than
     /// what they have (or tells them it went stale).
+    ///
+    /// One lookup runs at a time per service. A change that arrives during one asks for one
+    /// more after it, so a burst of changes costs two lookups, not one each.
     private func refresh(_ service: String, ifBeyond index: UInt64? = nil) async {
-        guard let watched = state.withLock({ $0.watched[service] }) else { return }  // nobody watches it
-        if let index, let known = watched.lastIndex, index <= known { return }
-        guard let snapshot = try? await lookup(service) else { return }
-        state.withLock { state in
-            guard var watched = state.watched[service] else { return }
-            let newer = watched.lastIndex.map { snapshot.index > $0 } ?? true
-            let staleChanged = watched.lastIndex != nil && snapshot.isStale != watched.lastStale
-            guard newer || staleChanged else { return }
-            watched.lastIndex = max(snapshot.index, watched.lastIndex ?? 0)
-            watched.lastStale = snapshot.isStale
+        let start = state.withLock { state -> Bool in
+            guard var watched = state.watched[service] else { return false }  // nobody watches it
+            if let index, let known = watched.lastIndex, index <= known { return false }
+            if watched.refreshing {
+                watched.again = true
+            } else {
+                watched.refreshing = true
+            }
             state.watched[service] = watched
-            for continuation in watched.watchers.values { continuation.yield(snapshot) }
+            return !watched.again
         }
+        guard start else { return }
+        var again = true
+        while again {
+            let snapshot = try? await lookup(service)
+            again = state.withLock { state in
+                guard var watched = state.watched[service] else { return false }
+                if let snapshot { Self.publish(snapshot, to: &watched) }
+                let again = watched.again
+                watched.again = false
+                watched.refreshing = again
+                state.watched[service] = watched
+                return again
+            }
+        }
+    }
+
+    /// Yields `snapshot` to the watchers if it is newer, or its staleness changed.
+    private static func publish(_ snapshot: ServiceSnapshot, to watched: inout Watched) {
+        let newer = watched.lastIndex.map { snapshot.index > $0 } ?? true
+        let staleChanged = watched.lastIndex != nil && snapshot.isStale != watched.lastStale
+        guard newer || staleChanged else { return }
+        watched.lastIndex = max(snapshot.index, watched.lastIndex ?? 0)
+        watched.lastStale = snapshot.isStale
+        for continuation in watched.watchers.values { continuation.yield(snapshot) }
     }
 
     private func fetch(_ service: String) async throws -> ServiceSnapshot {

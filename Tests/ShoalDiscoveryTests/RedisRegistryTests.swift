@@ -33,6 +33,37 @@ func next(
 
 @Suite("RedisRegistry against a real redis-server", .serialized, .timeLimit(.minutes(1)))
 struct RedisRegistryTests {
+    @Test("a burst of changes elsewhere: the watcher's lookups are coalesced and its last snapshot has them all")
+    func burstCoalesced() async throws {
+        let redis = try RedisServer.start()
+        let a = redisRegistry(redis)
+        let b = redisRegistry(redis)
+        var iterator = b.subscribe("burst").makeAsyncIterator()
+        #expect(await next(&iterator)?.instances.isEmpty == true)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for n in 0..<200 {
+                group.addTask { _ = try await a.register(try instance("i\(n)", service: "burst"), ttl: .seconds(30)) }
+            }
+            try await group.waitForAll()
+        }
+        var last: ServiceSnapshot?
+        while last?.instances.count != 200, let snapshot = await next(&iterator) {
+            #expect(snapshot.index > (last?.index ?? 0))
+            last = snapshot
+        }
+        #expect(last?.instances.count == 200)
+        // Scripts run as EVALSHA (EVAL once per script): all but the 200 registrations are lookups.
+        let stats = try redis.command("INFO", "commandstats").string ?? ""
+        let scripts = ["evalsha", "eval"].reduce(0) { total, name in
+            let line = stats.split(separator: "\r\n").first { $0.hasPrefix("cmdstat_\(name):") }
+            let calls = line?.split(separator: ",").first?.split(separator: "=").last.flatMap { Int($0) }
+            return total + (calls ?? 0)
+        }
+        #expect(scripts - 200 <= 100, "one per change would be about 200: \(scripts - 200)")
+        await a.close()
+        await b.close()
+    }
+
     @Test("two registries on one Redis: a registration on one is pushed to a watcher on the other; renewals are not")
     func pushedAcrossProcesses() async throws {
         let redis = try RedisServer.start()
