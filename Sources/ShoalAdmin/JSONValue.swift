@@ -9,6 +9,18 @@ enum JSON {
             ?? Data("{}".utf8)
     }
 
+    /// Serialises an `Encodable` value, keys sorted as `encode(_:)` sorts them.
+    static func encode(_ value: some Encodable) -> Data {
+        // The API's own bodies always encode.
+        (try? encoder.encode(value)) ?? Data("{}".utf8)
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
     /// The top-level object of `data`, or `nil` when it is not a JSON object.
     static func object(_ data: Data) -> [String: Any]? {
         (try? JSONSerialization.jsonObject(with: data, options: [])) as? [String: Any]

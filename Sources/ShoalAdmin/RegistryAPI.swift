@@ -64,7 +64,7 @@ public struct RegistryAPI: Sendable {
         } else {
             checker.stopChecking(service: service, id: id)
         }
-        return Self.json(.ok, Self.instanceJSON(stored))
+        return Self.json(.ok, InstanceBody(instance: stored))
     }
 
     private func renew(_ context: BasicRequestContext) async throws -> Response {
@@ -106,9 +106,9 @@ public struct RegistryAPI: Sendable {
                 }
                 wait = parsed
             }
-            return Self.json(.ok, Self.snapshotJSON(try await registry.lookup(service, after: index, wait: wait)))
+            return Self.json(.ok, SnapshotBody(snapshot: try await registry.lookup(service, after: index, wait: wait)))
         }
-        return Self.json(.ok, Self.snapshotJSON(try await registry.lookup(service)))
+        return Self.json(.ok, SnapshotBody(snapshot: try await registry.lookup(service)))
     }
 
     private func events(_ context: BasicRequestContext) throws -> Response {
@@ -122,7 +122,7 @@ public struct RegistryAPI: Sendable {
             body: ResponseBody { writer in
                 // Ends with the server's graceful shutdown, which otherwise waits for it forever.
                 for try await snapshot in snapshots.cancelOnGracefulShutdown() {
-                    let data = JSON.encode(Self.snapshotJSON(snapshot))
+                    let data = JSON.encode(SnapshotBody(snapshot: snapshot))
                     var event = ByteBuffer(string: "event: snapshot\nid: \(snapshot.index)\ndata: ")
                     event.writeBytes(data)
                     event.writeString("\n\n")
@@ -146,28 +146,18 @@ public struct RegistryAPI: Sendable {
         return value
     }
 
-    static func instanceJSON(_ instance: ServiceInstance) -> [String: Any] {
-        var json: [String: Any] = [
-            "service": instance.service, "id": instance.id, "address": instance.address, "port": instance.port,
-            "weight": instance.weight, "metadata": instance.metadata, "health": instance.health.rawValue,
-            "registered_at": instance.registeredAt, "renewed_at": instance.renewedAt,
-        ]
-        json["zone"] = instance.zone ?? NSNull()
-        return json
-    }
-
-    static func snapshotJSON(_ snapshot: ServiceSnapshot) -> [String: Any] {
-        [
-            "service": snapshot.service, "index": snapshot.index, "stale": snapshot.isStale,
-            "instances": snapshot.instances.map(instanceJSON),
-        ]
-    }
-
     static func json(_ status: HTTPResponse.Status, _ value: Any) -> Response {
+        json(status, data: JSON.encode(value))
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
+        json(status, data: JSON.encode(value))
+    }
+
+    private static func json(_ status: HTTPResponse.Status, data: Data) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
-        return Response(
-            status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(data: JSON.encode(value))))
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(data: data)))
     }
 
     static func error(_ status: HTTPResponse.Status, field: String?, _ message: String) -> Response {

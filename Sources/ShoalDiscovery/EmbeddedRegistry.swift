@@ -31,6 +31,14 @@ public final class EmbeddedRegistry: ServiceRegistry, ServiceDiscovery, Service 
     private struct ServiceState {
         var index: UInt64 = 0
         var entries: [String: Entry] = [:]
+        /// No entry expires before this (it may be earlier than the true earliest, after a
+        /// renewal): a sweep looks at the entries only once it has passed.
+        var earliestExpiry: MonotonicInstant?
+
+        mutating func set(_ entry: Entry, for id: String) {
+            entries[id] = entry
+            earliestExpiry = min(earliestExpiry ?? entry.expiresAt, entry.expiresAt)
+        }
     }
 
     private struct State {
@@ -61,8 +69,8 @@ public final class EmbeddedRegistry: ServiceRegistry, ServiceDiscovery, Service 
             let previous = state.services[instance.service]?.entries[instance.id]
             stored.registeredAt = previous?.instance.registeredAt ?? wallNow
             stored.renewedAt = wallNow
-            state.services[instance.service, default: ServiceState()].entries[instance.id] = Entry(
-                instance: stored, ttl: ttl, expiresAt: now + ttl)
+            state.services[instance.service, default: ServiceState()].set(
+                Entry(instance: stored, ttl: ttl, expiresAt: now + ttl), for: instance.id)
             if previous.map({ !$0.instance.sameRegistration(as: stored) }) ?? true {
                 changed(instance.service, &state)
             }
@@ -162,7 +170,7 @@ public final class EmbeddedRegistry: ServiceRegistry, ServiceDiscovery, Service 
                 let now = self.clock.now()
                 let next = self.state.withLock { state -> MonotonicInstant in
                     for service in Array(state.services.keys) { self.sweep(service, at: now, &state) }
-                    let earliest = state.services.values.flatMap { $0.entries.values.map(\.expiresAt) }.min()
+                    let earliest = state.services.values.compactMap(\.earliestExpiry).min()
                     return min(earliest ?? now + self.sweepInterval, now + self.sweepInterval)
                 }
                 try? await self.clock.sleep(until: next)
@@ -178,8 +186,17 @@ public final class EmbeddedRegistry: ServiceRegistry, ServiceDiscovery, Service 
 
     /// Removes the service's expired instances (a change, if any).
     private func sweep(_ service: String, at now: MonotonicInstant, _ state: inout State) {
-        guard let entries = state.services[service]?.entries else { return }
-        let expired = entries.filter { $0.value.expiresAt <= now }.map(\.key)
+        guard let earliest = state.services[service]?.earliestExpiry, earliest <= now else { return }
+        var expired: [String] = []
+        var next: MonotonicInstant?
+        for (id, entry) in state.services[service]?.entries ?? [:] {
+            if entry.expiresAt <= now {
+                expired.append(id)
+            } else {
+                next = min(next ?? entry.expiresAt, entry.expiresAt)
+            }
+        }
+        state.services[service]?.earliestExpiry = next
         guard !expired.isEmpty else { return }
         for id in expired { state.services[service]?.entries[id] = nil }
         changed(service, &state)
@@ -191,8 +208,9 @@ public final class EmbeddedRegistry: ServiceRegistry, ServiceDiscovery, Service 
         state.index += 1
         // A service's state stays when it empties, so its index never goes back.
         state.services[service, default: ServiceState()].index = state.index
+        guard let watchers = state.watchers[service], !watchers.isEmpty else { return }
         let snapshot = Self.snapshot(service, state)
-        for continuation in state.watchers[service, default: [:]].values { continuation.yield(snapshot) }
+        for continuation in watchers.values { continuation.yield(snapshot) }
     }
 
     private static func snapshot(_ service: String, _ state: State) -> ServiceSnapshot {
