@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "ShoalRedis", targets: ["ShoalRedis"]),
         .library(name: "ShoalLock", targets: ["ShoalLock"]),
         .library(name: "ShoalDiscovery", targets: ["ShoalDiscovery"]),
+        .library(name: "ShoalGateway", targets: ["ShoalGateway"]),
         .executable(name: "shoal", targets: ["shoal"]),
     ],
     dependencies: [
@@ -68,6 +69,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The reverse proxy: SwiftNIO on both sides, no Hummingbird.
+        .target(
+            name: "ShoalGateway",
+            dependencies: [
+                "ShoalCore", "ShoalBalancing", "ShoalDiscovery",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The admin HTTP API (Hummingbird); only `shoal` and its tests import it.
         .target(
             name: "ShoalAdmin",
@@ -86,7 +98,11 @@ let package = Package(
                 "ShoalLock",
                 "ShoalDiscovery",
                 "ShoalAdmin",
+                "ShoalGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -14,3 +14,14 @@ public func eventually(within seconds: Double = 5, _ condition: () throws -> Boo
 public func settle(_ condition: () -> Bool) async {
     for _ in 0..<20_000 where !condition() { await Task.yield() }
 }
+
+/// ``eventually(within:_:)`` for a condition that awaits (a request, say), polled every
+/// 20 ms.
+public func eventually(within seconds: Double = 5, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}

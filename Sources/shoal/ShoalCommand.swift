@@ -12,6 +12,6 @@ struct ShoalCommand: AsyncParsableCommand {
             `shoal lock --help`.
             """,
         version: ShoalVersion.current,
-        subcommands: [ServeCommand.self, RingCommand.self, BenchCommand.self, LockCommand.self]
+        subcommands: [ServeCommand.self, RingCommand.self, BenchCommand.self, LockCommand.self, SampleServiceCommand.self]
     )
 }

@@ -12,7 +12,10 @@ import Testing
 /// `shoal serve` in the background on a free port, and real HTTP requests to it.
 final class ServeProcess: Sendable {
     let shoal: BackgroundShoal
+    /// The admin API's port.
     let port: Int
+    /// The gateway's port.
+    let gatewayPort: Int
     let directory: URL
 
     /// Starts `shoal serve` on port 0 (unless `arguments` name the admin address, or
@@ -27,16 +30,26 @@ final class ServeProcess: Sendable {
             arguments += ["--config", file.path]
         }
         let named = arguments.contains("--admin") || environment["SHOAL_ADMIN"] != nil || config != nil
+        let listens = arguments.contains("--listen") || environment["SHOAL_LISTEN"] != nil
+            || config?.contains("listen:") == true
         shoal = try BackgroundShoal(
-            ["serve"] + (named ? [] : ["--admin", "127.0.0.1:0"]) + arguments, in: directory, environment: environment)
+            ["serve"] + (named ? [] : ["--admin", "127.0.0.1:0"]) + (listens ? [] : ["--listen", "127.0.0.1:0"])
+                + arguments, in: directory, environment: environment)
         let shoal = shoal
-        let up = await eventually(within: 20) { shoal.stderr.contains("registry API on") || !shoal.process.isRunning }
-        let line = shoal.stderr.split(separator: "\n").first { $0.contains("registry API on http://127.0.0.1:") }
-        let port = line.flatMap { $0.split(separator: ":").last?.split(separator: " ").first }.flatMap { Int($0) }
-        guard up, shoal.process.isRunning, let port else {
+        let up = await eventually(within: 20) {
+            (shoal.stderr.contains("registry API on") && shoal.stderr.contains("gateway on")) || !shoal.process.isRunning
+        }
+        func boundPort(after words: String) -> Int? {
+            let line = shoal.stderr.split(separator: "\n").first { $0.contains("\(words) http://127.0.0.1:") }
+            return line.flatMap { $0.split(separator: ":").last?.split(separator: " ").first }.flatMap { Int($0) }
+        }
+        guard up, shoal.process.isRunning, let port = boundPort(after: "registry API on"),
+            let gatewayPort = boundPort(after: "gateway on")
+        else {
             throw RedisServerError("shoal serve did not start: \(shoal.stderr)")
         }
         self.port = port
+        self.gatewayPort = gatewayPort
     }
 
     /// Sends a request; returns the status and the body.

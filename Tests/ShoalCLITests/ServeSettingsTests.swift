@@ -6,7 +6,7 @@ import Testing
 struct ServeSettingsTests {
     @Test("the file sets what nothing else does; a variable beats the file; a flag beats both")
     func precedence() async throws {
-        let config = "admin: 127.0.0.1:0\ntoken: from-file\n"
+        let config = "admin: 127.0.0.1:0\nlisten: 127.0.0.1:0\ntoken: from-file\n"
         let cases: [(arguments: [String], environment: [String: String], winner: String, loser: String?)] = [
             ([], [:], "from-file", nil),
             ([], ["SHOAL_TOKEN": "from-env"], "from-env", "from-file"),
@@ -24,7 +24,7 @@ struct ServeSettingsTests {
     @Test("the Redis server named in the file holds the registry")
     func redisFromFile() async throws {
         let redis = try RedisServer.start()
-        let serve = try await ServeProcess(config: "admin: 127.0.0.1:0\nredis:\n  url: \(redis.url)\n")
+        let serve = try await ServeProcess(config: "admin: 127.0.0.1:0\nlisten: 127.0.0.1:0\nredis:\n  url: \(redis.url)\n")
         defer { serve.stop() }
         #expect(serve.shoal.stderr.contains("(state in Redis)"))
         let put = try await serve.request(

@@ -7,13 +7,14 @@ import ServiceLifecycle
 import ShoalAdmin
 import ShoalCore
 import ShoalDiscovery
+import ShoalGateway
 import ShoalRedis
 
 /// `shoal serve`: the registry (and, later, the gateway) for services in any language.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the service registry and its HTTP API (the gateway joins later).",
+        abstract: "Run the gateway, the service registry and its HTTP API.",
         discussion: """
             The registry is in memory unless --redis names a Redis server, which several \
             `shoal serve` processes may share. The admin API (registry, health) listens on \
@@ -49,8 +50,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Allow a non-loopback admin address without a token.")
     var insecure = false
 
-    @Option(help: "The gateway's listener (accepted for the gateway to come; unused now).")
+    @Option(help: "Where the gateway listens, HOST:PORT (default: \(ServeSettings.defaultListen)).")
     var listen: String?
+
+    @Option(
+        name: .customLong("route"),
+        help: "Route requests under a path prefix (and for a host, if given) to a service: [HOST]PREFIX=SERVICE. Repeat for more.")
+    var routes: [String] = []
+
+    @Option(help: "The gateway's event-loop threads (default: one per core).")
+    var threads: Int?
 
     @Option(help: "A YAML file of settings (default: $SHOAL_CONFIG).")
     var config: String?
@@ -58,8 +67,10 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let settings = try await ServeSettings.load(
-            flags: flagValues(), configFile: config ?? environment["SHOAL_CONFIG"], environment: environment)
-        let (host, port) = try Self.adminAddress(settings.admin)
+            flags: flagValues(), routeFlags: routes, configFile: config ?? environment["SHOAL_CONFIG"],
+            environment: environment)
+        let (host, port) = try Self.address(settings.admin, .admin)
+        let (gatewayHost, gatewayPort) = try Self.address(settings.listen, .listen)
         let token = settings.token
         if token?.isEmpty == true { throw UsageError("the token must not be empty (\(ServeSetting.token.sources))") }
         if token == nil && !settings.insecure && !Self.isLoopback(host) {
@@ -73,6 +84,16 @@ struct ServeCommand: AsyncParsableCommand {
         } else {
             if settings.redisCA != nil { throw UsageError("--redis-ca needs a rediss:// URL in --redis") }
             registry = EmbeddedRegistry()
+        }
+        let gateway: Gateway
+        do throws(GatewayConfigurationError) {
+            gateway = Gateway(
+                configuration: try GatewayConfiguration(
+                    host: gatewayHost, port: gatewayPort, threads: settings.threads, routes: try RouteTable(settings.routes),
+                    limits: settings.limits),
+                discovery: registry)
+        } catch {
+            throw UsageError("\(error.message)")
         }
         let checker = HealthChecker(registry: registry)
         let router = Router()
@@ -88,7 +109,15 @@ struct ServeCommand: AsyncParsableCommand {
                 StandardError.write("shoal: registry API on http://\(host):\(bound) (state in \(backend))\n")
             }, logger: logger)
         let group = ServiceGroup(
-            services: [registry, checker, application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: [registry, checker, gateway, application], gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        let announce = Task {
+            guard let bound = try? await gateway.boundPort() else { return }
+            let routes = settings.routes.count == 1 ? "1 route" : "\(settings.routes.count) routes"
+            let threads = settings.threads == 1 ? "1 thread" : "\(settings.threads) threads"
+            StandardError.write("shoal: gateway on http://\(gatewayHost):\(bound) (\(routes), \(threads))\n")
+        }
+        defer { announce.cancel() }
         do {
             try await group.run()
         } catch {
@@ -107,21 +136,22 @@ struct ServeCommand: AsyncParsableCommand {
         set(.redisURL, redisOptions.redis, secret: true)
         set(.redisCA, redisOptions.redisCA)
         set(.listen, listen)
+        if let threads { values[.threads] = ConfigValue(.int(threads), isSecret: false) }
         if insecure { values[.insecure] = ConfigValue(.bool(true), isSecret: false) }
         return values
     }
 
-    private static func adminAddress(_ admin: String) throws(UsageError) -> (String, Int) {
+    private static func address(_ admin: String, _ setting: ServeSetting) throws(UsageError) -> (String, Int) {
         guard let colon = admin.lastIndex(of: ":"), let port = Int(admin[admin.index(after: colon)...]),
             (0...65535).contains(port)
         else {
             throw UsageError(
-                "the admin address must be HOST:PORT, such as 127.0.0.1:8081, not '\(admin)' (\(ServeSetting.admin.sources))")
+                "the \(setting.summary) must be HOST:PORT, such as 127.0.0.1:8081, not '\(admin)' (\(setting.sources))")
         }
         var host = String(admin[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         guard !host.isEmpty else {
-            throw UsageError("the admin address must name a host, such as 127.0.0.1:8081 (\(ServeSetting.admin.sources))")
+            throw UsageError("the \(setting.summary) must name a host, such as 127.0.0.1:8081 (\(setting.sources))")
         }
         return (host, port)
     }

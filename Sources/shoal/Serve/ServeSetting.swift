@@ -18,17 +18,42 @@ struct ServeSetting: Sendable, Hashable {
 
     /// "--flag, SHOAL_VAR or `key:` in the config file", for messages.
     var sources: String {
-        "\(flag), \(environmentVariable) or '\(key)' in the config file"
+        (flag.isEmpty ? "" : "\(flag), ") + "\(environmentVariable) or '\(key)' in the config file"
     }
 
-    static let admin = ServeSetting(key: "admin", flag: "--admin", summary: "where the admin API listens")
+    static let admin = ServeSetting(key: "admin", flag: "--admin", summary: "admin address")
     static let token = ServeSetting(key: "token", flag: "--token", summary: "the bearer token /v1 requests need")
     static let insecure = ServeSetting(
         key: "insecure", flag: "--insecure", summary: "allow a non-loopback admin address without a token")
     static let redisURL = ServeSetting(key: "redis.url", flag: "--redis", summary: "the Redis server")
     static let redisCA = ServeSetting(key: "redis.ca", flag: "--redis-ca", summary: "CA certificates for rediss://")
-    static let listen = ServeSetting(key: "listen", flag: "--listen", summary: "the gateway's listener")
+    static let listen = ServeSetting(key: "listen", flag: "--listen", summary: "gateway address")
+    static let threads = ServeSetting(key: "threads", flag: "--threads", summary: "the gateway's event-loop threads")
+    static let maxHeaderBytes = ServeSetting(
+        key: "limits.max_header_bytes", flag: "", summary: "the most bytes of a request head (431 above)")
+    static let headerTimeout = ServeSetting(
+        key: "limits.header_timeout", flag: "", summary: "how long a request head may take (408 after)")
+    static let idleTimeout = ServeSetting(
+        key: "limits.idle_timeout", flag: "", summary: "how long a keep-alive connection may idle")
+    static let maxConnections = ServeSetting(
+        key: "limits.max_connections", flag: "", summary: "the most client connections at once")
+    static let drainTimeout = ServeSetting(
+        key: "limits.drain_timeout", flag: "", summary: "how long a graceful stop waits for requests")
 
-    /// Every setting `shoal serve` reads.
-    static let all: [ServeSetting] = [admin, token, insecure, redisURL, redisCA, listen]
+    /// Every setting `shoal serve` reads, but the routes'.
+    static let all: [ServeSetting] = [
+        admin, token, insecure, redisURL, redisCA, listen, threads, maxHeaderBytes, headerTimeout, idleTimeout,
+        maxConnections, drainTimeout,
+    ]
+
+    /// The keys of one route in the file, under `routes.NAME.`.
+    static let routeFields = [
+        "prefix", "service", "host", "strip_prefix", "strategy", "timeout", "per_try_timeout", "retries",
+        "max_body_bytes",
+    ]
+
+    /// Every key the file may have; `*` is a route's name.
+    static var fileKeys: Set<String> {
+        Set(all.map(\.key) + routeFields.map { "routes.*.\($0)" })
+    }
 }

@@ -1,42 +1,57 @@
 import Configuration
+import ShoalBalancing
+import ShoalGateway
 import SystemPackage
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What `shoal serve` runs with. Each value comes from the first of these that gives it:
 /// the command line, a `SHOAL_*` environment variable, the YAML file named by `--config` (or
-/// `SHOAL_CONFIG`), and the default.
+/// `SHOAL_CONFIG`), and the default. Routes are the file's plus those of `--route`.
 struct ServeSettings: Sendable {
     var admin: String
     var token: String?
     var insecure: Bool
     var redisURL: String?
     var redisCA: String?
-    var listen: String?
+    var listen: String
+    var threads: Int
+    var routes: [GatewayRoute]
+    var limits: GatewayConfiguration.Limits
 
     /// The defaults, where a setting has one.
     static let defaultAdmin = "127.0.0.1:8081"
+    static let defaultListen = "127.0.0.1:8080"
+    static var defaultThreads: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
     /// Reads the settings.
     ///
     /// - Parameters:
     ///   - flags: The values given on the command line, by setting.
+    ///   - routeFlags: The `--route` values.
     ///   - configFile: The YAML file, if any.
     ///   - environment: The process's environment.
     /// - Throws: `UsageError` for an unreadable or malformed file, an unknown key in it, or a
     ///   value of the wrong type anywhere, naming where it came from.
     static func load(
-        flags: [ServeSetting: ConfigValue], configFile: String?, environment: [String: String]
+        flags: [ServeSetting: ConfigValue], routeFlags: [String] = [], configFile: String?,
+        environment: [String: String]
     ) async throws(UsageError) -> ServeSettings {
         var providers: [any ConfigProvider] = [
             InMemoryProvider(
                 name: "flags",
-                values: Dictionary(uniqueKeysWithValues: flags.map { (AbsoluteConfigKey($0.key.key.split(separator: ".").map(String.init)), $0.value) })),
+                values: Dictionary(
+                    uniqueKeysWithValues: flags.map { (AbsoluteConfigKey($0.key.key.split(separator: ".").map(String.init)), $0.value) })),
             EnvironmentVariablesProvider(
                 environmentVariables: environment,
                 secretsSpecifier: .specific([ServeSetting.token.environmentVariable])
             ).prefixKeys(with: "shoal"),
         ]
+        var fileKeys: [String] = []
         if let configFile {
-            try ConfigFileCheck.check(path: configFile, known: Set(ServeSetting.all.map(\.key)))
+            fileKeys = try ConfigFileCheck.check(path: configFile, known: ServeSetting.fileKeys)
             do {
                 providers.append(
                     try await FileProvider<YAMLSnapshot>(
@@ -48,13 +63,42 @@ struct ServeSettings: Sendable {
         }
         let errors = ConfigErrorCollector()
         let reader = ConfigReader(providers: providers, accessReporter: errors)
+        func string(_ setting: ServeSetting, secret: Bool = false) -> String? {
+            reader.string(forKey: ConfigKey(setting.key), isSecret: secret)
+        }
+        func duration(_ setting: ServeSetting, _ fallback: Duration) throws(UsageError) -> Duration {
+            guard let text = string(setting) else { return fallback }
+            guard let value = Duration(parsing: text), value > .zero else {
+                throw UsageError("\(setting.sources) must be a duration such as 10s, not '\(text)'")
+            }
+            return value
+        }
+        let defaults = GatewayConfiguration.Limits()
+        let limits = GatewayConfiguration.Limits(
+            maxHeaderBytes: reader.int(forKey: ConfigKey(ServeSetting.maxHeaderBytes.key), default: defaults.maxHeaderBytes),
+            headerTimeout: try duration(.headerTimeout, defaults.headerTimeout),
+            idleTimeout: try duration(.idleTimeout, defaults.idleTimeout),
+            maxConnections: reader.int(forKey: ConfigKey(ServeSetting.maxConnections.key), default: defaults.maxConnections),
+            drainTimeout: try duration(.drainTimeout, defaults.drainTimeout))
+        let routeNames = Set(fileKeys.compactMap { key -> String? in
+            let parts = key.split(separator: ".")
+            return parts.count == 3 && parts[0] == "routes" ? String(parts[1]) : nil
+        })
+        var routes: [GatewayRoute] = []
+        for name in routeNames.sorted() {
+            routes.append(try RouteSettings.route(named: name, from: reader.scoped(to: ConfigKey(["routes", name]))))
+        }
+        for flag in routeFlags { routes.append(try RouteSettings.route(flag: flag)) }
         let settings = ServeSettings(
-            admin: reader.string(forKey: ConfigKey(ServeSetting.admin.key), default: defaultAdmin),
-            token: reader.string(forKey: ConfigKey(ServeSetting.token.key), isSecret: true),
+            admin: string(.admin) ?? defaultAdmin,
+            token: string(.token, secret: true),
             insecure: reader.bool(forKey: ConfigKey(ServeSetting.insecure.key), default: false),
-            redisURL: reader.string(forKey: ConfigKey(ServeSetting.redisURL.key), isSecret: true),
-            redisCA: reader.string(forKey: ConfigKey(ServeSetting.redisCA.key)),
-            listen: reader.string(forKey: ConfigKey(ServeSetting.listen.key)))
+            redisURL: string(.redisURL, secret: true),
+            redisCA: string(.redisCA),
+            listen: string(.listen) ?? defaultListen,
+            threads: reader.int(forKey: ConfigKey(ServeSetting.threads.key), default: defaultThreads),
+            routes: routes,
+            limits: limits)
         if let problem = errors.problems.first { throw UsageError(message(for: problem, configFile: configFile)) }
         return settings
     }

@@ -1,0 +1,86 @@
+import NIOCore
+import NIOHTTP1
+import ShoalBalancing
+
+/// One request on a client connection, from its head to the end of its response.
+final class Exchange {
+    let head: HTTPRequestHead
+    let requestID: String
+    /// The route's index and the route, or `nil` when the gateway answers itself (no route,
+    /// a refused request), reading and dropping any body.
+    let route: (index: Int, route: GatewayRoute)?
+    /// What goes upstream: the head rewritten for the route.
+    let upstreamHead: HTTPRequestHead
+    /// Whether a failed try may be repeated on another instance: an idempotent method and no
+    /// body, so nothing sent is lost with the failed connection.
+    let retryable: Bool
+    /// When the overall timeout ends.
+    let deadline: NIODeadline
+    /// Whether the request has a body (a length above zero, or chunked).
+    let hasBody: Bool
+
+    /// Tries so far, and the instances they went to.
+    var tries = 0
+    var tried: Set<String> = []
+    /// The current try's pick, connection and start.
+    var pick: Pick?
+    var connection: UpstreamConnection?
+    var tryStarted = NIODeadline.now()
+    var tryTimer: Scheduled<Void>?
+    var overallTimer: Scheduled<Void>?
+
+    /// Body parts read before the connection was ready, and their size.
+    var pending: [ByteBuffer] = []
+    var pendingBytes = 0
+    /// Body bytes read so far.
+    var bodyBytes = 0
+    /// The client's request has ended (`.end` read).
+    var requestEnded = false
+    /// The response's head went to the client; the request can no longer be retried or
+    /// answered with an error.
+    var responseStarted = false
+    /// The response has ended.
+    var responseEnded = false
+    /// Whether the instance keeps the connection open after this response.
+    var upstreamKeepAlive = true
+    /// The status the instance answered.
+    var status: HTTPResponseStatus?
+
+    init(
+        head: HTTPRequestHead, requestID: String, route: (index: Int, route: GatewayRoute)?,
+        upstreamHead: HTTPRequestHead, hasBody: Bool, retryable: Bool, deadline: NIODeadline
+    ) {
+        self.hasBody = hasBody
+        self.head = head
+        self.requestID = requestID
+        self.route = route
+        self.upstreamHead = upstreamHead
+        self.retryable = retryable
+        self.deadline = deadline
+    }
+
+    /// Cancels both timers.
+    func cancelTimers() {
+        tryTimer?.cancel()
+        tryTimer = nil
+        overallTimer?.cancel()
+        overallTimer = nil
+    }
+}
+
+extension HTTPMethod {
+    /// Idempotent methods (RFC 9110 §9.2.2): repeating one has the effect of sending it once.
+    var isIdempotent: Bool {
+        switch self {
+        case .GET, .HEAD, .OPTIONS, .TRACE, .PUT, .DELETE: true
+        default: false
+        }
+    }
+}
+
+extension NIODeadline {
+    /// The time from this deadline until now.
+    var elapsed: Duration {
+        .nanoseconds((NIODeadline.now() - self).nanoseconds)
+    }
+}

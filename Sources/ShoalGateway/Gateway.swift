@@ -1,0 +1,207 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+import ShoalBalancing
+import ShoalCore
+import ShoalDiscovery
+import Synchronization
+
+/// The reverse proxy: routes HTTP/1.1 requests by host and path prefix to instances of the
+/// routes' services, which it follows in a registry.
+///
+/// Run it as a swift-service-lifecycle `Service`. Graceful shutdown stops accepting, lets the
+/// requests in flight finish (up to ``GatewayConfiguration/Limits/drainTimeout``), then
+/// closes what is left.
+///
+/// ```swift
+/// let routes = try RouteTable([GatewayRoute(prefix: "/api/orders", service: "orders", stripPrefix: true)])
+/// let gateway = Gateway(configuration: try GatewayConfiguration(port: 8080, routes: routes), discovery: registry)
+/// let group = ServiceGroup(services: [registry, gateway], gracefulShutdownSignals: [.sigterm], logger: logger)
+/// try await group.run()
+/// ```
+public final class Gateway: Service, Sendable {
+    /// The settings.
+    public let configuration: GatewayConfiguration
+    /// What the gateway has done so far.
+    public var counters: GatewayCounters { shared.counters }
+    private let discovery: any ServiceDiscovery
+    private let shared: GatewayShared
+    private let bound = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, any Error>])>((nil, []))
+
+    /// A gateway over `discovery`; nothing listens until ``run()``.
+    public init(configuration: GatewayConfiguration, discovery: any ServiceDiscovery, clock: any MonotonicClock = SystemClock()) {
+        self.configuration = configuration
+        self.discovery = discovery
+        let upstreams = configuration.routes.routes.map {
+            RouteUpstreams(service: $0.service, strategy: $0.strategy, configuration: configuration.balancer, clock: clock)
+        }
+        shared = GatewayShared(configuration: configuration, upstreams: upstreams)
+    }
+
+    /// Client connections open now.
+    public var openConnections: Int { shared.connections.load(ordering: .relaxed) }
+
+    /// The port the gateway listens on, once it does (waits until then).
+    public func boundPort() async throws -> Int {
+        try await withCheckedThrowingContinuation { continuation in
+            let port = bound.withLock { state -> Int? in
+                if let port = state.port { return port }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let port { continuation.resume(returning: port) }
+        }
+    }
+
+    /// Listens, follows the routes' services, and proxies until graceful shutdown or
+    /// cancellation; then drains.
+    public func run() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
+        var loops: [ObjectIdentifier: NIOLoopBound<GatewayLoop>] = [:]
+        for (n, eventLoop) in group.makeIterator().enumerated() {
+            let loop = try await eventLoop.submit { [shared] in
+                NIOLoopBound(
+                    GatewayLoop(eventLoop: eventLoop, shared: shared, seed: UInt64.random(in: .min ... .max) &+ UInt64(n)),
+                    eventLoop: eventLoop)
+            }.get()
+            loops[ObjectIdentifier(eventLoop)] = loop
+        }
+        let server: any Channel
+        do {
+            server = try await bootstrap(group: group, loops: loops).bind(host: configuration.host, port: configuration.port).get()
+        } catch {
+            fail(error)
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        let port = server.localAddress?.port ?? configuration.port
+        let waiters = bound.withLock { state in
+            state.port = port
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(returning: port) }
+
+        let allLoops = Array(loops.values)
+        await withTaskGroup(of: Void.self) { tasks in
+            for upstreams in shared.upstreams {
+                tasks.addTask { [discovery] in await upstreams.follow(discovery) }
+            }
+            tasks.addTask { await Self.expireIdleUpstreams(allLoops) }
+            await withGracefulShutdownHandler {
+                try? await server.closeFuture.get()
+            } onGracefulShutdown: {
+                server.close(promise: nil)
+            }
+            // No new connections: drain those open, then stop following the registry.
+            await drain(loops: allLoops)
+            tasks.cancelAll()
+        }
+        try? await group.shutdownGracefully()
+    }
+
+    private func fail(_ error: any Error) {
+        let waiters = bound.withLock { state in
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(throwing: error) }
+    }
+
+    private func bootstrap(group: MultiThreadedEventLoopGroup, loops: [ObjectIdentifier: NIOLoopBound<GatewayLoop>])
+        -> ServerBootstrap
+    {
+        let shared = shared
+        let limits = configuration.limits
+        let decoderLimits = {
+            var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+            decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
+            decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
+            return decoderLimits
+        }()
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 4096)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                let open = shared.connections.wrappingAdd(1, ordering: .relaxed).newValue
+                channel.closeFuture.whenComplete { _ in shared.connections.wrappingSubtract(1, ordering: .relaxed) }
+                guard open <= limits.maxConnections, let loop = loops[ObjectIdentifier(channel.eventLoop)] else {
+                    return channel.close()
+                }
+                return channel.eventLoop.makeCompletedFuture {
+                    let proxy = ProxyHandler(loop: loop.value)
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(ActivityHandler(proxy: proxy))
+                    try sync.configureHTTPServerPipeline(
+                        withPipeliningAssistance: true, withServerUpgrade: nil, withErrorHandling: false,
+                        withOutboundHeaderValidation: true, withEncoderConfiguration: .init(),
+                        withDecoderLimitConfiguration: decoderLimits)
+                    try sync.addHandler(proxy)
+                }
+            }
+    }
+
+    /// Stops keep-alive on every connection, closes the idle ones, and waits for the rest
+    /// until the drain timeout; then closes them.
+    private func drain(loops: [NIOLoopBound<GatewayLoop>]) async {
+        shared.draining.store(true, ordering: .relaxed)
+        for loop in loops {
+            try? await loop.eventLoop.submit {
+                for handler in loop.value.handlers.values { handler.drain() }
+            }.get()
+        }
+        let deadline = ContinuousClock.now + configuration.limits.drainTimeout
+        while shared.connections.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        for loop in loops {
+            try? await loop.eventLoop.submit {
+                for handler in loop.value.handlers.values { handler.context?.close(promise: nil) }
+                loop.value.pool.closeAll()
+            }.get()
+        }
+    }
+
+    private static func expireIdleUpstreams(_ loops: [NIOLoopBound<GatewayLoop>]) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(5))
+            for loop in loops {
+                loop.eventLoop.execute { loop.value.pool.closeExpired() }
+            }
+        }
+    }
+}
+
+/// First in a client pipeline: tells the proxy handler that bytes arrived, so that a wait
+/// for the next request becomes a wait for the rest of its head.
+final class ActivityHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    private let proxy: ProxyHandler
+    private var context: ChannelHandlerContext?
+
+    init(proxy: ProxyHandler) {
+        self.proxy = proxy
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        proxy.activity = self
+    }
+
+    /// Writes `bytes` straight to the socket, past the HTTP handlers, then closes.
+    func writeAndClose(_ bytes: ByteBuffer) {
+        guard let context else { return }
+        context.writeAndFlush(wrapOutboundOut(bytes)).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        proxy.bytesArrived()
+        context.fireChannelRead(data)
+    }
+}

@@ -1,0 +1,84 @@
+import ShoalBalancing
+
+/// Everything a ``Gateway`` needs besides its registry.
+public struct GatewayConfiguration: Sendable {
+    /// The host to listen on.
+    public var host: String
+    /// The port to listen on; 0 picks a free one (``Gateway/boundPort`` tells which).
+    public var port: Int
+    /// Event-loop threads; each accepts and proxies connections with pools of its own.
+    public var threads: Int
+    /// The routes.
+    public var routes: RouteTable
+    /// How each route's balancer ejects and readmits instances.
+    public var balancer: BalancerConfiguration
+    /// The limits on clients.
+    public var limits: Limits
+    /// How upstream connections are made and kept.
+    public var upstream: Upstream
+
+    /// Limits that protect the gateway from its clients.
+    public struct Limits: Sendable, Hashable {
+        /// The most bytes of request line and headers; more gets 431. Default 32 KiB.
+        public var maxHeaderBytes: Int
+        /// How long a client may take to send a request's head; then 408 and the connection
+        /// closes (slowloris). Default 10 s.
+        public var headerTimeout: Duration
+        /// How long a keep-alive connection may sit idle between requests. Default 60 s.
+        public var idleTimeout: Duration
+        /// The most client connections open at once; more are closed as they arrive.
+        /// Default 10,000.
+        public var maxConnections: Int
+        /// How long a graceful shutdown waits for requests in flight. Default 30 s.
+        public var drainTimeout: Duration
+
+        public init(
+            maxHeaderBytes: Int = 32 * 1024, headerTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(60),
+            maxConnections: Int = 10_000, drainTimeout: Duration = .seconds(30)
+        ) {
+            self.maxHeaderBytes = maxHeaderBytes
+            self.headerTimeout = headerTimeout
+            self.idleTimeout = idleTimeout
+            self.maxConnections = maxConnections
+            self.drainTimeout = drainTimeout
+        }
+    }
+
+    /// Upstream connection settings.
+    public struct Upstream: Sendable, Hashable {
+        /// How long a connection attempt may take. Default 2 s.
+        public var connectTimeout: Duration
+        /// Idle keep-alive connections kept per instance and event loop. Default 64.
+        public var maxIdlePerInstance: Int
+        /// How long an idle upstream connection is kept. Default 30 s, below the usual
+        /// server keep-alive timeouts, so the gateway closes first.
+        public var idleTimeout: Duration
+
+        public init(connectTimeout: Duration = .seconds(2), maxIdlePerInstance: Int = 64, idleTimeout: Duration = .seconds(30)) {
+            self.connectTimeout = connectTimeout
+            self.maxIdlePerInstance = maxIdlePerInstance
+            self.idleTimeout = idleTimeout
+        }
+    }
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, threads: Int = 1, routes: RouteTable,
+        balancer: BalancerConfiguration = .init(), limits: Limits = .init(), upstream: Upstream = .init()
+    ) throws(GatewayConfigurationError) {
+        guard (0...65535).contains(port) else { throw GatewayConfigurationError("port must be in 0...65535, not \(port)") }
+        guard (1...256).contains(threads) else {
+            throw GatewayConfigurationError("threads must be in 1...256, not \(threads)")
+        }
+        guard limits.maxHeaderBytes >= 1024 else {
+            throw GatewayConfigurationError("the header limit must be at least 1024 bytes")
+        }
+        guard limits.maxConnections >= 1 else { throw GatewayConfigurationError("maxConnections must be at least 1") }
+        self.host = host
+        self.port = port
+        self.threads = threads
+        self.routes = routes
+        self.balancer = balancer
+        self.limits = limits
+        self.upstream = upstream
+    }
+}

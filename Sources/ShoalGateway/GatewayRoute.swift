@@ -1,0 +1,89 @@
+import ShoalBalancing
+
+/// Where the gateway sends requests whose host and path match, and how.
+///
+/// A request matches when its `Host` (without the port) equals ``host`` (or ``host`` is `nil`)
+/// and its path starts with ``prefix`` at a segment boundary: `/api` matches `/api`,
+/// `/api/` and `/api/orders`, not `/apiary`. Of the matching routes, the one with the
+/// longest prefix wins, a route with a host before one without.
+public struct GatewayRoute: Sendable, Hashable {
+    /// The `Host` to match, lower case, without a port; `nil` matches any.
+    public var host: String?
+    /// The path prefix, starting with `/`.
+    public var prefix: String
+    /// The service, as registered, that serves the route.
+    public var service: String
+    /// Whether the prefix is removed before the request goes upstream (`/api/orders/7` on
+    /// prefix `/api` goes up as `/orders/7`).
+    public var stripPrefix: Bool
+    /// How an instance is chosen.
+    public var strategy: BalancingStrategy
+    /// The longest one try may wait for the response's head.
+    public var perTryTimeout: Duration
+    /// The longest the gateway waits for a response's head, over all tries.
+    public var timeout: Duration
+    /// Tries after the first, each to a different instance, for idempotent requests without
+    /// a body, and only while the retry budget allows.
+    public var retries: Int
+    /// The largest request body accepted; larger gets 413.
+    public var maxBodyBytes: Int
+
+    /// A route; the defaults are those of `shoal serve --route`.
+    public init(
+        host: String? = nil, prefix: String, service: String, stripPrefix: Bool = false,
+        strategy: BalancingStrategy = .peakEWMA(), perTryTimeout: Duration = .seconds(15),
+        timeout: Duration = .seconds(30), retries: Int = 2, maxBodyBytes: Int = 1 << 30
+    ) throws(GatewayConfigurationError) {
+        guard prefix.hasPrefix("/") else {
+            throw GatewayConfigurationError("a route's prefix must start with '/', not '\(prefix)'")
+        }
+        guard !service.isEmpty else { throw GatewayConfigurationError("route \(prefix) names no service") }
+        guard retries >= 0, retries <= 10 else {
+            throw GatewayConfigurationError("route \(prefix): retries must be in 0...10, not \(retries)")
+        }
+        guard perTryTimeout > .zero, timeout > .zero else {
+            throw GatewayConfigurationError("route \(prefix): timeouts must be positive")
+        }
+        guard maxBodyBytes >= 0 else {
+            throw GatewayConfigurationError("route \(prefix): the body limit must not be negative")
+        }
+        self.host = host?.lowercased()
+        // "/api/" and "/api" are the same route; "/" stays "/".
+        self.prefix = prefix.count > 1 && prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
+        self.service = service
+        self.stripPrefix = stripPrefix
+        self.strategy = strategy
+        self.perTryTimeout = perTryTimeout
+        self.timeout = timeout
+        self.retries = retries
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    /// Whether `path` (without the query) is under this route's prefix.
+    func matches(path: Substring) -> Bool {
+        guard path.hasPrefix(prefix) else { return false }
+        if prefix == "/" || path.count == prefix.count { return true }
+        return path[path.index(path.startIndex, offsetBy: prefix.count)] == "/"
+    }
+
+    /// The URI sent upstream for `uri` (path and query), with the prefix removed when
+    /// ``stripPrefix`` is set; never empty.
+    func upstreamURI(_ uri: String) -> String {
+        guard stripPrefix, prefix != "/" else { return uri }
+        let rest = uri.dropFirst(prefix.count)
+        if rest.isEmpty { return "/" }
+        return rest.hasPrefix("/") ? String(rest) : "/" + rest
+    }
+}
+
+/// A gateway setting that cannot be used, with a message that says which and why.
+public struct GatewayConfigurationError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong.
+    public let message: String
+
+    public init(_ message: String) {
+        self.message = message
+    }
+
+    public var description: String { message }
+}

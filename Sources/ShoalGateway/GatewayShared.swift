@@ -1,0 +1,64 @@
+import NIOCore
+import ShoalBalancing
+import Synchronization
+
+/// What every event loop of a gateway shares: settings, routes with their upstream sets, and
+/// counters. Reads on the request path are of immutable values or single atomics.
+final class GatewayShared: Sendable {
+    let configuration: GatewayConfiguration
+    /// One per route, in the route table's order.
+    let upstreams: [RouteUpstreams]
+    /// Client connections open now.
+    let connections = Atomic<Int>(0)
+    /// Set when a graceful shutdown began: keep-alive ends with the response in flight.
+    let draining = Atomic<Bool>(false)
+    /// Requests that found no route, got a gateway error, or were retried: for `stats`.
+    let counters = GatewayCounters()
+
+    init(configuration: GatewayConfiguration, upstreams: [RouteUpstreams]) {
+        self.configuration = configuration
+        self.upstreams = upstreams
+    }
+
+    var routes: RouteTable { configuration.routes }
+    var isDraining: Bool { draining.load(ordering: .relaxed) }
+}
+
+/// Counts of what the gateway did, since it started.
+public final class GatewayCounters: Sendable {
+    /// Requests proxied to an instance that answered (any status).
+    public let proxied = Atomic<Int>(0)
+    /// Tries after the first.
+    public let retries = Atomic<Int>(0)
+    /// Errors the gateway answered itself (4xx for bad requests, 502, 503, 504).
+    public let gatewayErrors = Atomic<Int>(0)
+}
+
+/// One event loop's own state: its upstream pool, its pickers, its open connections.
+final class GatewayLoop {
+    let eventLoop: any EventLoop
+    let shared: GatewayShared
+    let pool: UpstreamConnectionPool
+    var requestIDs: RequestIDGenerator
+    private var pickers: [(generation: Int, picker: BalancerPicker?)]
+    /// The handlers of open client connections, for draining.
+    var handlers: [ObjectIdentifier: ProxyHandler] = [:]
+
+    init(eventLoop: any EventLoop, shared: GatewayShared, seed: UInt64) {
+        self.eventLoop = eventLoop
+        self.shared = shared
+        pool = UpstreamConnectionPool(eventLoop: eventLoop, settings: shared.configuration.upstream)
+        requestIDs = RequestIDGenerator(seed: seed)
+        pickers = Array(repeating: (-1, nil), count: shared.upstreams.count)
+    }
+
+    /// This loop's picker for route `index`, or `nil` while its service has no instance.
+    func picker(route index: Int) -> BalancerPicker? {
+        let upstreams = shared.upstreams[index]
+        let generation = upstreams.generation
+        if pickers[index].generation != generation {
+            pickers[index] = (generation, upstreams.balancer?.makePicker())
+        }
+        return pickers[index].picker
+    }
+}

@@ -1,0 +1,307 @@
+import NIOCore
+import NIOHTTP1
+import ShoalBalancing
+
+/// One client connection. Reads requests one at a time (NIO's pipelining handler holds any
+/// that arrive early), sends each to an instance of its route's service, and streams both
+/// bodies with backpressure: when one side cannot take more, the other is not read.
+///
+/// Everything here runs on the connection's event loop, which is also the loop of every
+/// upstream connection it uses.
+final class ProxyHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let loop: GatewayLoop
+    var shared: GatewayShared { loop.shared }
+    var context: ChannelHandlerContext?
+    /// The request in progress.
+    var exchange: Exchange?
+    /// Whether bytes of the next request have arrived (``ActivityHandler`` sets it).
+    var sawBytes = false
+    /// The header or idle timer while no request is in progress.
+    var waitTimer: Scheduled<Void>?
+    var waitTimerIsIdle = false
+    /// Set when the connection must close once the current response ends.
+    var closeAfterResponse = false
+    var clientIP: String?
+    /// The write of the last response's end: closing waits for it, as a close drops what
+    /// is not yet written.
+    var lastEndWrite: EventLoopFuture<Void>?
+    /// The first handler of the pipeline, which can write below the HTTP handlers.
+    weak var activity: ActivityHandler?
+
+    init(loop: GatewayLoop) {
+        self.loop = loop
+    }
+
+    // MARK: Connection
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        clientIP = context.channel.remoteAddress?.ipAddress
+        loop.handlers[ObjectIdentifier(self)] = self
+        armWaitTimer(idle: false)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        waitTimer?.cancel()
+        if let exchange {
+            exchange.cancelTimers()
+            exchange.pick?.finish(.failure(.cancelled, latency: exchange.tryStarted.elapsed))
+            exchange.pick = nil
+            exchange.connection?.delegate = nil
+            exchange.connection?.close()  // half a request or response: not reusable
+            exchange.connection = nil
+            self.exchange = nil
+        }
+        loop.handlers[ObjectIdentifier(self)] = nil
+        context.fireChannelInactive()
+    }
+
+    /// Graceful shutdown: close now if idle, else after the response in progress.
+    func drain() {
+        if exchange == nil {
+            closeAfterWrites()
+        } else {
+            closeAfterResponse = true
+        }
+    }
+
+    /// Bytes arrived (before the HTTP decoder): the idle wait becomes a header wait.
+    func bytesArrived() {
+        guard exchange == nil, !sawBytes else { return }
+        sawBytes = true
+        if waitTimerIsIdle { armWaitTimer(idle: false) }
+    }
+
+    private func armWaitTimer(idle: Bool) {
+        waitTimer?.cancel()
+        guard let context else { return }
+        waitTimerIsIdle = idle
+        let limits = shared.configuration.limits
+        waitTimer = context.eventLoop.assumeIsolated().scheduleTask(
+            in: (idle ? limits.idleTimeout : limits.headerTimeout).timeAmount
+        ) { [weak self] in
+            self?.waitTimerFired()
+        }
+    }
+
+    private func waitTimerFired() {
+        guard let context, exchange == nil else { return }
+        if sawBytes {
+            // Part of a head arrived, too slowly: slowloris, or a client that stalled.
+            let response = GatewayErrorResponse(status: .requestTimeout, message: "the request head took too long")
+            shared.counters.gatewayErrors.add(1, ordering: .relaxed)
+            // No request has begun as far as NIO's HTTP handlers know: write below them.
+            activity?.writeAndClose(response.bytes(requestID: nil))
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: Request
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head): startRequest(head)
+        case .body(let buffer): requestBody(buffer)
+        case .end: requestEnd()
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        exchange?.connection?.channel.flush()
+        context.fireChannelReadComplete()
+    }
+
+    private func startRequest(_ head: HTTPRequestHead) {
+        waitTimer?.cancel()
+        waitTimer = nil
+        let requestID = loop.requestIDs.id(given: head.headers["x-request-id"].first)
+        let framing = RequestFraming(head.headers)
+        func refuse(_ response: GatewayErrorResponse) {
+            // The body (if any) is not read: the connection closes after the answer.
+            self.exchange = Exchange(
+                head: head, requestID: requestID, route: nil, upstreamHead: head, hasBody: framing.hasBody,
+                retryable: false, deadline: .now())
+            let close = framing.hasBody || !head.isKeepAlive
+            write(response, requestID: requestID, close: close)
+            self.exchange?.responseEnded = true
+            if close { closeAfterResponse = true }
+        }
+        if let problem = framing.problem {
+            refuse(GatewayErrorResponse(status: .badRequest, message: problem))
+            return
+        }
+        guard let index = shared.routes.match(host: head.headers["host"].first, uri: head.uri) else {
+            refuse(.noRoute(String(head.uri.prefix { $0 != "?" })))
+            return
+        }
+        let route = shared.routes.routes[index]
+        if let length = framing.contentLength, length > route.maxBodyBytes {
+            refuse(Self.tooLarge(route))
+            return
+        }
+        let upstreamHead = ForwardedHeaders.upstreamHead(
+            head, uri: route.upstreamURI(head.uri), clientIP: clientIP, requestID: requestID, chunked: framing.chunked)
+        let exchange = Exchange(
+            head: head, requestID: requestID, route: (index, route), upstreamHead: upstreamHead,
+            hasBody: framing.hasBody, retryable: head.method.isIdempotent && !framing.hasBody, deadline: .now() + route.timeout.timeAmount)
+        self.exchange = exchange
+        shared.upstreams[index].retryBudget.deposit()
+        if head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }) {
+            context?.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))))
+                .whenFailure { _ in }
+        }
+        exchange.overallTimer = context?.eventLoop.assumeIsolated().scheduleTask(deadline: exchange.deadline) {
+            [weak self, weak exchange] in
+            guard let self, let exchange, self.exchange === exchange else { return }
+            self.tryFailed(.timeout, "no answer within the route's timeout", final: true)
+        }
+        startTry()
+    }
+
+    private func requestBody(_ buffer: ByteBuffer) {
+        guard let exchange, let route = exchange.route?.route else { return }  // refused: dropped
+        exchange.bodyBytes += buffer.readableBytes
+        if exchange.bodyBytes > route.maxBodyBytes {
+            if exchange.responseStarted {
+                context?.close(promise: nil)
+            } else {
+                abandonTry()
+                exchange.cancelTimers()
+                closeAfterResponse = true
+                write(Self.tooLarge(route), requestID: exchange.requestID, close: true)
+                exchange.responseEnded = true
+            }
+            return
+        }
+        if let connection = exchange.connection {
+            connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+        } else {
+            exchange.pending.append(buffer)
+            exchange.pendingBytes += buffer.readableBytes
+            if exchange.pendingBytes > 1 << 20 { setClientReading(false) }
+        }
+    }
+
+    private func requestEnd() {
+        guard let exchange else { return }
+        exchange.requestEnded = true
+        if let connection = exchange.connection {
+            connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        }
+        finishIfDone()
+    }
+
+    private static func tooLarge(_ route: GatewayRoute) -> GatewayErrorResponse {
+        GatewayErrorResponse(status: .payloadTooLarge, message: "the body is over \(route.maxBodyBytes) bytes")
+    }
+
+    // MARK: Responses and the end of an exchange
+
+    /// Writes an answer of the gateway's own; with `close`, the connection closes after it.
+    func write(_ response: GatewayErrorResponse, requestID: String?, close: Bool) {
+        guard let context else { return }
+        shared.counters.gatewayErrors.add(1, ordering: .relaxed)
+        let (head, body) = response.parts(requestID: requestID, close: close || closeAfterResponse)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        lastEndWrite = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if close || closeAfterResponse { closeAfterWrites() }
+    }
+
+    /// Closes the connection once the last response is written.
+    func closeAfterWrites() {
+        guard let context else { return }
+        guard let lastEndWrite else {
+            context.close(promise: nil)
+            return
+        }
+        lastEndWrite.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+    }
+
+    /// Ends the exchange once both the request and the response have; then waits for the
+    /// next request, or closes.
+    func finishIfDone() {
+        guard let exchange, exchange.responseEnded else { return }
+        guard exchange.requestEnded else {
+            // Answered before the whole body came: the rest cannot be skipped on this connection.
+            if closeAfterResponse { closeAfterWrites() }
+            return
+        }
+        self.exchange = nil
+        setClientReading(true)
+        if closeAfterResponse || !exchange.head.isKeepAlive || shared.isDraining {
+            closeAfterWrites()
+            return
+        }
+        sawBytes = false
+        armWaitTimer(idle: true)
+    }
+
+    /// Starts or stops reading the client (backpressure from the upstream side).
+    func setClientReading(_ reading: Bool) {
+        guard let context else { return }
+        context.channel.setOption(ChannelOptions.autoRead, value: reading).whenFailure { _ in }
+        if reading { context.read() }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        // The client cannot take more: stop reading the instance until it can.
+        if let connection = exchange?.connection {
+            connection.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable)
+                .whenFailure { _ in }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let parserError = error as? HTTPParserError else {
+            context.close(promise: nil)
+            return
+        }
+        guard exchange?.responseStarted != true else {
+            context.close(promise: nil)
+            return
+        }
+        abandonTry()
+        exchange?.cancelTimers()
+        exchange = nil
+        let response =
+            parserError == .headerOverflow
+            ? GatewayErrorResponse(
+                status: .requestHeaderFieldsTooLarge,
+                message: "the request head is over \(shared.configuration.limits.maxHeaderBytes) bytes")
+            : GatewayErrorResponse(status: .badRequest, message: "malformed request: \(parserError)")
+        closeAfterResponse = true
+        write(response, requestID: nil, close: true)
+    }
+}
+
+/// How a request says its body is framed, and whether that is acceptable.
+struct RequestFraming {
+    let contentLength: Int?
+    let chunked: Bool
+    /// Why the framing is refused (400), if it is.
+    let problem: String?
+
+    var hasBody: Bool { chunked || (contentLength ?? 0) > 0 }
+
+    init(_ headers: HTTPHeaders) {
+        let lengths = Set(headers["content-length"].flatMap { $0.split(separator: ",") }.map { String($0.trimmed) })
+        let codings = headers["transfer-encoding"].flatMap { $0.split(separator: ",") }.map { $0.trimmed.lowercased() }
+        chunked = !codings.isEmpty
+        contentLength = lengths.count == 1 ? lengths.first.flatMap { Int($0) } : nil
+        if !codings.isEmpty && !lengths.isEmpty {
+            problem = "both Content-Length and Transfer-Encoding: refused, as request smuggling"
+        } else if !codings.isEmpty && codings != ["chunked"] {
+            problem = "Transfer-Encoding must be chunked alone, not \(codings.joined(separator: ", "))"
+        } else if lengths.count > 1 || (lengths.count == 1 && contentLength.map({ $0 < 0 }) ?? true) {
+            problem = "Content-Length must be one number"
+        } else {
+            problem = nil
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ShoalCore
+
+/// One event loop's keep-alive connections to instances. Not `Sendable`: only its event
+/// loop touches it, so a request never hops threads.
+final class UpstreamConnectionPool {
+    let eventLoop: any EventLoop
+    let settings: GatewayConfiguration.Upstream
+    private var idle: [String: [UpstreamConnection]] = [:]
+    /// Connections open, idle or in use.
+    private(set) var openCount = 0
+
+    init(eventLoop: any EventLoop, settings: GatewayConfiguration.Upstream) {
+        self.eventLoop = eventLoop
+        self.settings = settings
+    }
+
+    /// Idle connections, over all instances.
+    var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
+
+    /// An idle connection to `endpoint`, or a new one; `completion` runs on the event loop.
+    func acquire(_ endpoint: Endpoint, _ completion: @escaping (Result<UpstreamConnection, any Error>) -> Void) {
+        let now = NIODeadline.now()
+        while let connection = idle[endpoint.address]?.popLast() {
+            if !connection.isClosed, connection.channel.isActive, !expired(connection, at: now) {
+                completion(.success(connection))
+                return
+            }
+            connection.close()
+        }
+        connect(endpoint, completion)
+    }
+
+    /// Takes back a connection whose exchange ended cleanly, to keep it for the next request
+    /// (or closes it when the pool is full).
+    func release(_ connection: UpstreamConnection) {
+        connection.delegate = nil
+        guard !connection.isClosed, connection.channel.isActive,
+            idle[connection.address, default: []].count < settings.maxIdlePerInstance
+        else {
+            connection.close()
+            return
+        }
+        connection.idleSince = .now()
+        idle[connection.address, default: []].append(connection)
+    }
+
+    /// Closes connections idle longer than the idle timeout.
+    func closeExpired() {
+        let now = NIODeadline.now()
+        for (address, connections) in idle {
+            let (old, fresh) = (connections.filter { expired($0, at: now) }, connections.filter { !expired($0, at: now) })
+            idle[address] = fresh.isEmpty ? nil : fresh
+            for connection in old { connection.close() }
+        }
+    }
+
+    /// Closes every idle connection (at shutdown).
+    func closeAll() {
+        let all = idle.values.flatMap { $0 }
+        idle = [:]
+        for connection in all { connection.close() }
+    }
+
+    private func expired(_ connection: UpstreamConnection, at now: NIODeadline) -> Bool {
+        now - connection.idleSince >= settings.idleTimeout.timeAmount
+    }
+
+    private func connect(_ endpoint: Endpoint, _ completion: @escaping (Result<UpstreamConnection, any Error>) -> Void) {
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(settings.connectTimeout.timeAmount)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
+                }
+            }
+        let connecting: EventLoopFuture<any Channel>
+        if let address = try? SocketAddress(ipAddress: endpoint.host, port: endpoint.port) {
+            connecting = bootstrap.connect(to: address)
+        } else {
+            connecting = bootstrap.connect(host: endpoint.host, port: endpoint.port)
+        }
+        let address = endpoint.address
+        connecting.hop(to: eventLoop).assumeIsolated().whenComplete { result in
+            switch result {
+            case .failure(let error):
+                completion(.failure(error))
+            case .success(let channel):
+                do {
+                    let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
+                    let connection = UpstreamConnection(channel: channel, address: address)
+                    handler.connection = connection
+                    self.openCount += 1
+                    connection.onClose = { [weak self, weak connection] in
+                        guard let self, let connection else { return }
+                        self.openCount -= 1
+                        self.idle[connection.address]?.removeAll { $0 === connection }
+                    }
+                    completion(.success(connection))
+                } catch {
+                    channel.close(promise: nil)
+                    completion(.failure(error))
+                }
+            }
+        }
+    }
+}
+
+extension Duration {
+    /// The same span as a NIO `TimeAmount`.
+    var timeAmount: TimeAmount { .nanoseconds(totalNanoseconds) }
+}

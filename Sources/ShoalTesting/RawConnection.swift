@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A blocking TCP connection to a loopback port, for sending bytes no HTTP client would
+/// (malformed or smuggling requests, a head sent slowly) and reading raw answers. For tests.
+public final class RawConnection {
+    private let socket: Int32
+
+    /// Connects to `127.0.0.1:port`; reads wait at most `timeout` seconds.
+    public init(port: Int, timeout: Double = 10) throws {
+        socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw RedisServerError("socket() failed: errno \(errno)") }
+        var wait = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1_000_000))
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            close(socket)
+            throw RedisServerError("cannot connect to 127.0.0.1:\(port): errno \(errno)")
+        }
+    }
+
+    deinit { close(socket) }
+
+    /// Sends all of `bytes`; `false` if the peer closed first.
+    @discardableResult
+    public func send(_ bytes: some Collection<UInt8>) -> Bool {
+        let data = Array(bytes)
+        var sent = 0
+        while sent < data.count {
+            let n = data[sent...].withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { return false }
+            sent += n
+        }
+        return true
+    }
+
+    /// Sends `text` as UTF-8.
+    @discardableResult
+    public func send(_ text: String) -> Bool { send(Array(text.utf8)) }
+
+    /// Reads what arrives until the peer closes or `limit` bytes came or a read times out.
+    public func receive(limit: Int = 1 << 20) -> [UInt8] {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while received.count < limit {
+            let n = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { break }
+            received += buffer[..<n]
+        }
+        return received
+    }
+
+    /// Reads one response: its head, then a body of its Content-Length (counted, not kept
+    /// beyond `keep` bytes). `nil` if the connection closed or timed out first.
+    public func readResponse(keep: Int = 1 << 16) -> (status: Int, head: String, bodyBytes: Int, body: [UInt8])? {
+        var pending: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        func fill() -> Bool {
+            let n = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { return false }
+            pending += buffer[..<n]
+            return true
+        }
+        var headEnd: Int?
+        while headEnd == nil {
+            headEnd = pending.indices.dropLast(3).first {
+                pending[$0] == 13 && pending[$0 + 1] == 10 && pending[$0 + 2] == 13 && pending[$0 + 3] == 10
+            }
+            if headEnd == nil && !fill() { return nil }
+        }
+        let head = String(decoding: pending[..<headEnd!], as: UTF8.self)
+        var rest = Array(pending[(headEnd! + 4)...])
+        let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+        let length =
+            head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+            .flatMap { Int($0.split(separator: ":")[1].trimmingPrefix(" ")) } ?? 0
+        var total = rest.count
+        var body = Array(rest.prefix(keep))
+        rest = []
+        while total < length {
+            let n = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, min($0.count, length - total), 0) }
+            guard n > 0 else { return nil }
+            total += n
+            if body.count < keep { body += buffer[..<min(n, keep - body.count)] }
+        }
+        return (status, head, total, body)
+    }
+}

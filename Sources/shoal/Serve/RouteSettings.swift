@@ -1,0 +1,60 @@
+import Configuration
+import ShoalBalancing
+import ShoalCore
+import ShoalGateway
+
+/// Routes from the config file (`routes.NAME.*`) and from `--route [HOST]PREFIX=SERVICE`.
+enum RouteSettings {
+    /// The route `name` of the file, read through `reader` scoped to `routes.NAME`.
+    static func route(named name: String, from reader: ConfigReader) throws(UsageError) -> GatewayRoute {
+        let key = "routes.\(name)"
+        guard let prefix = reader.string(forKey: "prefix"), let service = reader.string(forKey: "service") else {
+            throw UsageError("route '\(name)' needs '\(key).prefix' and '\(key).service' in the config file")
+        }
+        var strategy = BalancingStrategy.peakEWMA()
+        if let text = reader.string(forKey: "strategy") {
+            guard let named = BalancingStrategy(name: text) else {
+                let names = BalancingStrategy.allDefaults.map(\.name).joined(separator: ", ")
+                throw UsageError("'\(key).strategy' must be one of \(names), not '\(text)'")
+            }
+            strategy = named
+        }
+        func duration(_ field: String, _ fallback: Duration) throws(UsageError) -> Duration {
+            guard let text = reader.string(forKey: ConfigKey(field)) else { return fallback }
+            guard let value = Duration(parsing: text), value > .zero else {
+                throw UsageError("'\(key).\(field)' must be a duration such as 10s, not '\(text)'")
+            }
+            return value
+        }
+        let defaults = try? GatewayRoute(prefix: "/", service: "x")
+        let perTryTimeout = try duration("per_try_timeout", defaults?.perTryTimeout ?? .seconds(15))
+        let timeout = try duration("timeout", defaults?.timeout ?? .seconds(30))
+        do throws(GatewayConfigurationError) {
+            return try GatewayRoute(
+                host: reader.string(forKey: "host"), prefix: prefix, service: service,
+                stripPrefix: reader.bool(forKey: "strip_prefix", default: false), strategy: strategy,
+                perTryTimeout: perTryTimeout, timeout: timeout,
+                retries: reader.int(forKey: "retries", default: defaults?.retries ?? 2),
+                maxBodyBytes: reader.int(forKey: "max_body_bytes", default: defaults?.maxBodyBytes ?? 1 << 30))
+        } catch {
+            throw UsageError("route '\(name)': \(error.message)")
+        }
+    }
+
+    /// A route from `--route [HOST]PREFIX=SERVICE`, with the default settings.
+    static func route(flag: String) throws(UsageError) -> GatewayRoute {
+        let usage = "--route must be [HOST]PREFIX=SERVICE, such as /api/orders=orders, not '\(flag)'"
+        guard let equals = flag.lastIndex(of: "="), let slash = flag.firstIndex(of: "/"), slash < equals else {
+            throw UsageError(usage)
+        }
+        let host = flag[..<slash]
+        let service = flag[flag.index(after: equals)...]
+        guard !service.isEmpty else { throw UsageError(usage) }
+        do throws(GatewayConfigurationError) {
+            return try GatewayRoute(
+                host: host.isEmpty ? nil : String(host), prefix: String(flag[slash..<equals]), service: String(service))
+        } catch {
+            throw UsageError("--route \(flag): \(error.message)")
+        }
+    }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import ShoalTesting
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite("the gateway in shoal serve, with sample services as child processes", .serialized)
+struct GatewayTests {
+    static let routes = """
+        admin: 127.0.0.1:0
+        listen: 127.0.0.1:0
+        threads: 2
+        limits:
+          header_timeout: 1s
+          max_header_bytes: 8192
+        routes:
+          api:
+            prefix: /api
+            service: web
+            strip_prefix: true
+          orders:
+            prefix: /api/orders
+            service: orders
+          slow:
+            prefix: /slow
+            service: slow
+            timeout: 800ms
+            per_try_timeout: 800ms
+          small:
+            prefix: /small
+            service: web
+            max_body_bytes: 1000
+
+        """
+
+    @Test("routes by longest prefix, strips it, and sets the forwarding headers; errors are JSON with the request id")
+    func routing() async throws {
+        let web = try await SampleServiceProcess(name: "web-1")
+        let orders = try await SampleServiceProcess(name: "orders-1")
+        let serve = try await ServeProcess(config: Self.routes)
+        defer { [web, orders].forEach { $0.stop() }; serve.stop() }
+        try await serve.register("web", web)
+        try await serve.register("orders", orders)
+        #expect(await serve.waitUntilRouted("/api/x", to: "web-1"))
+        #expect(await serve.waitUntilRouted("/api/orders/7", to: "orders-1"))
+        #expect(try await serve.gateway("/apiary").status == 404)  // a prefix ends at a segment
+
+        let echo = try await serve.gateway(
+            "/api/echo/a?b=1",
+            headers: [
+                "X-Request-Id": "req-42", "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                "Connection": "x-drop-me", "X-Drop-Me": "1", "X-Forwarded-For": "10.1.1.1",
+            ])
+        #expect(echo.status == 200)
+        #expect(echo.headers["x-request-id"] == "req-42")
+        let seen = try #require(try JSONSerialization.jsonObject(with: Data(echo.body.utf8)) as? [String: Any])
+        #expect(seen["uri"] as? String == "/echo/a?b=1")
+        let headers = Dictionary(
+            ((seen["headers"] as? [[String]]) ?? []).map { ($0[0], $0[1]) }, uniquingKeysWith: { a, b in "\(a), \(b)" })
+        #expect(headers["x-forwarded-for"] == "10.1.1.1, 127.0.0.1")
+        #expect(headers["x-forwarded-proto"] == "http")
+        #expect(headers["x-forwarded-host"] == "127.0.0.1:\(serve.gatewayPort)")
+        #expect(headers["x-request-id"] == "req-42")
+        #expect(headers["traceparent"] == "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+        #expect(headers["x-drop-me"] == nil)  // named by Connection: hop-by-hop
+
+        let missing = try await serve.gateway("/nowhere")
+        #expect(missing.status == 404)
+        let error = try #require(try JSONSerialization.jsonObject(with: Data(missing.body.utf8)) as? [String: Any])
+        #expect(error["status"] as? Int == 404 && error["request_id"] as? String == missing.headers["x-request-id"])
+        #expect((missing.headers["x-request-id"]?.count ?? 0) == 32)
+
+        let unserved = try await serve.gateway("/slow/x")  // no instance registered
+        #expect(unserved.status == 503 && unserved.body.contains("no instance of slow"))
+    }
+
+    @Test("an instance killed with kill -9 under load: no GET fails")
+    func killedUnderLoad() async throws {
+        let backends = [
+            try await SampleServiceProcess(name: "a"), try await SampleServiceProcess(name: "b"),
+            try await SampleServiceProcess(name: "c"),
+        ]
+        let serve = try await ServeProcess(config: Self.routes)
+        defer { backends.forEach { $0.stop() }; serve.stop() }
+        for backend in backends { try await serve.register("web", backend) }
+        #expect(await eventually(within: 10) { (try? await serve.gateway("/api/x"))?.status == 200 })
+        let failures = await withTaskGroup(of: (Int, Int).self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    var sent = 0
+                    var failed = 0
+                    let end = ContinuousClock.now + .seconds(3)
+                    while ContinuousClock.now < end {
+                        sent += 1
+                        if (try? await serve.gateway("/api/x"))?.status != 200 { failed += 1 }
+                    }
+                    return (sent, failed)
+                }
+            }
+            try? await Task.sleep(for: .seconds(1))
+            backends[1].kill()
+            var total = (sent: 0, failed: 0)
+            for await (sent, failed) in group { total = (total.sent + sent, total.failed + failed) }
+            return total
+        }
+        #expect(failures.sent > 100)
+        #expect(failures.failed == 0, "\(failures.failed) of \(failures.sent) failed")
+        // The dead instance is still registered (no health check): the gateway stops picking it.
+        #expect(try await serve.gateway("/api/x").status == 200)
+    }
+
+    @Test("a slow instance gets 504 at the route's timeout; a refused connection gets 502 for a POST")
+    func timeoutsAndFailures() async throws {
+        let slow = try await SampleServiceProcess(name: "slow-1", latency: "3s")
+        let serve = try await ServeProcess(config: Self.routes)
+        defer { slow.stop(); serve.stop() }
+        try await serve.register("slow", slow)
+        #expect(await eventually(within: 10) {
+            await ((try? serve.request("GET", "/v1/services/slow"))?.body.contains("slow-1") ?? false)
+        })
+        try await Task.sleep(for: .milliseconds(200))
+        let start = ContinuousClock.now
+        let answer = try await serve.gateway("/slow/x")
+        let took = ContinuousClock.now - start
+        #expect(answer.status == 504 && answer.body.contains("did not answer in time"))
+        #expect(took >= .milliseconds(700) && took < .seconds(2), "took \(took)")
+
+        // An instance that is gone: nothing listens on its port.
+        let gone = try await SampleServiceProcess(name: "gone")
+        gone.kill()
+        try await serve.register("orders", gone)
+        try await Task.sleep(for: .milliseconds(300))
+        let post = try await serve.gateway("/api/orders/1", method: "POST", body: Data("x".utf8))
+        #expect(post.status == 502 && post.body.contains("orders failed"))
+        #expect(serve.shoal.process.isRunning)
+    }
+
+    @Test("malformed and smuggling requests get 400, a big head 431, a big body 413; the gateway stays up")
+    func badRequests() async throws {
+        let web = try await SampleServiceProcess(name: "web-1")
+        let serve = try await ServeProcess(config: Self.routes)
+        defer { web.stop(); serve.stop() }
+        try await serve.register("web", web)
+        #expect(await serve.waitUntilRouted("/api/x", to: "web-1"))
+        let cases: [(String, Int)] = [
+            ("POST /api/x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+            ("POST /api/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 400),
+            ("POST /api/x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcd", 400),
+            ("HELLO THERE\r\n\r\n", 400),
+            ("GET /api/x HTTP/1.1\r\nHost: a\r\nX-Big: \(String(repeating: "b", count: 10_000))\r\n\r\n", 431),
+            ("POST /small HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n", 413),
+        ]
+        for (request, status) in cases {
+            let connection = try RawConnection(port: serve.gatewayPort)
+            connection.send(request)
+            let response = connection.readResponse()
+            #expect(response?.status == status, "\(request.prefix(60)): \(response?.head ?? "no answer")")
+            #expect(response.map { String(decoding: $0.body, as: UTF8.self).contains(#""status":\#(status)"#) } == true)
+        }
+        // A chunked body over the route's limit is cut off with 413 too.
+        let chunked = try RawConnection(port: serve.gatewayPort)
+        chunked.send("POST /small HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n")
+        chunked.send("800\r\n\(String(repeating: "z", count: 2048))\r\n0\r\n\r\n")
+        #expect(chunked.readResponse()?.status == 413)
+        #expect(serve.shoal.process.isRunning)
+        #expect(try await serve.gateway("/api/x").status == 200)
+    }
+
+    @Test("slowloris: a head not finished within the header timeout gets 408 and the connection closes")
+    func slowloris() async throws {
+        let serve = try await ServeProcess(config: Self.routes)
+        defer { serve.stop() }
+        let slow = try RawConnection(port: serve.gatewayPort, timeout: 5)
+        slow.send("GET /api/x HTTP/1.1\r\nHost: a\r\n")
+        let start = ContinuousClock.now
+        let answer = slow.readResponse()
+        #expect(answer?.status == 408)
+        #expect(slow.receive().isEmpty)  // then closed
+        #expect(ContinuousClock.now - start < .seconds(3))
+        // A connection that sends nothing is closed without an answer.
+        let silent = try RawConnection(port: serve.gatewayPort, timeout: 5)
+        #expect(silent.receive().isEmpty)
+    }
+
+    @Test("100 MB up and 100 MB down through the gateway in bounded memory")
+    func streaming() async throws {
+        let web = try await SampleServiceProcess(name: "web-1")
+        let serve = try await ServeProcess(config: Self.routes)
+        defer { web.stop(); serve.stop() }
+        try await serve.register("web", web)
+        #expect(await serve.waitUntilRouted("/api/x", to: "web-1"))
+        let size = 100 * 1024 * 1024
+        let before = serve.memory.resident
+
+        let upload = try RawConnection(port: serve.gatewayPort, timeout: 30)
+        upload.send("POST /api/upload HTTP/1.1\r\nHost: a\r\nContent-Length: \(size)\r\n\r\n")
+        let chunk = [UInt8](repeating: 0x61, count: 1 << 20)
+        for _ in 0..<100 { #expect(upload.send(chunk)) }
+        let uploaded = upload.readResponse()
+        #expect(uploaded?.status == 200)
+        #expect(uploaded.map { String(decoding: $0.body, as: UTF8.self) } == "\(size)\n")
+
+        let download = try RawConnection(port: serve.gatewayPort, timeout: 30)
+        download.send("GET /api/download?bytes=\(size) HTTP/1.1\r\nHost: a\r\n\r\n")
+        let downloaded = download.readResponse(keep: 0)
+        #expect(downloaded?.status == 200 && downloaded?.bodyBytes == size)
+
+        let peak = serve.memory.peak
+        #expect(peak - before < 64 * 1024 * 1024, "peak \(peak >> 20) MiB from \(before >> 20) MiB")
+    }
+}
