@@ -210,4 +210,73 @@ struct GatewayTests {
         let peak = serve.memory.peak
         #expect(peak - before < 64 * 1024 * 1024, "peak \(peak >> 20) MiB from \(before >> 20) MiB")
     }
+
+    @Test("graceful drain: SIGTERM stops accepting, the request in flight finishes, then exit 0")
+    func drain() async throws {
+        let slow = try await SampleServiceProcess(name: "slow-1", latency: "600ms")
+        let serve = try await ServeProcess(config: Self.routes.replacing("timeout: 800ms", with: "timeout: 5s"))
+        defer { slow.stop(); serve.stop() }
+        try await serve.register("slow", slow)
+        #expect(await eventually(within: 10) { (try? await serve.gateway("/slow/x"))?.status == 200 })
+        let inFlight = try RawConnection(port: serve.gatewayPort)
+        inFlight.send("GET /slow/x HTTP/1.1\r\nHost: a\r\n\r\n")
+        try await Task.sleep(for: .milliseconds(150))
+        serve.shoal.process.signal(SIGTERM)
+        try await Task.sleep(for: .milliseconds(150))
+        #expect(throws: (any Error).self) { try RawConnection(port: serve.gatewayPort) }  // no longer accepting
+        let answer = inFlight.readResponse()
+        #expect(answer?.status == 200)
+        #expect(answer?.head.lowercased().contains("connection: close") == true)
+        #expect(serve.shoal.process.waitForExit(seconds: 10))
+        #expect(serve.shoal.process.exitCode == 0)
+    }
+
+    @Test("5,000 idle connections cost bounded memory; over the connection limit, new ones are closed")
+    func idleConnections() async throws {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        limit.rlim_cur = limit.rlim_max
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        try #require(limit.rlim_cur >= 11_000, "needs 11,000 open files (ulimit -n), has \(limit.rlim_cur)")
+        let serve = try await ServeProcess(
+            config: Self.routes.replacing("limits:\n", with: "limits:\n  max_connections: 5000\n  idle_timeout: 60s\n"))
+        defer { serve.stop() }
+        let before = serve.memory.resident
+        var connections: [RawConnection] = []
+        for _ in 0..<5000 { connections.append(try RawConnection(port: serve.gatewayPort, timeout: 2)) }
+        // Every one is served: a request on the last answers (404: no such route).
+        connections[4999].send("GET /none HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(connections[4999].readResponse()?.status == 404)
+        #expect(await eventually(within: 10) { serve.memory.resident > before })
+        let grown = serve.memory.resident - before
+        #expect(grown < 50 * 1024 * 1024, "5,000 idle connections took \(grown >> 10) KiB")
+        // The 5,001st is closed at once.
+        let extra = try RawConnection(port: serve.gatewayPort, timeout: 2)
+        extra.send("GET /none HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(extra.readResponse() == nil)
+        connections.removeAll()
+        #expect(await eventually(within: 10) {
+            let again = try? RawConnection(port: serve.gatewayPort, timeout: 2)
+            again?.send("GET /none HTTP/1.1\r\nHost: a\r\n\r\n")
+            return again?.readResponse()?.status == 404
+        })
+    }
+
+    @Test("two shoal serve processes on one Redis both route to an instance registered through either")
+    func sharedRedis() async throws {
+        let redis = try RedisServer.start()
+        let one = try await SampleServiceProcess(name: "one")
+        let two = try await SampleServiceProcess(name: "two")
+        let config = Self.routes + "redis:\n  url: \(redis.url)\n"
+        let a = try await ServeProcess(config: config)
+        let b = try await ServeProcess(config: config)
+        defer { [one, two].forEach { $0.stop() }; a.stop(); b.stop() }
+        try await a.register("web", one)
+        #expect(await a.waitUntilRouted("/api/x", to: "one"))
+        #expect(await b.waitUntilRouted("/api/x", to: "one"))
+        #expect(try await a.request("DELETE", "/v1/services/web/instances/one").status == 204)
+        try await b.register("web", two)
+        #expect(await a.waitUntilRouted("/api/x", to: "two"))
+        #expect(await b.waitUntilRouted("/api/x", to: "two"))
+    }
 }
