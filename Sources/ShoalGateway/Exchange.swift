@@ -26,8 +26,10 @@ final class Exchange {
     var pick: Pick?
     var connection: UpstreamConnection?
     var tryStarted = NIODeadline.now()
-    var tryTimer: Scheduled<Void>?
-    var overallTimer: Scheduled<Void>?
+    /// When the current try times out; `nil` once its response began.
+    var tryDeadline: NIODeadline?
+    /// Whether ``deadline`` still applies: until a response begins.
+    var overallActive = true
 
     /// Body parts read before the connection was ready, and their size.
     var pending: [ByteBuffer] = []
@@ -59,12 +61,10 @@ final class Exchange {
         self.deadline = deadline
     }
 
-    /// Cancels both timers.
-    func cancelTimers() {
-        tryTimer?.cancel()
-        tryTimer = nil
-        overallTimer?.cancel()
-        overallTimer = nil
+    /// Ends both timeouts (a response began, or the exchange ended).
+    func stopClocks() {
+        tryDeadline = nil
+        overallActive = false
     }
 }
 

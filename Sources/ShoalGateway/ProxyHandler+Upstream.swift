@@ -6,7 +6,7 @@ import ShoalBalancing
 extension ProxyHandler: UpstreamDelegate {
     /// Picks an instance not tried yet and sends the request to it.
     func startTry() {
-        guard let exchange, let (index, route) = exchange.route, let context else { return }
+        guard let exchange, let (index, route) = exchange.route else { return }
         guard let picker = loop.picker(route: index) else {
             finishWithError(.noInstance(route.service), exchange)
             return
@@ -32,11 +32,8 @@ extension ProxyHandler: UpstreamDelegate {
         exchange.tried.insert(pick.endpoint.address)
         exchange.tryStarted = .now()
         let attempt = exchange.tries
-        exchange.tryTimer = context.eventLoop.assumeIsolated().scheduleTask(in: route.perTryTimeout.timeAmount) {
-            [weak self, weak exchange] in
-            guard let self, let exchange, self.exchange === exchange, exchange.tries == attempt else { return }
-            self.tryFailed(.timeout, "no answer within the per-try timeout")
-        }
+        exchange.tryDeadline = min(exchange.tryStarted + route.perTryTimeout.timeAmount, exchange.deadline)
+        armTimer()
         loop.pool.acquire(pick.endpoint) { [weak self, weak exchange] result in
             guard let self, let exchange, self.exchange === exchange, exchange.tries == attempt else {
                 if case .success(let connection) = result { self?.loop.pool.release(connection) }
@@ -55,15 +52,14 @@ extension ProxyHandler: UpstreamDelegate {
         exchange.connection = connection
         connection.delegate = self
         connection.requests += 1
-        let channel = connection.channel
-        channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
-        channel.write(HTTPClientRequestPart.head(exchange.upstreamHead), promise: nil)
-        for buffer in exchange.pending { channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil) }
+        connection.setReading(true)
+        connection.write(.head(exchange.upstreamHead))
+        for buffer in exchange.pending { connection.write(.body(.byteBuffer(buffer))) }
         exchange.pending = []
         exchange.pendingBytes = 0
-        if exchange.requestEnded { channel.write(HTTPClientRequestPart.end(nil), promise: nil) }
-        channel.flush()
-        setClientReading(channel.isWritable)
+        if exchange.requestEnded { connection.write(.end(nil)) }
+        connection.flush()
+        setClientReading(connection.channel.isWritable)
     }
 
     /// Whether a failed try may be followed by another: nothing reached the client, the
@@ -78,7 +74,7 @@ extension ProxyHandler: UpstreamDelegate {
     /// Ends the current try (its pick and connection) without a verdict on the instance.
     func abandonTry() {
         guard let exchange else { return }
-        exchange.tryTimer?.cancel()
+        exchange.tryDeadline = nil
         exchange.pick?.finish(.failure(.cancelled, latency: exchange.tryStarted.elapsed))
         exchange.pick = nil
         exchange.connection?.delegate = nil
@@ -94,7 +90,7 @@ extension ProxyHandler: UpstreamDelegate {
     ///     retry budget) and it said yes.
     func tryFailed(_ kind: PickOutcome.FailureKind, _ detail: String, final: Bool = false, retryGranted: Bool = false) {
         guard let exchange, let route = exchange.route?.route else { return }
-        exchange.tryTimer?.cancel()
+        exchange.tryDeadline = nil
         exchange.pick?.finish(.failure(kind, latency: exchange.tryStarted.elapsed))
         exchange.pick = nil
         if let connection = exchange.connection {
@@ -116,7 +112,7 @@ extension ProxyHandler: UpstreamDelegate {
 
     /// Answers the exchange with an error of the gateway's own.
     private func finishWithError(_ response: GatewayErrorResponse, _ exchange: Exchange) {
-        exchange.cancelTimers()
+        exchange.stopClocks()
         // Unread request body: the connection cannot carry another request.
         if !exchange.requestEnded && exchange.hasBody { closeAfterResponse = true }
         write(response, requestID: exchange.requestID, close: closeAfterResponse)
@@ -130,12 +126,11 @@ extension ProxyHandler: UpstreamDelegate {
         guard let exchange, exchange.connection === connection, let context else { return }
         switch part {
         case .head(let head):
-            exchange.tryTimer?.cancel()
-            exchange.overallTimer?.cancel()
             if head.status == .badGateway || head.status == .serviceUnavailable, mayRetry(exchange) {
                 tryFailed(.serverError, "answered \(head.status.code)", retryGranted: true)
                 return
             }
+            exchange.stopClocks()
             exchange.responseStarted = true
             exchange.upstreamKeepAlive = head.isKeepAlive
             exchange.status = head.status
@@ -148,7 +143,7 @@ extension ProxyHandler: UpstreamDelegate {
             if !context.channel.isWritable {
                 // Stop reading the instance before flushing: a flush that drains the client's
                 // buffer reports writability at once, and turns reading back on.
-                connection.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+                connection.setReading(false)
                 context.flush()
             }
         case .end(let trailers):
@@ -156,7 +151,7 @@ extension ProxyHandler: UpstreamDelegate {
             let failed = (exchange.status?.code ?? 0) >= 500
             exchange.pick?.finish(failed ? .failure(.serverError, latency: latency) : .success(latency: latency))
             exchange.pick = nil
-            exchange.cancelTimers()
+            exchange.stopClocks()
             exchange.connection = nil
             shared.counters.proxied.add(1, ordering: .relaxed)
             if exchange.upstreamKeepAlive && (exchange.requestEnded || !exchange.hasBody) {

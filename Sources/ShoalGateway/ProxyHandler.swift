@@ -19,9 +19,15 @@ final class ProxyHandler: ChannelInboundHandler {
     var exchange: Exchange?
     /// Whether bytes of the next request have arrived (``ActivityHandler`` sets it).
     var sawBytes = false
-    /// The header or idle timer while no request is in progress.
-    var waitTimer: Scheduled<Void>?
-    var waitTimerIsIdle = false
+    /// When the wait for the next request's head ends, while none is in progress, and
+    /// whether it is the idle wait (no byte yet) or the header wait.
+    var waitDeadline: NIODeadline?
+    var waitIsIdle = false
+    /// The connection's one timer, and when it fires: see `ProxyHandler+Timer.swift`.
+    var timer: Scheduled<Void>?
+    var timerAt = NIODeadline.distantFuture
+    /// Whether reading the client is paused (backpressure).
+    var clientReadingPaused = false
     /// Set when the connection must close once the current response ends.
     var closeAfterResponse = false
     var clientIP: String?
@@ -41,13 +47,14 @@ final class ProxyHandler: ChannelInboundHandler {
         self.context = context
         clientIP = context.channel.remoteAddress?.ipAddress
         loop.handlers[ObjectIdentifier(self)] = self
-        armWaitTimer(idle: false)
+        startWaiting(idle: false)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        waitTimer?.cancel()
+        timer?.cancel()
+        timer = nil
         if let exchange {
-            exchange.cancelTimers()
+            exchange.stopClocks()
             exchange.pick?.finish(.failure(.cancelled, latency: exchange.tryStarted.elapsed))
             exchange.pick = nil
             exchange.connection?.delegate = nil
@@ -72,22 +79,20 @@ final class ProxyHandler: ChannelInboundHandler {
     func bytesArrived() {
         guard exchange == nil, !sawBytes else { return }
         sawBytes = true
-        if waitTimerIsIdle { armWaitTimer(idle: false) }
+        if waitIsIdle { startWaiting(idle: false) }
     }
 
-    private func armWaitTimer(idle: Bool) {
-        waitTimer?.cancel()
-        guard let context else { return }
-        waitTimerIsIdle = idle
+    /// Starts waiting for a request's head: the header timeout, or the idle timeout between
+    /// requests until a byte arrives.
+    func startWaiting(idle: Bool) {
         let limits = shared.configuration.limits
-        waitTimer = context.eventLoop.assumeIsolated().scheduleTask(
-            in: (idle ? limits.idleTimeout : limits.headerTimeout).timeAmount
-        ) { [weak self] in
-            self?.waitTimerFired()
-        }
+        waitIsIdle = idle
+        waitDeadline = .now() + (idle ? limits.idleTimeout : limits.headerTimeout).timeAmount
+        armTimer()
     }
 
-    private func waitTimerFired() {
+    /// The wait for a head ran out.
+    func waitRanOut() {
         guard let context, exchange == nil else { return }
         if sawBytes {
             // Part of a head arrived, too slowly: slowloris, or a client that stalled.
@@ -111,13 +116,12 @@ final class ProxyHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        exchange?.connection?.channel.flush()
+        exchange?.connection?.flush()
         context.fireChannelReadComplete()
     }
 
     private func startRequest(_ head: HTTPRequestHead) {
-        waitTimer?.cancel()
-        waitTimer = nil
+        waitDeadline = nil
         let requestID = loop.requestIDs.id(given: head.headers["x-request-id"].first)
         let framing = RequestFraming(head.headers)
         func refuse(_ response: GatewayErrorResponse) {
@@ -154,11 +158,6 @@ final class ProxyHandler: ChannelInboundHandler {
             context?.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))))
                 .whenFailure { _ in }
         }
-        exchange.overallTimer = context?.eventLoop.assumeIsolated().scheduleTask(deadline: exchange.deadline) {
-            [weak self, weak exchange] in
-            guard let self, let exchange, self.exchange === exchange else { return }
-            self.tryFailed(.timeout, "no answer within the route's timeout", final: true)
-        }
         startTry()
     }
 
@@ -170,7 +169,7 @@ final class ProxyHandler: ChannelInboundHandler {
                 context?.close(promise: nil)
             } else {
                 abandonTry()
-                exchange.cancelTimers()
+                exchange.stopClocks()
                 closeAfterResponse = true
                 write(Self.tooLarge(route), requestID: exchange.requestID, close: true)
                 exchange.responseEnded = true
@@ -178,7 +177,7 @@ final class ProxyHandler: ChannelInboundHandler {
             return
         }
         if let connection = exchange.connection {
-            connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+            connection.write(.body(.byteBuffer(buffer)))
         } else {
             exchange.pending.append(buffer)
             exchange.pendingBytes += buffer.readableBytes
@@ -190,7 +189,8 @@ final class ProxyHandler: ChannelInboundHandler {
         guard let exchange else { return }
         exchange.requestEnded = true
         if let connection = exchange.connection {
-            connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+            connection.write(.end(nil))
+            connection.flush()
         }
         finishIfDone()
     }
@@ -238,22 +238,20 @@ final class ProxyHandler: ChannelInboundHandler {
             return
         }
         sawBytes = false
-        armWaitTimer(idle: true)
+        startWaiting(idle: true)
     }
 
     /// Starts or stops reading the client (backpressure from the upstream side).
     func setClientReading(_ reading: Bool) {
-        guard let context else { return }
+        guard let context, clientReadingPaused == reading else { return }
+        clientReadingPaused = !reading
         context.channel.setOption(ChannelOptions.autoRead, value: reading).whenFailure { _ in }
         if reading { context.read() }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         // The client cannot take more: stop reading the instance until it can.
-        if let connection = exchange?.connection {
-            connection.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable)
-                .whenFailure { _ in }
-        }
+        exchange?.connection?.setReading(context.channel.isWritable)
         context.fireChannelWritabilityChanged()
     }
 
@@ -267,7 +265,7 @@ final class ProxyHandler: ChannelInboundHandler {
             return
         }
         abandonTry()
-        exchange?.cancelTimers()
+        exchange?.stopClocks()
         exchange = nil
         let response =
             parserError == .headerOverflow

@@ -25,10 +25,31 @@ final class UpstreamConnection {
     var idleSince: NIODeadline = .now()
     /// Requests it has carried; the first is the only one a fresh connection has.
     var requests = 0
+    /// The last handler's context: writes through it skip the `Channel` existential.
+    let context: ChannelHandlerContext
+    /// Whether reading the instance is paused (backpressure from the client).
+    private var readingPaused = false
 
-    init(channel: any Channel, address: String) {
+    init(channel: any Channel, address: String, context: ChannelHandlerContext) {
         self.channel = channel
         self.address = address
+        self.context = context
+    }
+
+    /// Writes a part of the request, unflushed.
+    func write(_ part: HTTPClientRequestPart) {
+        context.write(NIOAny(part), promise: nil)
+    }
+
+    func flush() {
+        context.flush()
+    }
+
+    /// Starts or stops reading the instance.
+    func setReading(_ reading: Bool) {
+        guard readingPaused == reading else { return }
+        readingPaused = !reading
+        channel.setOption(ChannelOptions.autoRead, value: reading).whenFailure { _ in }
     }
 
     func closed(with error: (any Error)?) {
@@ -52,6 +73,11 @@ final class UpstreamHandler: ChannelInboundHandler {
 
     /// Set right after the channel is made, on its event loop.
     var connection: UpstreamConnection?
+    private(set) var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let connection else { return }

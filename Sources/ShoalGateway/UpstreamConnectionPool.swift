@@ -92,7 +92,8 @@ final class UpstreamConnectionPool {
             case .success(let channel):
                 do {
                     let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
-                    let connection = UpstreamConnection(channel: channel, address: address)
+                    guard let handlerContext = handler.context else { throw ChannelError.ioOnClosedChannel }
+                    let connection = UpstreamConnection(channel: channel, address: address, context: handlerContext)
                     handler.connection = connection
                     self.openCount += 1
                     connection.onClose = { [weak self, weak connection] in

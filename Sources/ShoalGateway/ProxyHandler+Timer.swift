@@ -1,0 +1,46 @@
+import NIOCore
+
+/// One timer a connection, re-armed lazily.
+///
+/// A connection has up to three deadlines: the wait for a request's head (header or idle
+/// timeout), the current try's, and the request's overall one. Scheduling and cancelling a
+/// NIO task for each, on each request, costs more than the rest of the request's own work. So
+/// the timer stays armed at the earliest deadline it was set for; a later deadline leaves it
+/// alone, and when it fires it acts on what is due and re-arms for what is left.
+extension ProxyHandler {
+    /// Arms the timer for the earliest pending deadline, unless it already fires before.
+    func armTimer() {
+        guard let context, let next = earliestDeadline() else { return }
+        if timer != nil && timerAt <= next { return }
+        timer?.cancel()
+        timerAt = next
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: next) { [weak self] in
+            self?.timerFired()
+        }
+    }
+
+    private func earliestDeadline() -> NIODeadline? {
+        guard let exchange else { return waitDeadline }
+        var earliest = exchange.tryDeadline
+        if exchange.overallActive { earliest = min(earliest ?? exchange.deadline, exchange.deadline) }
+        return earliest
+    }
+
+    private func timerFired() {
+        timer = nil
+        timerAt = .distantFuture
+        let now = NIODeadline.now()
+        if let exchange {
+            if exchange.overallActive && exchange.deadline <= now {
+                tryFailed(.timeout, "no answer within the route's timeout", final: true)
+            } else if let deadline = exchange.tryDeadline, deadline <= now {
+                tryFailed(.timeout, "no answer within the per-try timeout")
+            }
+        } else if let deadline = waitDeadline, deadline <= now {
+            waitDeadline = nil
+            waitRanOut()
+            return
+        }
+        armTimer()
+    }
+}
