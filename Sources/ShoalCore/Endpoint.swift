@@ -52,7 +52,8 @@ public struct Endpoint: Hashable, Sendable {
     /// `host:port`, with IPv6 hosts in brackets (`[::1]:6379`). This is the string that
     /// placement hashes and the one tools print.
     public var address: String {
-        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        // utf8.contains: String.contains(String) goes through Foundation when it is imported.
+        host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 }
 

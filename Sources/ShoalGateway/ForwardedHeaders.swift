@@ -10,10 +10,21 @@ enum ForwardedHeaders {
     ]
 
     /// Removes the hop-by-hop headers and those the `Connection` header names.
+    ///
+    /// One pass finds which are present (most requests have none but `Connection` at most),
+    /// and only those are removed.
     static func stripHopByHop(_ headers: inout HTTPHeaders) {
-        let named = headers["connection"].flatMap { $0.split(separator: ",") }
-            .map { $0.trimmed.lowercased() }
-        for name in hopByHop.union(named) { headers.remove(name: name) }
+        var present: [String] = []
+        var named: [String] = []
+        for (name, value) in headers {
+            let lower = name.utf8.contains { (65...90).contains($0) } ? name.lowercased() : name
+            if hopByHop.contains(lower) { present.append(lower) }
+            if lower == "connection" {
+                named += value.split(separator: ",").map { $0.trimmed.lowercased() }
+            }
+        }
+        guard !present.isEmpty else { return }
+        for name in Set(present + named) { headers.remove(name: name) }
     }
 
     /// The request head to send upstream for `head`.

@@ -2,6 +2,8 @@
 public struct RouteTable: Sendable {
     /// The routes in matching order.
     public let routes: [GatewayRoute]
+    /// Whether any route names a host (if none does, the `Host` header is not looked at).
+    private let anyHost: Bool
 
     /// - Throws: ``GatewayConfigurationError`` when two routes have the same host and prefix.
     public init(_ routes: [GatewayRoute]) throws(GatewayConfigurationError) {
@@ -16,6 +18,7 @@ public struct RouteTable: Sendable {
             if (a.host != nil) != (b.host != nil) { return a.host != nil }
             return a.prefix.count > b.prefix.count
         }
+        anyHost = routes.contains { $0.host != nil }
     }
 
     /// The index (in ``routes``) of the route for a request, or `nil`.
@@ -25,7 +28,7 @@ public struct RouteTable: Sendable {
     ///   - uri: the request target, path and query.
     public func match(host: String?, uri: String) -> Int? {
         let path = uri.prefix { $0 != "?" && $0 != "#" }
-        let hostName = host.map(Self.hostName)
+        let hostName = anyHost ? host.map(Self.hostName) : nil
         return routes.firstIndex { route in
             (route.host == nil || route.host == hostName) && route.matches(path: path)
         }
