@@ -136,7 +136,7 @@ public final class Gateway: Service, Sendable {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(ActivityHandler(proxy: proxy))
                     try sync.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true, withServerUpgrade: nil, withErrorHandling: false,
+                        withPipeliningAssistance: false, withServerUpgrade: nil, withErrorHandling: false,
                         withOutboundHeaderValidation: true, withEncoderConfiguration: .init(),
                         withDecoderLimitConfiguration: decoderLimits)
                     try sync.addHandler(proxy)

@@ -37,7 +37,8 @@ struct GatewayErrorResponse {
     }
 
     /// The whole response as bytes, for writing below the HTTP encoder (when no request is
-    /// in progress, so NIO's pipelining handler would not expect a response).
+    /// in progress, so the HTTP encoder, which pairs responses with requests, would not expect
+    /// one).
     func bytes(requestID: String?) -> ByteBuffer {
         var (head, body) = parts(requestID: requestID, close: true)
         var buffer = ByteBuffer()

@@ -2,9 +2,9 @@ import NIOCore
 import NIOHTTP1
 import ShoalBalancing
 
-/// One client connection. Reads requests one at a time (NIO's pipelining handler holds any
-/// that arrive early), sends each to an instance of its route's service, and streams both
-/// bodies with backpressure: when one side cannot take more, the other is not read.
+/// One client connection. Handles requests one at a time (holding any that arrive early),
+/// sends each to an instance of its route's service, and streams both bodies with
+/// backpressure: when one side cannot take more, the other is not read.
 ///
 /// Everything here runs on the connection's event loop, which is also the loop of every
 /// upstream connection it uses.
@@ -28,6 +28,9 @@ final class ProxyHandler: ChannelInboundHandler {
     var timerAt = NIODeadline.distantFuture
     /// Whether reading the client is paused (backpressure).
     var clientReadingPaused = false
+    /// Parts of pipelined requests, read while a response was in progress.
+    var pipelined: [HTTPServerRequestPart] = []
+    var pipelinedBytes = 0
     /// Set when the connection must close once the current response ends.
     var closeAfterResponse = false
     var clientIP: String?
@@ -98,7 +101,8 @@ final class ProxyHandler: ChannelInboundHandler {
             // Part of a head arrived, too slowly: slowloris, or a client that stalled.
             let response = GatewayErrorResponse(status: .requestTimeout, message: "the request head took too long")
             shared.counters.gatewayErrors.add(1, ordering: .relaxed)
-            // No request has begun as far as NIO's HTTP handlers know: write below them.
+            // No request has begun as far as the HTTP encoder knows (it pairs each response
+            // with a request): write below it.
             activity?.writeAndClose(response.bytes(requestID: nil))
         } else {
             context.close(promise: nil)
@@ -108,11 +112,33 @@ final class ProxyHandler: ChannelInboundHandler {
     // MARK: Request
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        // A request sent before the previous one's response ended (HTTP pipelining) waits.
+        // NIO's pipelining handler would instead stop reading for every request, which costs
+        // two epoll_ctl calls a request; this stops reading only when much is waiting.
+        if !pipelined.isEmpty || exchange?.requestEnded == true {
+            pipelined.append(part)
+            if case .body(let buffer) = part { pipelinedBytes += buffer.readableBytes }
+            if pipelined.count > 64 || pipelinedBytes > 1 << 20 { setClientReading(false) }
+            return
+        }
+        handle(part)
+    }
+
+    private func handle(_ part: HTTPServerRequestPart) {
+        switch part {
         case .head(let head): startRequest(head)
         case .body(let buffer): requestBody(buffer)
         case .end: requestEnd()
         }
+    }
+
+    /// Handles pipelined parts until a request is in progress again.
+    private func replayPipelined() {
+        while !pipelined.isEmpty, exchange?.requestEnded != true {
+            handle(pipelined.removeFirst())
+        }
+        if pipelined.isEmpty { pipelinedBytes = 0 }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -239,6 +265,7 @@ final class ProxyHandler: ChannelInboundHandler {
         }
         sawBytes = false
         startWaiting(idle: true)
+        replayPipelined()
     }
 
     /// Starts or stops reading the client (backpressure from the upstream side).

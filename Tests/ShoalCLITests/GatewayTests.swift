@@ -72,6 +72,14 @@ struct GatewayTests {
         #expect(error["status"] as? Int == 404 && error["request_id"] as? String == missing.headers["x-request-id"])
         #expect((missing.headers["x-request-id"]?.count ?? 0) == 32)
 
+        // Pipelined requests are answered in order.
+        let pipelined = try RawConnection(port: serve.gatewayPort)
+        pipelined.send("GET /api/echo/1 HTTP/1.1\r\nHost: a\r\n\r\nGET /api/orders/2 HTTP/1.1\r\nHost: a\r\n\r\n")
+        let first = pipelined.readResponse()
+        let second = pipelined.readResponse()
+        #expect(first.map { String(decoding: $0.body, as: UTF8.self).contains(#""uri":"/echo/1""#) } == true)
+        #expect(second?.head.contains("x-backend: orders-1") == true)
+
         let unserved = try await serve.gateway("/slow/x")  // no instance registered
         #expect(unserved.status == 503 && unserved.body.contains("no instance of slow"))
     }
