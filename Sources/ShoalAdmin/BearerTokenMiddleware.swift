@@ -1,7 +1,7 @@
 import Hummingbird
 
-/// Requires `Authorization: Bearer <token>` on every request under `/v1`, compared in
-/// constant time; otherwise 401. `/healthz` stays open for liveness probes.
+/// Requires `Authorization: Bearer <token>` on every request under `/v1` and on `/metrics`,
+/// compared in constant time; otherwise 401. `/healthz` stays open for liveness probes.
 public struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let expected: [UInt8]
 
@@ -12,7 +12,8 @@ public struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     public func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard request.uri.path.hasPrefix("/v1") else { return try await next(request, context) }
+        let path = request.uri.path
+        guard path.hasPrefix("/v1") || path == "/metrics" else { return try await next(request, context) }
         let header = request.headers[.authorization] ?? ""
         let given = header.hasPrefix("Bearer ") ? Array(header.utf8.dropFirst(7)) : []
         guard Self.constantTimeEqual(given, expected) else {

@@ -16,6 +16,8 @@ final class Exchange {
     let retryable: Bool
     /// When the overall timeout ends.
     let deadline: NIODeadline
+    /// When the request's head arrived.
+    let started = NIODeadline.now()
     /// Whether the request has a body (a length above zero, or chunked).
     let hasBody: Bool
 

@@ -27,12 +27,14 @@ public final class Gateway: Service, Sendable {
     public var counters: GatewayCounters { shared.counters }
     private let discovery: any ServiceDiscovery
     private let shared: GatewayShared
+    private let clock: any MonotonicClock
     private let bound = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, any Error>])>((nil, []))
 
     /// A gateway over `discovery`; nothing listens until ``run()``.
     public init(configuration: GatewayConfiguration, discovery: any ServiceDiscovery, clock: any MonotonicClock = SystemClock()) {
         self.configuration = configuration
         self.discovery = discovery
+        self.clock = clock
         let upstreams = configuration.routes.routes.map {
             RouteUpstreams(service: $0.service, strategy: $0.strategy, configuration: configuration.balancer, clock: clock)
         }
@@ -89,6 +91,9 @@ public final class Gateway: Service, Sendable {
                 tasks.addTask { [discovery] in await upstreams.follow(discovery) }
             }
             tasks.addTask { await Self.expireIdleUpstreams(allLoops) }
+            tasks.addTask { [shared, clock] in
+                await GatewayMetricsSampler(shared: shared, loops: allLoops, clock: clock).run()
+            }
             await withGracefulShutdownHandler {
                 try? await server.closeFuture.get()
             } onGracefulShutdown: {

@@ -39,6 +39,7 @@ final class GatewayLoop {
     let eventLoop: any EventLoop
     let shared: GatewayShared
     let pool: UpstreamConnectionPool
+    let metrics: GatewayMetrics
     var requestIDs: RequestIDGenerator
     private var pickers: [(generation: Int, picker: BalancerPicker?)]
     /// The handlers of open client connections, for draining.
@@ -48,6 +49,7 @@ final class GatewayLoop {
         self.eventLoop = eventLoop
         self.shared = shared
         pool = UpstreamConnectionPool(eventLoop: eventLoop, settings: shared.configuration.upstream)
+        metrics = GatewayMetrics(routes: shared.routes)
         requestIDs = RequestIDGenerator(seed: seed)
         pickers = Array(repeating: (-1, nil), count: shared.upstreams.count)
     }

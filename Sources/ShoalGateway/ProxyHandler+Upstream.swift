@@ -104,6 +104,7 @@ extension ProxyHandler: UpstreamDelegate {
         }
         if !final && (retryGranted || mayRetry(exchange)) {
             shared.counters.retries.add(1, ordering: .relaxed)
+            if let index = exchange.route?.index { loop.metrics.retry(route: index) }
             startTry()
             return
         }
@@ -154,6 +155,9 @@ extension ProxyHandler: UpstreamDelegate {
             exchange.stopClocks()
             exchange.connection = nil
             shared.counters.proxied.add(1, ordering: .relaxed)
+            loop.metrics.response(
+                route: exchange.route?.index, upstream: connection.address, status: Int(exchange.status?.code ?? 0),
+                started: exchange.started)
             if exchange.upstreamKeepAlive && (exchange.requestEnded || !exchange.hasBody) {
                 loop.pool.release(connection)
             } else {

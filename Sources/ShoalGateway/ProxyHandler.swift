@@ -101,6 +101,7 @@ final class ProxyHandler: ChannelInboundHandler {
             // Part of a head arrived, too slowly: slowloris, or a client that stalled.
             let response = GatewayErrorResponse(status: .requestTimeout, message: "the request head took too long")
             shared.counters.gatewayErrors.add(1, ordering: .relaxed)
+            loop.metrics.response(route: nil, upstream: nil, status: 408, started: .now())
             // No request has begun as far as the HTTP encoder knows (it pairs each response
             // with a request): write below it.
             activity?.writeAndClose(response.bytes(requestID: nil))
@@ -231,6 +232,9 @@ final class ProxyHandler: ChannelInboundHandler {
     func write(_ response: GatewayErrorResponse, requestID: String?, close: Bool) {
         guard let context else { return }
         shared.counters.gatewayErrors.add(1, ordering: .relaxed)
+        loop.metrics.response(
+            route: exchange?.route?.index, upstream: nil, status: Int(response.status.code),
+            started: exchange?.started ?? .now())
         let (head, body) = response.parts(requestID: requestID, close: close || closeAfterResponse)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)

@@ -82,6 +82,13 @@ struct GatewayTests {
 
         let unserved = try await serve.gateway("/slow/x")  // no instance registered
         #expect(unserved.status == 503 && unserved.body.contains("no instance of slow"))
+
+        // What happened, in Prometheus's format on the admin listener.
+        let metrics = try await serve.request("GET", "/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.body.contains(#"shoal_gateway_requests_total{route="/api",upstream="127.0.0.1:\#(web.port)",status="200"}"#))
+        #expect(metrics.body.contains(#"shoal_gateway_requests_total{route="/slow",upstream="none",status="503"} 1"#))
+        #expect(metrics.body.contains(#"shoal_gateway_request_duration_seconds_count{route="/api/orders"}"#))
     }
 
     @Test("an instance killed with kill -9 under load: no GET fails")

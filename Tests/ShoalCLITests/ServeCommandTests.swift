@@ -144,6 +144,8 @@ struct ServeCommandTests {
         #expect(try await serve.request("GET", "/v1/services", token: "s3cre").status == 401)
         #expect(try await serve.request("GET", "/v1/services", token: "s3cret!").status == 401)
         #expect(try await serve.request("GET", "/v1/services", token: "s3cret").status == 200)
+        #expect(try await serve.request("GET", "/metrics").status == 401)
+        #expect(try await serve.request("GET", "/metrics", token: "s3cret").status == 200)
         #expect(try await serve.request("GET", "/healthz").status == 200)
     }
 

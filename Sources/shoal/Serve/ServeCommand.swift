@@ -3,6 +3,8 @@ import Configuration
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import ShoalAdmin
 import ShoalCore
@@ -99,6 +101,9 @@ struct ServeCommand: AsyncParsableCommand {
         let router = Router()
         if let token { router.add(middleware: BearerTokenMiddleware(token: token)) }
         RegistryAPI(registry: registry, checker: checker).addRoutes(to: router)
+        let prometheus = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: prometheus))
+        MetricsRoute { prometheus.emitToString() }.addRoutes(to: router)
         var logger = Logger(label: "shoal")
         logger.logLevel = .warning
         let backend = registry is RedisRegistry ? "Redis" : "memory"

@@ -1,0 +1,69 @@
+import Metrics
+import NIOCore
+
+/// What the gateway reports through swift-metrics, per event loop. Metric objects are made
+/// once per label set and kept, so a request costs a dictionary lookup and an increment.
+///
+/// | metric | labels |
+/// |---|---|
+/// | `shoal_gateway_requests_total` | `route`, `upstream` (`none` for the gateway's own answers), `status` |
+/// | `shoal_gateway_request_duration_seconds` (histogram) | `route` |
+/// | `shoal_gateway_retries_total` | `route` |
+///
+/// ``GatewayMetricsSampler`` adds the gauges read from the balancers and pools.
+final class GatewayMetrics {
+    private struct RequestKey: Hashable {
+        let route: Int
+        let upstream: String
+        let status: Int
+    }
+
+    private let routeLabels: [String]
+    private var requests: [RequestKey: Counter] = [:]
+    private var durations: [Int: Metrics.Timer] = [:]
+    private var retries: [Int: Counter] = [:]
+
+    init(routes: RouteTable) {
+        routeLabels = routes.routes.map { ($0.host ?? "") + $0.prefix }
+    }
+
+    private func label(_ route: Int?) -> String {
+        route.map { routeLabels[$0] } ?? "none"
+    }
+
+    /// A response went to the client: from `upstream`, or the gateway's own when `nil`.
+    func response(route: Int?, upstream: String?, status: Int, started: NIODeadline) {
+        let key = RequestKey(route: route ?? -1, upstream: upstream ?? "none", status: status)
+        let counter =
+            requests[key]
+            ?? {
+                let made = Counter(
+                    label: "shoal_gateway_requests_total",
+                    dimensions: [("route", label(route)), ("upstream", key.upstream), ("status", String(status))])
+                requests[key] = made
+                return made
+            }()
+        counter.increment()
+        guard let route else { return }
+        let timer =
+            durations[route]
+            ?? {
+                let made = Metrics.Timer(label: "shoal_gateway_request_duration_seconds", dimensions: [("route", label(route))])
+                durations[route] = made
+                return made
+            }()
+        timer.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
+    }
+
+    /// A try after the first.
+    func retry(route: Int) {
+        let counter =
+            retries[route]
+            ?? {
+                let made = Counter(label: "shoal_gateway_retries_total", dimensions: [("route", label(route))])
+                retries[route] = made
+                return made
+            }()
+        counter.increment()
+    }
+}
