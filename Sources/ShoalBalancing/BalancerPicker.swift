@@ -53,12 +53,32 @@ public final class BalancerPicker {
         return try pick(keyBytes: nil)
     }
 
+    /// Picks an endpoint other than those at `addresses`: for a retry, which should go to an
+    /// endpoint not tried yet. The strategy chooses among the rest as usual.
+    ///
+    /// - Throws: ``BalancerError`` with code ``BalancerError/Code/noEligibleEndpoint`` when
+    ///   every eligible endpoint is among `addresses`.
+    public func pick(key: String? = nil, avoiding addresses: [String]) throws(BalancerError) -> Pick {
+        refreshIfNeeded()
+        let endpoints = snapshot.endpoints
+        let excluded = endpoints.indices.filter { addresses.contains(endpoints[$0].address) }
+        if let key {
+            return try withUTF8(key) { (bytes) throws(BalancerError) in try pick(keyBytes: bytes, excluding: excluded) }
+        }
+        return try pick(keyBytes: nil, excluding: excluded)
+    }
+
     /// Picks an endpoint, with the request key as bytes.
     public func pick(keyBytes key: UnsafeRawBufferPointer?) throws(BalancerError) -> Pick {
+        try pick(keyBytes: key, excluding: [])
+    }
+
+    private func pick(keyBytes key: UnsafeRawBufferPointer?, excluding excluded: [Int]) throws(BalancerError) -> Pick {
         refreshIfNeeded()
         let handle = handle
         // The picker's handle keeps the snapshot, and through it the core, alive for the pick.
         var context = PickContext(snapshot: handle.unmanaged)
+        context.excluded = excluded
         guard context.count > 0 else { throw BalancerError.nothingEligible }
         context.readmitIfDue()
         var assignment: BoundedLoadPlacement.Assignment?

@@ -19,6 +19,8 @@ struct PickContext {
     let slowStart: BalancerConfiguration.SlowStart?
     let panicking: Bool
     let breakers: Bool
+    /// Endpoints this pick must not choose (those a retry already tried).
+    var excluded: [Int] = []
     private var cachedNow: Int64?
 
     @inline(__always)
@@ -73,10 +75,11 @@ struct PickContext {
         }
     }
 
-    /// Whether endpoint `index` may take a request: healthy, not ejected, its breaker not
-    /// open. In panic mode only an open breaker excludes it.
+    /// Whether endpoint `index` may take a request: not excluded, healthy, not ejected, its
+    /// breaker not open. In panic mode only an open breaker (or exclusion) excludes it.
     @inline(__always)
     mutating func isEligible(_ index: Int) -> Bool {
+        if !excluded.isEmpty && excluded.contains(index) { return false }
         let (healthy, ejectedUntil) = withStats(index) {
             ($0.healthy.load(ordering: .relaxed), $0.ejectedUntil.load(ordering: .relaxed))
         }

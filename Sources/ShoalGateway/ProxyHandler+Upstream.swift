@@ -11,15 +11,7 @@ extension ProxyHandler: UpstreamDelegate {
             finishWithError(.noInstance(route.service), exchange)
             return
         }
-        var chosen: Pick?
-        for _ in 0..<8 {
-            guard let pick = try? picker.pick() else { break }
-            if !exchange.tried.contains(pick.endpoint.address) {
-                chosen = pick
-                break
-            }
-            pick.finish(.failure(.cancelled, latency: .zero))  // not sent: no mark against it
-        }
+        let chosen = exchange.tried.isEmpty ? try? picker.pick() : try? picker.pick(avoiding: Array(exchange.tried))
         guard let pick = chosen else {
             finishWithError(
                 exchange.tries == 0

@@ -12,6 +12,9 @@ struct ShoalCommand: AsyncParsableCommand {
             `shoal lock --help`.
             """,
         version: ShoalVersion.current,
-        subcommands: [ServeCommand.self, RingCommand.self, BenchCommand.self, LockCommand.self, SampleServiceCommand.self]
+        subcommands: [
+            DemoCommand.self, ServeCommand.self, RingCommand.self, BenchCommand.self, LockCommand.self,
+            SampleServiceCommand.self,
+        ]
     )
 }

@@ -4,6 +4,28 @@ import Testing
 
 @Suite("Strategies")
 struct StrategyTests {
+    @Test("a retry's pick avoids the endpoints already tried, whatever the strategy", arguments: BalancingStrategy.allDefaults)
+    func avoiding(strategy: BalancingStrategy) throws {
+        let balancer = try LoadBalancer(endpoints: endpoints(3), strategy: strategy)
+        let picker = balancer.makePicker(seed: 7)
+        // Make 10.0.0.0 the one every strategy likes best: fastest, nothing in flight.
+        for _ in 0..<50 {
+            let pick = try picker.pick(key: "k")
+            pick.finish(.success(latency: pick.index == 0 ? .microseconds(100) : .milliseconds(50)))
+        }
+        for n in 0..<200 {
+            let pick = try picker.pick(key: "key-\(n)", avoiding: ["10.0.0.0:8080"])
+            #expect(pick.index != 0)
+            pick.finish(.success(latency: .milliseconds(1)))
+        }
+        let last = try picker.pick(key: "k", avoiding: ["10.0.0.0:8080", "10.0.0.1:8080"])
+        #expect(last.index == 2)
+        last.finish(.success(latency: .milliseconds(1)))
+        #expect(throws: BalancerError.self) {
+            try picker.pick(key: "k", avoiding: ["10.0.0.0:8080", "10.0.0.1:8080", "10.0.0.2:8080"])
+        }
+    }
+
     @Test("round robin visits every endpoint in turn")
     func roundRobin() throws {
         let balancer = try LoadBalancer(endpoints: endpoints(4), strategy: .roundRobin, clock: ManualClock())

@@ -22,6 +22,8 @@ final class SampleService: Sendable {
     let latencyNanoseconds: Atomic<Int64>
     /// The share of requests (but `/health` and `/control`) answered 503, in millionths.
     let failurePerMillion: Atomic<Int>
+    /// The listener and the connections open, for ``stop()``.
+    private let channels = Mutex<(listener: (any Channel)?, open: [ObjectIdentifier: any Channel])>((nil, [:]))
 
     init(name: String, latency: Duration, failureRate: Double) {
         self.name = name
@@ -32,17 +34,29 @@ final class SampleService: Sendable {
     /// Listens on `host:port` (0 for a free port); the returned channel's local address says
     /// where.
     func start(host: String, port: Int, group: any EventLoopGroup) async throws -> any Channel {
-        try await ServerBootstrap(group: group)
+        let listener = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture {
+                let id = ObjectIdentifier(channel)
+                channels.withLock { $0.open[id] = channel }
+                channel.closeFuture.whenComplete { [self] _ in _ = channels.withLock { $0.open.removeValue(forKey: id) } }
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(SampleServiceHandler(service: self))
                 }
             }
             .bind(host: host, port: port).get()
+        channels.withLock { $0.listener = listener }
+        return listener
+    }
+
+    /// Stops as a killed process would: the listener and every connection close at once.
+    func stop() {
+        let (listener, open) = channels.withLock { ($0.listener, Array($0.open.values)) }
+        listener?.close(promise: nil)
+        for channel in open { channel.close(promise: nil) }
     }
 }
 
