@@ -20,7 +20,9 @@ public protocol DistributedLock: Sendable {
 
     /// Extends the lease by its time-to-live from now.
     ///
-    /// - Throws: ``LockLost`` when the lease is no longer the holder.
+    /// - Throws: ``LockLost`` when the lease is no longer the holder. The Redis backend also
+    ///   throws it, without asking Redis, for a lease whose confirmed time has run out on this
+    ///   process's clock: another holder may have the lock by then.
     func renew(_ lease: LockLease) async throws -> LockLease
 
     /// Releases the lock if the lease still holds it; never touches another holder's lock.

@@ -167,8 +167,15 @@ public final class RedisLock: DistributedLock {
     public func renew(_ lease: LockLease) async throws -> LockLease {
         let keys = RedisLockKeys(prefix: keyPrefix, name: lease.name)
         let sentAt = clock.now()
+        // Past its confirmed end, the lease may already be someone else's: renewing cannot
+        // make that safe again, whatever Redis would answer.
+        guard sentAt < lease.confirmedUntil else {
+            throw LockLost(
+                name: lease.name, fencingToken: lease.fencingToken,
+                reason: "its lease ran out before this renewal (the holder stalled, or Redis answered too slowly)")
+        }
         // A renewal confirmed after the lease ran out is no use: wait no longer than that.
-        let timeout = max(lease.confirmedUntil - sentAt, .milliseconds(1))
+        let timeout = lease.confirmedUntil - sentAt
         let reply: RESPValue
         do {
             reply = try await pool.evaluate(

@@ -254,7 +254,8 @@ struct GatewayTests {
         setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         try #require(limit.rlim_cur >= 11_000, "needs 11,000 open files (ulimit -n), has \(limit.rlim_cur)")
         let serve = try await ServeProcess(
-            config: Self.routes.replacing("limits:\n", with: "limits:\n  max_connections: 5000\n  idle_timeout: 60s\n"))
+            config: Self.routes.replacing("header_timeout: 1s", with: "header_timeout: 60s")
+                .replacing("limits:\n", with: "limits:\n  max_connections: 5000\n  idle_timeout: 60s\n"))
         defer { serve.stop() }
         let before = serve.memory.resident
         var connections: [RawConnection] = []

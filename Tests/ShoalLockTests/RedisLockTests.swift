@@ -121,12 +121,13 @@ struct RedisLockTests {
         let next = try #require(try await locks.tryAcquire("report", ttl: .seconds(10)))
         #expect(next.fencingToken == stale.fencingToken + 1)
         #expect(try await locks.release(stale) == .notHeld)
+        // Past its end, a lease is lost whatever Redis says: renewing it does not ask.
         let renewal = await caught(LockLost.self) { _ = try await locks.renew(stale) }
-        #expect(renewal?.reason.contains("no longer holds") == true)
+        #expect(renewal?.reason.contains("ran out before this renewal") == true)
         #expect(try redis.command("GET", "shoal:lock:report").string == next.token)
         #expect(try await locks.release(next) == .released)
         await locks.close()
-        #expect(try leftovers(redis).isEmpty)
+        #expect(try await eventually { try leftovers(redis).isEmpty })
     }
 
     @Test("a waiter that stopped trying holds up the line only until its place lapses")
@@ -145,7 +146,7 @@ struct RedisLockTests {
         let lease = try await locks.acquire("job", ttl: .seconds(5), wait: .seconds(10))
         #expect(try await locks.release(lease) == .released)
         await locks.close()
-        #expect(try leftovers(redis).isEmpty)
+        #expect(try await eventually { try leftovers(redis).isEmpty })
     }
 
     @Test("release hands the lock to the first in line; one that died in line holds it for its TTL, then it frees")
