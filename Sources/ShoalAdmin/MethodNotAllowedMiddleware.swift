@@ -7,6 +7,7 @@ struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
     static var routes: [(pattern: [Substring], methods: String)] {
         [
             (["healthz"], "GET"),
+            (["metrics"], "GET"),
             (["v1", "services"], "GET"),
             (["v1", "services", "*"], "GET"),
             (["v1", "services", "*", "events"], "GET"),
