@@ -197,6 +197,10 @@ final class ActivityHandler: ChannelInboundHandler, RemovableChannelHandler {
         proxy.activity = self
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil  // see ProxyHandler.handlerRemoved
+    }
+
     /// Writes `bytes` straight to the socket, past the HTTP handlers, then closes.
     func writeAndClose(_ bytes: ByteBuffer) {
         guard let context else { return }

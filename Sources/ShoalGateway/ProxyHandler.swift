@@ -53,6 +53,17 @@ final class ProxyHandler: ChannelInboundHandler {
         startWaiting(idle: false)
     }
 
+    /// The pipeline keeps its handlers alive through their contexts: dropping the context
+    /// here breaks the cycle, so the handler and its connection's state are freed.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        loop.handlers[ObjectIdentifier(self)] = nil
+        self.context = nil
+        lastEndWrite = nil
+        pipelined = []
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil

@@ -79,6 +79,13 @@ final class UpstreamHandler: ChannelInboundHandler {
         self.context = context
     }
 
+    /// Breaks the handler → connection → context → handler cycle once the channel is gone.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        connection?.closed(with: nil)
+        connection = nil
+        self.context = nil
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let connection else { return }
         let part = unwrapInboundIn(data)

@@ -295,4 +295,26 @@ struct GatewayTests {
         #expect(await a.waitUntilRouted("/api/x", to: "two"))
         #expect(await b.waitUntilRouted("/api/x", to: "two"))
     }
+
+    @Test("connections opened and closed by the thousand leave no memory behind")
+    func connectionChurn() async throws {
+        let web = try await SampleServiceProcess(name: "web-1")
+        let serve = try await ServeProcess(config: Self.routes)
+        defer { web.stop(); serve.stop() }
+        try await serve.register("web", web)
+        #expect(await serve.waitUntilRouted("/api/x", to: "web-1"))
+        func churn(_ count: Int) throws {
+            for n in 0..<count {
+                let connection = try RawConnection(port: serve.gatewayPort)
+                connection.send("GET \(n % 2 == 0 ? "/api/x" : "/none") HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+                _ = connection.readResponse()
+            }
+        }
+        try churn(2_000)  // warm up: pools, allocator arenas
+        let before = serve.memory.resident
+        try churn(10_000)
+        let grown = serve.memory.resident - before
+        // A leak of even 500 bytes a connection would show as 5 MB.
+        #expect(grown < 3 * 1024 * 1024, "10,000 connections left \(grown >> 10) KiB behind")
+    }
 }
