@@ -1,3 +1,5 @@
+import Foundation
+
 /// Polls `condition` every 10 ms for up to `seconds` of real time; whether it came to hold.
 /// For tests that wait on other processes or on the network.
 public func eventually(within seconds: Double = 5, _ condition: () throws -> Bool) async rethrows -> Bool {
@@ -24,4 +26,12 @@ public func eventually(within seconds: Double = 5, _ condition: () async throws 
         try? await Task.sleep(for: .milliseconds(20))
     }
     return try await condition()
+}
+
+/// Runs blocking work (sockets read and written by hand, say) on a thread of its own, so it
+/// does not hold one of the few threads that every test's async code shares.
+public func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
 }

@@ -131,8 +131,21 @@ public final class RedisServer: Sendable {
         }
     }
 
-    /// A loopback port nothing listens on now (bound to port 0, then released).
+    /// A loopback port nothing listens on now (bound to port 0, then released), and never
+    /// handed out before in this process. A client left over from an earlier test (a
+    /// subscriber that keeps reconnecting to its stopped server) would otherwise find a new
+    /// server on a reused port, and leave its subscriptions in that test's audit.
     public static func freePort() throws -> Int {
+        for _ in 0..<100 {
+            let port = try anyFreePort()
+            if handedOut.withLock({ $0.insert(port).inserted }) { return port }
+        }
+        throw RedisServerError("cannot find a loopback port not used before in this process")
+    }
+
+    private static let handedOut = Mutex<Set<Int>>([])
+
+    private static func anyFreePort() throws -> Int {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw RedisServerError("cannot open a socket: errno \(errno)") }
         defer { close(socket) }

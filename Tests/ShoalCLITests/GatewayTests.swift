@@ -187,16 +187,19 @@ struct GatewayTests {
     func slowloris() async throws {
         let serve = try await ServeProcess(config: Self.routes)
         defer { serve.stop() }
-        let slow = try RawConnection(port: serve.gatewayPort, timeout: 5)
-        slow.send("GET /api/x HTTP/1.1\r\nHost: a\r\n")
+        let port = serve.gatewayPort
         let start = ContinuousClock.now
-        let answer = slow.readResponse()
-        #expect(answer?.status == 408)
-        #expect(slow.receive().isEmpty)  // then closed
+        let (status, rest) = try await blocking {
+            let slow = try RawConnection(port: port, timeout: 5)
+            slow.send("GET /api/x HTTP/1.1\r\nHost: a\r\n")
+            return (slow.readResponse()?.status, slow.receive())
+        }
+        #expect(status == 408)
+        #expect(rest.isEmpty)  // then closed
         #expect(ContinuousClock.now - start < .seconds(3))
         // A connection that sends nothing is closed without an answer.
-        let silent = try RawConnection(port: serve.gatewayPort, timeout: 5)
-        #expect(silent.receive().isEmpty)
+        let silence = try await blocking { try RawConnection(port: port, timeout: 5).receive() }
+        #expect(silence.isEmpty)
     }
 
     @Test("100 MB up and 100 MB down through the gateway in bounded memory")
@@ -209,17 +212,19 @@ struct GatewayTests {
         let size = 100 * 1024 * 1024
         let before = serve.memory.resident
 
-        let upload = try RawConnection(port: serve.gatewayPort, timeout: 30)
-        upload.send("POST /api/upload HTTP/1.1\r\nHost: a\r\nContent-Length: \(size)\r\n\r\n")
-        let chunk = [UInt8](repeating: 0x61, count: 1 << 20)
-        for _ in 0..<100 { #expect(upload.send(chunk)) }
-        let uploaded = upload.readResponse()
-        #expect(uploaded?.status == 200)
-        #expect(uploaded.map { String(decoding: $0.body, as: UTF8.self) } == "\(size)\n")
-
-        let download = try RawConnection(port: serve.gatewayPort, timeout: 30)
-        download.send("GET /api/download?bytes=\(size) HTTP/1.1\r\nHost: a\r\n\r\n")
-        let downloaded = download.readResponse(keep: 0)
+        let port = serve.gatewayPort
+        let (uploaded, downloaded) = try await blocking {
+            let upload = try RawConnection(port: port, timeout: 30)
+            upload.send("POST /api/upload HTTP/1.1\r\nHost: a\r\nContent-Length: \(size)\r\n\r\n")
+            let chunk = [UInt8](repeating: 0x61, count: 1 << 20)
+            for _ in 0..<100 { upload.send(chunk) }
+            let uploaded = upload.readResponse()
+            let download = try RawConnection(port: port, timeout: 30)
+            download.send("GET /api/download?bytes=\(size) HTTP/1.1\r\nHost: a\r\n\r\n")
+            return (uploaded.map { ($0.status, String(decoding: $0.body, as: UTF8.self)) }, download.readResponse(keep: 0))
+        }
+        #expect(uploaded?.0 == 200)
+        #expect(uploaded?.1 == "\(size)\n")
         #expect(downloaded?.status == 200 && downloaded?.bodyBytes == size)
 
         let peak = serve.memory.peak
@@ -258,19 +263,21 @@ struct GatewayTests {
                 .replacing("limits:\n", with: "limits:\n  max_connections: 5000\n  idle_timeout: 60s\n"))
         defer { serve.stop() }
         let before = serve.memory.resident
-        var connections: [RawConnection] = []
-        for _ in 0..<5000 { connections.append(try RawConnection(port: serve.gatewayPort, timeout: 2)) }
+        let port = serve.gatewayPort
+        let connections = try await blocking { try OpenConnections(5000, port: port) }
         // Every one is served: a request on the last answers (404: no such route).
-        connections[4999].send("GET /none HTTP/1.1\r\nHost: a\r\n\r\n")
-        #expect(connections[4999].readResponse()?.status == 404)
+        #expect(try await blocking { connections.lastAnswers("GET /none HTTP/1.1\r\nHost: a\r\n\r\n") } == 404)
         #expect(await eventually(within: 10) { serve.memory.resident > before })
         let grown = serve.memory.resident - before
         #expect(grown < 50 * 1024 * 1024, "5,000 idle connections took \(grown >> 10) KiB")
         // The 5,001st is closed at once.
-        let extra = try RawConnection(port: serve.gatewayPort, timeout: 2)
-        extra.send("GET /none HTTP/1.1\r\nHost: a\r\n\r\n")
-        #expect(extra.readResponse() == nil)
-        connections.removeAll()
+        let extra = try await blocking { () -> Int? in
+            let extra = try RawConnection(port: port, timeout: 2)
+            extra.send("GET /none HTTP/1.1\r\nHost: a\r\n\r\n")
+            return extra.readResponse()?.status
+        }
+        #expect(extra == nil)
+        connections.closeAll()
         #expect(await eventually(within: 10) {
             let again = try? RawConnection(port: serve.gatewayPort, timeout: 2)
             again?.send("GET /none HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -303,18 +310,39 @@ struct GatewayTests {
         defer { web.stop(); serve.stop() }
         try await serve.register("web", web)
         #expect(await serve.waitUntilRouted("/api/x", to: "web-1"))
-        func churn(_ count: Int) throws {
+        let port = serve.gatewayPort
+        @Sendable func churn(_ count: Int) throws {
             for n in 0..<count {
-                let connection = try RawConnection(port: serve.gatewayPort)
+                let connection = try RawConnection(port: port)
                 connection.send("GET \(n % 2 == 0 ? "/api/x" : "/none") HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
                 _ = connection.readResponse()
             }
         }
-        try churn(2_000)  // warm up: pools, allocator arenas
+        try await blocking { try churn(2_000) }  // warm up: pools, allocator arenas
         let before = serve.memory.resident
-        try churn(10_000)
+        try await blocking { try churn(10_000) }
         let grown = serve.memory.resident - before
         // A leak of even 500 bytes a connection would show as 5 MB.
         #expect(grown < 3 * 1024 * 1024, "10,000 connections left \(grown >> 10) KiB behind")
+    }
+}
+
+/// Many open connections to the gateway, made and used off the shared threads.
+final class OpenConnections: @unchecked Sendable {
+    // Used by one thread at a time: each call runs inside `blocking`, awaited before the next.
+    private var connections: [RawConnection]
+
+    init(_ count: Int, port: Int) throws {
+        connections = try (0..<count).map { _ in try RawConnection(port: port, timeout: 2) }
+    }
+
+    /// Sends `request` on the last connection; the status it got, if any.
+    func lastAnswers(_ request: String) -> Int? {
+        connections.last?.send(request)
+        return connections.last?.readResponse()?.status
+    }
+
+    func closeAll() {
+        connections.removeAll()
     }
 }
