@@ -12,17 +12,20 @@ import ShoalDiscovery
 import ShoalGateway
 import ShoalRedis
 
-/// `shoal serve`: the registry (and, later, the gateway) for services in any language.
+/// `shoal serve`: the gateway, the registry and the admin API, for services in any language.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Run the gateway, the service registry and its HTTP API.",
         discussion: """
-            The registry is in memory unless --redis names a Redis server, which several \
-            `shoal serve` processes may share. The admin API (registry, health) listens on \
-            --admin. With --token every /v1 request must carry `Authorization: Bearer \
-            <token>`. An admin address that is not loopback needs a token, or --insecure. \
-            SIGTERM or SIGINT stops it cleanly.
+            The gateway listens on --listen and sends each request to an instance of the \
+            service its route names (--route, or routes in the file). The registry is in \
+            memory unless --redis names a Redis server, which several `shoal serve` \
+            processes may share. The admin API (registry, /metrics, /healthz) listens on \
+            --admin. With --token every /v1 request, and /metrics, must carry \
+            `Authorization: Bearer <token>`. An admin address that is not loopback needs a \
+            token, or --insecure. SIGTERM or SIGINT stops accepting, lets requests in flight \
+            finish, and exits.
 
             Every setting can also come from an environment variable or a YAML file named \
             by --config (or SHOAL_CONFIG); the command line wins, then the environment, then \
@@ -33,6 +36,11 @@ struct ServeCommand: AsyncParsableCommand {
               --redis      SHOAL_REDIS_URL   redis: {url: redis://127.0.0.1:6379}
               --redis-ca   SHOAL_REDIS_CA    redis: {ca: /etc/shoal/ca.pem}
               --listen     SHOAL_LISTEN      listen: 127.0.0.1:8080
+              --threads    SHOAL_THREADS     threads: 2
+            The limits are under `limits:` in the file (SHOAL_LIMITS_… in the environment): \
+            header_timeout, max_header_bytes, idle_timeout, max_connections, drain_timeout. \
+            Routes are under `routes:`, each a name with prefix, service, host, strip_prefix, \
+            strategy, timeout, per_try_timeout, retries and max_body_bytes; --route adds more. \
             An unknown key in the file, or a value of the wrong type anywhere, is an error.
 
             Exit codes: 0 stopped by a signal, 1 failed while running (say the admin port \
