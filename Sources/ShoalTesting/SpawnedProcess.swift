@@ -30,6 +30,13 @@ public final class SpawnedProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, standardOutput, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, standardError, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        // Nothing else of this process's: a socket a child inherits stays open after this
+        // process closes it (a Redis connection a test closed would linger in the server).
+        // glibc 2.34 has the call; Swift's Glibc module does not declare it.
+        if let closeFrom = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") {
+            typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+            _ = unsafeBitCast(closeFrom, to: CloseFrom.self)(&actions, 3)
+        }
         // A child inherits the spawning thread's signal mask, and test runners block signals
         // in their threads: a child with SIGTERM blocked would never stop. Start it with
         // nothing blocked and default handlers.
