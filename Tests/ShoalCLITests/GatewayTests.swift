@@ -1,4 +1,5 @@
 import Foundation
+import ShoalCore
 import ShoalTesting
 import Testing
 
@@ -179,6 +180,29 @@ struct GatewayTests {
         chunked.send("POST /small HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n")
         chunked.send("800\r\n\(String(repeating: "z", count: 2048))\r\n0\r\n\r\n")
         #expect(chunked.readResponse()?.status == 413)
+        // 300 requests of random bytes and broken HTTP, seeded: answers or closes, never a crash.
+        let port = serve.gatewayPort
+        try await blocking {
+            var random = SplitMix64(seed: 20261129)
+            let pieces = [
+                "GET ", "POST ", "/api/x", " HTTP/1.1", " HTTP/9.9", "\r\n", "\n", "Host: a", "Content-Length: ",
+                "Transfer-Encoding: chunked", "-1", "99999999999999999999", "\r\n\r\n", "0\r\n\r\n", "zz\r\n", ":", " ",
+                "\u{0}", "\u{7f}", "é", "Connection: close", "Expect: 100-continue",
+            ]
+            for _ in 0..<300 {
+                var request: [UInt8] = []
+                for _ in 0..<Int(random.next() % 12 + 1) {
+                    if random.next() % 4 == 0 {
+                        request += (0..<Int(random.next() % 16)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+                    } else {
+                        request += Array(pieces[Int(random.next() % UInt64(pieces.count))].utf8)
+                    }
+                }
+                let connection = try RawConnection(port: port, timeout: 0.3)
+                connection.send(request)
+                _ = connection.receive(limit: 4096)
+            }
+        }
         #expect(serve.shoal.process.isRunning)
         #expect(try await serve.gateway("/api/x").status == 200)
     }
