@@ -9,6 +9,9 @@ enum ForwardedHeaders {
         "proxy-authorization", "proxy-authenticate",
     ]
 
+    /// The lengths of those names: most headers are ruled out by their length alone.
+    private static let hopByHopLengths = Set(hopByHop.map(\.utf8.count))
+
     /// Removes the hop-by-hop headers and those the `Connection` header names.
     ///
     /// One pass finds which are present (most requests have none but `Connection` at most),
@@ -17,9 +20,7 @@ enum ForwardedHeaders {
         var present: [String] = []
         var named: [String] = []
         for (name, value) in headers {
-            // Every hop-by-hop name is 2, 7, 10 or 16 to 19 bytes long: most headers stop here.
-            let length = name.utf8.count
-            guard length == 2 || length == 7 || length == 10 || (16...19).contains(length) else { continue }
+            guard hopByHopLengths.contains(name.utf8.count) else { continue }
             let lower = name.utf8.contains { (65...90).contains($0) } ? name.lowercased() : name
             if hopByHop.contains(lower) { present.append(lower) }
             if lower == "connection" {

@@ -34,36 +34,31 @@ final class GatewayMetrics {
     /// A response went to the client: from `upstream`, or the gateway's own when `nil`.
     func response(route: Int?, upstream: String?, status: Int, started: NIODeadline) {
         let key = RequestKey(route: route ?? -1, upstream: upstream ?? "none", status: status)
-        let counter =
-            requests[key]
-            ?? {
-                let made = Counter(
-                    label: "shoal_gateway_requests_total",
-                    dimensions: [("route", label(route)), ("upstream", key.upstream), ("status", String(status))])
-                requests[key] = made
-                return made
-            }()
-        counter.increment()
+        Self.cached(key, in: &requests) {
+            Counter(
+                label: "shoal_gateway_requests_total",
+                dimensions: [("route", label(route)), ("upstream", key.upstream), ("status", String(status))])
+        }.increment()
         guard let route else { return }
-        let timer =
-            durations[route]
-            ?? {
-                let made = Metrics.Timer(label: "shoal_gateway_request_duration_seconds", dimensions: [("route", label(route))])
-                durations[route] = made
-                return made
-            }()
-        timer.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
+        Self.cached(route, in: &durations) {
+            Metrics.Timer(label: "shoal_gateway_request_duration_seconds", dimensions: [("route", label(route))])
+        }.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
     }
 
     /// A try after the first.
     func retry(route: Int) {
-        let counter =
-            retries[route]
-            ?? {
-                let made = Counter(label: "shoal_gateway_retries_total", dimensions: [("route", label(route))])
-                retries[route] = made
-                return made
-            }()
-        counter.increment()
+        Self.cached(route, in: &retries) {
+            Counter(label: "shoal_gateway_retries_total", dimensions: [("route", label(route))])
+        }.increment()
+    }
+
+    /// The metric for `key`, made by `make` the first time.
+    private static func cached<Key: Hashable, Metric>(
+        _ key: Key, in cache: inout [Key: Metric], _ make: () -> Metric
+    ) -> Metric {
+        if let metric = cache[key] { return metric }
+        let metric = make()
+        cache[key] = metric
+        return metric
     }
 }

@@ -28,11 +28,17 @@ public struct GatewayRoute: Sendable, Hashable {
     /// The largest request body accepted; larger gets 413.
     public var maxBodyBytes: Int
 
+    /// The defaults of a route's settings.
+    public static let defaultPerTryTimeout = Duration.seconds(15)
+    public static let defaultTimeout = Duration.seconds(30)
+    public static let defaultRetries = 2
+    public static let defaultMaxBodyBytes = 1 << 30
+
     /// A route; the defaults are those of `shoal serve --route`.
     public init(
         host: String? = nil, prefix: String, service: String, stripPrefix: Bool = false,
-        strategy: BalancingStrategy = .peakEWMA(), perTryTimeout: Duration = .seconds(15),
-        timeout: Duration = .seconds(30), retries: Int = 2, maxBodyBytes: Int = 1 << 30
+        strategy: BalancingStrategy = .peakEWMA(), perTryTimeout: Duration = defaultPerTryTimeout,
+        timeout: Duration = defaultTimeout, retries: Int = defaultRetries, maxBodyBytes: Int = defaultMaxBodyBytes
     ) throws(GatewayConfigurationError) {
         guard prefix.hasPrefix("/") else {
             throw GatewayConfigurationError("a route's prefix must start with '/', not '\(prefix)'")

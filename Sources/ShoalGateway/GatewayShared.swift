@@ -12,7 +12,7 @@ final class GatewayShared: Sendable {
     let connections = Atomic<Int>(0)
     /// Set when a graceful shutdown began: keep-alive ends with the response in flight.
     let draining = Atomic<Bool>(false)
-    /// Requests that found no route, got a gateway error, or were retried: for `stats`.
+    /// Counts read in process (the demo's summary); `/metrics` has the rest.
     let counters = GatewayCounters()
 
     init(configuration: GatewayConfiguration, upstreams: [RouteUpstreams]) {
@@ -24,14 +24,11 @@ final class GatewayShared: Sendable {
     var isDraining: Bool { draining.load(ordering: .relaxed) }
 }
 
-/// Counts of what the gateway did, since it started.
+/// Counts of what the gateway did, since it started, for a process that embeds it. The
+/// `shoal_gateway_*` metrics say more, by route and instance.
 public final class GatewayCounters: Sendable {
-    /// Requests proxied to an instance that answered (any status).
-    public let proxied = Atomic<Int>(0)
     /// Tries after the first.
     public let retries = Atomic<Int>(0)
-    /// Errors the gateway answered itself (4xx for bad requests, 502, 503, 504).
-    public let gatewayErrors = Atomic<Int>(0)
 }
 
 /// One event loop's own state: its upstream pool, its pickers, its open connections.

@@ -146,7 +146,6 @@ extension ProxyHandler: UpstreamDelegate {
             exchange.pick = nil
             exchange.stopClocks()
             exchange.connection = nil
-            shared.counters.proxied.add(1, ordering: .relaxed)
             loop.metrics.response(
                 route: exchange.route?.index, upstream: connection.address, status: Int(exchange.status?.code ?? 0),
                 started: exchange.started)

@@ -111,7 +111,6 @@ final class ProxyHandler: ChannelInboundHandler {
         if sawBytes {
             // Part of a head arrived, too slowly: slowloris, or a client that stalled.
             let response = GatewayErrorResponse(status: .requestTimeout, message: "the request head took too long")
-            shared.counters.gatewayErrors.add(1, ordering: .relaxed)
             loop.metrics.response(route: nil, upstream: nil, status: 408, started: .now())
             // No request has begun as far as the HTTP encoder knows (it pairs each response
             // with a request): write below it.
@@ -242,7 +241,6 @@ final class ProxyHandler: ChannelInboundHandler {
     /// Writes an answer of the gateway's own; with `close`, the connection closes after it.
     func write(_ response: GatewayErrorResponse, requestID: String?, close: Bool) {
         guard let context else { return }
-        shared.counters.gatewayErrors.add(1, ordering: .relaxed)
         loop.metrics.response(
             route: exchange?.route?.index, upstream: nil, status: Int(response.status.code),
             started: exchange?.started ?? .now())

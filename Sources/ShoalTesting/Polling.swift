@@ -1,29 +1,19 @@
 import Foundation
 
-/// Polls `condition` every 10 ms for up to `seconds` of real time; whether it came to hold.
-/// For tests that wait on other processes or on the network.
-public func eventually(within seconds: Double = 5, _ condition: () throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if try condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return try condition()
-}
-
 /// Yields until `condition` holds, at most 20,000 times: for tasks woken by a
 /// `ManualClock`, which need a moment to run before the test looks.
 public func settle(_ condition: () -> Bool) async {
     for _ in 0..<20_000 where !condition() { await Task.yield() }
 }
 
-/// ``eventually(within:_:)`` for a condition that awaits (a request, say), polled every
-/// 20 ms.
+/// Polls `condition` every 10 ms for up to `seconds` of real time; whether it came to hold.
+/// For tests that wait on other processes or on the network; the condition may await (a
+/// request, say).
 public func eventually(within seconds: Double = 5, _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
     while ContinuousClock.now < deadline {
         if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
+        try? await Task.sleep(for: .milliseconds(10))
     }
     return try await condition()
 }

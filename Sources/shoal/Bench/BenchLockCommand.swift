@@ -123,11 +123,8 @@ struct BenchLockReport {
         cyclesPerSecond = Double(total) / max(elapsed.nanosecondsDouble / 1e9, 1e-9)
         share = Double(perClient.min() ?? 0) / Double(max(perClient.max() ?? 1, 1))
         let waits = clients.flatMap(\.waits).map { $0.nanosecondsDouble / 1e6 }.sorted()
-        func quantile(_ q: Double) -> Double {
-            waits.isEmpty ? 0 : waits[min(waits.count - 1, Int((Double(waits.count) * q).rounded(.up)) - 1)]
-        }
-        waitP50 = quantile(0.5)
-        waitP99 = quantile(0.99)
+        waitP50 = nearestRankQuantile(waits, 0.5)
+        waitP99 = nearestRankQuantile(waits, 0.99)
         waitMax = waits.last ?? 0
         self.hold = hold
     }

@@ -51,13 +51,6 @@ final class DemoStats: Sendable {
     var all: Totals { totals.withLock { $0 } }
 }
 
-/// The `q` quantile of `values` (0 when empty).
-func quantile(_ values: [Double], _ q: Double) -> Double {
-    guard !values.isEmpty else { return 0 }
-    let sorted = values.sorted()
-    return sorted[min(sorted.count - 1, Int(q * Double(sorted.count)))]
-}
-
 /// Clients sending GETs through the gateway on keep-alive connections, one request at a
 /// time each, until cancelled.
 enum DemoTraffic {

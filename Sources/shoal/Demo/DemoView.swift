@@ -33,8 +33,9 @@ final class DemoView {
         let served = window.byInstance.values.reduce(0, +)
         let shares = names.map { name in (name, served == 0 ? 0 : Double(window.byInstance[name] ?? 0) / Double(served)) }
         let rate = window.latencies.count
-        let p50 = quantile(window.latencies, 0.5)
-        let p99 = quantile(window.latencies, 0.99)
+        let sorted = window.latencies.sorted()
+        let p50 = nearestRankQuantile(sorted, 0.5)
+        let p99 = nearestRankQuantile(sorted, 0.99)
         if !interactive {
             let shareText = shares.map { "\($0.0) \(percent($0.1))" }.joined(separator: " ")
             print(
@@ -65,11 +66,11 @@ final class DemoView {
                 + (failures.isEmpty ? "" : " (\(failures))"))
         print("  instance  requests  share   p50 ms   p99 ms")
         for name in names {
-            let latencies = totals.latencies[name] ?? []
+            let latencies = (totals.latencies[name] ?? []).sorted()
             let share = served == 0 ? 0 : Double(latencies.count) / Double(served)
             print(
                 "  \(name)   \(pad(String(latencies.count), 8))  \(pad(percent(share), 5))  "
-                    + "\(pad(format(quantile(latencies, 0.5)), 7))  \(pad(format(quantile(latencies, 0.99)), 7))")
+                    + "\(pad(format(nearestRankQuantile(latencies, 0.5)), 7))  \(pad(format(nearestRankQuantile(latencies, 0.99)), 7))")
         }
         let retries = counters.retries.load(ordering: .relaxed)
         print("  the gateway retried \(retries) requests on another instance (connection failures and 503s)")

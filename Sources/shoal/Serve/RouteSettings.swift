@@ -26,16 +26,15 @@ enum RouteSettings {
             }
             return value
         }
-        let defaults = try? GatewayRoute(prefix: "/", service: "x")
-        let perTryTimeout = try duration("per_try_timeout", defaults?.perTryTimeout ?? .seconds(15))
-        let timeout = try duration("timeout", defaults?.timeout ?? .seconds(30))
+        let perTryTimeout = try duration("per_try_timeout", GatewayRoute.defaultPerTryTimeout)
+        let timeout = try duration("timeout", GatewayRoute.defaultTimeout)
         do throws(GatewayConfigurationError) {
             return try GatewayRoute(
                 host: reader.string(forKey: "host"), prefix: prefix, service: service,
                 stripPrefix: reader.bool(forKey: "strip_prefix", default: false), strategy: strategy,
                 perTryTimeout: perTryTimeout, timeout: timeout,
-                retries: reader.int(forKey: "retries", default: defaults?.retries ?? 2),
-                maxBodyBytes: reader.int(forKey: "max_body_bytes", default: defaults?.maxBodyBytes ?? 1 << 30))
+                retries: reader.int(forKey: "retries", default: GatewayRoute.defaultRetries),
+                maxBodyBytes: reader.int(forKey: "max_body_bytes", default: GatewayRoute.defaultMaxBodyBytes))
         } catch {
             throw UsageError("route '\(name)': \(error.message)")
         }

@@ -30,6 +30,7 @@ final class ConfigErrorCollector: AccessReporter {
         var problems: [Problem] = []
         for result in event.providerResults {
             guard case .failure(let error) = result.result else { continue }
+            // The library's ConfigError is package-internal: its text is all there is to read.
             let conversion = "\(error)".contains("failed to convert")
             problems.append(
                 Problem(key: key, source: Self.source(result.providerName), detail: conversion ? expected : "\(error)"))

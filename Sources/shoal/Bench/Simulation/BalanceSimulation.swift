@@ -196,10 +196,7 @@ struct BalanceSimulation {
         }
 
         latencies.sort()
-        func percentile(_ p: Double) -> Double {
-            guard !latencies.isEmpty else { return 0 }
-            return latencies[min(latencies.count - 1, Int((p * Double(latencies.count)).rounded(.up)) - 1)]
-        }
+        func percentile(_ p: Double) -> Double { nearestRankQuantile(latencies, p) }
         let totalTries = max(1, triesPerBackend.reduce(0, +))
         return StrategyResult(
             name: strategy.name, p50: percentile(0.5), p99: percentile(0.99), p999: percentile(0.999),
