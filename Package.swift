@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
     ],
     targets: [
         .target(name: "ShoalCore"),
@@ -81,6 +82,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]
         ),
         // The admin HTTP API (Hummingbird); only `shoal` and its tests import it.
@@ -150,7 +152,13 @@ let package = Package(
             name: "ShoalDiscoveryTests", dependencies: ["ShoalDiscovery", "ShoalCore", "ShoalRedis", "ShoalTesting"]
         ),
         .testTarget(
-            name: "ShoalCLITests", dependencies: ["shoal", "ShoalTesting", "ShoalLock", "ShoalRedis", "ShoalCore"]
+            name: "ShoalCLITests",
+            dependencies: [
+                "shoal", "ShoalTesting", "ShoalLock", "ShoalRedis", "ShoalCore", "ShoalDiscovery", "ShoalGateway",
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import ShoalBalancing
+import Tracing
 
 /// One request on a client connection, from its head to the end of its response.
 final class Exchange {
@@ -49,6 +50,8 @@ final class Exchange {
     var upstreamKeepAlive = true
     /// The status the instance answered.
     var status: HTTPResponseStatus?
+    /// The request's span, while it is open; `nil` without a tracer.
+    var span: (any Span)?
 
     init(
         head: HTTPRequestHead, requestID: String, route: (index: Int, route: GatewayRoute)?,

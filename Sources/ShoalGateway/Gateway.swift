@@ -6,6 +6,7 @@ import ShoalBalancing
 import ShoalCore
 import ShoalDiscovery
 import Synchronization
+import Tracing
 
 /// The reverse proxy: routes HTTP/1.1 requests by host and path prefix to instances of the
 /// routes' services, which it follows in a registry.
@@ -31,14 +32,23 @@ public final class Gateway: Service, Sendable {
     private let bound = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, any Error>])>((nil, []))
 
     /// A gateway over `discovery`; nothing listens until ``run()``.
-    public init(configuration: GatewayConfiguration, discovery: any ServiceDiscovery, clock: any MonotonicClock = SystemClock()) {
+    ///
+    /// - Parameter tracer: where each routed request's server span goes. `nil` means the
+    ///   tracer bootstrapped in swift-distributed-tracing's `InstrumentationSystem` when this
+    ///   runs; with none bootstrapped, the gateway makes no spans, and trace headers such as
+    ///   `traceparent` reach the instance as the client sent them.
+    public init(
+        configuration: GatewayConfiguration, discovery: any ServiceDiscovery, clock: any MonotonicClock = SystemClock(),
+        tracer: (any Tracer)? = nil
+    ) {
         self.configuration = configuration
         self.discovery = discovery
         self.clock = clock
         let upstreams = configuration.routes.routes.map {
             RouteUpstreams(service: $0.service, strategy: $0.strategy, configuration: configuration.balancer, clock: clock)
         }
-        shared = GatewayShared(configuration: configuration, upstreams: upstreams)
+        shared = GatewayShared(
+            configuration: configuration, upstreams: upstreams, tracer: tracer ?? InstrumentationSystem.tracer)
     }
 
     /// Client connections open now.

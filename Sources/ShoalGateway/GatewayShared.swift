@@ -1,6 +1,7 @@
 import NIOCore
 import ShoalBalancing
 import Synchronization
+import Tracing
 
 /// What every event loop of a gateway shares: settings, routes with their upstream sets, and
 /// counters. Reads on the request path are of immutable values or single atomics.
@@ -14,10 +15,13 @@ final class GatewayShared: Sendable {
     let draining = Atomic<Bool>(false)
     /// Counts read in process (the demo's summary); `/metrics` has the rest.
     let counters = GatewayCounters()
+    /// Where request spans go; `nil` when no tracer records them, so requests skip tracing.
+    let tracer: (any Tracer)?
 
-    init(configuration: GatewayConfiguration, upstreams: [RouteUpstreams]) {
+    init(configuration: GatewayConfiguration, upstreams: [RouteUpstreams], tracer: any Tracer) {
         self.configuration = configuration
         self.upstreams = upstreams
+        self.tracer = tracer is NoOpTracer ? nil : tracer
     }
 
     var routes: RouteTable { configuration.routes }

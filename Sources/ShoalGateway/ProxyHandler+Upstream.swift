@@ -22,6 +22,7 @@ extension ProxyHandler: UpstreamDelegate {
         exchange.pick = pick
         exchange.tries += 1
         exchange.tried.insert(pick.endpoint.address)
+        exchange.spanTry(address: pick.endpoint.address)
         exchange.tryStarted = .now()
         let attempt = exchange.tries
         exchange.tryDeadline = min(exchange.tryStarted + route.perTryTimeout.timeAmount, exchange.deadline)
@@ -83,6 +84,7 @@ extension ProxyHandler: UpstreamDelegate {
     func tryFailed(_ kind: PickOutcome.FailureKind, _ detail: String, final: Bool = false, retryGranted: Bool = false) {
         guard let exchange, let route = exchange.route?.route else { return }
         exchange.tryDeadline = nil
+        exchange.spanTryFailed(detail)
         exchange.pick?.finish(.failure(kind, latency: exchange.tryStarted.elapsed))
         exchange.pick = nil
         if let connection = exchange.connection {
@@ -91,6 +93,7 @@ extension ProxyHandler: UpstreamDelegate {
             exchange.connection = nil
         }
         if exchange.responseStarted {
+            exchange.endSpan(status: exchange.status.map { Int($0.code) }, error: "the response was cut short: \(detail)")
             context?.close(promise: nil)  // the response is cut short: only closing says so
             return
         }
@@ -157,6 +160,7 @@ extension ProxyHandler: UpstreamDelegate {
             }
             if !exchange.requestEnded && exchange.hasBody { closeAfterResponse = true }
             lastEndWrite = context.writeAndFlush(wrapOutboundOut(.end(trailers)))
+            exchange.endSpan(status: Int(exchange.status?.code ?? 0))
             exchange.responseEnded = true
             finishIfDone()
         }

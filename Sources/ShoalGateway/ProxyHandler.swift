@@ -69,6 +69,7 @@ final class ProxyHandler: ChannelInboundHandler {
         timer = nil
         if let exchange {
             exchange.stopClocks()
+            exchange.endSpan(status: nil, error: "the client connection closed before the response ended")
             exchange.pick?.finish(.failure(.cancelled, latency: exchange.tryStarted.elapsed))
             exchange.pick = nil
             exchange.connection?.delegate = nil
@@ -184,11 +185,16 @@ final class ProxyHandler: ChannelInboundHandler {
             refuse(Self.tooLarge(route))
             return
         }
-        let upstreamHead = ForwardedHeaders.upstreamHead(
+        var upstreamHead = ForwardedHeaders.upstreamHead(
             head, uri: route.upstreamURI(head.uri), clientIP: clientIP, requestID: requestID, chunked: framing.chunked)
+        let span = shared.tracer.map {
+            Exchange.startSpan(
+                tracer: $0, head: head, route: route, requestID: requestID, clientIP: clientIP, upstreamHead: &upstreamHead)
+        }
         let exchange = Exchange(
             head: head, requestID: requestID, route: (index, route), upstreamHead: upstreamHead,
             hasBody: framing.hasBody, retryable: head.method.isIdempotent && !framing.hasBody, deadline: .now() + route.timeout.timeAmount)
+        exchange.span = span
         self.exchange = exchange
         shared.upstreams[index].retryBudget.deposit()
         if head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }) {
@@ -244,6 +250,7 @@ final class ProxyHandler: ChannelInboundHandler {
         loop.metrics.response(
             route: exchange?.route?.index, upstream: nil, status: Int(response.status.code),
             started: exchange?.started ?? .now())
+        exchange?.endSpan(status: Int(response.status.code))
         let (head, body) = response.parts(requestID: requestID, close: close || closeAfterResponse)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
@@ -306,6 +313,7 @@ final class ProxyHandler: ChannelInboundHandler {
         }
         abandonTry()
         exchange?.stopClocks()
+        exchange?.endSpan(status: nil, error: "malformed request: \(parserError)")
         exchange = nil
         let response =
             parserError == .headerOverflow

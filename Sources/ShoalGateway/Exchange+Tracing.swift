@@ -1,0 +1,55 @@
+import NIOHTTP1
+import Tracing
+
+/// A server span per routed request, through swift-distributed-tracing, named and tagged
+/// after OpenTelemetry's HTTP conventions. It continues the trace the client's headers carry
+/// and the instance's request carries it on, with the gateway's span as parent.
+extension Exchange {
+    /// Starts the span of a routed request and writes its context into `upstreamHead`.
+    static func startSpan(
+        tracer: any Tracer, head: HTTPRequestHead, route: GatewayRoute, requestID: String, clientIP: String?,
+        upstreamHead: inout HTTPRequestHead
+    ) -> any Span {
+        var context = ServiceContext.topLevel
+        tracer.extract(head.headers, into: &context, using: HTTPHeadersExtractor())
+        let span = tracer.startSpan("\(head.method.rawValue) \(route.prefix)", context: context, ofKind: .server)
+        span.updateAttributes { attributes in
+            attributes["http.request.method"] = head.method.rawValue
+            attributes["http.route"] = route.prefix
+            attributes["url.path"] = String(head.uri.prefix { $0 != "?" })
+            attributes["shoal.service"] = route.service
+            attributes["shoal.request_id"] = requestID
+            if let clientIP { attributes["client.address"] = clientIP }
+        }
+        tracer.inject(span.context, into: &upstreamHead.headers, using: HTTPHeadersInjector())
+        return span
+    }
+
+    /// Notes a try on the span: which instance, and which try it is.
+    func spanTry(address: String) {
+        span?.addEvent(SpanEvent(name: "try", attributes: ["server.address": "\(address)", "shoal.try": .int64(Int64(tries))]))
+    }
+
+    /// Notes why a try failed.
+    func spanTryFailed(_ reason: String) {
+        span?.addEvent(SpanEvent(name: "try failed", attributes: ["shoal.reason": "\(reason)"]))
+    }
+
+    /// Ends the span with the status the client got, or with `error` when the client got
+    /// none. A 5xx or an error marks the span failed. Later calls do nothing.
+    func endSpan(status: Int?, error: String? = nil) {
+        guard let span else { return }
+        self.span = nil
+        span.updateAttributes { attributes in
+            if let status { attributes["http.response.status_code"] = status }
+            if tries > 0 { attributes["shoal.tries"] = tries }
+            if let error { attributes["error.type"] = "\(error)" } else if let status, status >= 500 { attributes["error.type"] = "\(status)" }
+        }
+        if let error {
+            span.setStatus(SpanStatus(code: .error, message: error))
+        } else if let status, status >= 500 {
+            span.setStatus(SpanStatus(code: .error))
+        }
+        span.end()
+    }
+}
