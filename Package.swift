@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "ShoalLock", targets: ["ShoalLock"]),
         .library(name: "ShoalDiscovery", targets: ["ShoalDiscovery"]),
         .library(name: "ShoalGateway", targets: ["ShoalGateway"]),
+        .library(name: "ShoalClient", targets: ["ShoalClient"]),
         .executable(name: "shoal", targets: ["shoal"]),
     ],
     dependencies: [
@@ -35,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .target(name: "ShoalCore"),
@@ -85,11 +87,23 @@ let package = Package(
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]
         ),
+        // Calls to services by name, and locks over HTTP: AsyncHTTPClient, kept out of the
+        // lower modules.
+        .target(
+            name: "ShoalClient",
+            dependencies: [
+                "ShoalCore", "ShoalLock",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]
+        ),
         // The admin HTTP API (Hummingbird); only `shoal` and its tests import it.
         .target(
             name: "ShoalAdmin",
             dependencies: [
-                "ShoalCore", "ShoalDiscovery", .product(name: "Hummingbird", package: "hummingbird"),
+                "ShoalCore", "ShoalDiscovery", "ShoalLock", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -104,6 +118,7 @@ let package = Package(
                 "ShoalDiscovery",
                 "ShoalAdmin",
                 "ShoalGateway",
+                "ShoalClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

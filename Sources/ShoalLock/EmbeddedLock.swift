@@ -15,10 +15,11 @@ import Synchronization
 /// ```
 public final class EmbeddedLock: DistributedLock {
     public let clock: any MonotonicClock
-    private let state = Mutex<[String: Entry]>([:])
+    /// Each name's holder, line and fencing counter; names with neither holder nor line are dropped.
+    let state = Mutex<[String: Entry]>([:])
     private let nextWaiterID = Atomic<Int>(0)
 
-    private struct Entry {
+    struct Entry {
         var holder: Holder?
         var waiters: [Waiter] = []
         var fencing: UInt64 = 0
@@ -28,13 +29,13 @@ public final class EmbeddedLock: DistributedLock {
         var waitTimers: [Int: Task<Void, Never>] = [:]
     }
 
-    private struct Holder {
+    struct Holder {
         let token: String
         let fencing: UInt64
         var expiresAt: Int64
     }
 
-    private struct Waiter {
+    struct Waiter {
         let id: Int
         let ttl: Duration
         let continuation: CheckedContinuation<LockLease, any Error>

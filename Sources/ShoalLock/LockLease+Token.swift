@@ -10,8 +10,9 @@ extension LockLease {
         return String(repeating: "0", count: 16 - digits.count) + digits
     }
 
-    /// Checks the arguments every backend takes.
-    static func validate(_ name: String, ttl: Duration) throws(LockError) {
+    /// Checks the arguments every backend takes: a name that is not empty and a positive
+    /// time-to-live. For lock services outside this module.
+    public static func validate(_ name: String, ttl: Duration) throws(LockError) {
         guard !name.isEmpty else { throw LockError(.invalidArgument, "a lock needs a name") }
         guard ttl > .zero else { throw LockError(.invalidArgument, "ttl must be positive, not \(ttl)") }
     }

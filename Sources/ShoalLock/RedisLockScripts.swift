@@ -159,4 +159,20 @@ enum RedisLockScripts {
         end
         return 1
         """)
+
+    /// Reads the holders of several locks at once, for listings.
+    ///
+    /// KEYS: the lock, fence and queue keys of each lock, three per lock.
+    /// Returns, per lock: the holder's remaining ms (below 0 when not held), the fencing
+    /// counter (a string; '0' if none) and the length of its line.
+    static let inspect = RedisScript(
+        """
+        local out = {}
+        for i = 1, #KEYS, 3 do
+          out[#out + 1] = redis.call('PTTL', KEYS[i])
+          out[#out + 1] = redis.call('GET', KEYS[i + 1]) or '0'
+          out[#out + 1] = redis.call('LLEN', KEYS[i + 2])
+        end
+        return out
+        """)
 }

@@ -1,16 +1,18 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import ShoalClient
 import ShoalLock
 import ShoalRedis
 
-/// `shoal lock`: a distributed `flock(1)` on Redis.
+/// `shoal lock`: a distributed `flock(1)`, on Redis or through a `shoal serve`.
 struct LockCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lock",
-        abstract: "Run a command while holding a lock on Redis, renewing it until the command exits.",
+        abstract: "Run a command while holding a lock on Redis or a shoal serve, renewing it until the command exits.",
         usage: """
             shoal lock --redis redis://HOST:PORT[/DB] --name NAME [--ttl 10s] [--wait 30s | --no-wait] -- COMMAND [ARGS…]
+            shoal lock --server http://HOST:PORT [--token T] --name NAME … -- COMMAND [ARGS…]
             """,
         discussion: """
             The command gets SHOAL_LOCK_NAME and SHOAL_LOCK_FENCING_TOKEN (strictly \
@@ -21,16 +23,25 @@ struct LockCommand: AsyncParsableCommand {
             76. SIGTERM, SIGINT and SIGHUP sent to shoal are passed on to the command; \
             while waiting for the lock, they end the wait (leaving the line) and shoal exits \
             128 + the signal. \
-            SHOAL_REDIS_URL stands in for --redis.
+            SHOAL_REDIS_URL stands in for --redis. With --server, the lock is taken through \
+            the lock API of a shoal serve (its admin address), which holds it in Redis or \
+            in its own memory; SHOAL_TOKEN stands in for --token.
 
             Exit codes: the command's own (128 + N if signal N ended it) after it ran with \
             the lock held; 75 the lock was not free within --wait, or at once with \
-            --no-wait; 76 the lock was lost while the command ran; 69 Redis could not be \
-            reached; 127 the command could not be started; 2 bad usage.
+            --no-wait; 76 the lock was lost while the command ran; 69 Redis or the server \
+            could not be reached; 127 the command could not be started; 2 bad usage (also \
+            when the server refuses the token, the name or a time).
             """
     )
 
     @OptionGroup var redisOptions: RedisOptions
+
+    @Option(help: "A shoal serve's admin address, http://HOST:PORT: take the lock through its lock API instead of Redis.")
+    var server: String?
+
+    @Option(help: "The bearer token of the --server (default: $SHOAL_TOKEN).")
+    var token: String?
 
     @Option(help: "The lock's name; every process using the same name and server excludes the others.")
     var name: String
@@ -52,7 +63,30 @@ struct LockCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try validated()
-        let locks = RedisLock(configuration: settings.redis)
+        switch settings.backend {
+        case .redis(let configuration):
+            let locks = RedisLock(configuration: configuration)
+            try await Self.closing({ await locks.close() }) { try await run(with: locks, settings) }
+        case .server(let url, let token):
+            let locks = HTTPLockClient(server: url, token: token)
+            try await Self.closing({ await locks.shutdown() }) { try await run(with: locks, settings) }
+        }
+    }
+
+    /// Runs `body`, then `close`, whether or not `body` threw.
+    private static func closing(_ close: () async -> Void, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            await close()
+            throw error
+        }
+        await close()
+    }
+
+    /// Takes the lock and runs the command while holding it; ends by throwing the exit
+    /// request.
+    private func run(with locks: any DistributedLock, _ settings: Settings) async throws {
         let route = SignalRoute()
         let trap = SignalTrap(route)
         defer { trap.stop() }
@@ -93,7 +127,6 @@ struct LockCommand: AsyncParsableCommand {
                     }
                 }
             }
-            await locks.close()
             throw ExitRequest(code: code, message: nil)
         } catch let lost as LockLost {
             throw ExitRequest(
@@ -103,7 +136,9 @@ struct LockCommand: AsyncParsableCommand {
     }
 
     /// Takes the lock as the flags say, mapping failures to exit codes.
-    private static func acquire(_ name: String, with locks: RedisLock, _ settings: Settings) async throws -> LockLease {
+    private static func acquire(_ name: String, with locks: any DistributedLock, _ settings: Settings) async throws
+        -> LockLease
+    {
         do {
             guard let wait = settings.wait else {
                 guard let taken = try await locks.tryAcquire(name, ttl: settings.ttl) else {
@@ -116,11 +151,18 @@ struct LockCommand: AsyncParsableCommand {
             throw ExitRequest(code: ExitStatus.notAcquired, message: error.message)
         } catch let error as LockError where error.code == .backendFailure {
             throw ExitRequest(code: ExitStatus.unavailable, message: error.message)
+        } catch let error as LockError where error.code == .invalidArgument {
+            throw ExitRequest(code: ExitStatus.usage, message: error.message)
         }
     }
 
+    private enum Backend {
+        case redis(RedisConfiguration)
+        case server(String, token: String?)
+    }
+
     private struct Settings {
-        let redis: RedisConfiguration
+        let backend: Backend
         let ttl: Duration
         let wait: Duration?
         let grace: Duration
@@ -129,12 +171,24 @@ struct LockCommand: AsyncParsableCommand {
     private func validated() throws(UsageError) -> Settings {
         guard !name.isEmpty else { throw UsageError("--name must not be empty") }
         guard !command.isEmpty else { throw UsageError("give the command to run after --, e.g. -- ./backup.sh") }
-        let configuration = try redisOptions.configuration()
+        let backend: Backend
+        if let server {
+            guard redisOptions.redis == nil else { throw UsageError("--server and --redis cannot be used together") }
+            guard let url = URL(string: server), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw UsageError("--server must be a URL such as http://127.0.0.1:8081, not '\(server)'")
+            }
+            let token = token ?? ProcessInfo.processInfo.environment["SHOAL_TOKEN"]
+            if token?.isEmpty == true { throw UsageError("--token must not be empty") }
+            backend = .server(server, token: token)
+        } else {
+            if token != nil { throw UsageError("--token goes with --server") }
+            backend = .redis(try redisOptions.configuration())
+        }
         let ttl = try DurationParsing.parse(ttl, flag: "--ttl")
         guard ttl >= .milliseconds(100) else { throw UsageError("--ttl must be at least 100ms, not \(self.ttl)") }
         if noWait && wait != nil { throw UsageError("--wait and --no-wait cannot be used together") }
         let wait = noWait ? nil : try DurationParsing.parse(wait ?? "30s", flag: "--wait")
         let grace = try DurationParsing.parse(grace, flag: "--grace")
-        return Settings(redis: configuration, ttl: ttl, wait: wait, grace: grace)
+        return Settings(backend: backend, ttl: ttl, wait: wait, grace: grace)
     }
 }

@@ -10,6 +10,7 @@ import ShoalAdmin
 import ShoalCore
 import ShoalDiscovery
 import ShoalGateway
+import ShoalLock
 import ShoalRedis
 
 /// `shoal serve`: the gateway, the registry and the admin API, for services in any language.
@@ -89,11 +90,17 @@ struct ServeCommand: AsyncParsableCommand {
             )
         }
         let registry: any ServiceRegistry & ServiceDiscovery & Service
+        let locks: any DistributedLock & LockListing
+        var redisLocks: RedisLock?
         if let url = settings.redisURL {
-            registry = RedisRegistry(configuration: try RedisOptions.configuration(url: url, ca: settings.redisCA))
+            let redis = try RedisOptions.configuration(url: url, ca: settings.redisCA)
+            registry = RedisRegistry(configuration: redis)
+            redisLocks = RedisLock(configuration: redis)
+            locks = redisLocks!
         } else {
             if settings.redisCA != nil { throw UsageError("--redis-ca needs a rediss:// URL in --redis") }
             registry = EmbeddedRegistry()
+            locks = EmbeddedLock()
         }
         let gateway: Gateway
         do throws(GatewayConfigurationError) {
@@ -109,6 +116,7 @@ struct ServeCommand: AsyncParsableCommand {
         let router = Router()
         if let token { router.add(middleware: BearerTokenMiddleware(token: token)) }
         RegistryAPI(registry: registry, checker: checker).addRoutes(to: router)
+        LockAPI(locks: locks).addRoutes(to: router)
         let prometheus = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: prometheus))
         MetricsRoute { prometheus.emitToString() }.addRoutes(to: router)
@@ -134,8 +142,10 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await group.run()
         } catch {
+            await redisLocks?.close()
             throw RuntimeFailure("serve stopped: \(error)")
         }
+        await redisLocks?.close()
     }
 
     /// The settings given as flags; the others come from the environment or the file.

@@ -1,0 +1,133 @@
+import Foundation
+import Hummingbird
+import ShoalCore
+import ShoalLock
+
+/// The lock service over HTTP, for processes in any language (the OpenAPI description is
+/// `Docs/registry-api.yaml`):
+///
+/// | request | body | reply |
+/// |---|---|---|
+/// | `POST /v1/locks/{name}` | `{"ttl":"10s","wait":"5s"}` | 200 `{"token","fencing_token","ttl_ms"}`; 409 when not acquired within `wait` |
+/// | `PUT /v1/locks/{name}/renew` | `{"token"}` | 200 `{"fencing_token","ttl_ms"}`; 409 when that token no longer holds it |
+/// | `DELETE /v1/locks/{name}` | `{"token"}` | 204; 409 when that token does not hold it |
+/// | `GET /v1/locks` | — | the held locks: name, fencing token, time left, waiters; never tokens |
+///
+/// A holder renews before its `ttl` runs out (every third of it is usual). A request that
+/// waits stays open for up to `wait`; a client that leaves meanwhile may still be granted
+/// the lock, which then lapses after its `ttl`. Bad input gets 400 naming the field, and a
+/// backend that cannot be reached gets 503.
+public struct LockAPI: Sendable {
+    public let locks: any DistributedLock & LockListing
+
+    public init(locks: any DistributedLock & LockListing) {
+        self.locks = locks
+    }
+
+    /// The longest lock name, in bytes of UTF-8 (after percent-decoding the path).
+    public static let maximumNameBytes = 512
+
+    /// Adds the routes to `router`.
+    public func addRoutes(to router: Router<BasicRequestContext>) {
+        let v1 = router.group("/v1")
+        v1.get("/locks") { _, _ in try await list() }
+        v1.post("/locks/:name") { request, context in try await acquire(request, context) }
+        v1.put("/locks/:name/renew") { request, context in try await renew(request, context) }
+        v1.delete("/locks/:name") { request, context in try await release(request, context) }
+    }
+
+    private func acquire(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let name = try Self.name(context)
+        let (ttl, wait) = try LockRequest.acquire(try await Self.body(request))
+        let lease: LockLease
+        do {
+            if wait == .zero {
+                guard let taken = try await locks.tryAcquire(name, ttl: ttl) else {
+                    return RegistryAPI.error(.conflict, field: nil, "lock '\(name)' is held")
+                }
+                lease = taken
+            } else {
+                lease = try await locks.acquire(name, ttl: ttl, wait: wait)
+            }
+        } catch let error as LockError {
+            return Self.response(error)
+        }
+        return RegistryAPI.json(
+            .ok,
+            ["token": LockToken.make(lease), "fencing_token": lease.fencingToken, "ttl_ms": LockToken.milliseconds(ttl)]
+                as [String: Any])
+    }
+
+    private func renew(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let name = try Self.name(context)
+        let lease = try LockRequest.lease(try await Self.body(request), name: name, clock: locks.clock)
+        do {
+            let renewed = try await locks.renew(lease)
+            return RegistryAPI.json(
+                .ok, ["fencing_token": renewed.fencingToken, "ttl_ms": LockToken.milliseconds(renewed.ttl)] as [String: Any])
+        } catch let lost as LockLost {
+            return RegistryAPI.error(.conflict, field: nil, "\(lost)")
+        } catch let error as LockError {
+            return Self.response(error)
+        }
+    }
+
+    private func release(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let name = try Self.name(context)
+        let lease = try LockRequest.lease(try await Self.body(request), name: name, clock: locks.clock)
+        do {
+            switch try await locks.release(lease) {
+            case .released: return Response(status: .noContent)
+            case .notHeld:
+                return RegistryAPI.error(.conflict, field: nil, "lock '\(name)' is not held under this token")
+            }
+        } catch let error as LockError {
+            return Self.response(error)
+        }
+    }
+
+    private func list() async throws -> Response {
+        let held: [HeldLock]
+        do {
+            held = try await locks.heldLocks()
+        } catch let error as LockError {
+            return Self.response(error)
+        }
+        let body = held.map { lock in
+            [
+                "name": lock.name, "fencing_token": lock.fencingToken,
+                "expires_in_ms": LockToken.milliseconds(lock.expiresIn), "waiters": lock.waiters,
+            ] as [String: Any]
+        }
+        return RegistryAPI.json(.ok, ["locks": body])
+    }
+
+    private static func response(_ error: LockError) -> Response {
+        switch error.code {
+        case .notAcquired: RegistryAPI.error(.conflict, field: nil, error.message)
+        case .invalidArgument: RegistryAPI.error(.badRequest, field: nil, error.message)
+        default: RegistryAPI.error(.serviceUnavailable, field: nil, error.message)
+        }
+    }
+
+    private static func body(_ request: Request) async throws -> Data {
+        do {
+            return Data(buffer: try await request.body.collect(upTo: 4096))
+        } catch {
+            throw APIError(.contentTooLarge, field: "body", "must be at most 4096 bytes")
+        }
+    }
+
+    private static func name(_ context: BasicRequestContext) throws -> String {
+        // The path segment as sent: percent-encoded bytes are decoded.
+        guard let name = try context.parameters.require("name").removingPercentEncoding else {
+            throw APIError(.badRequest, field: "name", "is not valid percent-encoded UTF-8")
+        }
+        guard !name.isEmpty, name.utf8.count <= maximumNameBytes,
+            !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
+            throw APIError(.badRequest, field: "name", "must be 1 to \(maximumNameBytes) bytes without control characters")
+        }
+        return name
+    }
+}

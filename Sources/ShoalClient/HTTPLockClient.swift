@@ -1,0 +1,180 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import ShoalCore
+import ShoalLock
+
+/// Locks from the lock service of a `shoal serve` (its `/v1/locks` API), for processes that
+/// do not reach Redis themselves. What the server's backend is (embedded or Redis) decides
+/// who the lock excludes: every client of servers on the same backend.
+///
+/// ```swift
+/// let locks = HTTPLockClient(server: "http://127.0.0.1:8081", token: secret)
+/// try await locks.withLock("nightly-report", ttl: .seconds(10), wait: .seconds(30)) { lease in
+///     try await store.write(report, fencingToken: lease.fencingToken)
+/// }
+/// ```
+///
+/// Call ``shutdown()`` when done with a client that made its own `HTTPClient`.
+///
+/// A lease's ``LockLease/token`` is the server's opaque token. Errors: ``LockError`` with
+/// ``LockError/Code-swift.struct/notAcquired`` (409 after the wait),
+/// ``LockError/Code-swift.struct/invalidArgument`` (the server refused the request: a bad
+/// name or time, or a wrong bearer token) and ``LockError/Code-swift.struct/backendFailure``
+/// (the server cannot be reached, or its backend cannot); ``LockLost`` when a renewal is
+/// refused.
+public struct HTTPLockClient: DistributedLock {
+    public let clock: any MonotonicClock
+    /// The server's admin address, such as `http://127.0.0.1:8081`.
+    public let server: String
+    private let token: String?
+    private let client: HTTPClient
+    /// Whether ``client`` was made here (and is shut down by ``shutdown()``).
+    private let ownsClient: Bool
+    /// How long one request may take beyond the wait it asks for.
+    private let requestTimeout: Duration
+
+    /// The longest wait one request asks the server for; longer waits take several.
+    static let longestWaitPerRequest = Duration.seconds(600)
+
+    /// - Parameters:
+    ///   - server: the admin listener's URL, `http://HOST:PORT`.
+    ///   - token: the bearer token the server was started with, if any.
+    ///   - client: the HTTP client to use. By default one of its own, configured by
+    ///     ``clientConfiguration``.
+    ///   - requestTimeout: the longest one request may take, beyond any wait in line.
+    public init(
+        server: String, token: String? = nil, client: HTTPClient? = nil, clock: any MonotonicClock = SystemClock(),
+        requestTimeout: Duration = .seconds(5)
+    ) {
+        self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
+        self.token = token
+        self.client = client ?? HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.clientConfiguration)
+        ownsClient = client == nil
+        self.clock = clock
+        self.requestTimeout = requestTimeout
+    }
+
+    /// How this type's own HTTP client is set up: a refused connection fails the request at
+    /// once, where AsyncHTTPClient would otherwise retry it until the request's deadline
+    /// (the whole wait in line).
+    public static var clientConfiguration: HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(2)
+        return configuration
+    }
+
+    /// Shuts down the HTTP client this lock client made for itself (none when one was given).
+    public func shutdown() async {
+        if ownsClient { try? await client.shutdown() }
+    }
+
+    public func tryAcquire(_ name: String, ttl: Duration) async throws -> LockLease? {
+        try LockLease.validate(name, ttl: ttl)
+        let sentAt = clock.now()
+        let reply = try await send(.POST, name, body: ["ttl": Self.text(ttl)], what: "acquire")
+        if reply.status == .conflict { return nil }
+        return try lease(from: reply, name: name, ttl: ttl, sentAt: sentAt)
+    }
+
+    public func acquire(_ name: String, ttl: Duration, wait: Duration) async throws -> LockLease {
+        try LockLease.validate(name, ttl: ttl)
+        guard wait >= .zero else { throw LockError(.invalidArgument, "wait must not be negative, not \(wait)") }
+        let deadline = clock.now() + wait
+        while true {
+            let sentAt = clock.now()
+            let part = min(max(deadline - sentAt, .zero), Self.longestWaitPerRequest)
+            let reply = try await send(
+                .POST, name, body: ["ttl": Self.text(ttl), "wait": Self.text(part)], what: "acquire", waiting: part)
+            if reply.status != .conflict { return try lease(from: reply, name: name, ttl: ttl, sentAt: sentAt) }
+            if clock.now() >= deadline {
+                throw LockError(.notAcquired, "lock '\(name)' is held; not acquired within \(wait)")
+            }
+        }
+    }
+
+    public func renew(_ lease: LockLease) async throws -> LockLease {
+        let sentAt = clock.now()
+        guard sentAt < lease.confirmedUntil else {
+            throw LockLost(
+                name: lease.name, fencingToken: lease.fencingToken,
+                reason: "its lease ran out before this renewal (the holder stalled, or the server answered too slowly)")
+        }
+        let reply = try await send(.PUT, lease.name, suffix: "/renew", body: ["token": lease.token], what: "renew")
+        if reply.status == .conflict {
+            throw LockLost(name: lease.name, fencingToken: lease.fencingToken, reason: "the server says: \(reply.message)")
+        }
+        try Self.expect(.ok, reply, what: "renew", name: lease.name)
+        return LockLease(
+            name: lease.name, token: lease.token, fencingToken: lease.fencingToken, ttl: lease.ttl,
+            confirmedUntil: sentAt + lease.ttl)
+    }
+
+    public func release(_ lease: LockLease) async throws -> LockReleaseOutcome {
+        let reply = try await send(.DELETE, lease.name, body: ["token": lease.token], what: "release")
+        if reply.status == .conflict { return .notHeld }
+        try Self.expect(.noContent, reply, what: "release", name: lease.name)
+        return .released
+    }
+
+    // MARK: Requests
+
+    private struct Reply {
+        let status: HTTPResponseStatus
+        let object: [String: Any]
+        var message: String { object["error"] as? String ?? "\(status.code) \(status.reasonPhrase)" }
+    }
+
+    private func send(
+        _ method: HTTPMethod, _ name: String, suffix: String = "", body: [String: String], what: String,
+        waiting: Duration = .zero
+    ) async throws -> Reply {
+        let path = name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? name
+        var request = HTTPClientRequest(url: "\(server)/v1/locks/\(path)\(suffix)")
+        request.method = method
+        request.headers.add(name: "content-type", value: "application/json")
+        if let token { request.headers.add(name: "authorization", value: "Bearer \(token)") }
+        let data = (try? JSONSerialization.data(withJSONObject: body)) ?? Data("{}".utf8)
+        request.body = .bytes(ByteBuffer(data: data))
+        let timeout = waiting + requestTimeout
+        do {
+            let response = try await client.execute(request, timeout: .nanoseconds(timeout.totalNanoseconds))
+            let bytes = try await response.body.collect(upTo: 64 * 1024)
+            let object = (try? JSONSerialization.jsonObject(with: Data(buffer: bytes))) as? [String: Any] ?? [:]
+            return Reply(status: response.status, object: object)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            throw LockError(.backendFailure, "cannot \(what) lock '\(name)': the lock service at \(server) failed: \(error)")
+        }
+    }
+
+    private func lease(from reply: Reply, name: String, ttl: Duration, sentAt: MonotonicInstant) throws -> LockLease {
+        try Self.expect(.ok, reply, what: "acquire", name: name)
+        guard let token = reply.object["token"] as? String, let fencing = reply.object["fencing_token"] as? NSNumber else {
+            throw LockError(.backendFailure, "cannot acquire lock '\(name)': \(server) answered without a token")
+        }
+        return LockLease(
+            name: name, token: token, fencingToken: fencing.uint64Value, ttl: ttl, confirmedUntil: sentAt + ttl)
+    }
+
+    /// Maps an unexpected status to the error it means.
+    private static func expect(_ status: HTTPResponseStatus, _ reply: Reply, what: String, name: String) throws {
+        guard reply.status != status else { return }
+        let message = "cannot \(what) lock '\(name)': \(reply.message)"
+        switch reply.status.code {
+        case 401: throw LockError(.invalidArgument, message + " (give the server's token)")
+        case 400..<500: throw LockError(.invalidArgument, message)
+        default: throw LockError(.backendFailure, message)
+        }
+    }
+
+    /// A duration as the API reads it, in whole milliseconds (rounded up).
+    private static func text(_ duration: Duration) -> String {
+        "\((duration.totalNanoseconds + 999_999) / 1_000_000)ms"
+    }
+}
