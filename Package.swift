@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "ShoalDiscovery",
             dependencies: [
-                "ShoalCore", "ShoalRedis", "ShoalRESP", .product(name: "NIOCore", package: "swift-nio"),
+                "ShoalCore", "ShoalBalancing", "ShoalRedis", "ShoalRESP", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

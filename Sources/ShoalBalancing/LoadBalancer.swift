@@ -77,14 +77,18 @@ public final class LoadBalancer: Sendable {
         BalancerPicker(balancer: self, seed: seed ?? UInt64.random(in: .min ... .max))
     }
 
-    /// Picks through a picker shared under a lock: convenient where picks are rare. Hot paths
-    /// should use their own ``makePicker(seed:)``.
-    public func pick(key: String? = nil) throws(BalancerError) -> Pick {
+    /// Picks through a picker shared under a lock: convenient where picks are rare, or come
+    /// from many tasks. Event loops should use their own ``makePicker(seed:)``.
+    ///
+    /// - Parameter addresses: endpoints not to pick (those a request already tried), as
+    ///   ``BalancerPicker/pick(key:avoiding:)`` does.
+    public func pick(key: String? = nil, avoiding addresses: [String] = []) throws(BalancerError) -> Pick {
         let result: Result<Pick, BalancerError> = shared.withLock { picker in
             let active = picker ?? makePicker()
             picker = active
             do throws(BalancerError) {
-                return .success(try active.pick(key: key))
+                return .success(
+                    addresses.isEmpty ? try active.pick(key: key) : try active.pick(key: key, avoiding: addresses))
             } catch {
                 return .failure(error)
             }

@@ -45,7 +45,7 @@ public final class Gateway: Service, Sendable {
         self.discovery = discovery
         self.clock = clock
         let upstreams = configuration.routes.routes.map {
-            RouteUpstreams(service: $0.service, strategy: $0.strategy, configuration: configuration.balancer, clock: clock)
+            ServiceBalancer(service: $0.service, strategy: $0.strategy, configuration: configuration.balancer, clock: clock)
         }
         shared = GatewayShared(
             configuration: configuration, upstreams: upstreams, tracer: tracer ?? InstrumentationSystem.tracer)

@@ -1,5 +1,6 @@
 import NIOCore
 import ShoalBalancing
+import ShoalDiscovery
 import Synchronization
 import Tracing
 
@@ -8,7 +9,7 @@ import Tracing
 final class GatewayShared: Sendable {
     let configuration: GatewayConfiguration
     /// One per route, in the route table's order.
-    let upstreams: [RouteUpstreams]
+    let upstreams: [ServiceBalancer]
     /// Client connections open now.
     let connections = Atomic<Int>(0)
     /// Set when a graceful shutdown began: keep-alive ends with the response in flight.
@@ -18,7 +19,7 @@ final class GatewayShared: Sendable {
     /// Where request spans go; `nil` when no tracer records them, so requests skip tracing.
     let tracer: (any Tracer)?
 
-    init(configuration: GatewayConfiguration, upstreams: [RouteUpstreams], tracer: any Tracer) {
+    init(configuration: GatewayConfiguration, upstreams: [ServiceBalancer], tracer: any Tracer) {
         self.configuration = configuration
         self.upstreams = upstreams
         self.tracer = tracer is NoOpTracer ? nil : tracer

@@ -1,23 +1,32 @@
 import ShoalBalancing
 import ShoalCore
-import ShoalDiscovery
 import Synchronization
 
-/// The instances a route can send to, kept in a `LoadBalancer` that follows the registry.
+/// The instances of one service that requests can go to, in a ShoalBalancing
+/// `LoadBalancer` that follows the registry: the gateway keeps one per route, and a client
+/// one per service it calls.
 ///
 /// A service with no eligible instance has no balancer (`LoadBalancer` needs one endpoint at
-/// least); requests then get 503. Each event loop keeps its own `BalancerPicker` and notices
-/// a new balancer by ``generation``, one atomic read a request; endpoint changes within a
-/// balancer reach pickers by the balancer's own generation.
-final class RouteUpstreams: Sendable {
-    let service: String
-    let strategy: BalancingStrategy
-    let configuration: BalancerConfiguration
-    let retryBudget: RetryBudget
+/// least); its requests then fail with "no instance". A caller that keeps its own
+/// `BalancerPicker` (one per event loop) notices a new balancer by ``generation``, one atomic
+/// read a request; endpoint changes within a balancer reach pickers by the balancer's own
+/// generation.
+public final class ServiceBalancer: Sendable {
+    /// The service followed.
+    public let service: String
+    /// How the balancer picks.
+    public let strategy: BalancingStrategy
+    /// The balancer's health settings (outlier detection, circuit breakers).
+    public let configuration: BalancerConfiguration
+    /// Limits retries to a share of requests, for everyone calling this service through it.
+    public let retryBudget: RetryBudget
     private let current = Mutex<LoadBalancer?>(nil)
     private let replaced = Atomic<Int>(0)
 
-    init(service: String, strategy: BalancingStrategy, configuration: BalancerConfiguration, clock: any MonotonicClock) {
+    /// A balancer for `service` with no instance yet: ``apply(_:)`` or ``follow(_:)`` fill it.
+    public init(
+        service: String, strategy: BalancingStrategy, configuration: BalancerConfiguration, clock: any MonotonicClock
+    ) {
         self.service = service
         self.strategy = strategy
         self.configuration = configuration
@@ -25,14 +34,14 @@ final class RouteUpstreams: Sendable {
     }
 
     /// Changes when the balancer is replaced (made, or dropped when the service emptied).
-    var generation: Int { replaced.load(ordering: .acquiring) }
+    public var generation: Int { replaced.load(ordering: .acquiring) }
 
     /// The balancer, if the service has instances to send to.
-    var balancer: LoadBalancer? { current.withLock { $0 } }
+    public var balancer: LoadBalancer? { current.withLock { $0 } }
 
     /// Applies a snapshot from the registry: the instances not failing health checks, each
     /// address once.
-    func apply(_ snapshot: ServiceSnapshot) {
+    public func apply(_ snapshot: ServiceSnapshot) {
         var seen = Set<String>()
         let endpoints = snapshot.healthy.compactMap { try? $0.endpoint() }.filter { seen.insert($0.address).inserted }
         current.withLock { balancer in
@@ -51,7 +60,7 @@ final class RouteUpstreams: Sendable {
     }
 
     /// Follows the service in `discovery` until cancelled.
-    func follow(_ discovery: any ServiceDiscovery) async {
+    public func follow(_ discovery: any ServiceDiscovery) async {
         for await snapshot in discovery.subscribe(service) {
             apply(snapshot)
         }
