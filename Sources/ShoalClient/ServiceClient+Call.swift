@@ -1,0 +1,227 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+import ShoalBalancing
+import ShoalCore
+import ShoalDiscovery
+import Tracing
+
+/// One call: tries, retries to other instances, hedging, and what each try tells the
+/// balancer.
+extension ServiceClient {
+    /// What became of one try.
+    enum TryEvent: Sendable {
+        /// The instance answered (a head arrived).
+        case answered(Pick, HTTPClientResponse, latency: Duration)
+        /// No answer: a connect failure, a lost connection or a per-try timeout.
+        case failed(Pick, PickOutcome.FailureKind, String)
+        /// Time for a hedged try.
+        case hedge
+    }
+
+    func call(
+        service: String, _ request: HTTPClientRequest, options: CallOptions, balancer: ServiceBalancer,
+        latencies: LatencyWindow
+    ) async throws -> HTTPClientResponse {
+        let started = clock.now()
+        let deadline = started + options.timeout
+        let retryable: Bool = {
+            guard request.method.isIdempotent else { return false }
+            if case .none = request.body { return true }
+            return false
+        }()
+        balancer.retryBudget.deposit()
+        let span = tracer.map { tracer in
+            let span = tracer.startSpan("\(request.method.rawValue)", ofKind: .client)
+            span.updateAttributes { attributes in
+                attributes["http.request.method"] = request.method.rawValue
+                attributes["shoal.service"] = service
+                attributes["url.path"] = String(request.url.prefix { $0 != "?" })
+            }
+            return span
+        }
+        var tried: [String] = []
+        var attempts: [ServiceCallError.Attempt] = []
+        var lastServerError: HTTPClientResponse?
+
+        /// Whether another try may start: the call may be repeated, tries and time are left,
+        /// and the retry budget allows.
+        func mayTryAgain() -> Bool {
+            retryable && tried.count <= options.retries && clock.now() < deadline && balancer.retryBudget.tryWithdraw()
+        }
+
+        let outcome: Result<HTTPClientResponse, any Error> = await withTaskGroup(of: TryEvent.self) { group in
+            var inFlight = 0
+            /// Picks an instance not tried yet and starts a try on it; `false` when none is left.
+            func launch() -> Bool {
+                guard let loadBalancer = balancer.balancer, let pick = try? loadBalancer.pick(avoiding: tried) else {
+                    return false
+                }
+                tried.append(pick.endpoint.address)
+                inFlight += 1
+                span?.addEvent(SpanEvent(name: "try", attributes: ["server.address": "\(pick.endpoint.address)"]))
+                var attempt = request
+                attempt.url = "http://\(pick.endpoint.address)\(request.url)"
+                if let span, let tracer { tracer.inject(span.context, into: &attempt.headers, using: HTTPHeadersInjector()) }
+                let perTry = min(options.perTryTimeout, max(deadline - clock.now(), .zero))
+                group.addTask { await self.send(attempt, to: pick, perTry: perTry, deadline: deadline) }
+                return true
+            }
+            guard launch() else {
+                return .failure(ServiceCallError.noInstances(service: service))
+            }
+            if retryable, let hedging = options.hedging,
+                let delay = latencies.percentile(hedging.percentile, minimumSamples: hedging.minimumSamples)
+            {
+                let wait = max(delay, hedging.minimumDelay)
+                let clock = clock
+                group.addTask {
+                    do {
+                        try await clock.sleep(until: clock.now() + wait)
+                        return .hedge
+                    } catch {
+                        return .hedge  // cancelled: the call ended; the event is ignored
+                    }
+                }
+            }
+            var hedgePending = options.hedging != nil
+            var allTimedOut = true
+            /// Ends the call with `outcome`: cancels the tries still running and discards
+            /// their answers.
+            func finish(_ outcome: Result<HTTPClientResponse, any Error>) async -> Result<HTTPClientResponse, any Error> {
+                group.cancelAll()
+                while let event = await group.next() {
+                    if case .answered(_, let response, _) = event { Self.discard(response) }
+                }
+                return outcome
+            }
+            while let event = await group.next() {
+                switch event {
+                case .hedge:
+                    guard hedgePending, inFlight == 1, tried.count <= options.retries, clock.now() < deadline,
+                        balancer.retryBudget.tryWithdraw()
+                    else { continue }
+                    hedgePending = false
+                    if launch() { metrics.hedge(service: service) }
+                case .answered(let pick, let response, let latency):
+                    inFlight -= 1
+                    metrics.response(service: service, instance: pick.endpoint.address, status: response.status.code)
+                    guard response.status == .badGateway || response.status == .serviceUnavailable else {
+                        latencies.record(latency)
+                        return await finish(.success(response))  // a hedge still running loses
+                    }
+                    // The instance could not serve it: another may, if the call may be repeated.
+                    attempts.append(.init(instance: pick.endpoint.address, failure: "answered \(response.status.code)"))
+                    allTimedOut = false
+                    if let previous = lastServerError { Self.discard(previous) }
+                    lastServerError = response
+                    if inFlight > 0 { continue }
+                    if mayTryAgain(), launch() {
+                        metrics.retry(service: service)
+                        continue
+                    }
+                    return await finish(.success(response))
+                case .failed(let pick, let kind, let reason):
+                    inFlight -= 1
+                    metrics.failure(service: service, instance: pick.endpoint.address)
+                    attempts.append(.init(instance: pick.endpoint.address, failure: reason))
+                    if kind != .timeout { allTimedOut = false }
+                    if inFlight > 0 { continue }
+                    if mayTryAgain(), launch() {
+                        metrics.retry(service: service)
+                        continue
+                    }
+                    if let lastServerError { return await finish(.success(lastServerError)) }
+                    if Task.isCancelled { return await finish(.failure(CancellationError())) }
+                    if allTimedOut || clock.now() >= deadline {
+                        return await finish(
+                            .failure(
+                                ServiceCallError.timeout(service: service, after: clock.now() - started, attempts: attempts)))
+                    }
+                    return await finish(.failure(ServiceCallError.allAttemptsFailed(service: service, attempts: attempts)))
+                }
+            }
+            return .failure(CancellationError())
+        }
+        metrics.call(service: service, duration: clock.now() - started)
+        switch outcome {
+        case .success(let response):
+            span?.updateAttributes { attributes in
+                attributes["http.response.status_code"] = Int(response.status.code)
+                if tried.count > 1 { attributes["shoal.tries"] = tried.count }
+            }
+            if response.status.code >= 500 { span?.setStatus(SpanStatus(code: .error)) }
+            span?.end()
+            return response
+        case .failure(let error):
+            span?.recordError(error)
+            span?.setStatus(SpanStatus(code: .error, message: "\(error)"))
+            span?.end()
+            throw error
+        }
+    }
+
+    /// Reads and drops the body of an answer that is not returned, so its connection is
+    /// freed rather than held until the deadline.
+    static func discard(_ response: HTTPClientResponse) {
+        Task {
+            do {
+                for try await _ in response.body {}
+            } catch {}
+        }
+    }
+
+    /// One try: the answer's head within `perTry`, or why not. Tells the balancer.
+    private func send(
+        _ request: HTTPClientRequest, to pick: Pick, perTry: Duration, deadline: MonotonicInstant
+    ) async -> TryEvent {
+        let started = clock.now()
+        let http = http
+        let clock = clock
+        let result: Result<HTTPClientResponse, any Error>? = await withTaskGroup(
+            of: Result<HTTPClientResponse, any Error>?.self
+        ) { group in
+            group.addTask {
+                let timeLeft = max(deadline - clock.now(), .zero)
+                do {
+                    return .success(try await http.execute(request, timeout: .nanoseconds(timeLeft.totalNanoseconds)))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            group.addTask {
+                try? await clock.sleep(until: started + perTry)
+                return nil  // the per-try timeout (or cancellation)
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        let latency = clock.now() - started
+        switch result {
+        case .success(let response):
+            pick.finish(
+                response.status.code >= 500
+                    ? .failure(.serverError, latency: latency) : .success(latency: latency))
+            return .answered(pick, response, latency: latency)
+        case .failure(let error):
+            if Task.isCancelled {
+                pick.finish(.failure(.cancelled, latency: latency))
+                return .failed(pick, .cancelled, "cancelled")
+            }
+            if let error = error as? HTTPClientError, error == .deadlineExceeded {
+                pick.finish(.failure(.timeout, latency: latency))
+                return .failed(pick, .timeout, "no answer before the call's timeout")
+            }
+            pick.finish(.failure(.connectFailure, latency: latency))
+            return .failed(pick, .connectFailure, "\(error)")
+        case .none:
+            if Task.isCancelled {
+                pick.finish(.failure(.cancelled, latency: latency))
+                return .failed(pick, .cancelled, "cancelled")
+            }
+            pick.finish(.failure(.timeout, latency: latency))
+            return .failed(pick, .timeout, "no answer within the per-try timeout of \(perTry)")
+        }
+    }
+}

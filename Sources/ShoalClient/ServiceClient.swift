@@ -1,0 +1,199 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import ShoalBalancing
+import ShoalCore
+import ShoalDiscovery
+import Synchronization
+import Tracing
+
+/// Calls services by name: client-side load balancing over the instances a registry knows,
+/// with no gateway in between.
+///
+/// Each call
+/// 1. finds the service's instances through ``discovery`` (once; a subscription then keeps
+///    them current),
+/// 2. picks one with a ShoalBalancing strategy (Peak EWMA by default),
+/// 3. sends the request with AsyncHTTPClient,
+/// 4. tells the balancer how it went, so slow or failing instances get fewer calls, and
+///    a failing one is ejected or has its circuit opened.
+///
+/// ```swift
+/// let client = ServiceClient(discovery: registry)
+/// let response = try await client.get(service: "orders", "/orders/42")
+/// let body = try await response.body.collect(upTo: 1 << 20)
+/// ```
+///
+/// Run the client in a `ServiceGroup`, or call ``shutdown()``: graceful shutdown ends its
+/// subscriptions and closes its connections. Calls made before `run()` starts work too.
+///
+/// Errors are ``ServiceCallError``s, or `CancellationError` when the calling task is
+/// cancelled. An instance's own answer, whatever its status, is returned as a response:
+/// only a 502 or 503 is retried elsewhere (when the call may be retried), and the last one
+/// is returned if every try got one.
+public final class ServiceClient: Service, Sendable {
+    /// Where instances come from.
+    public let discovery: any ServiceDiscovery
+    /// Balancing and default call options.
+    public let configuration: Configuration
+    let clock: any MonotonicClock
+    let http: HTTPClient
+    private let ownsHTTPClient: Bool
+    let tracer: (any Tracer)?
+    let metrics = ServiceClientMetrics()
+    /// The services followed; `nil` once shut down.
+    private let services = Mutex<[String: Followed]?>([:])
+
+    /// A service being followed: its balancer (once the first lookup answered), the task
+    /// that follows it, and its recent answer times.
+    private final class Followed: Sendable {
+        let ready: Task<ServiceBalancer, any Error>
+        let latencies = LatencyWindow()
+        /// The task following the registry, and whether following has stopped for good.
+        private let following = Mutex<(task: Task<Void, Never>?, stopped: Bool)>((nil, false))
+
+        init(ready: Task<ServiceBalancer, any Error>) {
+            self.ready = ready
+        }
+
+        /// Starts following the service with `balancer`, unless it is or was already.
+        func start(_ balancer: ServiceBalancer, _ discovery: any ServiceDiscovery) {
+            following.withLock { following in
+                guard following.task == nil, !following.stopped else { return }
+                following.task = Task { await balancer.follow(discovery) }
+            }
+        }
+
+        /// Stops following for good.
+        func stop() {
+            ready.cancel()
+            following.withLock { following in
+                following.stopped = true
+                following.task?.cancel()
+            }
+        }
+    }
+
+    /// - Parameters:
+    ///   - discovery: the registry (embedded, Redis, or any other `ServiceDiscovery`).
+    ///   - httpClient: the AsyncHTTPClient to send with. By default one of the client's own,
+    ///     on which a refused connection fails the try at once (so the next try can go
+    ///     elsewhere), closed by ``shutdown()``.
+    ///   - tracer: where call spans go; `nil` means the one bootstrapped in
+    ///     `InstrumentationSystem` (none: no spans, and no trace headers are added).
+    public init(
+        discovery: any ServiceDiscovery, configuration: Configuration = Configuration(), httpClient: HTTPClient? = nil,
+        clock: any MonotonicClock = SystemClock(), tracer: (any Tracer)? = nil
+    ) {
+        self.discovery = discovery
+        self.configuration = configuration
+        self.clock = clock
+        var http = HTTPClient.Configuration()
+        http.connectionPool.retryConnectionEstablishment = false
+        http.timeout.connect = .seconds(2)
+        self.http = httpClient ?? HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
+        ownsHTTPClient = httpClient == nil
+        let tracer = tracer ?? InstrumentationSystem.tracer
+        self.tracer = tracer is NoOpTracer ? nil : tracer
+    }
+
+    /// Waits for graceful shutdown (or cancellation), then ends the subscriptions and closes
+    /// the connections.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+
+    /// Ends the subscriptions; closes the HTTP client if the client made it.
+    public func shutdown() async {
+        let followed = services.withLock { services in
+            defer { services = nil }
+            return Array(services?.values ?? [:].values)
+        }
+        for service in followed { service.stop() }
+        if ownsHTTPClient { try? await http.shutdown() }
+    }
+
+    /// Sends `request` to an instance of `service`. The request's URL is a path with an
+    /// optional query (`/orders/42?expand=items`); the scheme and address come from the
+    /// instance picked.
+    ///
+    /// - Parameter options: timeouts, retries and hedging; the configuration's by default.
+    public func execute(
+        service: String, _ request: HTTPClientRequest, options: CallOptions? = nil
+    ) async throws -> HTTPClientResponse {
+        guard request.url.hasPrefix("/") else {
+            throw ServiceCallError.invalidRequest("the URL must be a path such as /orders/42, not '\(request.url)'")
+        }
+        let (balancer, latencies) = try await follow(service)
+        return try await call(
+            service: service, request, options: options ?? configuration.defaultOptions, balancer: balancer,
+            latencies: latencies)
+    }
+
+    /// `GET path` on an instance of `service`.
+    public func get(
+        service: String, _ path: String, headers: HTTPHeaders = [:], options: CallOptions? = nil
+    ) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: path)
+        request.headers = headers
+        return try await execute(service: service, request, options: options)
+    }
+
+    /// `POST path` with `body` on an instance of `service` (never retried: POST is not
+    /// idempotent).
+    public func post(
+        service: String, _ path: String, body: ByteBuffer, headers: HTTPHeaders = [:], options: CallOptions? = nil
+    ) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: path)
+        request.method = .POST
+        request.headers = headers
+        request.body = .bytes(body)
+        return try await execute(service: service, request, options: options)
+    }
+
+    /// The service's balancer, following it from the first call on.
+    private func follow(_ service: String) async throws -> (ServiceBalancer, LatencyWindow) {
+        let found = services.withLock { services -> Followed? in
+            guard services != nil else { return nil }
+            if let existing = services?[service] { return existing }
+            let configuration = configuration
+            let discovery = discovery
+            let clock = clock
+            let ready = Task {
+                let balancer = ServiceBalancer(
+                    service: service, strategy: configuration.strategy, configuration: configuration.balancer, clock: clock)
+                balancer.apply(try await discovery.lookup(service))
+                return balancer
+            }
+            let followed = Followed(ready: ready)
+            services?[service] = followed
+            return followed
+        }
+        guard let followed = found else { throw ServiceCallError.shutDown }
+        let balancer: ServiceBalancer
+        do {
+            balancer = try await followed.ready.value
+        } catch {
+            // Ask again on the next call.
+            services.withLock { services in
+                if services?[service] === followed { services?[service] = nil }
+            }
+            if Task.isCancelled { throw CancellationError() }
+            throw ServiceCallError.discoveryFailed(service: service, reason: "\(error)")
+        }
+        followed.start(balancer, discovery)
+        return (balancer, followed.latencies)
+    }
+}
+
+extension HTTPMethod {
+    /// Idempotent methods (RFC 9110 §9.2.2): sending one twice has the effect of sending it once.
+    var isIdempotent: Bool {
+        switch self {
+        case .GET, .HEAD, .OPTIONS, .TRACE, .PUT, .DELETE: true
+        default: false
+        }
+    }
+}
