@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "ShoalDiscovery", targets: ["ShoalDiscovery"]),
         .library(name: "ShoalGateway", targets: ["ShoalGateway"]),
         .library(name: "ShoalClient", targets: ["ShoalClient"]),
+        .library(name: "ShoalHummingbird", targets: ["ShoalHummingbird"]),
         .executable(name: "shoal", targets: ["shoal"]),
     ],
     dependencies: [
@@ -102,6 +103,16 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]
         ),
+        // Hummingbird applications that register themselves and report their health.
+        .target(
+            name: "ShoalHummingbird",
+            dependencies: [
+                "ShoalCore", "ShoalDiscovery",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         // The admin HTTP API (Hummingbird); only `shoal` and its tests import it.
         .target(
             name: "ShoalAdmin",
@@ -143,6 +154,18 @@ let package = Package(
             name: "ShoalTesting",
             dependencies: ["ShoalRESP", .product(name: "NIOCore", package: "swift-nio")]
         ),
+        // The example in the README: two Hummingbird services calling each other by name.
+        .executableTarget(
+            name: "hello-services",
+            dependencies: [
+                "ShoalClient", "ShoalDiscovery", "ShoalHummingbird",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/HelloServices"
+        ),
         .testTarget(name: "ShoalCoreTests", dependencies: ["ShoalCore"]),
         .testTarget(
             name: "ShoalHashingTests",
@@ -173,7 +196,9 @@ let package = Package(
             name: "ShoalCLITests",
             dependencies: [
                 "shoal", "ShoalTesting", "ShoalLock", "ShoalRedis", "ShoalCore", "ShoalDiscovery", "ShoalGateway",
-                "ShoalClient", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "ShoalClient", "ShoalHummingbird", "hello-services",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

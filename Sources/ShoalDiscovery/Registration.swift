@@ -1,5 +1,6 @@
 import ServiceLifecycle
 import ShoalCore
+import Synchronization
 
 /// Keeps one instance registered while it runs: registers it, renews it every third of its
 /// TTL (registering it again if the registry forgot it), and deregisters it on graceful
@@ -7,25 +8,49 @@ import ShoalCore
 ///
 /// ```swift
 /// let registration = Registration(registry: registry, instance: me, ttl: .seconds(10))
-/// let group = ServiceGroup(services: [registration, server], logger: logger)
-/// try await group.run()   // SIGTERM: deregistered before the process exits
+/// let group = ServiceGroup(services: [server, registration], logger: logger)
+/// try await group.run()   // SIGTERM: deregistered first, then the server stops
 /// ```
 ///
+/// A `ServiceGroup` shuts its services down in reverse order: put the registration after
+/// the server it announces, so it is deregistered while the server still answers.
 /// A process that crashes stops renewing; its instance expires within the TTL.
 public final class Registration: Service {
     public let registry: any ServiceRegistry
-    public let instance: ServiceInstance
     public let ttl: Duration
+    /// The active check the registry runs, when it runs checks (a ``HealthCheckingRegistry``).
+    public let check: HealthCheck?
+    /// How long to wait after deregistering before returning (and so before the services
+    /// before it in a group shut down): time for callers to see the instance go.
+    public let drainDelay: Duration
     public let clock: any MonotonicClock
+    private let current: Mutex<ServiceInstance>
 
     public init(
-        registry: any ServiceRegistry, instance: ServiceInstance, ttl: Duration,
-        clock: any MonotonicClock = SystemClock()
+        registry: any ServiceRegistry, instance: ServiceInstance, ttl: Duration, check: HealthCheck? = nil,
+        drainDelay: Duration = .zero, clock: any MonotonicClock = SystemClock()
     ) {
         self.registry = registry
-        self.instance = instance
         self.ttl = ttl
+        self.check = check
+        self.drainDelay = drainDelay
         self.clock = clock
+        current = Mutex(instance)
+    }
+
+    /// The instance as it is registered (its health as last set).
+    public var instance: ServiceInstance { current.withLock { $0 } }
+
+    /// Sets the instance's health in the registry (registering it again if it was forgotten)
+    /// and for later registrations.
+    public func setHealth(_ health: HealthStatus) async throws {
+        let instance = current.withLock { instance in
+            instance.health = health
+            return instance
+        }
+        if try await !registry.setHealth(health, service: instance.service, id: instance.id) {
+            try await register()
+        }
     }
 
     /// Registers, then renews until graceful shutdown or cancellation, then deregisters.
@@ -33,7 +58,7 @@ public final class Registration: Service {
     /// - Throws: the first registration's error (a bad TTL, a registry that cannot be
     ///   reached); later failures are retried at the next renewal.
     public func run() async throws {
-        _ = try await registry.register(instance, ttl: ttl)
+        try await register()
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
@@ -41,9 +66,10 @@ public final class Registration: Service {
                 } catch {
                     break
                 }
+                let instance = self.instance
                 do {
-                    if try await !self.registry.renew(service: self.instance.service, id: self.instance.id) {
-                        _ = try await self.registry.register(self.instance, ttl: self.ttl)
+                    if try await !self.registry.renew(service: instance.service, id: instance.id) {
+                        try await self.register()
                     }
                 } catch {
                     continue  // the registry is away: try again at the next renewal
@@ -53,5 +79,15 @@ public final class Registration: Service {
         // In a task of its own: this one may be cancelled, which would cancel the request.
         let (registry, instance) = (registry, instance)
         await Task { _ = try? await registry.deregister(service: instance.service, id: instance.id) }.value
+        if drainDelay > .zero { try? await clock.sleep(until: clock.now() + drainDelay) }
+    }
+
+    private func register() async throws {
+        let instance = instance
+        if let check, let checking = registry as? any HealthCheckingRegistry {
+            _ = try await checking.register(instance, ttl: ttl, check: check)
+        } else {
+            _ = try await registry.register(instance, ttl: ttl)
+        }
     }
 }

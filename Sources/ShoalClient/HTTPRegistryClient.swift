@@ -1,0 +1,268 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import ShoalCore
+import ShoalDiscovery
+import Synchronization
+
+/// The registry of a `shoal serve`, through its HTTP API: for services that register
+/// themselves with a running `shoal serve`, and for clients that find instances there.
+///
+/// ```swift
+/// let registry = HTTPRegistryClient(server: "http://127.0.0.1:8081", token: secret)
+/// let client = ServiceClient(discovery: registry)
+/// ```
+///
+/// ``subscribe(_:)`` follows a service with blocking queries (`?index=N&wait=30s`), so a
+/// change arrives as soon as the server sees it. When the server cannot be reached, a
+/// subscription yields its last snapshot marked stale and keeps asking, once a second.
+/// Instances read back have `registeredAt` and `renewedAt` of 0: the API's times are not
+/// this process's clock.
+///
+/// Call ``shutdown()`` when done with a client that made its own `HTTPClient`.
+public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry {
+    /// The server's admin address, such as `http://127.0.0.1:8081`.
+    public let server: String
+    private let token: String?
+    private let client: HTTPClient
+    private let ownsClient: Bool
+    /// The TTL and check of each instance registered through this client ("service/id"),
+    /// for ``setHealth(_:service:id:)``.
+    private let registered = Mutex<[String: (ttl: Duration, check: HealthCheck?)]>([:])
+    /// How long a blocking query waits on the server.
+    static let blockingWait = 30
+
+    /// - Parameters:
+    ///   - server: the admin listener's URL, `http://HOST:PORT`.
+    ///   - token: the bearer token the server was started with, if any.
+    ///   - client: the HTTP client to use; by default one of its own, configured as
+    ///     ``HTTPLockClient/clientConfiguration`` (a refused connection fails at once).
+    public init(server: String, token: String? = nil, client: HTTPClient? = nil) {
+        self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
+        self.token = token
+        self.client =
+            client ?? HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPLockClient.clientConfiguration)
+        ownsClient = client == nil
+    }
+
+    /// Shuts down the HTTP client this registry client made for itself.
+    public func shutdown() async {
+        if ownsClient { try? await client.shutdown() }
+    }
+
+    // MARK: ServiceRegistry
+
+    public func register(_ instance: ServiceInstance, ttl: Duration) async throws -> ServiceInstance {
+        try await register(instance, ttl: ttl, check: nil)
+    }
+
+    public func register(_ instance: ServiceInstance, ttl: Duration, check: HealthCheck?) async throws
+        -> ServiceInstance
+    {
+        var body: [String: Any] = [
+            "address": instance.address, "port": instance.port, "weight": instance.weight,
+            "metadata": instance.metadata, "health": instance.health.rawValue, "ttl": Self.text(ttl),
+        ]
+        if let zone = instance.zone { body["zone"] = zone }
+        if let check { body["check"] = Self.json(check) }
+        let reply = try await send(.PUT, Self.path(instance.service, instance.id), body: body)
+        guard reply.status == .ok else { throw reply.error("register \(instance.id) of \(instance.service)") }
+        registered.withLock { $0["\(instance.service)/\(instance.id)"] = (ttl, check) }
+        return try Self.instance(reply.data)
+    }
+
+    public func renew(service: String, id: String) async throws -> Bool {
+        let reply = try await send(.PUT, Self.path(service, id) + "/renew")
+        if reply.status == .notFound { return false }
+        guard reply.status == .ok else { throw reply.error("renew \(id) of \(service)") }
+        return true
+    }
+
+    public func deregister(service: String, id: String) async throws -> Bool {
+        let reply = try await send(.DELETE, Self.path(service, id))
+        guard reply.status == .noContent else { throw reply.error("deregister \(id) of \(service)") }
+        registered.withLock { $0["\(service)/\(id)"] = nil }
+        return true
+    }
+
+    /// Registers the instance again with `health`, as the API has no call that changes
+    /// health alone: with the TTL and check it was registered with through this client, or
+    /// a 30 s TTL and no check for an instance registered elsewhere. `false` if the
+    /// instance is unknown.
+    public func setHealth(_ health: HealthStatus, service: String, id: String) async throws -> Bool {
+        guard var instance = try await lookup(service).instances.first(where: { $0.id == id }) else { return false }
+        instance.health = health
+        let known = registered.withLock { $0["\(service)/\(id)"] }
+        _ = try await register(instance, ttl: known?.ttl ?? .seconds(30), check: known?.check)
+        return true
+    }
+
+    // MARK: ServiceDiscovery
+
+    public func lookup(_ service: String) async throws -> ServiceSnapshot {
+        try await snapshot(service, query: "")
+    }
+
+    public func services() async throws -> [ServiceSummary] {
+        let reply = try await send(.GET, "/v1/services")
+        guard reply.status == .ok else { throw reply.error("list services") }
+        do {
+            return try JSONDecoder().decode(ServicesBody.self, from: reply.data).services.map {
+                ServiceSummary(
+                    service: $0.service, index: $0.index, passing: $0.passing, warning: $0.warning, critical: $0.critical)
+            }
+        } catch {
+            throw DiscoveryError(.backendFailure, "\(server) answered a service list that cannot be read: \(error)")
+        }
+    }
+
+    public func subscribe(_ service: String) -> AsyncStream<ServiceSnapshot> {
+        let (stream, continuation) = AsyncStream.makeStream(of: ServiceSnapshot.self, bufferingPolicy: .bufferingNewest(1))
+        let task = Task {
+            var last: ServiceSnapshot?
+            while !Task.isCancelled {
+                do {
+                    let query = last.map { "?index=\($0.index)&wait=\(Self.blockingWait)s" } ?? ""
+                    let snapshot = try await snapshot(service, query: query, waiting: .seconds(Self.blockingWait))
+                    if last == nil || last!.isStale || snapshot.index > last!.index {
+                        continuation.yield(snapshot)
+                    }
+                    last = snapshot
+                } catch {
+                    if Task.isCancelled { break }
+                    if let previous = last, !previous.isStale {
+                        last = ServiceSnapshot(
+                            service: previous.service, index: previous.index, instances: previous.instances, isStale: true)
+                        continuation.yield(last!)
+                    }
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+
+    // MARK: Requests
+
+    private struct Reply {
+        let status: HTTPResponseStatus
+        let data: Data
+
+        func error(_ what: String) -> DiscoveryError {
+            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+            let message = object?["error"] as? String ?? "\(status.code) \(status.reasonPhrase)"
+            let field = object?["field"] as? String
+            switch status.code {
+            case 400, 413: return DiscoveryError(.invalidArgument, field: field, "cannot \(what): \(message)")
+            case 404: return DiscoveryError(.notFound, "cannot \(what): \(message)")
+            default: return DiscoveryError(.backendFailure, "cannot \(what): \(message)")
+            }
+        }
+    }
+
+    private func snapshot(_ service: String, query: String, waiting: Duration = .zero) async throws -> ServiceSnapshot {
+        let reply = try await send(.GET, "/v1/services/\(Self.escaped(service))\(query)", waiting: waiting)
+        guard reply.status == .ok else { throw reply.error("look up \(service)") }
+        do {
+            let body = try JSONDecoder().decode(SnapshotBody.self, from: reply.data)
+            return ServiceSnapshot(
+                service: body.service, index: body.index, instances: try body.instances.map { try $0.instance() },
+                isStale: body.stale)
+        } catch {
+            throw DiscoveryError(.backendFailure, "\(server) answered a snapshot of \(service) that cannot be read: \(error)")
+        }
+    }
+
+    private func send(
+        _ method: HTTPMethod, _ path: String, body: [String: Any]? = nil, waiting: Duration = .zero
+    ) async throws -> Reply {
+        var request = HTTPClientRequest(url: server + path)
+        request.method = method
+        if let token { request.headers.add(name: "authorization", value: "Bearer \(token)") }
+        if let body {
+            request.headers.add(name: "content-type", value: "application/json")
+            request.body = .bytes(ByteBuffer(data: (try? JSONSerialization.data(withJSONObject: body)) ?? Data("{}".utf8)))
+        }
+        do {
+            let response = try await client.execute(request, timeout: .seconds(10) + .nanoseconds(waiting.totalNanoseconds))
+            let bytes = try await response.body.collect(upTo: 16 << 20)
+            return Reply(status: response.status, data: Data(buffer: bytes))
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            throw DiscoveryError(.backendFailure, "the registry at \(server) cannot be reached: \(error)")
+        }
+    }
+
+    private static func path(_ service: String, _ id: String) -> String {
+        "/v1/services/\(escaped(service))/instances/\(escaped(id))"
+    }
+
+    private static func escaped(_ segment: String) -> String {
+        segment.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? segment
+    }
+
+    /// A duration as the API reads it, in whole milliseconds (rounded up).
+    private static func text(_ duration: Duration) -> String {
+        "\((duration.totalNanoseconds + 999_999) / 1_000_000)ms"
+    }
+
+    private static func json(_ check: HealthCheck) -> [String: Any] {
+        var body: [String: Any] = [
+            "interval": text(check.interval), "timeout": text(check.timeout), "fall": check.fall, "rise": check.rise,
+        ]
+        switch check.probe {
+        case .http(let path): body["http"] = path
+        case .tcp: body["tcp"] = true
+        }
+        return body
+    }
+
+    private static func instance(_ data: Data) throws -> ServiceInstance {
+        do {
+            return try JSONDecoder().decode(InstanceBody.self, from: data).instance()
+        } catch {
+            throw DiscoveryError(.backendFailure, "the registry answered an instance that cannot be read: \(error)")
+        }
+    }
+}
+
+/// The API's JSON, as read back.
+private struct InstanceBody: Decodable {
+    let service: String
+    let id: String
+    let address: String
+    let port: Int
+    let weight: Double
+    let zone: String?
+    let metadata: [String: String]
+    let health: String
+
+    func instance() throws -> ServiceInstance {
+        try ServiceInstance(
+            service: service, id: id, address: address, port: port, weight: weight, zone: zone, metadata: metadata,
+            health: HealthStatus(rawValue: health) ?? .critical)
+    }
+}
+
+private struct SnapshotBody: Decodable {
+    let service: String
+    let index: UInt64
+    let stale: Bool
+    let instances: [InstanceBody]
+}
+
+private struct ServicesBody: Decodable {
+    struct Summary: Decodable {
+        let service: String
+        let index: UInt64
+        let passing: Int
+        let warning: Int
+        let critical: Int
+    }
+
+    let services: [Summary]
+}
