@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CoreMetrics
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
@@ -41,7 +42,7 @@ public final class ServiceClient: Service, Sendable {
     let http: HTTPClient
     private let ownsHTTPClient: Bool
     let tracer: (any Tracer)?
-    let metrics = ServiceClientMetrics()
+    let metrics: ServiceClientMetrics
     /// The services followed; `nil` once shut down.
     private let services = Mutex<[String: Followed]?>([:])
 
@@ -82,10 +83,16 @@ public final class ServiceClient: Service, Sendable {
     ///     elsewhere), closed by ``shutdown()``.
     ///   - tracer: where call spans go; `nil` means the one bootstrapped in
     ///     `InstrumentationSystem` (none: no spans, and no trace headers are added).
+    ///   - metricsFactory: where the metrics go; `nil` means the one bootstrapped in
+    ///     swift-metrics' `MetricsSystem`. The metrics are listed in `ServiceClientMetrics`:
+    ///     `shoal_client_requests_total{service,instance,status}`,
+    ///     `shoal_client_call_duration_seconds{service}`, `shoal_client_retries_total{service}`
+    ///     and `shoal_client_hedges_total{service}`.
     public init(
         discovery: any ServiceDiscovery, configuration: Configuration = Configuration(), httpClient: HTTPClient? = nil,
-        clock: any MonotonicClock = SystemClock(), tracer: (any Tracer)? = nil
+        clock: any MonotonicClock = SystemClock(), tracer: (any Tracer)? = nil, metricsFactory: (any MetricsFactory)? = nil
     ) {
+        metrics = ServiceClientMetrics(factory: metricsFactory ?? MetricsSystem.factory)
         self.discovery = discovery
         self.configuration = configuration
         self.clock = clock

@@ -19,6 +19,11 @@ final class ServiceClientMetrics: Sendable {
     }
 
     private let handles = Mutex(Handles())
+    private let factory: any MetricsFactory
+
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+    }
 
     func response(service: String, instance: String, status: UInt) {
         counter("shoal_client_requests_total", ["service", service, "instance", instance, "status", String(status)])
@@ -42,7 +47,7 @@ final class ServiceClientMetrics: Sendable {
             if let timer = handles.timers[service] { return timer }
             let timer = Timer(
                 label: "shoal_client_call_duration_seconds", dimensions: [("service", service)],
-                preferredDisplayUnit: .seconds)
+                preferredDisplayUnit: .seconds, factory: factory)
             handles.timers[service] = timer
             return timer
         }
@@ -55,7 +60,7 @@ final class ServiceClientMetrics: Sendable {
             let key = [label] + pairs
             if let counter = handles.counters[key] { return counter }
             let dimensions = stride(from: 0, to: pairs.count, by: 2).map { (pairs[$0], pairs[$0 + 1]) }
-            let counter = Counter(label: label, dimensions: dimensions)
+            let counter = Counter(label: label, dimensions: dimensions, factory: factory)
             handles.counters[key] = counter
             return counter
         }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import InMemoryTracing
+import MetricsTestKit
 import NIOCore
 import NIOHTTP1
 import ShoalClient
@@ -194,6 +195,32 @@ struct ServiceClientTests {
         #expect(span.attributes["shoal.service"]?.toSpanAttribute() == "traced")
         #expect(span.attributes["http.response.status_code"]?.toSpanAttribute() == .int64(200))
         #expect(String(buffer: body).contains(#"["in-memory-span-id","\#(span.spanID)"]"#), "\(String(buffer: body))")
+    }
+
+    @Test("metrics by service and instance: answers by status, failed tries, retries, call durations")
+    func metrics() async throws {
+        let live = try await SampleServiceProcess(name: "live")
+        defer { live.stop() }
+        let registry = EmbeddedRegistry()
+        let deadPort = try RedisServer.freePort()
+        _ = try await registry.register(
+            try ServiceInstance(service: "mixed", id: "dead", address: "127.0.0.1", port: deadPort), ttl: .seconds(300))
+        _ = try await registry.register(
+            try ServiceInstance(service: "mixed", id: "live", address: "127.0.0.1", port: live.port), ttl: .seconds(300))
+        let metrics = TestMetrics()
+        let client = ServiceClient(
+            discovery: registry, configuration: .init(strategy: .roundRobin), metricsFactory: metrics)
+        for _ in 0..<10 { #expect(await Self.backend(client, "mixed") == "live") }
+        await client.shutdown()
+        let live200 = try metrics.expectCounter(
+            "shoal_client_requests_total", [("service", "mixed"), ("instance", "127.0.0.1:\(live.port)"), ("status", "200")])
+        #expect(live200.totalValue == 10)
+        let deadErrors = try metrics.expectCounter(
+            "shoal_client_requests_total", [("service", "mixed"), ("instance", "127.0.0.1:\(deadPort)"), ("status", "error")])
+        #expect(deadErrors.totalValue >= 1)
+        let retries = try metrics.expectCounter("shoal_client_retries_total", [("service", "mixed")])
+        #expect(retries.totalValue == deadErrors.totalValue)
+        #expect(try metrics.expectTimer("shoal_client_call_duration_seconds", [("service", "mixed")]).values.count == 10)
     }
 
     @Test("graceful shutdown ends the client: later calls fail with shutDown")
