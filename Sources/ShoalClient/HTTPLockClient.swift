@@ -42,8 +42,8 @@ public struct HTTPLockClient: DistributedLock {
     /// - Parameters:
     ///   - server: the admin listener's URL, `http://HOST:PORT`.
     ///   - token: the bearer token the server was started with, if any.
-    ///   - client: the HTTP client to use. By default one of its own, configured by
-    ///     ``clientConfiguration``.
+    ///   - client: the HTTP client to use. By default one of its own, set up as
+    ///     `HTTPClient.Configuration.failingFast` (a refused connection fails at once).
     ///   - requestTimeout: the longest one request may take, beyond any wait in line.
     public init(
         server: String, token: String? = nil, client: HTTPClient? = nil, clock: any MonotonicClock = SystemClock(),
@@ -51,20 +51,10 @@ public struct HTTPLockClient: DistributedLock {
     ) {
         self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
         self.token = token
-        self.client = client ?? HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.clientConfiguration)
+        self.client = client ?? HTTPClient(eventLoopGroupProvider: .singleton, configuration: .failingFast)
         ownsClient = client == nil
         self.clock = clock
         self.requestTimeout = requestTimeout
-    }
-
-    /// How this type's own HTTP client is set up: a refused connection fails the request at
-    /// once, where AsyncHTTPClient would otherwise retry it until the request's deadline
-    /// (the whole wait in line).
-    public static var clientConfiguration: HTTPClient.Configuration {
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.timeout.connect = .seconds(2)
-        return configuration
     }
 
     /// Shuts down the HTTP client this lock client made for itself (none when one was given).
@@ -75,7 +65,7 @@ public struct HTTPLockClient: DistributedLock {
     public func tryAcquire(_ name: String, ttl: Duration) async throws -> LockLease? {
         try LockLease.validate(name, ttl: ttl)
         let sentAt = clock.now()
-        let reply = try await send(.POST, name, body: ["ttl": Self.text(ttl)], what: "acquire")
+        let reply = try await send(.POST, name, body: ["ttl": ttl.apiText], what: "acquire")
         if reply.status == .conflict { return nil }
         return try lease(from: reply, name: name, ttl: ttl, sentAt: sentAt)
     }
@@ -88,7 +78,7 @@ public struct HTTPLockClient: DistributedLock {
             let sentAt = clock.now()
             let part = min(max(deadline - sentAt, .zero), Self.longestWaitPerRequest)
             let reply = try await send(
-                .POST, name, body: ["ttl": Self.text(ttl), "wait": Self.text(part)], what: "acquire", waiting: part)
+                .POST, name, body: ["ttl": ttl.apiText, "wait": part.apiText], what: "acquire", waiting: part)
             if reply.status != .conflict { return try lease(from: reply, name: name, ttl: ttl, sentAt: sentAt) }
             if clock.now() >= deadline {
                 throw LockError(.notAcquired, "lock '\(name)' is held; not acquired within \(wait)")
@@ -171,10 +161,5 @@ public struct HTTPLockClient: DistributedLock {
         case 400..<500: throw LockError(.invalidArgument, message)
         default: throw LockError(.backendFailure, message)
         }
-    }
-
-    /// A duration as the API reads it, in whole milliseconds (rounded up).
-    private static func text(_ duration: Duration) -> String {
-        "\((duration.totalNanoseconds + 999_999) / 1_000_000)ms"
     }
 }

@@ -37,13 +37,13 @@ public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry 
     /// - Parameters:
     ///   - server: the admin listener's URL, `http://HOST:PORT`.
     ///   - token: the bearer token the server was started with, if any.
-    ///   - client: the HTTP client to use; by default one of its own, configured as
-    ///     ``HTTPLockClient/clientConfiguration`` (a refused connection fails at once).
+    ///   - client: the HTTP client to use; by default one of its own, set up as
+    ///     `HTTPClient.Configuration.failingFast` (a refused connection fails at once).
     public init(server: String, token: String? = nil, client: HTTPClient? = nil) {
         self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
         self.token = token
         self.client =
-            client ?? HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPLockClient.clientConfiguration)
+            client ?? HTTPClient(eventLoopGroupProvider: .singleton, configuration: .failingFast)
         ownsClient = client == nil
     }
 
@@ -63,7 +63,7 @@ public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry 
     {
         var body: [String: Any] = [
             "address": instance.address, "port": instance.port, "weight": instance.weight,
-            "metadata": instance.metadata, "health": instance.health.rawValue, "ttl": Self.text(ttl),
+            "metadata": instance.metadata, "health": instance.health.rawValue, "ttl": ttl.apiText,
         ]
         if let zone = instance.zone { body["zone"] = zone }
         if let check { body["check"] = Self.json(check) }
@@ -205,14 +205,9 @@ public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry 
         segment.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? segment
     }
 
-    /// A duration as the API reads it, in whole milliseconds (rounded up).
-    private static func text(_ duration: Duration) -> String {
-        "\((duration.totalNanoseconds + 999_999) / 1_000_000)ms"
-    }
-
     private static func json(_ check: HealthCheck) -> [String: Any] {
         var body: [String: Any] = [
-            "interval": text(check.interval), "timeout": text(check.timeout), "fall": check.fall, "rise": check.rise,
+            "interval": check.interval.apiText, "timeout": check.timeout.apiText, "fall": check.fall, "rise": check.rise,
         ]
         switch check.probe {
         case .http(let path): body["http"] = path

@@ -96,10 +96,7 @@ public final class ServiceClient: Service, Sendable {
         self.discovery = discovery
         self.configuration = configuration
         self.clock = clock
-        var http = HTTPClient.Configuration()
-        http.connectionPool.retryConnectionEstablishment = false
-        http.timeout.connect = .seconds(2)
-        self.http = httpClient ?? HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
+        self.http = httpClient ?? HTTPClient(eventLoopGroupProvider: .singleton, configuration: .failingFast)
         ownsHTTPClient = httpClient == nil
         let tracer = tracer ?? InstrumentationSystem.tracer
         self.tracer = tracer is NoOpTracer ? nil : tracer
