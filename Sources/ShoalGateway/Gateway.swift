@@ -83,9 +83,10 @@ public final class Gateway: Service, Sendable {
         do {
             server = try await bootstrap(group: group, loops: loops).bind(host: configuration.host, port: configuration.port).get()
         } catch {
-            fail(error)
+            let failure = GatewayListenError(address: "\(configuration.host):\(configuration.port)", reason: "\(error)")
+            fail(failure)
             try? await group.shutdownGracefully()
-            throw error
+            throw failure
         }
         let port = server.localAddress?.port ?? configuration.port
         let waiters = bound.withLock { state in
@@ -104,8 +105,14 @@ public final class Gateway: Service, Sendable {
             tasks.addTask { [shared, clock] in
                 await GatewayMetricsSampler(shared: shared, loops: allLoops, clock: clock).run()
             }
+            // Until graceful shutdown, or cancellation (another service of the group failed):
+            // waiting on a future does not end by itself when the task is cancelled.
             await withGracefulShutdownHandler {
-                try? await server.closeFuture.get()
+                await withTaskCancellationHandler {
+                    try? await server.closeFuture.get()
+                } onCancel: {
+                    server.close(promise: nil)
+                }
             } onGracefulShutdown: {
                 server.close(promise: nil)
             }

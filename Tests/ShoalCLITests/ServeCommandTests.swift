@@ -79,6 +79,22 @@ final class ServeProcess: Sendable {
 
 @Suite("shoal serve: the registry API over real HTTP", .serialized)
 struct ServeCommandTests {
+    @Test("an address already taken: exit 1 within seconds, naming the address and its flag", arguments: ["--admin", "--listen"])
+    func addressTaken(flag: String) async throws {
+        let first = try await ServeProcess()
+        defer { first.stop() }
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let taken = "127.0.0.1:\(flag == "--admin" ? first.port : first.gatewayPort)"
+        let other = flag == "--admin" ? "--listen" : "--admin"
+        let second = try BackgroundShoal(["serve", flag, taken, other, "127.0.0.1:0"], in: directory)
+        #expect(second.process.waitForExit(seconds: 15), "still running: \(second.stderr)")
+        second.process.kill()
+        #expect(second.process.exitCode == 1)
+        #expect(second.stderr.contains("cannot listen on \(taken)") && second.stderr.contains("(\(flag))"), "\(second.stderr)")
+        #expect(first.shoal.process.isRunning)
+    }
+
     @Test("register, look up, list, renew, deregister")
     func roundTrip() async throws {
         let serve = try await ServeProcess()

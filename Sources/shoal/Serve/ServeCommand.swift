@@ -141,8 +141,15 @@ struct ServeCommand: AsyncParsableCommand {
         defer { announce.cancel() }
         do {
             try await group.run()
+        } catch let error as GatewayListenError {
+            await redisLocks?.close()
+            throw RuntimeFailure("the gateway \(error) (--listen); choose another address")
         } catch {
             await redisLocks?.close()
+            // The gateway names itself; a bind error from elsewhere is the admin listener's.
+            if "\(error)".contains("bind(") {
+                throw RuntimeFailure("the admin API cannot listen on \(host):\(port) (--admin): \(error); choose another address")
+            }
             throw RuntimeFailure("serve stopped: \(error)")
         }
         await redisLocks?.close()
