@@ -71,7 +71,8 @@ let package = Package(
         .target(
             name: "ShoalDiscovery",
             dependencies: [
-                "ShoalCore", "ShoalBalancing", "ShoalRedis", "ShoalRESP", .product(name: "NIOCore", package: "swift-nio"),
+                "ShoalCore", "ShoalBalancing", "ShoalRedis", "ShoalRESP",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

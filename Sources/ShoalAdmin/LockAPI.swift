@@ -54,7 +54,10 @@ public struct LockAPI: Sendable {
         }
         return RegistryAPI.json(
             .ok,
-            ["token": LockToken.make(lease), "fencing_token": lease.fencingToken, "ttl_ms": LockToken.milliseconds(ttl)]
+            [
+                "token": LockToken.make(lease), "fencing_token": lease.fencingToken,
+                "ttl_ms": LockToken.milliseconds(ttl),
+            ]
                 as [String: Any])
     }
 
@@ -64,7 +67,8 @@ public struct LockAPI: Sendable {
         do {
             let renewed = try await locks.renew(lease)
             return RegistryAPI.json(
-                .ok, ["fencing_token": renewed.fencingToken, "ttl_ms": LockToken.milliseconds(renewed.ttl)] as [String: Any])
+                .ok,
+                ["fencing_token": renewed.fencingToken, "ttl_ms": LockToken.milliseconds(renewed.ttl)] as [String: Any])
         } catch let lost as LockLost {
             return RegistryAPI.error(.conflict, field: nil, "\(lost)")
         } catch let error as LockError {
@@ -126,7 +130,8 @@ public struct LockAPI: Sendable {
         guard !name.isEmpty, name.utf8.count <= maximumNameBytes,
             !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
         else {
-            throw APIError(.badRequest, field: "name", "must be 1 to \(maximumNameBytes) bytes without control characters")
+            throw APIError(
+                .badRequest, field: "name", "must be 1 to \(maximumNameBytes) bytes without control characters")
         }
         return name
     }

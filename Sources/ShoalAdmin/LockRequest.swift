@@ -39,7 +39,9 @@ enum LockRequest {
     /// The body's top-level object, with only `allowed` fields. An empty body is `{}`.
     private static func fields(_ body: Data, allowed: Set<String>) throws(APIError) -> [String: Any] {
         if body.isEmpty { return [:] }
-        guard let object = JSON.object(body) else { throw APIError(.badRequest, field: "body", "must be a JSON object") }
+        guard let object = JSON.object(body) else {
+            throw APIError(.badRequest, field: "body", "must be a JSON object")
+        }
         if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
             throw APIError(.badRequest, field: unknown, "is not a field of this request")
         }

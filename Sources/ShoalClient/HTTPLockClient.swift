@@ -95,7 +95,8 @@ public struct HTTPLockClient: DistributedLock {
         }
         let reply = try await send(.PUT, lease.name, suffix: "/renew", body: ["token": lease.token], what: "renew")
         if reply.status == .conflict {
-            throw LockLost(name: lease.name, fencingToken: lease.fencingToken, reason: "the server says: \(reply.message)")
+            throw LockLost(
+                name: lease.name, fencingToken: lease.fencingToken, reason: "the server says: \(reply.message)")
         }
         try Self.expect(.ok, reply, what: "renew", name: lease.name)
         return LockLease(
@@ -139,13 +140,15 @@ public struct HTTPLockClient: DistributedLock {
             throw CancellationError()
         } catch {
             if Task.isCancelled { throw CancellationError() }
-            throw LockError(.backendFailure, "cannot \(what) lock '\(name)': the lock service at \(server) failed: \(error)")
+            throw LockError(
+                .backendFailure, "cannot \(what) lock '\(name)': the lock service at \(server) failed: \(error)")
         }
     }
 
     private func lease(from reply: Reply, name: String, ttl: Duration, sentAt: MonotonicInstant) throws -> LockLease {
         try Self.expect(.ok, reply, what: "acquire", name: name)
-        guard let token = reply.object["token"] as? String, let fencing = reply.object["fencing_token"] as? NSNumber else {
+        guard let token = reply.object["token"] as? String, let fencing = reply.object["fencing_token"] as? NSNumber
+        else {
             throw LockError(.backendFailure, "cannot acquire lock '\(name)': \(server) answered without a token")
         }
         return LockLease(

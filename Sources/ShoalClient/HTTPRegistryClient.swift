@@ -111,7 +111,8 @@ public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry 
         do {
             return try JSONDecoder().decode(ServicesBody.self, from: reply.data).services.map {
                 ServiceSummary(
-                    service: $0.service, index: $0.index, passing: $0.passing, warning: $0.warning, critical: $0.critical)
+                    service: $0.service, index: $0.index, passing: $0.passing, warning: $0.warning,
+                    critical: $0.critical)
             }
         } catch {
             throw DiscoveryError(.backendFailure, "\(server) answered a service list that cannot be read: \(error)")
@@ -119,7 +120,8 @@ public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry 
     }
 
     public func subscribe(_ service: String) -> AsyncStream<ServiceSnapshot> {
-        let (stream, continuation) = AsyncStream.makeStream(of: ServiceSnapshot.self, bufferingPolicy: .bufferingNewest(1))
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: ServiceSnapshot.self, bufferingPolicy: .bufferingNewest(1))
         let task = Task {
             var last: ServiceSnapshot?
             while !Task.isCancelled {
@@ -134,7 +136,8 @@ public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry 
                     if Task.isCancelled { break }
                     if let previous = last, !previous.isStale {
                         last = ServiceSnapshot(
-                            service: previous.service, index: previous.index, instances: previous.instances, isStale: true)
+                            service: previous.service, index: previous.index, instances: previous.instances,
+                            isStale: true)
                         continuation.yield(last!)
                     }
                     try? await Task.sleep(for: .seconds(1))
@@ -173,7 +176,8 @@ public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry 
                 service: body.service, index: body.index, instances: try body.instances.map { try $0.instance() },
                 isStale: body.stale)
         } catch {
-            throw DiscoveryError(.backendFailure, "\(server) answered a snapshot of \(service) that cannot be read: \(error)")
+            throw DiscoveryError(
+                .backendFailure, "\(server) answered a snapshot of \(service) that cannot be read: \(error)")
         }
     }
 
@@ -185,10 +189,12 @@ public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry 
         if let token { request.headers.add(name: "authorization", value: "Bearer \(token)") }
         if let body {
             request.headers.add(name: "content-type", value: "application/json")
-            request.body = .bytes(ByteBuffer(data: (try? JSONSerialization.data(withJSONObject: body)) ?? Data("{}".utf8)))
+            request.body = .bytes(
+                ByteBuffer(data: (try? JSONSerialization.data(withJSONObject: body)) ?? Data("{}".utf8)))
         }
         do {
-            let response = try await client.execute(request, timeout: .seconds(10) + .nanoseconds(waiting.totalNanoseconds))
+            let response = try await client.execute(
+                request, timeout: .seconds(10) + .nanoseconds(waiting.totalNanoseconds))
             let bytes = try await response.body.collect(upTo: 16 << 20)
             return Reply(status: response.status, data: Data(buffer: bytes))
         } catch {
@@ -207,7 +213,8 @@ public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry 
 
     private static func json(_ check: HealthCheck) -> [String: Any] {
         var body: [String: Any] = [
-            "interval": check.interval.apiText, "timeout": check.timeout.apiText, "fall": check.fall, "rise": check.rise,
+            "interval": check.interval.apiText, "timeout": check.timeout.apiText, "fall": check.fall,
+            "rise": check.rise,
         ]
         switch check.probe {
         case .http(let path): body["http"] = path

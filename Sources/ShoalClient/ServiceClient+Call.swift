@@ -62,7 +62,9 @@ extension ServiceClient {
                 span?.addEvent(SpanEvent(name: "try", attributes: ["server.address": "\(pick.endpoint.address)"]))
                 var attempt = request
                 attempt.url = "http://\(pick.endpoint.address)\(request.url)"
-                if let span, let tracer { tracer.inject(span.context, into: &attempt.headers, using: HTTPHeadersInjector()) }
+                if let span, let tracer {
+                    tracer.inject(span.context, into: &attempt.headers, using: HTTPHeadersInjector())
+                }
                 let perTry = min(options.perTryTimeout, max(deadline - clock.now(), .zero))
                 group.addTask { await self.send(attempt, to: pick, perTry: perTry, deadline: deadline) }
                 return true
@@ -88,7 +90,8 @@ extension ServiceClient {
             var allTimedOut = true
             /// Ends the call with `outcome`: cancels the tries still running and discards
             /// their answers.
-            func finish(_ outcome: Result<HTTPClientResponse, any Error>) async -> Result<HTTPClientResponse, any Error> {
+            func finish(_ outcome: Result<HTTPClientResponse, any Error>) async -> Result<HTTPClientResponse, any Error>
+            {
                 group.cancelAll()
                 while let event = await group.next() {
                     if case .answered(_, let response, _) = event { Self.discard(response) }
@@ -136,9 +139,11 @@ extension ServiceClient {
                     if allTimedOut || clock.now() >= deadline {
                         return await finish(
                             .failure(
-                                ServiceCallError.timeout(service: service, after: clock.now() - started, attempts: attempts)))
+                                ServiceCallError.timeout(
+                                    service: service, after: clock.now() - started, attempts: attempts)))
                     }
-                    return await finish(.failure(ServiceCallError.allAttemptsFailed(service: service, attempts: attempts)))
+                    return await finish(
+                        .failure(ServiceCallError.allAttemptsFailed(service: service, attempts: attempts)))
                 }
             }
             return .failure(CancellationError())

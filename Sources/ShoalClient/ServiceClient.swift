@@ -90,7 +90,8 @@ public final class ServiceClient: Service, Sendable {
     ///     and `shoal_client_hedges_total{service}`.
     public init(
         discovery: any ServiceDiscovery, configuration: Configuration = Configuration(), httpClient: HTTPClient? = nil,
-        clock: any MonotonicClock = SystemClock(), tracer: (any Tracer)? = nil, metricsFactory: (any MetricsFactory)? = nil
+        clock: any MonotonicClock = SystemClock(), tracer: (any Tracer)? = nil,
+        metricsFactory: (any MetricsFactory)? = nil
     ) {
         metrics = ServiceClientMetrics(factory: metricsFactory ?? MetricsSystem.factory)
         self.discovery = discovery
@@ -167,7 +168,8 @@ public final class ServiceClient: Service, Sendable {
             let clock = clock
             let ready = Task {
                 let balancer = ServiceBalancer(
-                    service: service, strategy: configuration.strategy, configuration: configuration.balancer, clock: clock)
+                    service: service, strategy: configuration.strategy, configuration: configuration.balancer,
+                    clock: clock)
                 balancer.apply(try await discovery.lookup(service))
                 return balancer
             }

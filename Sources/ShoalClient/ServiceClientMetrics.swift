@@ -31,7 +31,8 @@ final class ServiceClientMetrics: Sendable {
     }
 
     func failure(service: String, instance: String) {
-        counter("shoal_client_requests_total", ["service", service, "instance", instance, "status", "error"]).increment()
+        counter("shoal_client_requests_total", ["service", service, "instance", instance, "status", "error"])
+            .increment()
     }
 
     func retry(service: String) {

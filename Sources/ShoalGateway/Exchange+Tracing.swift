@@ -27,7 +27,8 @@ extension Exchange {
 
     /// Notes a try on the span: which instance, and which try it is.
     func spanTry(address: String) {
-        span?.addEvent(SpanEvent(name: "try", attributes: ["server.address": "\(address)", "shoal.try": .int64(Int64(tries))]))
+        span?.addEvent(
+            SpanEvent(name: "try", attributes: ["server.address": "\(address)", "shoal.try": .int64(Int64(tries))]))
     }
 
     /// Notes why a try failed.
@@ -43,7 +44,11 @@ extension Exchange {
         span.updateAttributes { attributes in
             if let status { attributes["http.response.status_code"] = status }
             if tries > 0 { attributes["shoal.tries"] = tries }
-            if let error { attributes["error.type"] = "\(error)" } else if let status, status >= 500 { attributes["error.type"] = "\(status)" }
+            if let error {
+                attributes["error.type"] = "\(error)"
+            } else if let status, status >= 500 {
+                attributes["error.type"] = "\(status)"
+            }
         }
         if let error {
             span.setStatus(SpanStatus(code: .error, message: error))

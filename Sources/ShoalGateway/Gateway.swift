@@ -45,7 +45,8 @@ public final class Gateway: Service, Sendable {
         self.discovery = discovery
         self.clock = clock
         let upstreams = configuration.routes.routes.map {
-            ServiceBalancer(service: $0.service, strategy: $0.strategy, configuration: configuration.balancer, clock: clock)
+            ServiceBalancer(
+                service: $0.service, strategy: $0.strategy, configuration: configuration.balancer, clock: clock)
         }
         shared = GatewayShared(
             configuration: configuration, upstreams: upstreams, tracer: tracer ?? InstrumentationSystem.tracer)
@@ -74,14 +75,17 @@ public final class Gateway: Service, Sendable {
         for (n, eventLoop) in group.makeIterator().enumerated() {
             let loop = try await eventLoop.submit { [shared] in
                 NIOLoopBound(
-                    GatewayLoop(eventLoop: eventLoop, shared: shared, seed: UInt64.random(in: .min ... .max) &+ UInt64(n)),
+                    GatewayLoop(
+                        eventLoop: eventLoop, shared: shared, seed: UInt64.random(in: .min ... .max) &+ UInt64(n)),
                     eventLoop: eventLoop)
             }.get()
             loops[ObjectIdentifier(eventLoop)] = loop
         }
         let server: any Channel
         do {
-            server = try await bootstrap(group: group, loops: loops).bind(host: configuration.host, port: configuration.port).get()
+            server = try await bootstrap(group: group, loops: loops).bind(
+                host: configuration.host, port: configuration.port
+            ).get()
         } catch {
             let failure = GatewayListenError(address: "\(configuration.host):\(configuration.port)", reason: "\(error)")
             fail(failure)

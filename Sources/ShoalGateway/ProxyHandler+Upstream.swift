@@ -93,7 +93,8 @@ extension ProxyHandler: UpstreamDelegate {
             exchange.connection = nil
         }
         if exchange.responseStarted {
-            exchange.endSpan(status: exchange.status.map { Int($0.code) }, error: "the response was cut short: \(detail)")
+            exchange.endSpan(
+                status: exchange.status.map { Int($0.code) }, error: "the response was cut short: \(detail)")
             context?.close(promise: nil)  // the response is cut short: only closing says so
             return
         }

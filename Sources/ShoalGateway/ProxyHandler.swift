@@ -189,11 +189,13 @@ final class ProxyHandler: ChannelInboundHandler {
             head, uri: route.upstreamURI(head.uri), clientIP: clientIP, requestID: requestID, chunked: framing.chunked)
         let span = shared.tracer.map {
             Exchange.startSpan(
-                tracer: $0, head: head, route: route, requestID: requestID, clientIP: clientIP, upstreamHead: &upstreamHead)
+                tracer: $0, head: head, route: route, requestID: requestID, clientIP: clientIP,
+                upstreamHead: &upstreamHead)
         }
         let exchange = Exchange(
             head: head, requestID: requestID, route: (index, route), upstreamHead: upstreamHead,
-            hasBody: framing.hasBody, retryable: head.method.isIdempotent && !framing.hasBody, deadline: .now() + route.timeout.timeAmount)
+            hasBody: framing.hasBody, retryable: head.method.isIdempotent && !framing.hasBody,
+            deadline: .now() + route.timeout.timeAmount)
         exchange.span = span
         self.exchange = exchange
         shared.upstreams[index].retryBudget.deposit()

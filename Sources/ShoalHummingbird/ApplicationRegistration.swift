@@ -73,7 +73,8 @@ public final class ApplicationRegistration: Service, Sendable {
         self.metadata = metadata
         self.healthPath = healthPath
         self.check = try checkInterval.map { interval throws(DiscoveryError) in
-            try HealthCheck(.http(path: healthPath), interval: interval, timeout: min(interval, .seconds(2)), fall: 2, rise: 2)
+            try HealthCheck(
+                .http(path: healthPath), interval: interval, timeout: min(interval, .seconds(2)), fall: 2, rise: 2)
         }
         self.drainDelay = drainDelay
         self.clock = clock

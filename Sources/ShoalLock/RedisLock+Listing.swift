@@ -54,7 +54,8 @@ extension RedisLock: LockListing {
                 case .integer(let waiters) = values[index * 3 + 2]
             else { return nil }
             return HeldLock(
-                name: names[index], fencingToken: fencing, expiresIn: .milliseconds(milliseconds), waiters: Int(waiters))
+                name: names[index], fencingToken: fencing, expiresIn: .milliseconds(milliseconds), waiters: Int(waiters)
+            )
         }
     }
 

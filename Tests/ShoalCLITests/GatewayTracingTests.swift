@@ -21,7 +21,8 @@ struct GatewayTracingTests {
         defer { backend.stop() }
         let registry = EmbeddedRegistry()
         _ = try await registry.register(
-            try ServiceInstance(service: "traced", id: "a", address: "127.0.0.1", port: backend.port), ttl: .seconds(300))
+            try ServiceInstance(service: "traced", id: "a", address: "127.0.0.1", port: backend.port),
+            ttl: .seconds(300))
         // Nothing listens on this port: every try is refused.
         _ = try await registry.register(
             try ServiceInstance(service: "dead", id: "a", address: "127.0.0.1", port: try RedisServer.freePort()),
@@ -32,15 +33,18 @@ struct GatewayTracingTests {
             try GatewayRoute(prefix: "/dead", service: "dead"),
         ])
         let gateway = Gateway(
-            configuration: try GatewayConfiguration(port: 0, threads: 1, routes: routes), discovery: registry, tracer: tracer)
-        let group = ServiceGroup(services: [registry, gateway], gracefulShutdownSignals: [], logger: Logger(label: "test"))
+            configuration: try GatewayConfiguration(port: 0, threads: 1, routes: routes), discovery: registry,
+            tracer: tracer)
+        let group = ServiceGroup(
+            services: [registry, gateway], gracefulShutdownSignals: [], logger: Logger(label: "test"))
         let serving = Task { try await group.run() }
         defer { serving.cancel() }
         let port = try await gateway.boundPort()
 
         // The client's trace: the span is its child, and the instance is the span's child.
         let traced = try await Self.get(
-            port, "/t/echo", headers: [InMemoryTracer.traceIDKey: "client-trace", InMemoryTracer.spanIDKey: "client-span"])
+            port, "/t/echo",
+            headers: [InMemoryTracer.traceIDKey: "client-trace", InMemoryTracer.spanIDKey: "client-span"])
         #expect(traced.status == 200)
         let span = try #require(await Self.finishedSpan(tracer))
         #expect(span.operationName == "GET /t")

@@ -80,7 +80,8 @@ struct HelloServicesTests {
         defer { serve.stop() }
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let backend = try await HelloServiceProcess("backend", serve: serve, arguments: ["--drain-delay", "1500"], in: directory)
+        let backend = try await HelloServiceProcess(
+            "backend", serve: serve, arguments: ["--drain-delay", "1500"], in: directory)
         defer { backend.process.kill() }
         #expect(await eventually(within: 10) { await serve.ports(of: "backend") == [backend.port] })
         backend.process.signal(SIGTERM)

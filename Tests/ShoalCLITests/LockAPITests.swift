@@ -4,8 +4,9 @@ import Testing
 
 @Suite("the lock API of shoal serve, embedded and on a real redis-server", .serialized)
 struct LockAPITests {
-    @Test("acquire, 409 while held, renew, list without tokens, release; then the next holder's fencing token is higher",
-          arguments: [false, true])
+    @Test(
+        "acquire, 409 while held, renew, list without tokens, release; then the next holder's fencing token is higher",
+        arguments: [false, true])
     func lifecycle(onRedis: Bool) async throws {
         let redis = onRedis ? try RedisServer.start() : nil
         let serve = try await ServeProcess(redis.map { ["--redis", $0.url] } ?? [])
@@ -45,7 +46,8 @@ struct LockAPITests {
         #expect(try await serve.request("DELETE", "/v1/locks/report", body: #"{"token":"\#(token)"}"#).status == 409)
         #expect(try await serve.request("PUT", "/v1/locks/report/renew", body: #"{"token":"\#(token)"}"#).status == 409)
         #expect(ServeProcess.object(try await serve.request("GET", "/v1/locks").body)["locks"] as? [Any] != nil)
-        #expect((ServeProcess.object(try await serve.request("GET", "/v1/locks").body)["locks"] as? [Any])?.isEmpty == true)
+        #expect(
+            (ServeProcess.object(try await serve.request("GET", "/v1/locks").body)["locks"] as? [Any])?.isEmpty == true)
 
         let second = try await serve.request("POST", "/v1/locks/report")
         #expect(second.status == 200)
@@ -59,14 +61,17 @@ struct LockAPITests {
         let holder = ServeProcess.object(try await serve.request("POST", "/v1/locks/job").body)
         let token = try #require(holder["token"] as? String)
         async let waiter = serve.request("POST", "/v1/locks/job", body: #"{"wait":"10s"}"#)
-        #expect(await eventually(within: 5) {
-            let listing = ServeProcess.object((try? await serve.request("GET", "/v1/locks").body) ?? "")
-            return ((listing["locks"] as? [[String: Any]])?.first?["waiters"] as? Int) == 1
-        })
+        #expect(
+            await eventually(within: 5) {
+                let listing = ServeProcess.object((try? await serve.request("GET", "/v1/locks").body) ?? "")
+                return ((listing["locks"] as? [[String: Any]])?.first?["waiters"] as? Int) == 1
+            })
         #expect(try await serve.request("DELETE", "/v1/locks/job", body: #"{"token":"\#(token)"}"#).status == 204)
         let granted = try await waiter
         #expect(granted.status == 200)
-        #expect(ServeProcess.object(granted.body)["fencing_token"] as? Int == (holder["fencing_token"] as? Int).map { $0 + 1 })
+        #expect(
+            ServeProcess.object(granted.body)["fencing_token"] as? Int
+                == (holder["fencing_token"] as? Int).map { $0 + 1 })
     }
 
     @Test("bad input gets 400 naming the field, 405 for other methods, 401 without the token; nothing changes")
@@ -95,7 +100,8 @@ struct LockAPITests {
             #expect(reply.status == 400, "\(bad.method) \(bad.path) \(bad.body): \(reply.status) \(reply.body)")
             #expect(ServeProcess.object(reply.body)["field"] as? String == bad.field, "\(bad.body): \(reply.body)")
         }
-        let big = try await serve.request("POST", "/v1/locks/a", body: String(repeating: " ", count: 5000), token: "secret")
+        let big = try await serve.request(
+            "POST", "/v1/locks/a", body: String(repeating: " ", count: 5000), token: "secret")
         #expect(big.status == 413)
         #expect(try await serve.request("GET", "/v1/locks/a", token: "secret").status == 405)
         #expect(try await serve.request("POST", "/v1/locks/a/renew", token: "secret").status == 405)

@@ -8,8 +8,9 @@ import Testing
 
 @Suite("shoal lock --server, through the lock API of a shoal serve", .serialized)
 struct LockServerCommandTests {
-    @Test("16 holders doing read-modify-write of a file lose no update; fencing tokens strictly increase",
-          arguments: [false, true])
+    @Test(
+        "16 holders doing read-modify-write of a file lose no update; fencing tokens strictly increase",
+        arguments: [false, true])
     func mutualExclusion(onRedis: Bool) async throws {
         let redis = onRedis ? try RedisServer.start() : nil
         let serve = try await ServeProcess(["--token", "secret"] + (redis.map { ["--redis", $0.url] } ?? []))
@@ -20,11 +21,15 @@ struct LockServerCommandTests {
         let tokens = directory.appendingPathComponent("tokens").path
         try "0".write(toFile: counter, atomically: true, encoding: .utf8)
         // Reads, pauses, writes: two holders at once would lose an update.
-        let script = "n=$(cat \(counter)); sleep 0.05; echo $((n + 1)) > \(counter); echo $SHOAL_LOCK_FENCING_TOKEN >> \(tokens)"
+        let script =
+            "n=$(cat \(counter)); sleep 0.05; echo $((n + 1)) > \(counter); echo $SHOAL_LOCK_FENCING_TOKEN >> \(tokens)"
         let holders = try (0..<16).map { _ in
             try BackgroundShoal(
-                ["lock", "--server", "http://127.0.0.1:\(serve.port)", "--name", "counter", "--ttl", "5s", "--wait", "60s",
-                 "--", "sh", "-c", script],
+                [
+                    "lock", "--server", "http://127.0.0.1:\(serve.port)", "--name", "counter", "--ttl", "5s", "--wait",
+                    "60s",
+                    "--", "sh", "-c", script,
+                ],
                 in: directory, environment: ["SHOAL_TOKEN": "secret"])
         }
         for holder in holders {
@@ -33,7 +38,9 @@ struct LockServerCommandTests {
         }
         let count = try String(contentsOfFile: counter, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(count == "16")
-        let fencing = try String(contentsOfFile: tokens, encoding: .utf8).split(separator: "\n").compactMap { UInt64($0) }
+        let fencing = try String(contentsOfFile: tokens, encoding: .utf8).split(separator: "\n").compactMap {
+            UInt64($0)
+        }
         #expect(fencing.count == 16)
         #expect(zip(fencing, fencing.dropFirst()).allSatisfy { $0 < $1 }, "\(fencing)")
         let listing = try await serve.request("GET", "/v1/locks", token: "secret")
@@ -69,12 +76,15 @@ struct LockServerCommandTests {
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let holder = try BackgroundShoal(
-            ["lock", "--server", "http://127.0.0.1:\(serve.port)", "--name", "job", "--ttl", "1s", "--grace", "1s",
-             "--", "sleep", "30"],
+            [
+                "lock", "--server", "http://127.0.0.1:\(serve.port)", "--name", "job", "--ttl", "1s", "--grace", "1s",
+                "--", "sleep", "30",
+            ],
             in: directory)
-        #expect(await eventually(within: 10) {
-            (try? await serve.request("GET", "/v1/locks").body.contains("\"job\"")) == true
-        })
+        #expect(
+            await eventually(within: 10) {
+                (try? await serve.request("GET", "/v1/locks").body.contains("\"job\"")) == true
+            })
         serve.shoal.process.signal(SIGSTOP)  // renewals now go unanswered
         defer {
             serve.shoal.process.signal(SIGCONT)

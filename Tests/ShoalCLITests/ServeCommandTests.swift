@@ -30,14 +30,16 @@ final class ServeProcess: Sendable {
             arguments += ["--config", file.path]
         }
         let named = arguments.contains("--admin") || environment["SHOAL_ADMIN"] != nil || config != nil
-        let listens = arguments.contains("--listen") || environment["SHOAL_LISTEN"] != nil
+        let listens =
+            arguments.contains("--listen") || environment["SHOAL_LISTEN"] != nil
             || config?.contains("listen:") == true
         shoal = try BackgroundShoal(
             ["serve"] + (named ? [] : ["--admin", "127.0.0.1:0"]) + (listens ? [] : ["--listen", "127.0.0.1:0"])
                 + arguments, in: directory, environment: environment)
         let shoal = shoal
         let up = await eventually(within: 20) {
-            (shoal.stderr.contains("registry API on") && shoal.stderr.contains("gateway on")) || !shoal.process.isRunning
+            (shoal.stderr.contains("registry API on") && shoal.stderr.contains("gateway on"))
+                || !shoal.process.isRunning
         }
         func boundPort(after words: String) -> Int? {
             let line = shoal.stderr.split(separator: "\n").first { $0.contains("\(words) http://127.0.0.1:") }
@@ -79,7 +81,9 @@ final class ServeProcess: Sendable {
 
 @Suite("shoal serve: the registry API over real HTTP", .serialized)
 struct ServeCommandTests {
-    @Test("an address already taken: exit 1 within seconds, naming the address and its flag", arguments: ["--admin", "--listen"])
+    @Test(
+        "an address already taken: exit 1 within seconds, naming the address and its flag",
+        arguments: ["--admin", "--listen"])
     func addressTaken(flag: String) async throws {
         let first = try await ServeProcess()
         defer { first.stop() }
@@ -91,7 +95,9 @@ struct ServeCommandTests {
         #expect(second.process.waitForExit(seconds: 15), "still running: \(second.stderr)")
         second.process.kill()
         #expect(second.process.exitCode == 1)
-        #expect(second.stderr.contains("cannot listen on \(taken)") && second.stderr.contains("(\(flag))"), "\(second.stderr)")
+        #expect(
+            second.stderr.contains("cannot listen on \(taken)") && second.stderr.contains("(\(flag))"),
+            "\(second.stderr)")
         #expect(first.shoal.process.isRunning)
     }
 

@@ -167,7 +167,8 @@ struct ServiceClientTests {
         }
         await #expect {
             _ = try await client.get(
-                service: "slow", "/", options: .init(perTryTimeout: .milliseconds(100), timeout: .seconds(5), retries: 0))
+                service: "slow", "/",
+                options: .init(perTryTimeout: .milliseconds(100), timeout: .seconds(5), retries: 0))
         } throws: { error in
             guard case .timeout(let service, _, let attempts) = error as? ServiceCallError else { return false }
             return service == "slow" && attempts.count == 1
@@ -206,21 +207,25 @@ struct ServiceClientTests {
         _ = try await registry.register(
             try ServiceInstance(service: "mixed", id: "dead", address: "127.0.0.1", port: deadPort), ttl: .seconds(300))
         _ = try await registry.register(
-            try ServiceInstance(service: "mixed", id: "live", address: "127.0.0.1", port: live.port), ttl: .seconds(300))
+            try ServiceInstance(service: "mixed", id: "live", address: "127.0.0.1", port: live.port), ttl: .seconds(300)
+        )
         let metrics = TestMetrics()
         let client = ServiceClient(
             discovery: registry, configuration: .init(strategy: .roundRobin), metricsFactory: metrics)
         for _ in 0..<10 { #expect(await Self.backend(client, "mixed") == "live") }
         await client.shutdown()
         let live200 = try metrics.expectCounter(
-            "shoal_client_requests_total", [("service", "mixed"), ("instance", "127.0.0.1:\(live.port)"), ("status", "200")])
+            "shoal_client_requests_total",
+            [("service", "mixed"), ("instance", "127.0.0.1:\(live.port)"), ("status", "200")])
         #expect(live200.totalValue == 10)
         let deadErrors = try metrics.expectCounter(
-            "shoal_client_requests_total", [("service", "mixed"), ("instance", "127.0.0.1:\(deadPort)"), ("status", "error")])
+            "shoal_client_requests_total",
+            [("service", "mixed"), ("instance", "127.0.0.1:\(deadPort)"), ("status", "error")])
         #expect(deadErrors.totalValue >= 1)
         let retries = try metrics.expectCounter("shoal_client_retries_total", [("service", "mixed")])
         #expect(retries.totalValue == deadErrors.totalValue)
-        #expect(try metrics.expectTimer("shoal_client_call_duration_seconds", [("service", "mixed")]).values.count == 10)
+        #expect(
+            try metrics.expectTimer("shoal_client_call_duration_seconds", [("service", "mixed")]).values.count == 10)
     }
 
     @Test("graceful shutdown ends the client: later calls fail with shutDown")

@@ -5,6 +5,8 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Simulate and measure Shoal's parts.",
-        subcommands: [BenchBalanceCommand.self, BenchLockCommand.self, BenchRegistryCommand.self, BenchClientCommand.self]
+        subcommands: [
+            BenchBalanceCommand.self, BenchLockCommand.self, BenchRegistryCommand.self, BenchClientCommand.self,
+        ]
     )
 }

@@ -37,7 +37,8 @@ struct LockCommand: AsyncParsableCommand {
 
     @OptionGroup var redisOptions: RedisOptions
 
-    @Option(help: "A shoal serve's admin address, http://HOST:PORT: take the lock through its lock API instead of Redis.")
+    @Option(
+        help: "A shoal serve's admin address, http://HOST:PORT: take the lock through its lock API instead of Redis.")
     var server: String?
 
     @Option(help: "The bearer token of the --server (default: $SHOAL_TOKEN).")

@@ -66,7 +66,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("route"),
-        help: "Route requests under a path prefix (and for a host, if given) to a service: [HOST]PREFIX=SERVICE. Repeat for more.")
+        help:
+            "Route requests under a path prefix (and for a host, if given) to a service: [HOST]PREFIX=SERVICE. Repeat for more."
+    )
     var routes: [String] = []
 
     @Option(help: "The gateway's event-loop threads (default: one per core).")
@@ -106,7 +108,8 @@ struct ServeCommand: AsyncParsableCommand {
         do throws(GatewayConfigurationError) {
             gateway = Gateway(
                 configuration: try GatewayConfiguration(
-                    host: gatewayHost, port: gatewayPort, threads: settings.threads, routes: try RouteTable(settings.routes),
+                    host: gatewayHost, port: gatewayPort, threads: settings.threads,
+                    routes: try RouteTable(settings.routes),
                     limits: settings.limits),
                 discovery: registry)
         } catch {
@@ -148,7 +151,8 @@ struct ServeCommand: AsyncParsableCommand {
             await redisLocks?.close()
             // The gateway names itself; a bind error from elsewhere is the admin listener's.
             if "\(error)".contains("bind(") {
-                throw RuntimeFailure("the admin API cannot listen on \(host):\(port) (--admin): \(error); choose another address")
+                throw RuntimeFailure(
+                    "the admin API cannot listen on \(host):\(port) (--admin): \(error); choose another address")
             }
             throw RuntimeFailure("serve stopped: \(error)")
         }
