@@ -109,6 +109,7 @@ extension ServiceClient {
                 case .answered(let pick, let response, let latency):
                     inFlight -= 1
                     metrics.response(service: service, instance: pick.endpoint.address, status: response.status.code)
+                    metrics.answered(service: service, instance: pick.endpoint.address, after: latency)
                     guard response.status == .badGateway || response.status == .serviceUnavailable else {
                         latencies.record(latency)
                         return await finish(.success(response))  // a hedge still running loses

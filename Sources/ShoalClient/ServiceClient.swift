@@ -84,10 +84,11 @@ public final class ServiceClient: Service, Sendable {
     ///   - tracer: where call spans go; `nil` means the one bootstrapped in
     ///     `InstrumentationSystem` (none: no spans, and no trace headers are added).
     ///   - metricsFactory: where the metrics go; `nil` means the one bootstrapped in
-    ///     swift-metrics' `MetricsSystem`. The metrics are listed in `ServiceClientMetrics`:
+    ///     swift-metrics' `MetricsSystem`. The metrics:
     ///     `shoal_client_requests_total{service,instance,status}`,
-    ///     `shoal_client_call_duration_seconds{service}`, `shoal_client_retries_total{service}`
-    ///     and `shoal_client_hedges_total{service}`.
+    ///     `shoal_client_call_duration_seconds{service}`,
+    ///     `shoal_client_answer_duration_seconds{service,instance}`,
+    ///     `shoal_client_retries_total{service}` and `shoal_client_hedges_total{service}`.
     public init(
         discovery: any ServiceDiscovery, configuration: Configuration = Configuration(), httpClient: HTTPClient? = nil,
         clock: any MonotonicClock = SystemClock(), tracer: (any Tracer)? = nil,

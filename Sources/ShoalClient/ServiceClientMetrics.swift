@@ -7,6 +7,7 @@ import Synchronization
 /// |---|---|
 /// | `shoal_client_requests_total` (counter) | `service`, `instance`, `status` (a code, or `error`) |
 /// | `shoal_client_call_duration_seconds` (timer) | `service` |
+/// | `shoal_client_answer_duration_seconds` (timer: until an answer's head) | `service`, `instance` |
 /// | `shoal_client_retries_total` (counter) | `service` |
 /// | `shoal_client_hedges_total` (counter) | `service` |
 ///
@@ -15,7 +16,7 @@ import Synchronization
 final class ServiceClientMetrics: Sendable {
     private struct Handles {
         var counters: [[String]: Counter] = [:]
-        var timers: [String: Timer] = [:]
+        var timers: [[String]: Timer] = [:]
     }
 
     private let handles = Mutex(Handles())
@@ -44,15 +45,24 @@ final class ServiceClientMetrics: Sendable {
     }
 
     func call(service: String, duration: Duration) {
-        let timer = handles.withLock { handles in
-            if let timer = handles.timers[service] { return timer }
+        timer("shoal_client_call_duration_seconds", ["service", service]).recordNanoseconds(duration.totalNanoseconds)
+    }
+
+    func answered(service: String, instance: String, after latency: Duration) {
+        timer("shoal_client_answer_duration_seconds", ["service", service, "instance", instance])
+            .recordNanoseconds(latency.totalNanoseconds)
+    }
+
+    /// The timer `label` with `pairs` (name, value, name, value…) as dimensions.
+    private func timer(_ label: String, _ pairs: [String]) -> Timer {
+        handles.withLock { handles in
+            let key = [label] + pairs
+            if let timer = handles.timers[key] { return timer }
             let timer = Timer(
-                label: "shoal_client_call_duration_seconds", dimensions: [("service", service)],
-                preferredDisplayUnit: .seconds, factory: factory)
-            handles.timers[service] = timer
+                label: label, dimensions: Self.dimensions(pairs), preferredDisplayUnit: .seconds, factory: factory)
+            handles.timers[key] = timer
             return timer
         }
-        timer.recordNanoseconds(duration.totalNanoseconds)
     }
 
     /// The counter `label` with `pairs` (name, value, name, value…) as dimensions.
@@ -60,10 +70,13 @@ final class ServiceClientMetrics: Sendable {
         handles.withLock { handles in
             let key = [label] + pairs
             if let counter = handles.counters[key] { return counter }
-            let dimensions = stride(from: 0, to: pairs.count, by: 2).map { (pairs[$0], pairs[$0 + 1]) }
-            let counter = Counter(label: label, dimensions: dimensions, factory: factory)
+            let counter = Counter(label: label, dimensions: Self.dimensions(pairs), factory: factory)
             handles.counters[key] = counter
             return counter
         }
+    }
+
+    private static func dimensions(_ pairs: [String]) -> [(String, String)] {
+        stride(from: 0, to: pairs.count, by: 2).map { (pairs[$0], pairs[$0 + 1]) }
     }
 }

@@ -226,6 +226,9 @@ struct ServiceClientTests {
         #expect(retries.totalValue == deadErrors.totalValue)
         #expect(
             try metrics.expectTimer("shoal_client_call_duration_seconds", [("service", "mixed")]).values.count == 10)
+        let answers = try metrics.expectTimer(
+            "shoal_client_answer_duration_seconds", [("service", "mixed"), ("instance", "127.0.0.1:\(live.port)")])
+        #expect(answers.values.count == 10)
     }
 
     @Test("graceful shutdown ends the client: later calls fail with shutDown")
