@@ -55,27 +55,50 @@ public final class Registration: Service {
 
     /// Registers, then renews until graceful shutdown or cancellation, then deregisters.
     ///
-    /// - Throws: the first registration's error (a bad TTL, a registry that cannot be
-    ///   reached); later failures are retried at the next renewal.
+    /// A registry that cannot be reached (at the start, or later) is tried again: at first
+    /// after 100 ms, doubling up to a third of the TTL, so a process that starts before its
+    /// registry registers as soon as it can.
+    ///
+    /// - Throws: ``DiscoveryError`` with ``DiscoveryError/Code-swift.struct/invalidArgument``
+    ///   when the registry refuses the instance or the TTL; retrying cannot help then.
     public func run() async throws {
-        try await register()
-        await cancelWhenGracefulShutdown {
+        let refused: DiscoveryError? = await cancelWhenGracefulShutdown {
+            var registered = false
+            var failures = 0
             while !Task.isCancelled {
+                if !registered {
+                    do {
+                        try await self.register()
+                        registered = true
+                        failures = 0
+                    } catch let error as DiscoveryError where error.code == .invalidArgument {
+                        return error
+                    } catch {
+                        failures += 1
+                    }
+                }
+                let pause = registered ? self.ttl / 3 : min(self.ttl / 3, .milliseconds(100) * (1 << min(failures, 10)))
                 do {
-                    try await self.clock.sleep(until: self.clock.now() + self.ttl / 3)
+                    try await self.clock.sleep(until: self.clock.now() + pause)
                 } catch {
                     break
                 }
+                guard registered else { continue }
                 let instance = self.instance
                 do {
+                    // Forgotten (expired, or the registry restarted empty): register again now.
                     if try await !self.registry.renew(service: instance.service, id: instance.id) {
+                        registered = false
                         try await self.register()
+                        registered = true
                     }
                 } catch {
                     continue  // the registry is away: try again at the next renewal
                 }
             }
+            return nil
         }
+        if let refused { throw refused }
         // In a task of its own: this one may be cancelled, which would cancel the request.
         let (registry, instance) = (registry, instance)
         await Task { _ = try? await registry.deregister(service: instance.service, id: instance.id) }.value

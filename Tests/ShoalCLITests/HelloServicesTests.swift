@@ -17,11 +17,15 @@ final class HelloServiceProcess: Sendable {
     let stderrPath: String
     let port: Int
 
-    init(_ role: String, serve: ServeProcess, arguments: [String] = [], in directory: URL) async throws {
+    convenience init(_ role: String, serve: ServeProcess, arguments: [String] = [], in directory: URL) async throws {
+        try await self.init(role, registry: "http://127.0.0.1:\(serve.port)", arguments: arguments, in: directory)
+    }
+
+    init(_ role: String, registry: String, arguments: [String] = [], in directory: URL) async throws {
         stderrPath = directory.appendingPathComponent("\(role)-\(UUID().uuidString).err").path
         let binary = ShoalProcess.binary.deletingLastPathComponent().appendingPathComponent("hello-services").path
         process = try SpawnedProcess.spawn(
-            binary, [role, "--registry", "http://127.0.0.1:\(serve.port)"] + arguments, standardError: stderrPath)
+            binary, [role, "--registry", registry] + arguments, standardError: stderrPath)
         let path = stderrPath
         var port: Int?
         _ = await eventually(within: 20) {
@@ -92,6 +96,22 @@ struct HelloServicesTests {
         #expect(backend.process.exitCode == 0, "\(backend.stderr)")
         #expect(backend.stderr.contains("backend stopped"))
         #expect(await backend.get("/hello") == nil)
+    }
+
+    @Test("an app started before its registry keeps trying, and registers once the registry is up")
+    func registersWhenRegistryComesUp() async throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let admin = try RedisServer.freePort()
+        let backend = try await HelloServiceProcess(
+            "backend", registry: "http://127.0.0.1:\(admin)", arguments: ["--ttl", "3"], in: directory)
+        defer { backend.process.kill() }
+        try await Task.sleep(for: .milliseconds(500))  // a few refused tries
+        #expect(backend.process.isRunning)
+        let serve = try await ServeProcess(["--admin", "127.0.0.1:\(admin)"])
+        defer { serve.stop() }
+        #expect(await eventually(within: 5) { await serve.ports(of: "backend") == [backend.port] })
+        #expect(await backend.get("/hello")?.status == 200)
     }
 
     @Test("kill -9: the instance leaves the registry within its TTL + 1 s")
