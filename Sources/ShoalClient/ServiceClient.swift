@@ -115,7 +115,7 @@ public final class ServiceClient: Service, Sendable {
     public func shutdown() async {
         let followed = services.withLock { services in
             defer { services = nil }
-            return Array(services?.values ?? [:].values)
+            return services.map { Array($0.values) } ?? []
         }
         for service in followed { service.stop() }
         if ownsHTTPClient { try? await http.shutdown() }
