@@ -14,9 +14,9 @@ import ShoalLock
 /// | `GET /v1/locks` | — | the held locks: name, fencing token, time left, waiters; never tokens |
 ///
 /// A holder renews before its `ttl` runs out (every third of it is usual). A request that
-/// waits stays open for up to `wait`; a client that leaves meanwhile may still be granted
-/// the lock, which then lapses after its `ttl`. Bad input gets 400 naming the field, and a
-/// backend that cannot be reached gets 503.
+/// waits stays open for up to `wait`; a client that closes its connection meanwhile leaves
+/// the line. Bad input gets 400 naming the field, and a backend that cannot be reached gets
+/// 503.
 public struct LockAPI: Sendable {
     public let locks: any DistributedLock & LockListing
 
@@ -38,7 +38,14 @@ public struct LockAPI: Sendable {
 
     private func acquire(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let name = try Self.name(context)
-        let (ttl, wait) = try LockRequest.acquire(try await Self.body(request))
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: Self.maximumBodyBytes)
+        } catch {
+            throw APIError(.contentTooLarge, field: "body", "must be at most \(Self.maximumBodyBytes) bytes")
+        }
+        let (ttl, wait) = try LockRequest.acquire(Data(buffer: body))
         let lease: LockLease
         do {
             if wait == .zero {
@@ -47,7 +54,19 @@ public struct LockAPI: Sendable {
                 }
                 lease = taken
             } else {
-                lease = try await locks.acquire(name, ttl: ttl, wait: wait)
+                // A client that closes its connection while it waits leaves the line: the wait
+                // is cancelled, and a lock granted as it left is released, so nobody is handed a
+                // lock its holder will never renew. (Hummingbird then closes the connection
+                // after the answer.)
+                let locks = locks
+                lease = try await request.body.consumeWithCancellationOnInboundClose { _ in
+                    let lease = try await locks.acquire(name, ttl: ttl, wait: wait)
+                    if Task.isCancelled {
+                        _ = try? await locks.release(lease)
+                        throw CancellationError()
+                    }
+                    return lease
+                }
             }
         } catch let error as LockError {
             return Self.response(error)
@@ -114,11 +133,14 @@ public struct LockAPI: Sendable {
         }
     }
 
+    /// The largest request body accepted.
+    static let maximumBodyBytes = 4096
+
     private static func body(_ request: Request) async throws -> Data {
         do {
-            return Data(buffer: try await request.body.collect(upTo: 4096))
+            return Data(buffer: try await request.body.collect(upTo: maximumBodyBytes))
         } catch {
-            throw APIError(.contentTooLarge, field: "body", "must be at most 4096 bytes")
+            throw APIError(.contentTooLarge, field: "body", "must be at most \(maximumBodyBytes) bytes")
         }
     }
 

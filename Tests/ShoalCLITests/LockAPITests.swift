@@ -74,6 +74,33 @@ struct LockAPITests {
                 == (holder["fencing_token"] as? Int).map { $0 + 1 })
     }
 
+    @Test(
+        "a waiter that closes its connection leaves the line: the lock is not handed to it", arguments: [false, true])
+    func departedWaiter(onRedis: Bool) async throws {
+        let redis = onRedis ? try RedisServer.start() : nil
+        let serve = try await ServeProcess(redis.map { ["--redis", $0.url] } ?? [])
+        defer { serve.stop() }
+        let holder = ServeProcess.object(try await serve.request("POST", "/v1/locks/job", body: #"{"ttl":"30s"}"#).body)
+        let token = try #require(holder["token"] as? String)
+        func waiters() async -> Int? {
+            let listing = ServeProcess.object((try? await serve.request("GET", "/v1/locks").body) ?? "")
+            return (listing["locks"] as? [[String: Any]])?.first?["waiters"] as? Int
+        }
+        do {
+            let body = #"{"ttl":"30s","wait":"20s"}"#
+            let waiter = try RawConnection(port: serve.port)
+            #expect(
+                waiter.send(
+                    "POST /v1/locks/job HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"))
+            #expect(await eventually(within: 5) { await waiters() == 1 })
+        }  // the waiter's connection closes here
+        #expect(await eventually(within: 5) { await waiters() == 0 })
+        #expect(try await serve.request("DELETE", "/v1/locks/job", body: #"{"token":"\#(token)"}"#).status == 204)
+        try await Task.sleep(for: .milliseconds(300))
+        let listing = try await serve.request("GET", "/v1/locks")
+        #expect((ServeProcess.object(listing.body)["locks"] as? [Any])?.isEmpty == true, "\(listing.body)")
+    }
+
     @Test("bad input gets 400 naming the field, 405 for other methods, 401 without the token; nothing changes")
     func badInput() async throws {
         let serve = try await ServeProcess(["--token", "secret"])
