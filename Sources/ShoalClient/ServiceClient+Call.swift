@@ -45,9 +45,13 @@ extension ServiceClient {
         var lastServerError: HTTPClientResponse?
 
         /// Whether another try may start: the call may be repeated, tries and time are left,
-        /// and the retry budget allows.
+        /// an instance is left untried, and the retry budget allows (asked last, as asking
+        /// takes from it).
         func mayTryAgain() -> Bool {
-            retryable && tried.count <= options.retries && clock.now() < deadline && balancer.retryBudget.tryWithdraw()
+            guard retryable, tried.count <= options.retries, clock.now() < deadline,
+                balancer.balancer?.endpoints.contains(where: { !tried.contains($0.address) }) == true
+            else { return false }
+            return balancer.retryBudget.tryWithdraw()
         }
 
         let outcome: Result<HTTPClientResponse, any Error> = await withTaskGroup(of: TryEvent.self) { group in
