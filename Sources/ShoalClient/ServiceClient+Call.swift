@@ -105,9 +105,7 @@ extension ServiceClient {
             while let event = await group.next() {
                 switch event {
                 case .hedge:
-                    guard hedgePending, inFlight == 1, tried.count <= options.retries, clock.now() < deadline,
-                        balancer.retryBudget.tryWithdraw()
-                    else { continue }
+                    guard hedgePending, inFlight == 1, mayTryAgain() else { continue }
                     hedgePending = false
                     if launch() { metrics.hedge(service: service) }
                 case .answered(let pick, let response, let latency):
