@@ -87,6 +87,7 @@ public final class RedisLock: DistributedLock {
 
     public func tryAcquire(_ name: String, ttl: Duration) async throws -> LockLease? {
         try LockLease.validate(name, ttl: ttl)
+        try RedisLockKeys.checkName(name)
         switch try await attempt(name, token: LockLease.randomToken(), ttl: ttl, queue: false).outcome {
         case .granted(let lease): return lease
         case .held: return nil
@@ -95,6 +96,7 @@ public final class RedisLock: DistributedLock {
 
     public func acquire(_ name: String, ttl: Duration, wait: Duration) async throws -> LockLease {
         try LockLease.validate(name, ttl: ttl)
+        try RedisLockKeys.checkName(name)
         guard wait >= .zero else { throw LockError(.invalidArgument, "wait must not be negative, not \(wait)") }
         let keys = RedisLockKeys(prefix: keyPrefix, name: name)
         let token = LockLease.randomToken()

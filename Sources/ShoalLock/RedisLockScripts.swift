@@ -28,6 +28,19 @@ struct RedisLockKeys: Sendable {
 
     /// The keys every script takes, in this order.
     var all: [String] { [lock, fence, queue, deadlines, waiters] }
+
+    /// What the other keys add to a lock's own key. A lock whose name ends in one of these
+    /// would share a key with another lock's counter or line, so such names are refused.
+    static let suffixes = [":fence", ":queue", ":queue:deadlines", ":queue:waiters"]
+
+    /// Refuses a name whose key is another lock's counter or line.
+    static func checkName(_ name: String) throws(LockError) {
+        if let suffix = suffixes.first(where: { name.hasSuffix($0) }) {
+            throw LockError(
+                .invalidArgument,
+                "lock names ending in '\(suffix)' are reserved on Redis (another lock's keys end so): rename '\(name)'")
+        }
+    }
 }
 
 /// The Lua scripts of ``RedisLock``. Each runs atomically on the server, so checking the

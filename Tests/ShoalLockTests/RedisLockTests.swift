@@ -112,6 +112,30 @@ struct RedisLockTests {
         #expect(try await eventually { try leftovers(redis).isEmpty })
     }
 
+    @Test("a name whose key is another lock's counter or line is refused, and nothing is written")
+    func reservedNames() async throws {
+        let redis = try RedisServer.start()
+        let locks = redisLocks(redis)
+        let held = try #require(try await locks.tryAcquire("x", ttl: .seconds(10)))
+        for name in ["x:fence", "x:queue", "x:queue:deadlines", "x:queue:waiters"] {
+            await #expect {
+                _ = try await locks.tryAcquire(name, ttl: .seconds(10))
+            } throws: { error in
+                (error as? LockError)?.code == .invalidArgument && "\(error)".contains("rename '\(name)'")
+            }
+            await #expect {
+                _ = try await locks.acquire(name, ttl: .seconds(10), wait: .milliseconds(50))
+            } throws: { error in
+                (error as? LockError)?.code == .invalidArgument
+            }
+        }
+        #expect(try redis.keys().sorted() == ["shoal:lock:x", "shoal:lock:x:fence"])
+        // Other names with colons are fine.
+        #expect(try await locks.tryAcquire("x:fenced", ttl: .seconds(10)) != nil)
+        #expect(try await locks.release(held) == .released)
+        await locks.close()
+    }
+
     @Test("a release after expiry is notHeld and leaves the new holder's key alone")
     func releaseAfterExpiry() async throws {
         let redis = try RedisServer.start()
