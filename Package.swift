@@ -198,7 +198,7 @@ let package = Package(
             name: "ShoalCLITests",
             dependencies: [
                 "shoal", "ShoalTesting", "ShoalLock", "ShoalRedis", "ShoalCore", "ShoalDiscovery", "ShoalGateway",
-                "ShoalClient", "ShoalHummingbird", "hello-services",
+                "ShoalClient", "ShoalHummingbird", "ShoalAdmin", "hello-services",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import ShoalCore
 import ShoalLock
+import Synchronization
 
 /// The lock service over HTTP, for processes in any language (the OpenAPI description is
 /// `Docs/registry-api.yaml`):
@@ -19,9 +20,14 @@ import ShoalLock
 /// 503.
 public struct LockAPI: Sendable {
     public let locks: any DistributedLock & LockListing
+    /// The most acquire requests that may wait in line at once, over all names; more get 503
+    /// at once. Each waiting request holds a connection and a task for up to its `wait`.
+    public let maximumWaiting: Int
+    private let waiting = WaitingCount()
 
-    public init(locks: any DistributedLock & LockListing) {
+    public init(locks: any DistributedLock & LockListing, maximumWaiting: Int = 4096) {
         self.locks = locks
+        self.maximumWaiting = maximumWaiting
     }
 
     /// The longest lock name, in bytes of UTF-8 (after percent-decoding the path).
@@ -58,6 +64,13 @@ public struct LockAPI: Sendable {
                 // is cancelled, and a lock granted as it left is released, so nobody is handed a
                 // lock its holder will never renew. (Hummingbird then closes the connection
                 // after the answer.)
+                guard waiting.enter(limit: maximumWaiting) else {
+                    return RegistryAPI.error(
+                        .serviceUnavailable, field: nil,
+                        "\(maximumWaiting) requests are already waiting for locks: try again later, or with a shorter wait"
+                    )
+                }
+                defer { waiting.leave() }
                 let locks = locks
                 lease = try await request.body.consumeWithCancellationOnInboundClose { _ in
                     let lease = try await locks.acquire(name, ttl: ttl, wait: wait)
@@ -156,5 +169,23 @@ public struct LockAPI: Sendable {
                 .badRequest, field: "name", "must be 1 to \(maximumNameBytes) bytes without control characters")
         }
         return name
+    }
+}
+
+/// How many acquire requests wait now.
+private final class WaitingCount: Sendable {
+    private let count = Atomic<Int>(0)
+
+    /// Counts one more, unless `limit` wait already.
+    func enter(limit: Int) -> Bool {
+        if count.add(1, ordering: .relaxed).newValue > limit {
+            count.subtract(1, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    func leave() {
+        count.subtract(1, ordering: .relaxed)
     }
 }
