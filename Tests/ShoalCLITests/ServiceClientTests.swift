@@ -7,6 +7,7 @@ import NIOHTTP1
 import ShoalClient
 import ShoalCore
 import ShoalDiscovery
+import ShoalRedis
 import ShoalTesting
 import Synchronization
 import Testing
@@ -229,6 +230,35 @@ struct ServiceClientTests {
         let answers = try metrics.expectTimer(
             "shoal_client_answer_duration_seconds", [("service", "mixed"), ("instance", "127.0.0.1:\(live.port)")])
         #expect(answers.values.count == 10)
+    }
+
+    @Test("over a RedisRegistry: follows instances that another process (shoal serve --redis) registers and removes")
+    func followsRedisRegistry() async throws {
+        let redis = try RedisServer.start()
+        let serve = try await ServeProcess(["--redis", redis.url])
+        defer { serve.stop() }
+        let a = try await SampleServiceProcess(name: "a")
+        let b = try await SampleServiceProcess(name: "b")
+        defer {
+            a.stop()
+            b.stop()
+        }
+        try await serve.register("callee", a)
+        let registry = RedisRegistry(configuration: RedisConfiguration(host: redis.host, port: redis.port))
+        let client = ServiceClient(discovery: registry, configuration: .init(strategy: .roundRobin))
+        #expect(await Self.backend(client, "callee") == "a")
+        try await serve.register("callee", b)
+        #expect(await eventually(within: 5) { await Self.backend(client, "callee") == "b" })
+        _ = try await serve.request("DELETE", "/v1/services/callee/instances/a")
+        // Once the removal arrives, every call goes to b.
+        #expect(
+            await eventually(within: 5) {
+                var seen: Set<String> = []
+                for _ in 0..<6 { seen.insert(await Self.backend(client, "callee") ?? "failed") }
+                return seen == ["b"]
+            })
+        await client.shutdown()
+        await registry.close()
     }
 
     @Test("graceful shutdown ends the client: later calls fail with shutDown")
