@@ -45,13 +45,7 @@ public struct LockAPI: Sendable {
     private func acquire(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let name = try Self.name(context)
         var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: Self.maximumBodyBytes)
-        } catch {
-            throw APIError(.contentTooLarge, field: "body", "must be at most \(Self.maximumBodyBytes) bytes")
-        }
-        let (ttl, wait) = try LockRequest.acquire(Data(buffer: body))
+        let (ttl, wait) = try LockRequest.acquire(try await Self.body(&request))
         let lease: LockLease
         do {
             if wait == .zero {
@@ -95,7 +89,8 @@ public struct LockAPI: Sendable {
 
     private func renew(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let name = try Self.name(context)
-        let lease = try LockRequest.lease(try await Self.body(request), name: name, clock: locks.clock)
+        var request = request
+        let lease = try LockRequest.lease(try await Self.body(&request), name: name, clock: locks.clock)
         do {
             let renewed = try await locks.renew(lease)
             return RegistryAPI.json(
@@ -110,7 +105,8 @@ public struct LockAPI: Sendable {
 
     private func release(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let name = try Self.name(context)
-        let lease = try LockRequest.lease(try await Self.body(request), name: name, clock: locks.clock)
+        var request = request
+        let lease = try LockRequest.lease(try await Self.body(&request), name: name, clock: locks.clock)
         do {
             switch try await locks.release(lease) {
             case .released: return Response(status: .noContent)
@@ -149,9 +145,11 @@ public struct LockAPI: Sendable {
     /// The largest request body accepted.
     static let maximumBodyBytes = 4096
 
-    private static func body(_ request: Request) async throws -> Data {
+    /// The request's body, collected into the request (so a handler can still watch for the
+    /// client closing its connection afterwards).
+    private static func body(_ request: inout Request) async throws -> Data {
         do {
-            return Data(buffer: try await request.body.collect(upTo: maximumBodyBytes))
+            return Data(buffer: try await request.collectBody(upTo: maximumBodyBytes))
         } catch {
             throw APIError(.contentTooLarge, field: "body", "must be at most \(maximumBodyBytes) bytes")
         }

@@ -1,7 +1,5 @@
 import AsyncHTTPClient
 import Foundation
-import NIOCore
-import NIOFoundationCompat
 import NIOHTTP1
 import ShoalCore
 import ShoalLock
@@ -28,11 +26,8 @@ import ShoalLock
 public struct HTTPLockClient: DistributedLock {
     public let clock: any MonotonicClock
     /// The server's admin address, such as `http://127.0.0.1:8081`.
-    public let server: String
-    private let token: String?
-    private let client: HTTPClient
-    /// Whether ``client`` was made here (and is shut down by ``shutdown()``).
-    private let ownsClient: Bool
+    public var server: String { api.server }
+    private let api: AdminAPI
     /// How long one request may take beyond the wait it asks for.
     private let requestTimeout: Duration
 
@@ -49,17 +44,14 @@ public struct HTTPLockClient: DistributedLock {
         server: String, token: String? = nil, client: HTTPClient? = nil, clock: any MonotonicClock = SystemClock(),
         requestTimeout: Duration = .seconds(5)
     ) {
-        self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
-        self.token = token
-        self.client = client ?? HTTPClient(eventLoopGroupProvider: .singleton, configuration: .failingFast)
-        ownsClient = client == nil
+        api = AdminAPI(server: server, token: token, client: client)
         self.clock = clock
         self.requestTimeout = requestTimeout
     }
 
     /// Shuts down the HTTP client this lock client made for itself (none when one was given).
     public func shutdown() async {
-        if ownsClient { try? await client.shutdown() }
+        await api.shutdown()
     }
 
     public func tryAcquire(_ name: String, ttl: Duration) async throws -> LockLease? {
@@ -113,33 +105,19 @@ public struct HTTPLockClient: DistributedLock {
 
     // MARK: Requests
 
-    private struct Reply {
-        let status: HTTPResponseStatus
-        let object: [String: Any]
-        var message: String { object["error"] as? String ?? "\(status.code) \(status.reasonPhrase)" }
-    }
+    private typealias Reply = AdminAPI.Reply
 
     private func send(
         _ method: HTTPMethod, _ name: String, suffix: String = "", body: [String: String], what: String,
         waiting: Duration = .zero
     ) async throws -> Reply {
-        let path = name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? name
-        var request = HTTPClientRequest(url: "\(server)/v1/locks/\(path)\(suffix)")
-        request.method = method
-        request.headers.add(name: "content-type", value: "application/json")
-        if let token { request.headers.add(name: "authorization", value: "Bearer \(token)") }
-        let data = (try? JSONSerialization.data(withJSONObject: body)) ?? Data("{}".utf8)
-        request.body = .bytes(ByteBuffer(data: data))
-        let timeout = waiting + requestTimeout
         do {
-            let response = try await client.execute(request, timeout: .nanoseconds(timeout.totalNanoseconds))
-            let bytes = try await response.body.collect(upTo: 64 * 1024)
-            let object = (try? JSONSerialization.jsonObject(with: Data(buffer: bytes))) as? [String: Any] ?? [:]
-            return Reply(status: response.status, object: object)
+            return try await api.send(
+                method, "/v1/locks/\(AdminAPI.segment(name))\(suffix)", body: body, timeout: waiting + requestTimeout,
+                limit: 64 * 1024)
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            if Task.isCancelled { throw CancellationError() }
             throw LockError(
                 .backendFailure, "cannot \(what) lock '\(name)': the lock service at \(server) failed: \(error)")
         }

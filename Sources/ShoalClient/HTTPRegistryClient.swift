@@ -1,7 +1,5 @@
 import AsyncHTTPClient
 import Foundation
-import NIOCore
-import NIOFoundationCompat
 import NIOHTTP1
 import ShoalCore
 import ShoalDiscovery
@@ -24,10 +22,8 @@ import Synchronization
 /// Call ``shutdown()`` when done with a client that made its own `HTTPClient`.
 public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry {
     /// The server's admin address, such as `http://127.0.0.1:8081`.
-    public let server: String
-    private let token: String?
-    private let client: HTTPClient
-    private let ownsClient: Bool
+    public var server: String { api.server }
+    private let api: AdminAPI
     /// The TTL and check of each instance registered through this client ("service/id"),
     /// for ``setHealth(_:service:id:)``.
     private let registered = Mutex<[String: (ttl: Duration, check: HealthCheck?)]>([:])
@@ -40,16 +36,12 @@ public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry 
     ///   - client: the HTTP client to use; by default one of its own, set up as
     ///     `HTTPClient.Configuration.failingFast` (a refused connection fails at once).
     public init(server: String, token: String? = nil, client: HTTPClient? = nil) {
-        self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
-        self.token = token
-        self.client =
-            client ?? HTTPClient(eventLoopGroupProvider: .singleton, configuration: .failingFast)
-        ownsClient = client == nil
+        api = AdminAPI(server: server, token: token, client: client)
     }
 
     /// Shuts down the HTTP client this registry client made for itself.
     public func shutdown() async {
-        if ownsClient { try? await client.shutdown() }
+        await api.shutdown()
     }
 
     // MARK: ServiceRegistry
@@ -68,7 +60,7 @@ public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry 
         if let zone = instance.zone { body["zone"] = zone }
         if let check { body["check"] = Self.json(check) }
         let reply = try await send(.PUT, Self.path(instance.service, instance.id), body: body)
-        guard reply.status == .ok else { throw reply.error("register \(instance.id) of \(instance.service)") }
+        guard reply.status == .ok else { throw Self.failure(reply, "register \(instance.id) of \(instance.service)") }
         registered.withLock { $0["\(instance.service)/\(instance.id)"] = (ttl, check) }
         return try Self.instance(reply.data)
     }
@@ -76,13 +68,13 @@ public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry 
     public func renew(service: String, id: String) async throws -> Bool {
         let reply = try await send(.PUT, Self.path(service, id) + "/renew")
         if reply.status == .notFound { return false }
-        guard reply.status == .ok else { throw reply.error("renew \(id) of \(service)") }
+        guard reply.status == .ok else { throw Self.failure(reply, "renew \(id) of \(service)") }
         return true
     }
 
     public func deregister(service: String, id: String) async throws -> Bool {
         let reply = try await send(.DELETE, Self.path(service, id))
-        guard reply.status == .noContent else { throw reply.error("deregister \(id) of \(service)") }
+        guard reply.status == .noContent else { throw Self.failure(reply, "deregister \(id) of \(service)") }
         registered.withLock { $0["\(service)/\(id)"] = nil }
         return true
     }
@@ -107,7 +99,7 @@ public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry 
 
     public func services() async throws -> [ServiceSummary] {
         let reply = try await send(.GET, "/v1/services")
-        guard reply.status == .ok else { throw reply.error("list services") }
+        guard reply.status == .ok else { throw Self.failure(reply, "list services") }
         do {
             return try JSONDecoder().decode(ServicesBody.self, from: reply.data).services.map {
                 ServiceSummary(
@@ -151,25 +143,19 @@ public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry 
 
     // MARK: Requests
 
-    private struct Reply {
-        let status: HTTPResponseStatus
-        let data: Data
-
-        func error(_ what: String) -> DiscoveryError {
-            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-            let message = object?["error"] as? String ?? "\(status.code) \(status.reasonPhrase)"
-            let field = object?["field"] as? String
-            switch status.code {
-            case 400, 413: return DiscoveryError(.invalidArgument, field: field, "cannot \(what): \(message)")
-            case 404: return DiscoveryError(.notFound, "cannot \(what): \(message)")
-            default: return DiscoveryError(.backendFailure, "cannot \(what): \(message)")
-            }
+    /// The registry error an unexpected answer means.
+    private static func failure(_ reply: AdminAPI.Reply, _ what: String) -> DiscoveryError {
+        let message = "cannot \(what): \(reply.message)"
+        switch reply.status.code {
+        case 400, 413: return DiscoveryError(.invalidArgument, field: reply.object["field"] as? String, message)
+        case 404: return DiscoveryError(.notFound, message)
+        default: return DiscoveryError(.backendFailure, message)
         }
     }
 
     private func snapshot(_ service: String, query: String, waiting: Duration = .zero) async throws -> ServiceSnapshot {
-        let reply = try await send(.GET, "/v1/services/\(Self.escaped(service))\(query)", waiting: waiting)
-        guard reply.status == .ok else { throw reply.error("look up \(service)") }
+        let reply = try await send(.GET, "/v1/services/\(AdminAPI.segment(service))\(query)", waiting: waiting)
+        guard reply.status == .ok else { throw Self.failure(reply, "look up \(service)") }
         do {
             let body = try JSONDecoder().decode(SnapshotBody.self, from: reply.data)
             return ServiceSnapshot(
@@ -183,32 +169,18 @@ public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry 
 
     private func send(
         _ method: HTTPMethod, _ path: String, body: [String: Any]? = nil, waiting: Duration = .zero
-    ) async throws -> Reply {
-        var request = HTTPClientRequest(url: server + path)
-        request.method = method
-        if let token { request.headers.add(name: "authorization", value: "Bearer \(token)") }
-        if let body {
-            request.headers.add(name: "content-type", value: "application/json")
-            request.body = .bytes(
-                ByteBuffer(data: (try? JSONSerialization.data(withJSONObject: body)) ?? Data("{}".utf8)))
-        }
+    ) async throws -> AdminAPI.Reply {
         do {
-            let response = try await client.execute(
-                request, timeout: .seconds(10) + .nanoseconds(waiting.totalNanoseconds))
-            let bytes = try await response.body.collect(upTo: 16 << 20)
-            return Reply(status: response.status, data: Data(buffer: bytes))
+            return try await api.send(method, path, body: body, timeout: .seconds(10) + waiting, limit: 16 << 20)
+        } catch is CancellationError {
+            throw CancellationError()
         } catch {
-            if Task.isCancelled { throw CancellationError() }
             throw DiscoveryError(.backendFailure, "the registry at \(server) cannot be reached: \(error)")
         }
     }
 
     private static func path(_ service: String, _ id: String) -> String {
-        "/v1/services/\(escaped(service))/instances/\(escaped(id))"
-    }
-
-    private static func escaped(_ segment: String) -> String {
-        segment.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? segment
+        "/v1/services/\(AdminAPI.segment(service))/instances/\(AdminAPI.segment(id))"
     }
 
     private static func json(_ check: HealthCheck) -> [String: Any] {

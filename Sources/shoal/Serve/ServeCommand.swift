@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Metrics
+import NIOCore
 import Prometheus
 import ServiceLifecycle
 import ShoalAdmin
@@ -149,8 +150,8 @@ struct ServeCommand: AsyncParsableCommand {
             throw RuntimeFailure("the gateway \(error) (--listen); choose another address")
         } catch {
             await redisLocks?.close()
-            // The gateway names itself; a bind error from elsewhere is the admin listener's.
-            if "\(error)".contains("bind(") {
+            // The gateway names itself; an address error from elsewhere is the admin listener's.
+            if let error = error as? IOError, [EADDRINUSE, EADDRNOTAVAIL, EACCES].contains(error.errnoCode) {
                 throw RuntimeFailure(
                     "the admin API cannot listen on \(host):\(port) (--admin): \(error); choose another address")
             }
