@@ -195,6 +195,13 @@ let package = Package(
             name: "ShoalDiscoveryTests", dependencies: ["ShoalDiscovery", "ShoalCore", "ShoalRedis", "ShoalTesting"]
         ),
         .testTarget(
+            name: "ShoalGatewayTests",
+            dependencies: [
+                "ShoalGateway", "ShoalCore", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
             name: "ShoalCLITests",
             dependencies: [
                 "shoal", "ShoalTesting", "ShoalLock", "ShoalRedis", "ShoalCore", "ShoalDiscovery", "ShoalGateway",
@@ -205,6 +212,7 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
     ],

@@ -1,27 +1,28 @@
-import NIOHTTP1
 import Tracing
 
 /// A server span per routed request, through swift-distributed-tracing, named and tagged
 /// after OpenTelemetry's HTTP conventions. It continues the trace the client's headers carry
 /// and the instance's request carries it on, with the gateway's span as parent.
 extension Exchange {
-    /// Starts the span of a routed request and writes its context into `upstreamHead`.
+    /// Starts the span of a routed request and collects its context in `traceFields`, for
+    /// the instance's request head.
     static func startSpan(
-        tracer: any Tracer, head: HTTPRequestHead, route: GatewayRoute, requestID: String, clientIP: String?,
-        upstreamHead: inout HTTPRequestHead
+        tracer: any Tracer, request: RequestHead, route: GatewayRoute, requestID: String, clientIP: String?,
+        traceFields: inout [(String, String)]
     ) -> any Span {
         var context = ServiceContext.topLevel
-        tracer.extract(head.headers, into: &context, using: HTTPHeadersExtractor())
-        let span = tracer.startSpan("\(head.method.rawValue) \(route.prefix)", context: context, ofKind: .server)
+        tracer.extract(request, into: &context, using: RequestHeadExtractor())
+        let method = request.methodName
+        let span = tracer.startSpan("\(method) \(route.prefix)", context: context, ofKind: .server)
         span.updateAttributes { attributes in
-            attributes["http.request.method"] = head.method.rawValue
+            attributes["http.request.method"] = method
             attributes["http.route"] = route.prefix
-            attributes["url.path"] = String(head.uri.prefix { $0 != "?" })
+            attributes["url.path"] = String(request.targetString.prefix { $0 != "?" })
             attributes["shoal.service"] = route.service
             attributes["shoal.request_id"] = requestID
             if let clientIP { attributes["client.address"] = clientIP }
         }
-        tracer.inject(span.context, into: &upstreamHead.headers, using: HTTPHeadersInjector())
+        tracer.inject(span.context, into: &traceFields, using: TraceFieldsInjector())
         return span
     }
 

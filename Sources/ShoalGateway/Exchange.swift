@@ -1,17 +1,16 @@
 import NIOCore
-import NIOHTTP1
 import ShoalBalancing
 import Tracing
 
 /// One request on a client connection, from its head to the end of its response.
 final class Exchange {
-    let head: HTTPRequestHead
+    let request: RequestHead
     let requestID: String
     /// The route's index and the route, or `nil` when the gateway answers itself (no route,
     /// a refused request), reading and dropping any body.
     let route: (index: Int, route: GatewayRoute)?
-    /// What goes upstream: the head rewritten for the route.
-    let upstreamHead: HTTPRequestHead
+    /// What goes upstream: the head rewritten for the route (empty when there is no route).
+    let upstreamHead: ByteBuffer
     /// Whether a failed try may be repeated on another instance: an idempotent method and no
     /// body, so nothing sent is lost with the failed connection.
     let retryable: Bool
@@ -20,7 +19,7 @@ final class Exchange {
     /// When the request's head arrived.
     let started = NIODeadline.now()
     /// Whether the request has a body (a length above zero, or chunked).
-    let hasBody: Bool
+    var hasBody: Bool { request.hasBody }
 
     /// Tries so far, and the instances they went to.
     var tries = 0
@@ -34,12 +33,12 @@ final class Exchange {
     /// Whether ``deadline`` still applies: until a response begins.
     var overallActive = true
 
-    /// Body parts read before the connection was ready, and their size.
+    /// Body data read before the connection was ready, and its size.
     var pending: [ByteBuffer] = []
     var pendingBytes = 0
     /// Body bytes read so far.
     var bodyBytes = 0
-    /// The client's request has ended (`.end` read).
+    /// The client's request has ended (its whole body read).
     var requestEnded = false
     /// The response's head went to the client; the request can no longer be retried or
     /// answered with an error.
@@ -49,16 +48,17 @@ final class Exchange {
     /// Whether the instance keeps the connection open after this response.
     var upstreamKeepAlive = true
     /// The status the instance answered.
-    var status: HTTPResponseStatus?
+    var status: Int?
+    /// How the response's body goes to the client: `nil` for none.
+    var clientFraming: HTTPBodyDecoder.Framing?
     /// The request's span, while it is open; `nil` without a tracer.
     var span: (any Span)?
 
     init(
-        head: HTTPRequestHead, requestID: String, route: (index: Int, route: GatewayRoute)?,
-        upstreamHead: HTTPRequestHead, hasBody: Bool, retryable: Bool, deadline: NIODeadline
+        request: RequestHead, requestID: String, route: (index: Int, route: GatewayRoute)?,
+        upstreamHead: ByteBuffer, retryable: Bool, deadline: NIODeadline
     ) {
-        self.hasBody = hasBody
-        self.head = head
+        self.request = request
         self.requestID = requestID
         self.route = route
         self.upstreamHead = upstreamHead
@@ -70,16 +70,6 @@ final class Exchange {
     func stopClocks() {
         tryDeadline = nil
         overallActive = false
-    }
-}
-
-extension HTTPMethod {
-    /// Idempotent methods (RFC 9110 §9.2.2): repeating one has the effect of sending it once.
-    var isIdempotent: Bool {
-        switch self {
-        case .GET, .HEAD, .OPTIONS, .TRACE, .PUT, .DELETE: true
-        default: false
-        }
     }
 }
 

@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
 import ShoalBalancing
@@ -140,12 +139,6 @@ public final class Gateway: Service, Sendable {
     {
         let shared = shared
         let limits = configuration.limits
-        let decoderLimits = {
-            var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-            decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
-            decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
-            return decoderLimits
-        }()
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -157,15 +150,9 @@ public final class Gateway: Service, Sendable {
                 guard open <= limits.maxConnections, let loop = loops[ObjectIdentifier(channel.eventLoop)] else {
                     return channel.close()
                 }
+                // The proxy handler reads and writes HTTP/1 bytes itself: no codec handlers.
                 return channel.eventLoop.makeCompletedFuture {
-                    let proxy = ProxyHandler(loop: loop.value)
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(ActivityHandler(proxy: proxy))
-                    try sync.configureHTTPServerPipeline(
-                        withPipeliningAssistance: false, withServerUpgrade: nil, withErrorHandling: false,
-                        withOutboundHeaderValidation: true, withEncoderConfiguration: .init(),
-                        withDecoderLimitConfiguration: decoderLimits)
-                    try sync.addHandler(proxy)
+                    try channel.pipeline.syncOperations.addHandler(ProxyHandler(loop: loop.value))
                 }
             }
     }
@@ -198,40 +185,5 @@ public final class Gateway: Service, Sendable {
                 loop.eventLoop.execute { loop.value.pool.closeExpired() }
             }
         }
-    }
-}
-
-/// First in a client pipeline: tells the proxy handler that bytes arrived, so that a wait
-/// for the next request becomes a wait for the rest of its head.
-final class ActivityHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-    private let proxy: ProxyHandler
-    private var context: ChannelHandlerContext?
-
-    init(proxy: ProxyHandler) {
-        self.proxy = proxy
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-        proxy.activity = self
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        self.context = nil  // see ProxyHandler.handlerRemoved
-    }
-
-    /// Writes `bytes` straight to the socket, past the HTTP handlers, then closes.
-    func writeAndClose(_ bytes: ByteBuffer) {
-        guard let context else { return }
-        context.writeAndFlush(wrapOutboundOut(bytes)).assumeIsolated().whenComplete { _ in
-            context.close(promise: nil)
-        }
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        proxy.bytesArrived()
-        context.fireChannelRead(data)
     }
 }

@@ -19,31 +19,23 @@ struct GatewayErrorResponse {
     static func timedOut(_ service: String) -> Self {
         Self(status: .gatewayTimeout, message: "\(service) did not answer in time")
     }
+    static func refused(_ error: HTTPHeadError) -> Self {
+        Self(status: HTTPResponseStatus(statusCode: error.status), message: error.message)
+    }
 
-    /// The head and body; `close` adds `Connection: close`.
-    func parts(requestID: String?, close: Bool) -> (HTTPResponseHead, ByteBuffer) {
+    /// The whole response as bytes; `close` adds `Connection: close`.
+    func bytes(requestID: String?, close: Bool) -> ByteBuffer {
         var body = ByteBuffer()
         body.writeString(#"{"error":"#)
         Self.writeJSONString(message, to: &body)
         body.writeString(#","request_id":"#)
         if let requestID { Self.writeJSONString(requestID, to: &body) } else { body.writeString("null") }
         body.writeString(#","status":\#(status.code)}"#)
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: "application/json")
-        headers.add(name: "content-length", value: String(body.readableBytes))
-        if let requestID { headers.add(name: "x-request-id", value: requestID) }
-        if close { headers.add(name: "connection", value: "close") }
-        return (HTTPResponseHead(version: .http1_1, status: status, headers: headers), body)
-    }
-
-    /// The whole response as bytes, for writing below the HTTP encoder (when no request is
-    /// in progress, so the HTTP encoder, which pairs responses with requests, would not expect
-    /// one).
-    func bytes(requestID: String?) -> ByteBuffer {
-        var (head, body) = parts(requestID: requestID, close: true)
         var buffer = ByteBuffer()
-        buffer.writeString("HTTP/1.1 \(head.status.code) \(head.status.reasonPhrase)\r\n")
-        for (name, value) in head.headers { buffer.writeString("\(name): \(value)\r\n") }
+        buffer.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
+        buffer.writeString("content-type: application/json\r\ncontent-length: \(body.readableBytes)\r\n")
+        if let requestID { buffer.writeString("x-request-id: \(requestID)\r\n") }
+        if close { buffer.writeString("connection: close\r\n") }
         buffer.writeString("\r\n")
         buffer.writeBuffer(&body)
         return buffer

@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 import ShoalBalancing
 
 /// Tries: picking an instance, connecting, sending, and what the instance answers.
@@ -45,14 +44,32 @@ extension ProxyHandler: UpstreamDelegate {
         exchange.connection = connection
         connection.delegate = self
         connection.requests += 1
+        connection.requestIsHead = exchange.request.isHead
         connection.setReading(true)
-        connection.write(.head(exchange.upstreamHead))
-        for buffer in exchange.pending { connection.write(.body(.byteBuffer(buffer))) }
+        connection.write(exchange.upstreamHead)
+        for data in exchange.pending { sendBody(data, of: exchange, on: connection) }
         exchange.pending = []
         exchange.pendingBytes = 0
-        if exchange.requestEnded { connection.write(.end(nil)) }
+        if exchange.requestEnded { sendEnd(of: exchange, on: connection) }
         connection.flush()
         setClientReading(connection.channel.isWritable)
+    }
+
+    /// Writes body data to the instance as the request frames it: chunked bodies stay
+    /// chunked (with the gateway's own chunk sizes), others go as they are.
+    func sendBody(_ data: ByteBuffer, of exchange: Exchange, on connection: UpstreamConnection) {
+        if exchange.request.chunked {
+            connection.write(ChunkedEncoding.chunkStart(data.readableBytes, allocator: connection.channel.allocator))
+            connection.write(data)
+            connection.write(ChunkedEncoding.chunkEnd)
+        } else {
+            connection.write(data)
+        }
+    }
+
+    /// Writes what ends the request's body, if its framing has anything: the last chunk.
+    func sendEnd(of exchange: Exchange, on connection: UpstreamConnection) {
+        if exchange.request.chunked { connection.write(ChunkedEncoding.lastChunk) }
     }
 
     /// Whether a failed try may be followed by another: nothing reached the client, the
@@ -94,7 +111,7 @@ extension ProxyHandler: UpstreamDelegate {
         }
         if exchange.responseStarted {
             exchange.endSpan(
-                status: exchange.status.map { Int($0.code) }, error: "the response was cut short: \(detail)")
+                status: exchange.status, error: "the response was cut short: \(detail)")
             context?.close(promise: nil)  // the response is cut short: only closing says so
             return
         }
@@ -119,52 +136,78 @@ extension ProxyHandler: UpstreamDelegate {
 
     // MARK: UpstreamDelegate
 
-    func upstream(_ connection: UpstreamConnection, read part: HTTPClientResponsePart) {
+    func upstream(_ connection: UpstreamConnection, head: ResponseHead, framing: HTTPBodyDecoder.Framing?) {
         guard let exchange, exchange.connection === connection, let context else { return }
-        switch part {
-        case .head(let head):
-            if head.status == .badGateway || head.status == .serviceUnavailable, mayRetry(exchange) {
-                tryFailed(.serverError, "answered \(head.status.code)", retryGranted: true)
-                return
-            }
-            exchange.stopClocks()
-            exchange.responseStarted = true
-            exchange.upstreamKeepAlive = head.isKeepAlive
-            exchange.status = head.status
-            let close = closeAfterResponse || !exchange.head.isKeepAlive || shared.isDraining
-            context.write(
-                wrapOutboundOut(.head(ForwardedHeaders.clientHead(head, requestID: exchange.requestID, close: close))),
-                promise: nil)
-        case .body(let buffer):
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-            if !context.channel.isWritable {
-                // Stop reading the instance before flushing: a flush that drains the client's
-                // buffer reports writability at once, and turns reading back on.
-                connection.setReading(false)
-                context.flush()
-            }
-        case .end(let trailers):
-            let latency = exchange.tryStarted.elapsed
-            let failed = (exchange.status?.code ?? 0) >= 500
-            exchange.pick?.finish(failed ? .failure(.serverError, latency: latency) : .success(latency: latency))
-            exchange.pick = nil
-            exchange.stopClocks()
-            exchange.connection = nil
-            loop.metrics.response(
-                route: exchange.route?.index, upstream: connection.address, status: Int(exchange.status?.code ?? 0),
-                started: exchange.started)
-            if exchange.upstreamKeepAlive && (exchange.requestEnded || !exchange.hasBody) {
-                loop.pool.release(connection)
-            } else {
-                connection.delegate = nil
-                connection.close()
-            }
-            if !exchange.requestEnded && exchange.hasBody { closeAfterResponse = true }
-            lastEndWrite = context.writeAndFlush(wrapOutboundOut(.end(trailers)))
-            exchange.endSpan(status: Int(exchange.status?.code ?? 0))
-            exchange.responseEnded = true
-            finishIfDone()
+        if head.status == 502 || head.status == 503, mayRetry(exchange) {
+            tryFailed(.serverError, "answered \(head.status)", retryGranted: true)
+            return
         }
+        exchange.stopClocks()
+        exchange.responseStarted = true
+        exchange.upstreamKeepAlive = head.keepAlive && framing != .untilClose
+        exchange.status = head.status
+        // A body of unknown length goes to an HTTP/1.1 client in chunks; an HTTP/1.0 client
+        // reads it to the connection's end.
+        let clientFraming: HTTPBodyDecoder.Framing? =
+            switch framing {
+            case nil: nil
+            case .length(let length): .length(length)
+            case .chunked, .untilClose: exchange.request.minorVersion >= 1 ? .chunked : .untilClose
+            }
+        exchange.clientFraming = clientFraming
+        let keepAlive =
+            !closeAfterResponse && exchange.request.keepAlive && !shared.isDraining && clientFraming != .untilClose
+        var buffer = context.channel.allocator.buffer(capacity: head.bytes.count + 64)
+        head.writeClientHead(
+            clientFraming: clientFraming, requestID: exchange.requestID, keepAlive: keepAlive,
+            clientMinorVersion: exchange.request.minorVersion, to: &buffer)
+        context.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func upstream(_ connection: UpstreamConnection, body: ByteBuffer) {
+        guard let exchange, exchange.connection === connection, let context else { return }
+        if exchange.clientFraming == .chunked {
+            context.write(
+                wrapOutboundOut(ChunkedEncoding.chunkStart(body.readableBytes, allocator: context.channel.allocator)),
+                promise: nil)
+            context.write(wrapOutboundOut(body), promise: nil)
+            context.write(wrapOutboundOut(ChunkedEncoding.chunkEnd), promise: nil)
+        } else {
+            context.write(wrapOutboundOut(body), promise: nil)
+        }
+        if !context.channel.isWritable {
+            // Stop reading the instance before flushing: a flush that drains the client's
+            // buffer reports writability at once, and turns reading back on.
+            connection.setReading(false)
+            context.flush()
+        }
+    }
+
+    func upstreamEnded(_ connection: UpstreamConnection) {
+        guard let exchange, exchange.connection === connection, let context else { return }
+        let latency = exchange.tryStarted.elapsed
+        let failed = (exchange.status ?? 0) >= 500
+        exchange.pick?.finish(failed ? .failure(.serverError, latency: latency) : .success(latency: latency))
+        exchange.pick = nil
+        exchange.stopClocks()
+        exchange.connection = nil
+        loop.metrics.response(
+            route: exchange.route?.index, upstream: connection.address, status: exchange.status ?? 0,
+            started: exchange.started)
+        if exchange.upstreamKeepAlive && (exchange.requestEnded || !exchange.hasBody) {
+            loop.pool.release(connection)
+        } else {
+            connection.delegate = nil
+            connection.close()
+        }
+        if !exchange.requestEnded && exchange.hasBody { closeAfterResponse = true }
+        if exchange.clientFraming == .chunked {
+            context.write(wrapOutboundOut(ChunkedEncoding.lastChunk), promise: nil)
+        }
+        context.flush()
+        exchange.endSpan(status: exchange.status ?? 0)
+        exchange.responseEnded = true
+        finishIfDone()
     }
 
     func upstreamReadComplete(_ connection: UpstreamConnection) {

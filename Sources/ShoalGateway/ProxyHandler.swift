@@ -1,23 +1,43 @@
 import NIOCore
-import NIOHTTP1
 import ShoalBalancing
 
-/// One client connection. Handles requests one at a time (holding any that arrive early),
-/// sends each to an instance of its route's service, and streams both bodies with
-/// backpressure: when one side cannot take more, the other is not read.
+/// One client connection. Reads requests off the socket's bytes (heads with
+/// ``HTTPHeadScanner`` and ``RequestHead``, bodies with ``HTTPBodyDecoder``), one at a time,
+/// holding any that arrive early; sends each to an instance of its route's service, and
+/// streams both bodies with backpressure: when one side cannot take more, the other is not
+/// read.
 ///
 /// Everything here runs on the connection's event loop, which is also the loop of every
 /// upstream connection it uses.
 final class ProxyHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// What the next bytes from the client are.
+    enum Reading {
+        /// A request's head.
+        case head
+        /// The current request's body.
+        case body(HTTPBodyDecoder)
+        /// The next request's: they wait until the current response ends (pipelining).
+        case held
+        /// Nothing of use: the connection closes after its last answer.
+        case dropping
+    }
 
     let loop: GatewayLoop
     var shared: GatewayShared { loop.shared }
     var context: ChannelHandlerContext?
     /// The request in progress.
     var exchange: Exchange?
-    /// Whether bytes of the next request have arrived (``ActivityHandler`` sets it).
+    var reading = Reading.head
+    /// Bytes read and not yet handled.
+    var inbound = ByteBuffer()
+    var scanner = HTTPHeadScanner()
+    /// Set while ``readInbound()`` runs, so that answering a request inside it does not start
+    /// another (nested) pass over the held bytes.
+    private var readingInbound = false
+    /// Whether bytes of the next request have arrived.
     var sawBytes = false
     /// When the wait for the next request's head ends, while none is in progress, and
     /// whether it is the idle wait (no byte yet) or the header wait.
@@ -28,17 +48,14 @@ final class ProxyHandler: ChannelInboundHandler {
     var timerAt = NIODeadline.distantFuture
     /// Whether reading the client is paused (backpressure).
     var clientReadingPaused = false
-    /// Parts of pipelined requests, read while a response was in progress.
-    var pipelined: [HTTPServerRequestPart] = []
-    var pipelinedBytes = 0
     /// Set when the connection must close once the current response ends.
     var closeAfterResponse = false
+    /// Set once the connection is closing.
+    private var closing = false
     var clientIP: String?
-    /// The write of the last response's end: closing waits for it, as a close drops what
-    /// is not yet written.
-    var lastEndWrite: EventLoopFuture<Void>?
-    /// The first handler of the pipeline, which can write below the HTTP handlers.
-    weak var activity: ActivityHandler?
+
+    /// The most bytes of early requests held before reading the client pauses.
+    static let maxHeldBytes = 1 << 20
 
     init(loop: GatewayLoop) {
         self.loop = loop
@@ -60,13 +77,13 @@ final class ProxyHandler: ChannelInboundHandler {
         timer = nil
         loop.handlers[ObjectIdentifier(self)] = nil
         self.context = nil
-        lastEndWrite = nil
-        pipelined = []
+        inbound = ByteBuffer()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
+        reading = .dropping
         if let exchange {
             exchange.stopClocks()
             exchange.endSpan(status: nil, error: "the client connection closed before the response ended")
@@ -90,13 +107,6 @@ final class ProxyHandler: ChannelInboundHandler {
         }
     }
 
-    /// Bytes arrived (before the HTTP decoder): the idle wait becomes a header wait.
-    func bytesArrived() {
-        guard exchange == nil, !sawBytes else { return }
-        sawBytes = true
-        if waitIsIdle { startWaiting(idle: false) }
-    }
-
     /// Starts waiting for a request's head: the header timeout, or the idle timeout between
     /// requests until a byte arrives.
     func startWaiting(idle: Bool) {
@@ -111,105 +121,162 @@ final class ProxyHandler: ChannelInboundHandler {
         guard let context, exchange == nil else { return }
         if sawBytes {
             // Part of a head arrived, too slowly: slowloris, or a client that stalled.
-            let response = GatewayErrorResponse(status: .requestTimeout, message: "the request head took too long")
-            loop.metrics.response(route: nil, upstream: nil, status: 408, started: .now())
-            // No request has begun as far as the HTTP encoder knows (it pairs each response
-            // with a request): write below it.
-            activity?.writeAndClose(response.bytes(requestID: nil))
+            refuseConnection(GatewayErrorResponse(status: .requestTimeout, message: "the request head took too long"))
         } else {
             context.close(promise: nil)
         }
     }
 
-    // MARK: Request
+    // MARK: Reading requests
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        // A request sent before the previous one's response ended (HTTP pipelining) waits.
-        // NIO's pipelining handler would instead stop reading for every request, which costs
-        // two epoll_ctl calls a request; this stops reading only when much is waiting.
-        if !pipelined.isEmpty || exchange?.requestEnded == true {
-            pipelined.append(part)
-            if case .body(let buffer) = part { pipelinedBytes += buffer.readableBytes }
-            if pipelined.count > 64 || pipelinedBytes > 1 << 20 { setClientReading(false) }
-            return
+        if case .dropping = reading { return }
+        var buffer = unwrapInboundIn(data)
+        if exchange == nil && !sawBytes {
+            // The idle wait becomes a wait for the rest of the head.
+            sawBytes = true
+            if waitIsIdle { startWaiting(idle: false) }
         }
-        handle(part)
+        if inbound.readableBytes == 0 {
+            inbound = buffer
+        } else {
+            inbound.writeBuffer(&buffer)
+        }
+        readInbound()
     }
 
-    private func handle(_ part: HTTPServerRequestPart) {
-        switch part {
-        case .head(let head): startRequest(head)
-        case .body(let buffer): requestBody(buffer)
-        case .end: requestEnd()
+    /// Handles the bytes read so far, as far as the state allows.
+    func readInbound() {
+        guard !readingInbound else { return }
+        readingInbound = true
+        defer { readingInbound = false }
+        while context != nil {
+            switch reading {
+            case .dropping:
+                inbound.clear()
+                return
+            case .held:
+                // A request sent before the previous one's response ended (HTTP pipelining)
+                // waits; reading stops only when much is waiting.
+                if inbound.readableBytes > Self.maxHeldBytes { setClientReading(false) }
+                return
+            case .head:
+                guard let head = readHead() else { return }
+                startRequest(head)
+            case .body(var decoder):
+                let piece: HTTPBodyDecoder.Piece?
+                do {
+                    piece = try decoder.next(from: &inbound)
+                } catch {
+                    malformedBody(error)
+                    return
+                }
+                switch piece {
+                case nil:
+                    reading = .body(decoder)
+                    return
+                case .data(let data):
+                    reading = .body(decoder)
+                    requestBody(data)
+                case .end:
+                    reading = .held
+                    requestEnd()
+                }
+            }
         }
     }
 
-    /// Handles pipelined parts until a request is in progress again.
-    private func replayPipelined() {
-        while !pipelined.isEmpty, exchange?.requestEnded != true {
-            handle(pipelined.removeFirst())
+    /// The next request's head, once all of it is here; answers and closes when it cannot
+    /// be one.
+    private func readHead() -> RequestHead? {
+        let limit = shared.configuration.limits.maxHeaderBytes
+        let tooLong = GatewayErrorResponse(
+            status: .requestHeaderFieldsTooLarge, message: "the request head is over \(limit) bytes")
+        switch scanner.scan(inbound) {
+        case .incomplete:
+            if inbound.readableBytes > limit { refuseConnection(tooLong) }
+            return nil
+        case .bareLineFeed:
+            refuseConnection(.refused(HTTPHeadError("malformed request: a line ends in LF without CR")))
+            return nil
+        case .complete(let skip, let length):
+            guard length <= limit else {
+                refuseConnection(tooLong)
+                return nil
+            }
+            inbound.moveReaderIndex(forwardBy: skip)
+            let bytes = inbound.readBytes(length: length)!
+            scanner.reset()
+            do {
+                return try RequestHead(bytes)
+            } catch {
+                refuseConnection(.refused(error))
+                return nil
+            }
         }
-        if pipelined.isEmpty { pipelinedBytes = 0 }
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
-        exchange?.connection?.flush()
-        context.fireChannelReadComplete()
-    }
-
-    private func startRequest(_ head: HTTPRequestHead) {
+    private func startRequest(_ head: RequestHead) {
         waitDeadline = nil
-        let requestID = loop.requestIDs.id(given: head.headers["x-request-id"].first)
-        let framing = RequestFraming(head.headers)
+        let requestID = loop.requestIDs.id(given: head.requestID)
+        let target = head.targetString
         func refuse(_ response: GatewayErrorResponse) {
             // The body (if any) is not read: the connection closes after the answer.
-            self.exchange = Exchange(
-                head: head, requestID: requestID, route: nil, upstreamHead: head, hasBody: framing.hasBody,
-                retryable: false, deadline: .now())
-            let close = framing.hasBody || !head.isKeepAlive
-            write(response, requestID: requestID, close: close)
-            self.exchange?.responseEnded = true
+            let exchange = Exchange(
+                request: head, requestID: requestID, route: nil, upstreamHead: ByteBuffer(), retryable: false,
+                deadline: .now())
+            self.exchange = exchange
+            let close = head.hasBody || !head.keepAlive
             if close { closeAfterResponse = true }
+            reading = head.hasBody ? .dropping : .held
+            write(response, requestID: requestID, close: close)
+            exchange.responseEnded = true
+            exchange.requestEnded = !head.hasBody
+            finishIfDone()
         }
-        if let problem = framing.problem {
-            refuse(GatewayErrorResponse(status: .badRequest, message: problem))
-            return
-        }
-        guard let index = shared.routes.match(host: head.headers["host"].first, uri: head.uri) else {
-            refuse(.noRoute(String(head.uri.prefix { $0 != "?" })))
+        guard let index = shared.routes.match(host: head.host, uri: target) else {
+            refuse(.noRoute(String(target.prefix { $0 != "?" })))
             return
         }
         let route = shared.routes.routes[index]
-        if let length = framing.contentLength, length > route.maxBodyBytes {
+        if let length = head.contentLength, length > route.maxBodyBytes {
             refuse(Self.tooLarge(route))
             return
         }
-        var upstreamHead = ForwardedHeaders.upstreamHead(
-            head, uri: route.upstreamURI(head.uri), clientIP: clientIP, requestID: requestID, chunked: framing.chunked)
+        var traceFields: [(String, String)] = []
         let span = shared.tracer.map {
             Exchange.startSpan(
-                tracer: $0, head: head, route: route, requestID: requestID, clientIP: clientIP,
-                upstreamHead: &upstreamHead)
+                tracer: $0, request: head, route: route, requestID: requestID, clientIP: clientIP,
+                traceFields: &traceFields)
         }
+        var upstreamHead = context!.channel.allocator.buffer(capacity: head.bytes.count + 192)
+        head.writeUpstreamHead(
+            target: route.upstreamURI(target), clientIP: clientIP, requestID: requestID, traceFields: traceFields,
+            to: &upstreamHead)
         let exchange = Exchange(
-            head: head, requestID: requestID, route: (index, route), upstreamHead: upstreamHead,
-            hasBody: framing.hasBody, retryable: head.method.isIdempotent && !framing.hasBody,
-            deadline: .now() + route.timeout.timeAmount)
+            request: head, requestID: requestID, route: (index, route), upstreamHead: upstreamHead,
+            retryable: head.isIdempotent && !head.hasBody, deadline: .now() + route.timeout.timeAmount)
         exchange.span = span
         self.exchange = exchange
-        shared.upstreams[index].retryBudget.deposit()
-        if head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }) {
-            context?.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))))
-                .whenFailure { _ in }
+        if head.hasBody {
+            reading = .body(HTTPBodyDecoder(head.chunked ? .chunked : .length(head.contentLength ?? 0)))
+            if head.expectsContinue {
+                context?.writeAndFlush(wrapOutboundOut(ByteBuffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")))
+                    .whenFailure { _ in }
+            }
+        } else {
+            reading = .held
+            exchange.requestEnded = true
         }
+        shared.upstreams[index].retryBudget.deposit()
         startTry()
     }
 
-    private func requestBody(_ buffer: ByteBuffer) {
+    private func requestBody(_ data: ByteBuffer) {
         guard let exchange, let route = exchange.route?.route else { return }  // refused: dropped
-        exchange.bodyBytes += buffer.readableBytes
+        exchange.bodyBytes += data.readableBytes
         if exchange.bodyBytes > route.maxBodyBytes {
+            reading = .dropping
             if exchange.responseStarted {
                 context?.close(promise: nil)
             } else {
@@ -222,11 +289,11 @@ final class ProxyHandler: ChannelInboundHandler {
             return
         }
         if let connection = exchange.connection {
-            connection.write(.body(.byteBuffer(buffer)))
+            sendBody(data, of: exchange, on: connection)
         } else {
-            exchange.pending.append(buffer)
-            exchange.pendingBytes += buffer.readableBytes
-            if exchange.pendingBytes > 1 << 20 { setClientReading(false) }
+            exchange.pending.append(data)
+            exchange.pendingBytes += data.readableBytes
+            if exchange.pendingBytes > Self.maxHeldBytes { setClientReading(false) }
         }
     }
 
@@ -234,17 +301,38 @@ final class ProxyHandler: ChannelInboundHandler {
         guard let exchange else { return }
         exchange.requestEnded = true
         if let connection = exchange.connection {
-            connection.write(.end(nil))
+            sendEnd(of: exchange, on: connection)
             connection.flush()
         }
         finishIfDone()
+    }
+
+    /// A chunked body that is not well framed: 400 if nothing was answered yet, else the
+    /// connection closes.
+    private func malformedBody(_ error: HTTPHeadError) {
+        reading = .dropping
+        guard let exchange, !exchange.responseStarted, !exchange.responseEnded else {
+            context?.close(promise: nil)
+            return
+        }
+        abandonTry()
+        exchange.stopClocks()
+        exchange.endSpan(status: nil, error: error.message)
+        closeAfterResponse = true
+        write(.refused(error), requestID: exchange.requestID, close: true)
+        exchange.responseEnded = true
     }
 
     private static func tooLarge(_ route: GatewayRoute) -> GatewayErrorResponse {
         GatewayErrorResponse(status: .payloadTooLarge, message: "the body is over \(route.maxBodyBytes) bytes")
     }
 
-    // MARK: Responses and the end of an exchange
+    func channelReadComplete(context: ChannelHandlerContext) {
+        exchange?.connection?.flush()
+        context.fireChannelReadComplete()
+    }
+
+    // MARK: Answers and the end of an exchange
 
     /// Writes an answer of the gateway's own; with `close`, the connection closes after it.
     func write(_ response: GatewayErrorResponse, requestID: String?, close: Bool) {
@@ -253,21 +341,28 @@ final class ProxyHandler: ChannelInboundHandler {
             route: exchange?.route?.index, upstream: nil, status: Int(response.status.code),
             started: exchange?.started ?? .now())
         exchange?.endSpan(status: Int(response.status.code))
-        let (head, body) = response.parts(requestID: requestID, close: close || closeAfterResponse)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        lastEndWrite = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if close || closeAfterResponse { closeAfterWrites() }
+        let closing = close || closeAfterResponse
+        context.writeAndFlush(wrapOutboundOut(response.bytes(requestID: requestID, close: closing)), promise: nil)
+        if closing { closeAfterWrites() }
     }
 
-    /// Closes the connection once the last response is written.
+    /// Answers a client whose bytes cannot be read as a request (or that sent too little, too
+    /// slowly), then closes: nothing after them can be trusted.
+    private func refuseConnection(_ response: GatewayErrorResponse) {
+        reading = .dropping
+        closeAfterResponse = true
+        write(response, requestID: nil, close: true)
+    }
+
+    /// Closes the connection once everything written to it is sent (a close drops what is
+    /// not): the empty write completes after every write before it.
     func closeAfterWrites() {
-        guard let context else { return }
-        guard let lastEndWrite else {
+        guard let context, !closing else { return }
+        closing = true
+        reading = .dropping
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
-            return
         }
-        lastEndWrite.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 
     /// Ends the exchange once both the request and the response have; then waits for the
@@ -281,13 +376,16 @@ final class ProxyHandler: ChannelInboundHandler {
         }
         self.exchange = nil
         setClientReading(true)
-        if closeAfterResponse || !exchange.head.isKeepAlive || shared.isDraining {
+        if closeAfterResponse || !exchange.request.keepAlive || shared.isDraining
+            || exchange.clientFraming == .untilClose
+        {
             closeAfterWrites()
             return
         }
-        sawBytes = false
-        startWaiting(idle: true)
-        replayPipelined()
+        reading = .head
+        sawBytes = inbound.readableBytes > 0
+        startWaiting(idle: !sawBytes)
+        readInbound()
     }
 
     /// Starts or stops reading the client (backpressure from the upstream side).
@@ -305,51 +403,6 @@ final class ProxyHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard let parserError = error as? HTTPParserError else {
-            context.close(promise: nil)
-            return
-        }
-        guard exchange?.responseStarted != true else {
-            context.close(promise: nil)
-            return
-        }
-        abandonTry()
-        exchange?.stopClocks()
-        exchange?.endSpan(status: nil, error: "malformed request: \(parserError)")
-        exchange = nil
-        let response =
-            parserError == .headerOverflow
-            ? GatewayErrorResponse(
-                status: .requestHeaderFieldsTooLarge,
-                message: "the request head is over \(shared.configuration.limits.maxHeaderBytes) bytes")
-            : GatewayErrorResponse(status: .badRequest, message: "malformed request: \(parserError)")
-        closeAfterResponse = true
-        write(response, requestID: nil, close: true)
-    }
-}
-
-/// How a request says its body is framed, and whether that is acceptable.
-struct RequestFraming {
-    let contentLength: Int?
-    let chunked: Bool
-    /// Why the framing is refused (400), if it is.
-    let problem: String?
-
-    var hasBody: Bool { chunked || (contentLength ?? 0) > 0 }
-
-    init(_ headers: HTTPHeaders) {
-        let lengths = Set(headers["content-length"].flatMap { $0.split(separator: ",") }.map { String($0.trimmed) })
-        let codings = headers["transfer-encoding"].flatMap { $0.split(separator: ",") }.map { $0.trimmed.lowercased() }
-        chunked = !codings.isEmpty
-        contentLength = lengths.count == 1 ? lengths.first.flatMap { Int($0) } : nil
-        if !codings.isEmpty && !lengths.isEmpty {
-            problem = "both Content-Length and Transfer-Encoding: refused, as request smuggling"
-        } else if !codings.isEmpty && codings != ["chunked"] {
-            problem = "Transfer-Encoding must be chunked alone, not \(codings.joined(separator: ", "))"
-        } else if lengths.count > 1 || (lengths.count == 1 && contentLength.map({ $0 < 0 }) ?? true) {
-            problem = "Content-Length must be one number"
-        } else {
-            problem = nil
-        }
+        context.close(promise: nil)
     }
 }

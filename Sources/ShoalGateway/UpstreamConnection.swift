@@ -1,16 +1,21 @@
 import NIOCore
-import NIOHTTP1
 
 /// What an upstream connection reports to the exchange using it. All calls come on the
 /// connection's event loop, which is the client connection's too.
 protocol UpstreamDelegate: AnyObject {
-    func upstream(_ connection: UpstreamConnection, read part: HTTPClientResponsePart)
+    /// A final response's head; `framing` is `nil` when it has no body.
+    func upstream(_ connection: UpstreamConnection, head: ResponseHead, framing: HTTPBodyDecoder.Framing?)
+    func upstream(_ connection: UpstreamConnection, body: ByteBuffer)
+    /// The response ended.
+    func upstreamEnded(_ connection: UpstreamConnection)
     func upstreamReadComplete(_ connection: UpstreamConnection)
     func upstream(_ connection: UpstreamConnection, closedWith error: (any Error)?)
     func upstreamWritabilityChanged(_ connection: UpstreamConnection)
 }
 
-/// One keep-alive HTTP/1.1 connection to an instance, owned by one event loop.
+/// One keep-alive HTTP/1.1 connection to an instance, owned by one event loop. It reads
+/// responses off the socket's bytes itself: heads with ``HTTPHeadScanner`` and
+/// ``ResponseHead``, bodies with ``HTTPBodyDecoder``.
 final class UpstreamConnection {
     let channel: any Channel
     /// `host:port` of the instance.
@@ -25,10 +30,20 @@ final class UpstreamConnection {
     var idleSince: NIODeadline = .now()
     /// Requests it has carried; the first is the only one a fresh connection has.
     var requests = 0
+    /// Whether the request in flight is HEAD: its answer has no body, whatever it says.
+    var requestIsHead = false
     /// The last handler's context: writes through it skip the `Channel` existential.
     let context: ChannelHandlerContext
     /// Whether reading the instance is paused (backpressure from the client).
     private var readingPaused = false
+    /// Bytes read and not yet parsed.
+    private var inbound = ByteBuffer()
+    private var scanner = HTTPHeadScanner()
+    /// The body being read; `nil` while waiting for a head.
+    private var body: HTTPBodyDecoder?
+
+    /// The longest response head read before the response is refused.
+    static let maxHeadBytes = 64 * 1024
 
     init(channel: any Channel, address: String, context: ChannelHandlerContext) {
         self.channel = channel
@@ -36,9 +51,9 @@ final class UpstreamConnection {
         self.context = context
     }
 
-    /// Writes a part of the request, unflushed.
-    func write(_ part: HTTPClientRequestPart) {
-        context.write(NIOAny(part), promise: nil)
+    /// Writes bytes of the request, unflushed.
+    func write(_ bytes: ByteBuffer) {
+        context.write(NIOAny(bytes), promise: nil)
     }
 
     func flush() {
@@ -52,9 +67,85 @@ final class UpstreamConnection {
         channel.setOption(ChannelOptions.autoRead, value: reading).whenFailure { _ in }
     }
 
+    /// Bytes from the instance: parsed into the delegate's calls.
+    func received(_ buffer: ByteBuffer) {
+        guard delegate != nil else {
+            close()  // bytes on an idle connection: it cannot be trusted for the next request
+            return
+        }
+        if inbound.readableBytes == 0 {
+            inbound = buffer
+        } else {
+            var buffer = buffer
+            inbound.writeBuffer(&buffer)
+        }
+        do {
+            try parse()
+        } catch {
+            fail(error)
+        }
+    }
+
+    private func parse() throws(HTTPHeadError) {
+        while let delegate {
+            if var decoder = body {
+                guard let piece = try decoder.next(from: &inbound) else {
+                    body = decoder
+                    return
+                }
+                switch piece {
+                case .data(let data):
+                    body = decoder
+                    delegate.upstream(self, body: data)
+                case .end:
+                    body = nil
+                    let leftover = inbound.readableBytes > 0
+                    delegate.upstreamEnded(self)
+                    if leftover { close() }  // bytes past the response: not reusable
+                    return
+                }
+            } else {
+                switch scanner.scan(inbound) {
+                case .incomplete:
+                    if inbound.readableBytes > Self.maxHeadBytes {
+                        throw HTTPHeadError("the response head is over \(Self.maxHeadBytes) bytes")
+                    }
+                    return
+                case .bareLineFeed:
+                    throw HTTPHeadError("malformed response: a line ends in LF without CR")
+                case .complete(let skip, let length):
+                    inbound.moveReaderIndex(forwardBy: skip)
+                    let head = try ResponseHead(inbound.readBytes(length: length)!)
+                    scanner.reset()
+                    if head.status < 200 {
+                        // 100 Continue and other interim answers: the gateway sends its own.
+                        guard head.status != 101 else { throw HTTPHeadError("the instance switched protocols") }
+                        continue
+                    }
+                    let framing = head.bodyFraming(requestIsHead: requestIsHead)
+                    body = HTTPBodyDecoder(framing ?? .length(0))
+                    delegate.upstream(self, head: head, framing: framing)
+                }
+            }
+        }
+    }
+
+    /// The response cannot be read: the exchange hears of it, and the connection closes.
+    private func fail(_ error: HTTPHeadError) {
+        let delegate = delegate
+        self.delegate = nil
+        delegate?.upstream(self, closedWith: error)
+        close()
+    }
+
     func closed(with error: (any Error)?) {
         guard !isClosed else { return }
         isClosed = true
+        // A body framed by the connection's end ends here.
+        if var decoder = body, delegate != nil, decoder.connectionClosed() {
+            body = nil
+            delegate?.upstreamEnded(self)
+        }
         onClose?()
         onClose = nil
         delegate?.upstream(self, closedWith: error)
@@ -67,9 +158,9 @@ final class UpstreamConnection {
     }
 }
 
-/// The last handler of an upstream channel: hands what it reads to the connection's delegate.
+/// The one handler of an upstream channel: hands what it reads to the connection.
 final class UpstreamHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
 
     /// Set right after the channel is made, on its event loop.
     var connection: UpstreamConnection?
@@ -88,13 +179,7 @@ final class UpstreamHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let connection else { return }
-        let part = unwrapInboundIn(data)
-        if let delegate = connection.delegate {
-            delegate.upstream(connection, read: part)
-        } else {
-            // Bytes on an idle connection: it cannot be trusted for the next request.
-            context.close(promise: nil)
-        }
+        connection.received(unwrapInboundIn(data))
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

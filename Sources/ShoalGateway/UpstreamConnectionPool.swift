@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import ShoalCore
 
@@ -51,7 +50,9 @@ final class UpstreamConnectionPool {
     func closeExpired() {
         let now = NIODeadline.now()
         for (address, connections) in idle {
-            let (old, fresh) = (connections.filter { expired($0, at: now) }, connections.filter { !expired($0, at: now) })
+            let (old, fresh) = (
+                connections.filter { expired($0, at: now) }, connections.filter { !expired($0, at: now) }
+            )
             idle[address] = fresh.isEmpty ? nil : fresh
             for connection in old { connection.close() }
         }
@@ -68,13 +69,13 @@ final class UpstreamConnectionPool {
         now - connection.idleSince >= settings.idleTimeout.timeAmount
     }
 
-    private func connect(_ endpoint: Endpoint, _ completion: @escaping (Result<UpstreamConnection, any Error>) -> Void) {
+    private func connect(_ endpoint: Endpoint, _ completion: @escaping (Result<UpstreamConnection, any Error>) -> Void)
+    {
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(settings.connectTimeout.timeAmount)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
                 }
             }

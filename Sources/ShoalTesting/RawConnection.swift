@@ -59,6 +59,19 @@ public final class RawConnection {
         return received
     }
 
+    /// Reads until what arrived ends with `suffix`, the peer closes, or a read times out.
+    public func receive(endingWith suffix: String) -> String {
+        let marker = Array(suffix.utf8)
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while !received.suffix(marker.count).elementsEqual(marker) {
+            let n = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { break }
+            received += buffer[..<n]
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
     /// Reads one response: its head, then a body of its Content-Length (counted, not kept
     /// beyond `keep` bytes). `nil` if the connection closed or timed out first.
     public func readResponse(keep: Int = 1 << 16) -> (status: Int, head: String, bodyBytes: Int, body: [UInt8])? {

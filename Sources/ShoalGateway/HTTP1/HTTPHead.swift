@@ -1,0 +1,80 @@
+/// What request and response heads share: their bytes, and their fields as ranges of them.
+protocol HTTPHead {
+    /// The head, from its start line to the blank line that ends it.
+    var bytes: [UInt8] { get }
+    var fields: [HTTPField] { get }
+}
+
+extension HTTPHead {
+    /// The bytes of `range` as a string (UTF-8, with invalid bytes replaced).
+    func string(_ range: Range<Int>) -> String {
+        String(decoding: bytes[range], as: UTF8.self)
+    }
+
+    /// The value of the first field named `name` (lowercase), if any.
+    func value(named name: String) -> String? {
+        let wanted = Array(name.utf8)
+        for field in fields where field.name.count == wanted.count {
+            if zip(bytes[field.name], wanted).allSatisfy({ $0.asciiLowercased == $1.asciiLowercased }) {
+                return string(field.value)
+            }
+        }
+        return nil
+    }
+
+    /// The comma-separated elements of every field of `kind`, trimmed and lowercased (as
+    /// for `Connection` or `Transfer-Encoding`, RFC 9110 §5.6.1).
+    func lowercasedElements(of kind: HTTPField.Kind) -> [String] {
+        var elements: [String] = []
+        for field in fields where field.kind == kind {
+            for element in bytes[field.value].split(separator: UInt8(ascii: ",")) {
+                let trimmed = element.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }
+                if trimmed.isEmpty { continue }
+                elements.append(String(decoding: trimmed.reversed().map(\.asciiLowercased), as: UTF8.self))
+            }
+        }
+        return elements
+    }
+
+    /// The `Content-Length` fields' value: `nil` with none, or an error when they are not one
+    /// number (repeats of the same number are one, RFC 9112 §6.3).
+    func contentLength() throws(HTTPHeadError) -> Int? {
+        var length: Int?
+        for field in fields where field.kind == .contentLength {
+            for element in bytes[field.value].split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+                let digits = element.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }
+                guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                    throw HTTPHeadError("Content-Length must be one number")
+                }
+                let value = digits.reversed().reduce(0) { $0 * 10 + Int($1 - 0x30) }
+                guard length == nil || length == value else { throw HTTPHeadError("Content-Length must be one number") }
+                length = value
+            }
+        }
+        return length
+    }
+
+    /// Field names the `Connection` header lists besides `close` and `keep-alive`: they are
+    /// hop-by-hop too.
+    func namesInConnection(_ tokens: [String]) -> [[UInt8]] {
+        tokens.filter { $0 != "close" && $0 != "keep-alive" }.map { Array($0.utf8) }
+    }
+
+    /// Whether `field`'s name is one of `names` (lowercase), compared without case.
+    func field(_ field: HTTPField, isNamedIn names: [[UInt8]]) -> Bool {
+        names.contains { name in
+            name.count == field.name.count && zip(bytes[field.name], name).allSatisfy { $0.asciiLowercased == $1 }
+        }
+    }
+}
+
+extension UInt8 {
+    /// The byte, with an ASCII capital letter made small.
+    var asciiLowercased: UInt8 { self >= 0x41 && self <= 0x5A ? self | 0x20 : self }
+}
+
+/// A head's bytes and fields before the rest of the head is worked out from them.
+struct HTTPFieldList: HTTPHead {
+    let bytes: [UInt8]
+    let fields: [HTTPField]
+}

@@ -1,0 +1,77 @@
+import NIOCore
+
+/// The request head a proxy sends on (RFC 9110 §7.6 and the X-Forwarded-* conventions).
+extension RequestHead {
+    /// Writes the head for the instance: HTTP/1.1, the target rewritten for the route, the
+    /// client's fields but the hop-by-hop ones and those the gateway sets, then
+    /// `X-Forwarded-For` (the client's address appended), `X-Forwarded-Proto`,
+    /// `X-Forwarded-Host`, `X-Request-Id` and any trace context.
+    ///
+    /// - Parameters:
+    ///   - target: the target after prefix stripping.
+    ///   - traceFields: fields a tracer injected (lowercase names); they replace the client's
+    ///     fields of the same names.
+    func writeUpstreamHead(
+        target: String, clientIP: String?, requestID: String, traceFields: [(String, String)],
+        to buffer: inout ByteBuffer
+    ) {
+        buffer.writeBytes(bytes[method])
+        buffer.writeStaticString(" ")
+        buffer.writeString(target)
+        buffer.writeStaticString(" HTTP/1.1\r\n")
+        var forwardedFor: [Range<Int>] = []
+        let traceNames = traceFields.map { Array($0.0.utf8) }
+        for field in fields {
+            switch field.kind {
+            case .other, .host:
+                if !connectionNames.isEmpty && self.field(field, isNamedIn: connectionNames) { continue }
+                if !traceNames.isEmpty && self.field(field, isNamedIn: traceNames) { continue }
+                buffer.writeBytes(bytes[field.name.lowerBound..<field.value.upperBound])
+                buffer.writeStaticString("\r\n")
+            case .forwardedFor:
+                forwardedFor.append(field.value)
+            case .contentLength, .transferEncoding, .connection, .expect, .requestID, .forwardedProto,
+                .forwardedHost, .hopByHop:
+                continue
+            }
+        }
+        if chunked {
+            buffer.writeStaticString("transfer-encoding: chunked\r\n")
+        } else if let contentLength {
+            buffer.writeStaticString("content-length: ")
+            buffer.writeString(String(contentLength))
+            buffer.writeStaticString("\r\n")
+        }
+        if let clientIP {
+            buffer.writeStaticString("x-forwarded-for: ")
+            for previous in forwardedFor where !previous.isEmpty {
+                buffer.writeBytes(bytes[previous])
+                buffer.writeStaticString(", ")
+            }
+            buffer.writeString(clientIP)
+            buffer.writeStaticString("\r\n")
+        } else {
+            for previous in forwardedFor {
+                buffer.writeStaticString("x-forwarded-for: ")
+                buffer.writeBytes(bytes[previous])
+                buffer.writeStaticString("\r\n")
+            }
+        }
+        buffer.writeStaticString("x-forwarded-proto: http\r\n")
+        if let host = fields.first(where: { $0.kind == .host }) {
+            buffer.writeStaticString("x-forwarded-host: ")
+            buffer.writeBytes(bytes[host.value])
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeStaticString("x-request-id: ")
+        buffer.writeString(requestID)
+        buffer.writeStaticString("\r\n")
+        for (name, value) in traceFields {
+            buffer.writeString(name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(value)
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+    }
+}

@@ -1,0 +1,119 @@
+/// A request's head, parsed from its bytes, with what the gateway needs to know about it
+/// worked out once.
+struct RequestHead: HTTPHead {
+    let bytes: [UInt8]
+    let fields: [HTTPField]
+    let method: Range<Int>
+    let target: Range<Int>
+    /// 0 for HTTP/1.0, 1 for HTTP/1.1.
+    let minorVersion: Int
+    /// The `Content-Length`, if the body is framed by one.
+    let contentLength: Int?
+    /// Whether the body is chunked.
+    let chunked: Bool
+    /// Whether the client keeps the connection open after the response.
+    let keepAlive: Bool
+    /// Whether the client waits for `100 Continue` before sending its body.
+    let expectsContinue: Bool
+    /// Field names the `Connection` header lists: hop-by-hop, not forwarded.
+    let connectionNames: [[UInt8]]
+
+    /// Parses `bytes`, a whole head as ``HTTPHeadScanner`` found it.
+    ///
+    /// - Throws: ``HTTPHeadError`` (400, or 505 for another HTTP version) when the head is
+    ///   malformed, or when its framing is ambiguous: `Content-Length` with
+    ///   `Transfer-Encoding` is refused as request smuggling (RFC 9112 §6.1).
+    init(_ bytes: [UInt8]) throws(HTTPHeadError) {
+        self.bytes = bytes
+        let parsed = try bytes.withUnsafeBufferPointer { bytes throws(HTTPHeadError) in
+            try Self.parseStart(bytes)
+        }
+        (method, target, fields) = (parsed.0, parsed.1, parsed.3)
+        minorVersion = min(parsed.2, 1)
+        let list = HTTPFieldList(bytes: bytes, fields: fields)
+
+        var hosts = 0
+        var expectsContinue = false
+        for field in fields {
+            switch field.kind {
+            case .host: hosts += 1
+            case .expect:
+                expectsContinue =
+                    expectsContinue || bytes[field.value].map(\.asciiLowercased) == Array("100-continue".utf8)
+            default: break
+            }
+        }
+        self.expectsContinue = expectsContinue
+        guard hosts <= 1 else { throw HTTPHeadError("more than one Host header") }
+        guard hosts == 1 || minorVersion == 0 else { throw HTTPHeadError("an HTTP/1.1 request needs a Host header") }
+
+        let codings = list.lowercasedElements(of: .transferEncoding)
+        let length = try list.contentLength()
+        if !codings.isEmpty && (length != nil || fields.contains { $0.kind == .contentLength }) {
+            throw HTTPHeadError("both Content-Length and Transfer-Encoding: refused, as request smuggling")
+        }
+        if !codings.isEmpty && codings != ["chunked"] {
+            throw HTTPHeadError("Transfer-Encoding must be chunked alone, not \(codings.joined(separator: ", "))")
+        }
+        if !codings.isEmpty && minorVersion == 0 {
+            throw HTTPHeadError("Transfer-Encoding in an HTTP/1.0 request")
+        }
+        contentLength = length
+        chunked = !codings.isEmpty
+
+        let tokens = list.lowercasedElements(of: .connection)
+        keepAlive = minorVersion == 0 ? tokens.contains("keep-alive") : !tokens.contains("close")
+        connectionNames = list.namesInConnection(tokens)
+    }
+
+    /// Whether there is a body to read: chunked, or a length above zero.
+    var hasBody: Bool { chunked || (contentLength ?? 0) > 0 }
+
+    var methodName: String { string(method) }
+    var targetString: String { string(target) }
+    /// The `Host` header's value.
+    var host: String? { fields.first { $0.kind == .host }.map { string($0.value) } }
+    /// The `X-Request-Id` header's value.
+    var requestID: String? { fields.first { $0.kind == .requestID }.map { string($0.value) } }
+
+    /// Whether the method is idempotent (RFC 9110 §9.2.2): repeating the request has the
+    /// effect of sending it once.
+    var isIdempotent: Bool {
+        let name = bytes[method]
+        switch name.count {
+        case 3: return name.elementsEqual("GET".utf8) || name.elementsEqual("PUT".utf8)
+        case 4: return name.elementsEqual("HEAD".utf8)
+        case 5: return name.elementsEqual("TRACE".utf8)
+        case 6: return name.elementsEqual("DELETE".utf8)
+        case 7: return name.elementsEqual("OPTIONS".utf8)
+        default: return false
+        }
+    }
+
+    /// Whether the method is HEAD, whose response has no body whatever its headers say.
+    var isHead: Bool { bytes[method].elementsEqual("HEAD".utf8) }
+
+    /// `method SP target SP HTTP/1.x CRLF`, then the fields.
+    private static func parseStart(_ bytes: UnsafeBufferPointer<UInt8>) throws(HTTPHeadError) -> (
+        Range<Int>, Range<Int>, Int, [HTTPField]
+    ) {
+        var i = 0
+        let end = bytes.count
+        while i < end, ASCIISet.token.contains(bytes[i]) { i += 1 }
+        guard i > 0, i < end, bytes[i] == HTTPHeadParser.space else {
+            throw HTTPHeadError("malformed request: the request line must be METHOD TARGET HTTP/1.1")
+        }
+        let method = 0..<i
+        i += 1
+        let targetStart = i
+        while i < end, ASCIISet.visible.contains(bytes[i]) { i += 1 }
+        guard i > targetStart, i < end, bytes[i] == HTTPHeadParser.space else {
+            throw HTTPHeadError("malformed request: the target must be visible ASCII, followed by one space")
+        }
+        let target = targetStart..<i
+        i += 1
+        let minor = try HTTPHeadParser.version(bytes, at: i)
+        try HTTPHeadParser.expectLineEnd(bytes, at: i + 8)
+        return (method, target, minor, try HTTPHeadParser.fields(bytes, from: i + 10))
+    }
+}

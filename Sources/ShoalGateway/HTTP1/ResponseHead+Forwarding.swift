@@ -1,0 +1,64 @@
+import NIOCore
+
+/// The response head a proxy sends back.
+extension ResponseHead {
+    /// Writes the head for the client: HTTP/1.1 with the instance's status and reason, its
+    /// fields but the hop-by-hop ones, the body's framing for the client, `X-Request-Id` when
+    /// the instance did not set one, and `Connection: close` or `keep-alive` as needed.
+    ///
+    /// - Parameters:
+    ///   - clientFraming: how the body goes to the client; `nil` for a response without one
+    ///     (its `Content-Length`, as for HEAD, passes through).
+    ///   - keepAlive: whether the client connection stays open after the response.
+    ///   - clientMinorVersion: the client's HTTP/1 minor version.
+    func writeClientHead(
+        clientFraming: HTTPBodyDecoder.Framing?, requestID: String, keepAlive: Bool, clientMinorVersion: Int,
+        to buffer: inout ByteBuffer
+    ) {
+        buffer.writeStaticString("HTTP/1.1 ")
+        buffer.writeBytes(bytes[9..<12])
+        buffer.writeStaticString(" ")
+        buffer.writeBytes(bytes[reason])
+        buffer.writeStaticString("\r\n")
+        for field in fields {
+            switch field.kind {
+            case .other, .host, .expect, .requestID, .forwardedFor, .forwardedProto, .forwardedHost:
+                if !connectionNames.isEmpty && self.field(field, isNamedIn: connectionNames) { continue }
+                buffer.writeBytes(bytes[field.name.lowerBound..<field.value.upperBound])
+                buffer.writeStaticString("\r\n")
+            case .contentLength:
+                // Written below from the parsed value, once; dropped with Transfer-Encoding.
+                continue
+            case .transferEncoding, .connection, .hopByHop:
+                continue
+            }
+        }
+        switch clientFraming {
+        case .length(let length):
+            buffer.writeStaticString("content-length: ")
+            buffer.writeString(String(length))
+            buffer.writeStaticString("\r\n")
+        case .chunked:
+            buffer.writeStaticString("transfer-encoding: chunked\r\n")
+        case .untilClose:
+            break
+        case nil:
+            if let contentLength {
+                buffer.writeStaticString("content-length: ")
+                buffer.writeString(String(contentLength))
+                buffer.writeStaticString("\r\n")
+            }
+        }
+        if !hasRequestID {
+            buffer.writeStaticString("x-request-id: ")
+            buffer.writeString(requestID)
+            buffer.writeStaticString("\r\n")
+        }
+        if !keepAlive {
+            buffer.writeStaticString("connection: close\r\n")
+        } else if clientMinorVersion == 0 {
+            buffer.writeStaticString("connection: keep-alive\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+    }
+}

@@ -1,0 +1,80 @@
+/// An instance's response head, parsed from its bytes.
+struct ResponseHead: HTTPHead {
+    let bytes: [UInt8]
+    let fields: [HTTPField]
+    let status: Int
+    /// The reason phrase's bytes (perhaps empty).
+    let reason: Range<Int>
+    let minorVersion: Int
+    /// The `Content-Length`, if there is one.
+    let contentLength: Int?
+    /// Whether `Transfer-Encoding` is present, and whether its last coding is chunked.
+    let hasTransferEncoding: Bool
+    let chunked: Bool
+    /// Whether the instance keeps the connection open after the response.
+    let keepAlive: Bool
+    /// Field names the `Connection` header lists: hop-by-hop, not forwarded.
+    let connectionNames: [[UInt8]]
+    /// Whether it carries an `X-Request-Id` of its own.
+    let hasRequestID: Bool
+
+    /// Parses `bytes`, a whole head as ``HTTPHeadScanner`` found it.
+    init(_ bytes: [UInt8]) throws(HTTPHeadError) {
+        self.bytes = bytes
+        let parsed = try bytes.withUnsafeBufferPointer { bytes throws(HTTPHeadError) in
+            try Self.parseStart(bytes)
+        }
+        (minorVersion, status, reason, fields) = (min(parsed.0, 1), parsed.1, parsed.2, parsed.3)
+        let list = HTTPFieldList(bytes: bytes, fields: fields)
+        let codings = list.lowercasedElements(of: .transferEncoding)
+        hasTransferEncoding = !codings.isEmpty
+        chunked = codings.last == "chunked"
+        // With Transfer-Encoding, Content-Length is ignored (RFC 9112 §6.3), and not forwarded.
+        contentLength = hasTransferEncoding ? nil : try list.contentLength()
+        let tokens = list.lowercasedElements(of: .connection)
+        // A response framed by the connection's end, or with both framings, ends the connection.
+        keepAlive =
+            (minorVersion == 0 ? tokens.contains("keep-alive") : !tokens.contains("close"))
+            && !(hasTransferEncoding && fields.contains { $0.kind == .contentLength })
+        connectionNames = list.namesInConnection(tokens)
+        hasRequestID = fields.contains { $0.kind == .requestID }
+    }
+
+    /// Whether a status has no body whatever the headers say (RFC 9112 §6.3): 1xx, 204, 304.
+    var hasNoBody: Bool { status < 200 || status == 204 || status == 304 }
+
+    /// How the body is framed (RFC 9112 §6.3), or `nil` when there is none: the answer to
+    /// a HEAD request, or a status without one.
+    func bodyFraming(requestIsHead: Bool) -> HTTPBodyDecoder.Framing? {
+        if requestIsHead || hasNoBody { return nil }
+        if hasTransferEncoding { return chunked ? .chunked : .untilClose }
+        if let contentLength { return .length(contentLength) }
+        return .untilClose
+    }
+
+    /// `HTTP/1.x SP 3DIGIT [SP reason] CRLF`, then the fields.
+    private static func parseStart(_ bytes: UnsafeBufferPointer<UInt8>) throws(HTTPHeadError) -> (
+        Int, Int, Range<Int>, [HTTPField]
+    ) {
+        let minor = try HTTPHeadParser.version(bytes, at: 0)
+        guard bytes.count > 12, bytes[8] == HTTPHeadParser.space,
+            (9..<12).allSatisfy({ HTTPHeadParser.isDigit(bytes[$0]) })
+        else { throw HTTPHeadError("malformed response: the status line must be HTTP/1.1 CODE REASON") }
+        let status = (9..<12).reduce(0) { $0 * 10 + Int(bytes[$1] - 0x30) }
+        var i = 12
+        var reasonStart = 12
+        if bytes[i] == HTTPHeadParser.space {
+            i += 1
+            reasonStart = i
+            while i < bytes.count, bytes[i] != HTTPHeadParser.cr {
+                guard ASCIISet.fieldValue.contains(bytes[i]) else {
+                    throw HTTPHeadError("malformed response: the reason phrase holds a control byte")
+                }
+                i += 1
+            }
+        }
+        try HTTPHeadParser.expectLineEnd(bytes, at: i)
+        guard status >= 100 else { throw HTTPHeadError("malformed response: status \(status)") }
+        return (minor, status, reasonStart..<i, try HTTPHeadParser.fields(bytes, from: i + 2))
+    }
+}

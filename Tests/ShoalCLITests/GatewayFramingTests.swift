@@ -1,0 +1,200 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import ShoalDiscovery
+import ShoalGateway
+import ShoalTesting
+import Synchronization
+import Testing
+
+/// An instance that answers with scripted bytes, chosen by the request's path, and keeps the
+/// raw bytes of every request it read: what the gateway really sent.
+final class ScriptedInstance: Sendable {
+    let port: Int
+    private let channel: any Channel
+    private let recorder = Recorder()
+
+    /// The answers: path → raw response bytes. `/record` answers with the request's own bytes.
+    static let answers: [String: String] = [
+        "/chunked":
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n",
+        "/close": "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the close",
+        "/head": "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n",
+        "/early": "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        "/bad": "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nok",
+    ]
+
+    init() async throws {
+        let recorder = recorder
+        channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ScriptedHandler(recorder: recorder))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        port = channel.localAddress!.port!
+    }
+
+    /// The requests read so far, as text.
+    var requests: [String] { recorder.requests.withLock { $0 } }
+
+    func stop() {
+        channel.close(promise: nil)
+    }
+}
+
+/// The requests a scripted instance read.
+final class Recorder: Sendable {
+    let requests = Mutex<[String]>([])
+}
+
+/// Reads a request (a head, then a body by length or to its last chunk) and answers it.
+final class ScriptedHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let recorder: Recorder
+    var pending = ""
+
+    init(recorder: Recorder) {
+        self.recorder = recorder
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        pending += String(buffer: unwrapInboundIn(data))
+        guard let headEnd = pending.range(of: "\r\n\r\n") else { return }
+        let head = pending[..<headEnd.upperBound].lowercased()
+        let body = pending[headEnd.upperBound...]
+        if head.contains("transfer-encoding: chunked") {
+            guard body.hasSuffix("0\r\n\r\n") else { return }
+        } else if let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
+            let length = Int(line.dropFirst(15).trimmingPrefix(" "))
+        {
+            guard body.utf8.count >= length else { return }
+        }
+        let request = pending
+        pending = ""
+        recorder.requests.withLock { $0.append(request) }
+        let target = request.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
+        let answer =
+            ScriptedInstance.answers[target]
+            ?? "HTTP/1.1 200 OK\r\nContent-Length: \(request.utf8.count)\r\n\r\n\(request)"
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: answer))).assumeIsolated().whenComplete { _ in
+            if target == "/close" { context.close(promise: nil) }
+        }
+    }
+}
+
+@Suite("the gateway's HTTP/1 framing, against an instance that answers with scripted bytes")
+struct GatewayFramingTests {
+    /// A gateway in process with one route, `/f` (stripped) to the scripted instance.
+    static func withGateway(_ body: (Int, ScriptedInstance) async throws -> Void) async throws {
+        let instance = try await ScriptedInstance()
+        defer { instance.stop() }
+        let registry = EmbeddedRegistry()
+        _ = try await registry.register(
+            try ServiceInstance(service: "scripted", id: "a", address: "127.0.0.1", port: instance.port),
+            ttl: .seconds(300))
+        let routes = try RouteTable([try GatewayRoute(prefix: "/f", service: "scripted", stripPrefix: true)])
+        var configuration = try GatewayConfiguration(port: 0, threads: 1, routes: routes)
+        configuration.balancer.outlierDetection = nil
+        let gateway = Gateway(configuration: configuration, discovery: registry)
+        let group = ServiceGroup(
+            services: [registry, gateway], gracefulShutdownSignals: [], logger: Logger(label: "test"))
+        let serving = Task { try await group.run() }
+        defer { serving.cancel() }
+        try await body(try await gateway.boundPort(), instance)
+    }
+
+    @Test("a chunked request goes on chunked, without its extensions and trailers")
+    func chunkedRequest() async throws {
+        try await Self.withGateway { port, instance in
+            let answer = try await blocking {
+                let connection = try RawConnection(port: port, timeout: 5)
+                connection.send(
+                    "POST /f/record HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        + "3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nTrailer-Field: 1\r\n\r\n")
+                return connection.receive(endingWith: "0\r\n\r\n")
+            }
+            #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\n"))
+            let request = try #require(instance.requests.last)
+            #expect(request.hasPrefix("POST /record HTTP/1.1\r\nHost: a\r\ntransfer-encoding: chunked\r\n"))
+            #expect(request.hasSuffix("\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"))
+        }
+    }
+
+    @Test("a chunked answer reaches the client chunked, and the connection carries the next request")
+    func chunkedResponse() async throws {
+        try await Self.withGateway { port, _ in
+            let (first, second) = try await blocking {
+                let connection = try RawConnection(port: port, timeout: 5)
+                connection.send("GET /f/chunked HTTP/1.1\r\nHost: a\r\n\r\n")
+                let first = connection.receive(endingWith: "0\r\n\r\n")
+                connection.send("GET /f/record HTTP/1.1\r\nHost: a\r\n\r\n")
+                return (first, connection.readResponse())
+            }
+            #expect(first.hasPrefix("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nx-request-id: "))
+            #expect(first.hasSuffix("\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"))
+            #expect(second?.status == 200)
+        }
+    }
+
+    @Test("an answer framed by the close goes chunked to HTTP/1.1, and to its end with a close to HTTP/1.0")
+    func untilClose() async throws {
+        try await Self.withGateway { port, _ in
+            let (modern, old) = try await blocking {
+                let modern = try RawConnection(port: port, timeout: 5)
+                modern.send("GET /f/close HTTP/1.1\r\nHost: a\r\n\r\n")
+                let old = try RawConnection(port: port, timeout: 5)
+                old.send("GET /f/close HTTP/1.0\r\n\r\n")
+                return (modern.receive(endingWith: "0\r\n\r\n"), String(decoding: old.receive(), as: UTF8.self))
+            }
+            #expect(modern.hasPrefix("HTTP/1.1 200 OK\r\n") && modern.contains("transfer-encoding: chunked\r\n"))
+            #expect(modern.hasSuffix("\r\n\r\nf\r\nuntil the close\r\n0\r\n\r\n"))
+            #expect(old.hasPrefix("HTTP/1.1 200 OK\r\n") && old.contains("connection: close\r\n"))
+            #expect(old.hasSuffix("\r\n\r\nuntil the close"))  // and then closed: receive() returned
+        }
+    }
+
+    @Test("HEAD: the length passes through without a body; interim answers are dropped; a bad answer is 502")
+    func headInterimAndBad() async throws {
+        try await Self.withGateway { port, _ in
+            let (head, next, early, bad) = try await blocking {
+                let connection = try RawConnection(port: port, timeout: 5)
+                connection.send("HEAD /f/head HTTP/1.1\r\nHost: a\r\n\r\n")
+                let head = connection.receive(endingWith: "\r\n\r\n")
+                connection.send("GET /f/early HTTP/1.1\r\nHost: a\r\n\r\n")
+                let next = connection.readResponse()
+                let bad = try RawConnection(port: port, timeout: 5)
+                bad.send("GET /f/bad HTTP/1.1\r\nHost: a\r\n\r\n")
+                return (head, next, next.map { String(decoding: $0.body, as: UTF8.self) }, bad.readResponse())
+            }
+            #expect(head.hasPrefix("HTTP/1.1 200 OK\r\n") && head.contains("content-length: 10\r\n"))
+            #expect(next?.status == 200 && early == "ok")
+            #expect(bad?.status == 502)
+        }
+    }
+
+    @Test("Expect: 100-continue gets 100 Continue from the gateway; a bare LF gets 400 and a close")
+    func continueAndBareLineFeed() async throws {
+        try await Self.withGateway { port, instance in
+            let (interim, final, bare) = try await blocking {
+                let connection = try RawConnection(port: port, timeout: 5)
+                connection.send(
+                    "PUT /f/record HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
+                let interim = connection.receive(endingWith: "\r\n\r\n")
+                connection.send("body")
+                let final = connection.readResponse()
+                let bare = try RawConnection(port: port, timeout: 5)
+                bare.send("GET /f/x HTTP/1.1\nHost: a\n\n")
+                return (interim, final, String(decoding: bare.receive(), as: UTF8.self))
+            }
+            #expect(interim == "HTTP/1.1 100 Continue\r\n\r\n")
+            #expect(final?.status == 200)
+            #expect(instance.requests.last?.lowercased().contains("expect") == false)
+            #expect(instance.requests.last?.hasSuffix("\r\n\r\nbody") == true)
+            #expect(bare.hasPrefix("HTTP/1.1 400 Bad Request\r\n") && bare.contains("LF without CR"))
+        }
+    }
+}
