@@ -95,7 +95,19 @@ public final class SpawnedProcess: Sendable {
         waitForExit(seconds: 5)
     }
 
-    /// Waits up to `seconds` for the process to exit; `true` if it did.
+    /// Waits up to `seconds` for the process to exit, sleeping between looks without holding
+    /// a thread (for async tests); `true` if it did.
+    @discardableResult
+    public func exited(within seconds: Double) async -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while isRunning {
+            if ContinuousClock.now >= deadline { return false }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return true
+    }
+
+    /// Waits up to `seconds` for the process to exit, blocking the thread; `true` if it did.
     @discardableResult
     public func waitForExit(seconds: Double) -> Bool {
         var waited = 0.0

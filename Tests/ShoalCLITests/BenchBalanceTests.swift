@@ -4,8 +4,8 @@ import Testing
 @Suite("shoal bench balance")
 struct BenchBalanceTests {
     /// A short run of some scenarios and strategies, parsed from --json.
-    static func run(_ arguments: [String]) throws -> [String: [String: [String: Any]]] {
-        let result = try ShoalProcess.run(["bench", "balance", "--json", "--duration", "30"] + arguments)
+    static func run(_ arguments: [String]) async throws -> [String: [String: [String: Any]]] {
+        let result = try await ShoalProcess.run(["bench", "balance", "--json", "--duration", "30"] + arguments)
         #expect(result.status == 0, "\(result.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
         let scenarios = try #require(object["scenarios"] as? [[String: Any]])
@@ -20,8 +20,8 @@ struct BenchBalanceTests {
     }
 
     @Test("Peak EWMA keeps its tail when one backend is slow; round robin's tail grows")
-    func oneSlow() throws {
-        let table = try Self.run([
+    func oneSlow() async throws {
+        let table = try await Self.run([
             "--scenario", "healthy", "--scenario", "one-slow", "--strategy", "roundRobin", "--strategy", "peakEWMA",
         ])
         let healthy = try #require(table["healthy"]?["peakEWMA"]?["p99_ms"] as? Double)
@@ -35,8 +35,8 @@ struct BenchBalanceTests {
     }
 
     @Test("ejection and budgeted retries keep success above 99.9 % with a failing backend")
-    func oneFailing() throws {
-        let table = try Self.run(["--scenario", "one-failing", "--strategy", "leastRequest", "--strategy", "peakEWMA"])
+    func oneFailing() async throws {
+        let table = try await Self.run(["--scenario", "one-failing", "--strategy", "leastRequest", "--strategy", "peakEWMA"])
         for strategy in ["leastRequest", "peakEWMA"] {
             let success = try #require(table["one-failing"]?[strategy]?["success_rate"] as? Double)
             #expect(success >= 0.999, "\(strategy): \(success)")
@@ -44,17 +44,17 @@ struct BenchBalanceTests {
     }
 
     @Test("without retries the failing backend's share fails, so the retries above were doing the work")
-    func withoutRetries() throws {
-        let table = try Self.run(["--scenario", "one-failing", "--strategy", "roundRobin", "--tries", "1"])
+    func withoutRetries() async throws {
+        let table = try await Self.run(["--scenario", "one-failing", "--strategy", "roundRobin", "--tries", "1"])
         let success = try #require(table["one-failing"]?["roundRobin"]?["success_rate"] as? Double)
         #expect(success < 1)
     }
 
     @Test("the same seed gives the same output")
-    func deterministic() throws {
+    func deterministic() async throws {
         let arguments = ["bench", "balance", "--duration", "10", "--scenario", "flapping", "--seed", "9"]
-        let first = try ShoalProcess.run(arguments)
-        let second = try ShoalProcess.run(arguments)
+        let first = try await ShoalProcess.run(arguments)
+        let second = try await ShoalProcess.run(arguments)
         #expect(first.status == 0)
         #expect(first.output == second.output)
         #expect(first.output.contains("flapping"))
@@ -70,8 +70,8 @@ struct BenchBalanceTests {
             (["--per-try-timeout", "nan"], "--per-try-timeout"),
             (["--tries", "0"], "--tries"),
         ])
-    func badArguments(arguments: [String], flag: String) throws {
-        let result = try ShoalProcess.run(["bench", "balance"] + arguments)
+    func badArguments(arguments: [String], flag: String) async throws {
+        let result = try await ShoalProcess.run(["bench", "balance"] + arguments)
         #expect(result.status == 2)
         #expect(result.stderr.split(separator: "\n").count == 1)
         #expect(result.stderr.contains(flag), "\(result.stderr)")

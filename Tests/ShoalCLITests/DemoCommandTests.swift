@@ -4,8 +4,8 @@ import Testing
 @Suite("shoal demo")
 struct DemoCommandTests {
     @Test("plain lines when not on a terminal; no request fails when an instance is killed; the slowed one loses its share")
-    func demo() throws {
-        let result = try ShoalProcess.run(["demo", "--duration", "6s"])
+    func demo() async throws {
+        let result = try await ShoalProcess.run(["demo", "--duration", "6s"])
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.output.split(separator: "\n")
         #expect(lines.first?.hasPrefix("shoal demo: gateway on http://127.0.0.1:") == true)
@@ -22,10 +22,10 @@ struct DemoCommandTests {
     }
 
     @Test("bad flags exit 2 naming the flag")
-    func badFlags() throws {
-        let short = try ShoalProcess.run(["demo", "--duration", "1s"])
+    func badFlags() async throws {
+        let short = try await ShoalProcess.run(["demo", "--duration", "1s"])
         #expect(short.status == 2 && short.stderr.contains("--duration"))
-        let clients = try ShoalProcess.run(["demo", "--clients", "0"])
+        let clients = try await ShoalProcess.run(["demo", "--clients", "0"])
         #expect(clients.status == 2 && clients.stderr.contains("--clients"))
     }
 }

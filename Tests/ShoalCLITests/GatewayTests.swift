@@ -271,7 +271,7 @@ struct GatewayTests {
         let answer = inFlight.readResponse()
         #expect(answer?.status == 200)
         #expect(answer?.head.lowercased().contains("connection: close") == true)
-        #expect(serve.shoal.process.waitForExit(seconds: 10))
+        #expect(await serve.shoal.process.exited(within: 10))
         #expect(serve.shoal.process.exitCode == 0)
     }
 

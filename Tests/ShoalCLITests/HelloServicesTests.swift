@@ -92,7 +92,7 @@ struct HelloServicesTests {
         #expect(await eventually(within: 1) { await serve.ports(of: "backend").isEmpty })
         // Gone from the registry, yet still answering: callers that had picked it are served.
         #expect(await backend.get("/hello")?.status == 200)
-        #expect(backend.process.waitForExit(seconds: 10))
+        #expect(await backend.process.exited(within: 10))
         #expect(backend.process.exitCode == 0, "\(backend.stderr)")
         #expect(backend.stderr.contains("backend stopped"))
         #expect(await backend.get("/hello") == nil)

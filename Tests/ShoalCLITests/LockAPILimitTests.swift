@@ -20,7 +20,8 @@ struct LockAPILimitTests {
             onServerRunning: { bound.set($0.localAddress?.port) }, logger: Logger(label: "test"))
         let running = Task { try await app.runService(gracefulShutdownSignals: []) }
         defer { running.cancel() }
-        #expect(await eventually(within: 10) { bound.port != nil })
+        // Generous: CPU-bound tests elsewhere in the run can hold the shared threads for seconds.
+        #expect(await eventually(within: 60) { bound.port != nil })
         let port = try #require(bound.port)
         _ = try #require(try await locks.tryAcquire("job", ttl: .seconds(60)))
 

@@ -35,7 +35,7 @@ struct LockCommandTests {
     @Test("runs the command with the lock's name and fencing token, exits with its code, releases")
     func runsCommand() async throws {
         let redis = try RedisServer.start()
-        let result = try ShoalProcess.run([
+        let result = try await ShoalProcess.run([
             "lock", "--redis", redis.url, "--name", "backup", "--",
             "sh", "-c", "echo \"$SHOAL_LOCK_NAME $SHOAL_LOCK_FENCING_TOKEN\"; exit 3",
         ])
@@ -45,7 +45,7 @@ struct LockCommandTests {
         #expect(UInt64(words.last?.trimmingCharacters(in: .newlines) ?? "") != nil)
         #expect(try redis.keys() == ["shoal:lock:backup:fence"])
         // The next holder's token is higher.
-        let next = try ShoalProcess.run([
+        let next = try await ShoalProcess.run([
             "lock", "--redis", redis.url, "--name", "backup", "--", "sh", "-c", "echo $SHOAL_LOCK_FENCING_TOKEN",
         ])
         #expect(next.status == 0)
@@ -58,22 +58,22 @@ struct LockCommandTests {
         let redis = try RedisServer.start()
         let locks = RedisLock(configuration: RedisConfiguration(host: redis.host, port: redis.port))
         let held = try #require(try await locks.tryAcquire("busy", ttl: .seconds(30)))
-        let noWait = try ShoalProcess.run(["lock", "--redis", redis.url, "--name", "busy", "--no-wait", "--", "true"])
+        let noWait = try await ShoalProcess.run(["lock", "--redis", redis.url, "--name", "busy", "--no-wait", "--", "true"])
         #expect(noWait.status == 75)
         #expect(noWait.stderr == "shoal: lock 'busy' is held (--no-wait)\n")
-        let waited = try ShoalProcess.run([
+        let waited = try await ShoalProcess.run([
             "lock", "--redis", redis.url, "--name", "busy", "--wait", "300ms", "--", "true",
         ])
         #expect(waited.status == 75)
         #expect(waited.stderr.contains("was not free within"))
         _ = try await locks.release(held)
-        let missing = try ShoalProcess.run(["lock", "--redis", redis.url, "--name", "busy", "--", "/no/such/command"])
+        let missing = try await ShoalProcess.run(["lock", "--redis", redis.url, "--name", "busy", "--", "/no/such/command"])
         #expect(missing.status == 127)
         #expect(missing.stderr == "shoal: cannot run '/no/such/command': No such file or directory\n")
         await locks.close()
         #expect(try redis.keys() == ["shoal:lock:busy:fence"])
         redis.stop()
-        let away = try ShoalProcess.run(["lock", "--redis", redis.url, "--name", "busy", "--", "true"])
+        let away = try await ShoalProcess.run(["lock", "--redis", redis.url, "--name", "busy", "--", "true"])
         #expect(away.status == 69)
         #expect(away.stderr.contains("connection refused to 127.0.0.1:\(redis.port)"))
     }
@@ -97,8 +97,8 @@ struct LockCommandTests {
                 "needs a rediss:// URL"
             ),
         ])
-    func usage(arguments: [String], expected: String) throws {
-        let result = try ShoalProcess.run(["lock"] + arguments)
+    func usage(arguments: [String], expected: String) async throws {
+        let result = try await ShoalProcess.run(["lock"] + arguments)
         #expect(result.status == 2)
         #expect(result.stderr.contains(expected))
         #expect(result.stderr.split(separator: "\n").count == 1)
@@ -118,7 +118,7 @@ struct LockCommandTests {
         #expect(try await eventually(within: 5) { try redis.keys().contains("shoal:lock:job") })
         holder.process.signal(SIGSTOP)
         try await Task.sleep(for: .milliseconds(1300))  // past the 1 s TTL: Redis expires the key
-        let other = try ShoalProcess.run(["lock", "--redis", redis.url, "--name", "job", "--no-wait", "--", "true"])
+        let other = try await ShoalProcess.run(["lock", "--redis", redis.url, "--name", "job", "--no-wait", "--", "true"])
         #expect(other.status == 0)
         holder.process.signal(SIGCONT)
         #expect(await eventually(within: 10) { !holder.process.isRunning })

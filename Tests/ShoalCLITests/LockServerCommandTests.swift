@@ -33,7 +33,7 @@ struct LockServerCommandTests {
                 in: directory, environment: ["SHOAL_TOKEN": "secret"])
         }
         for holder in holders {
-            #expect(holder.process.waitForExit(seconds: 90))
+            #expect(await holder.process.exited(within: 90))
             #expect(holder.process.exitCode == 0, "\(holder.stderr)")
         }
         let count = try String(contentsOfFile: counter, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -54,18 +54,18 @@ struct LockServerCommandTests {
         let held = try await serve.request("POST", "/v1/locks/busy", body: #"{"ttl":"30s"}"#, token: "secret")
         #expect(held.status == 200)
         let server = "http://127.0.0.1:\(serve.port)"
-        let busy = try ShoalProcess.run(
+        let busy = try await ShoalProcess.run(
             ["lock", "--server", server, "--token", "secret", "--name", "busy", "--no-wait", "--", "true"])
         #expect(busy.status == 75)
         #expect(busy.stderr.contains("busy"))
-        let wrongToken = try ShoalProcess.run(
+        let wrongToken = try await ShoalProcess.run(
             ["lock", "--server", server, "--token", "nope", "--name", "free", "--", "true"])
         #expect(wrongToken.status == 2)
         #expect(wrongToken.stderr.contains("token"), "\(wrongToken.stderr)")
-        let away = try ShoalProcess.run(
+        let away = try await ShoalProcess.run(
             ["lock", "--server", "http://127.0.0.1:\(try RedisServer.freePort())", "--name", "x", "--", "true"])
         #expect(away.status == 69)
-        let badURL = try ShoalProcess.run(["lock", "--server", "127.0.0.1:8081", "--name", "x", "--", "true"])
+        let badURL = try await ShoalProcess.run(["lock", "--server", "127.0.0.1:8081", "--name", "x", "--", "true"])
         #expect(badURL.status == 2)
         #expect(badURL.stderr.contains("--server"))
     }
@@ -90,7 +90,7 @@ struct LockServerCommandTests {
             serve.shoal.process.signal(SIGCONT)
             serve.stop()
         }
-        #expect(holder.process.waitForExit(seconds: 10))
+        #expect(await holder.process.exited(within: 10))
         #expect(holder.process.exitCode == 76, "\(holder.stderr)")
         #expect(holder.stderr.contains("lock 'job'"))
     }

@@ -3,8 +3,8 @@ import Testing
 
 @Suite("shoal ring analyze")
 struct RingAnalyzeTests {
-    static func analyze(_ arguments: [String]) throws -> [String: Any] {
-        let result = try ShoalProcess.run(["ring", "analyze", "--json"] + arguments)
+    static func analyze(_ arguments: [String]) async throws -> [String: Any] {
+        let result = try await ShoalProcess.run(["ring", "analyze", "--json"] + arguments)
         #expect(result.status == 0, "\(result.stderr)")
         return try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
     }
@@ -12,8 +12,8 @@ struct RingAnalyzeTests {
     @Test(
         "--json has every figure, with sane values",
         arguments: ["ketama", "ketama-classic", "ring64", "jump", "rendezvous", "maglev"])
-    func jsonFigures(algorithm: String) throws {
-        let report = try Self.analyze(["--algorithm", algorithm, "--nodes", "20", "--keys", "20000"])
+    func jsonFigures(algorithm: String) async throws {
+        let report = try await Self.analyze(["--algorithm", algorithm, "--nodes", "20", "--keys", "20000"])
         for key in [
             "peak_to_mean", "stddev_percent", "moved_on_add", "moved_on_remove", "ideal_moved", "lookup_ns", "build_ms",
         ] {
@@ -28,12 +28,12 @@ struct RingAnalyzeTests {
     }
 
     @Test("--bounded-load caps the busiest node", arguments: ["ring64", "maglev"])
-    func boundedLoad(algorithm: String) throws {
-        let plain = try Self.analyze(
+    func boundedLoad(algorithm: String) async throws {
+        let plain = try await Self.analyze(
             ["--algorithm", algorithm, "--nodes", "50", "--keys", "50000", "--points", "16"].filter {
                 algorithm == "ring64" || !["--points", "16"].contains($0)
             })
-        let capped = try Self.analyze([
+        let capped = try await Self.analyze([
             "--algorithm", algorithm, "--nodes", "50", "--keys", "50000", "--bounded-load", "1.05",
         ])
         let cap = (1.05 * 1000).rounded(.up)
@@ -47,8 +47,8 @@ struct RingAnalyzeTests {
     }
 
     @Test("the table names every figure")
-    func table() throws {
-        let result = try ShoalProcess.run(["ring", "analyze", "--nodes", "10", "--keys", "5000"])
+    func table() async throws {
+        let result = try await ShoalProcess.run(["ring", "analyze", "--nodes", "10", "--keys", "5000"])
         #expect(result.status == 0)
         for word in ["peak-to-mean", "stddev", "add a node", "remove the last", "ns/op", "build"] {
             #expect(result.output.contains(word), "\(word)")

@@ -92,7 +92,7 @@ struct ServeCommandTests {
         let taken = "127.0.0.1:\(flag == "--admin" ? first.port : first.gatewayPort)"
         let other = flag == "--admin" ? "--listen" : "--admin"
         let second = try BackgroundShoal(["serve", flag, taken, other, "127.0.0.1:0"], in: directory)
-        #expect(second.process.waitForExit(seconds: 15), "still running: \(second.stderr)")
+        #expect(await second.process.exited(within: 15), "still running: \(second.stderr)")
         second.process.kill()
         #expect(second.process.exitCode == 1)
         #expect(
@@ -172,11 +172,11 @@ struct ServeCommandTests {
     }
 
     @Test("a non-loopback admin address needs a token or --insecure")
-    func exposedAdmin() throws {
-        let refused = try ShoalProcess.run(["serve", "--admin", "0.0.0.0:0"])
+    func exposedAdmin() async throws {
+        let refused = try await ShoalProcess.run(["serve", "--admin", "0.0.0.0:0"])
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("is not a loopback address: give --token"))
-        #expect(try ShoalProcess.run(["serve", "--admin", "nonsense"]).status == 2)
+        #expect(try await ShoalProcess.run(["serve", "--admin", "nonsense"]).status == 2)
     }
 
     @Test("a blocking query returns on a change, and with the same index when its wait ends")

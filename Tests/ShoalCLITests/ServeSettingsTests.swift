@@ -49,7 +49,7 @@ struct ServeSettingsTests {
             ("redis:\n  url: redis://127.0.0.1\n  ca: /etc/hostname\n", [:], "--redis-ca needs a rediss:// URL"),
         ] as [(String?, [String: String], String)]
     )
-    func badSetting(config: String?, environment: [String: String], message: String) throws {
+    func badSetting(config: String?, environment: [String: String], message: String) async throws {
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         var arguments = ["serve"]
@@ -58,7 +58,7 @@ struct ServeSettingsTests {
             try Data(config.utf8).write(to: file)
             arguments += ["--config", file.path]
         }
-        let result = try ShoalProcess.run(arguments, environment: environment)
+        let result = try await ShoalProcess.run(arguments, environment: environment)
         #expect(result.status == 2)
         #expect(result.stderr.contains(message), "\(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1, "one line: \(result.stderr)")

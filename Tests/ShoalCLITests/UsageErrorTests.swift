@@ -20,8 +20,8 @@ struct UsageErrorTests {
             (["--algorithm", "jump", "--node", "a:1=2"], "--node"),
             (["--node", "a:1", "--frobnicate"], "--frobnicate"),
         ])
-    func place(arguments: [String], named flag: String) throws {
-        let result = try ShoalProcess.run(["ring", "place"] + arguments)
+    func place(arguments: [String], named flag: String) async throws {
+        let result = try await ShoalProcess.run(["ring", "place"] + arguments)
         #expect(result.status == 2)
         #expect(result.stdout.isEmpty)
         let lines = result.stderr.split(separator: "\n")
@@ -40,19 +40,19 @@ struct UsageErrorTests {
             (["--algorithm", "maglev", "--nodes", "70000"], "--table-size"),
             (["--nodes", "ten"], "--nodes"),
         ])
-    func analyze(arguments: [String], named flag: String) throws {
-        let result = try ShoalProcess.run(["ring", "analyze", "--keys", "1000"] + arguments)
+    func analyze(arguments: [String], named flag: String) async throws {
+        let result = try await ShoalProcess.run(["ring", "analyze", "--keys", "1000"] + arguments)
         #expect(result.status == 2)
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
         #expect(result.stderr.contains(flag), "\(result.stderr)")
     }
 
     @Test("help and version exit 0")
-    func helpAndVersion() throws {
-        let help = try ShoalProcess.run(["ring", "place", "--help"])
+    func helpAndVersion() async throws {
+        let help = try await ShoalProcess.run(["ring", "place", "--help"])
         #expect(help.status == 0)
         #expect(help.output.contains("--node"))
-        let version = try ShoalProcess.run(["--version"])
+        let version = try await ShoalProcess.run(["--version"])
         #expect(version.status == 0)
         #expect(!version.output.isEmpty)
     }
