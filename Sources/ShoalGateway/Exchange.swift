@@ -21,9 +21,9 @@ final class Exchange {
     /// Whether the request has a body (a length above zero, or chunked).
     var hasBody: Bool { request.hasBody }
 
-    /// Tries so far, and the instances they went to.
+    /// Tries so far, and the instances of those that failed (a retry avoids them).
     var tries = 0
-    var tried: Set<String> = []
+    var failedAddresses: [String] = []
     /// The current try's pick, connection and start.
     var pick: Pick?
     var connection: UpstreamConnection?

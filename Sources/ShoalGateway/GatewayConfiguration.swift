@@ -33,7 +33,8 @@ public struct GatewayConfiguration: Sendable {
         public var drainTimeout: Duration
 
         public init(
-            maxHeaderBytes: Int = 32 * 1024, headerTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(60),
+            maxHeaderBytes: Int = 32 * 1024, headerTimeout: Duration = .seconds(10),
+            idleTimeout: Duration = .seconds(60),
             maxConnections: Int = 10_000, drainTimeout: Duration = .seconds(30)
         ) {
             self.maxHeaderBytes = maxHeaderBytes
@@ -54,7 +55,9 @@ public struct GatewayConfiguration: Sendable {
         /// server keep-alive timeouts, so the gateway closes first.
         public var idleTimeout: Duration
 
-        public init(connectTimeout: Duration = .seconds(2), maxIdlePerInstance: Int = 64, idleTimeout: Duration = .seconds(30)) {
+        public init(
+            connectTimeout: Duration = .seconds(2), maxIdlePerInstance: Int = 64, idleTimeout: Duration = .seconds(30)
+        ) {
             self.connectTimeout = connectTimeout
             self.maxIdlePerInstance = maxIdlePerInstance
             self.idleTimeout = idleTimeout
@@ -65,7 +68,9 @@ public struct GatewayConfiguration: Sendable {
         host: String = "127.0.0.1", port: Int = 8080, threads: Int = 1, routes: RouteTable,
         balancer: BalancerConfiguration = .init(), limits: Limits = .init(), upstream: Upstream = .init()
     ) throws(GatewayConfigurationError) {
-        guard (0...65535).contains(port) else { throw GatewayConfigurationError("port must be in 0...65535, not \(port)") }
+        guard (0...65535).contains(port) else {
+            throw GatewayConfigurationError("port must be in 0...65535, not \(port)")
+        }
         guard (1...256).contains(threads) else {
             throw GatewayConfigurationError("threads must be in 1...256, not \(threads)")
         }

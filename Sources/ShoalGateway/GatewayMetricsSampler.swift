@@ -58,7 +58,9 @@ struct GatewayMetricsSampler {
         var open = 0
         var idle = 0
         for loop in loops {
-            guard let counts = try? await loop.eventLoop.submit({ (loop.value.pool.openCount, loop.value.pool.idleCount) }).get()
+            guard
+                let counts = try? await loop.eventLoop.submit({ (loop.value.pool.openCount, loop.value.pool.idleCount) }
+                ).get()
             else { continue }
             open += counts.0
             idle += counts.1

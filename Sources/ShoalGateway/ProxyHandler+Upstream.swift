@@ -10,7 +10,9 @@ extension ProxyHandler: UpstreamDelegate {
             finishWithError(.noInstance(route.service), exchange)
             return
         }
-        let chosen = exchange.tried.isEmpty ? try? picker.pick() : try? picker.pick(avoiding: Array(exchange.tried))
+        let chosen =
+            exchange.failedAddresses.isEmpty
+            ? try? picker.pick() : try? picker.pick(avoiding: exchange.failedAddresses)
         guard let pick = chosen else {
             finishWithError(
                 exchange.tries == 0
@@ -20,13 +22,16 @@ extension ProxyHandler: UpstreamDelegate {
         }
         exchange.pick = pick
         exchange.tries += 1
-        exchange.tried.insert(pick.endpoint.address)
         exchange.spanTry(address: pick.endpoint.address)
         exchange.tryStarted = .now()
         let attempt = exchange.tries
         exchange.tryDeadline = min(exchange.tryStarted + route.perTryTimeout.timeAmount, exchange.deadline)
         armTimer()
-        loop.pool.acquire(pick.endpoint) { [weak self, weak exchange] result in
+        if let connection = loop.pool.idleConnection(to: pick.endpoint) {
+            send(on: connection, exchange)
+            return
+        }
+        loop.pool.connect(pick.endpoint) { [weak self, weak exchange] result in
             guard let self, let exchange, self.exchange === exchange, exchange.tries == attempt else {
                 if case .success(let connection) = result { self?.loop.pool.release(connection) }
                 return
@@ -102,6 +107,7 @@ extension ProxyHandler: UpstreamDelegate {
         guard let exchange, let route = exchange.route?.route else { return }
         exchange.tryDeadline = nil
         exchange.spanTryFailed(detail)
+        if let pick = exchange.pick { exchange.failedAddresses.append(pick.endpoint.address) }
         exchange.pick?.finish(.failure(kind, latency: exchange.tryStarted.elapsed))
         exchange.pick = nil
         if let connection = exchange.connection {

@@ -14,11 +14,17 @@ struct RequestIDGenerator {
         if let given, (1...128).contains(given.utf8.count), given.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) {
             return given
         }
-        return hex(random.next()) + hex(random.next())
+        let (high, low) = (random.next(), random.next())
+        // Written in place: one allocation, where formatting each half costs several.
+        return String(unsafeUninitializedCapacity: 32) { buffer in
+            for index in 0..<32 {
+                let word = index < 16 ? high : low
+                let nibble = Int((word >> UInt64(60 - 4 * (index % 16))) & 0xF)
+                buffer[index] = Self.hexDigits[nibble]
+            }
+            return 32
+        }
     }
 
-    private func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
-    }
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 }

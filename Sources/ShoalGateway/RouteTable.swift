@@ -24,11 +24,11 @@ public struct RouteTable: Sendable {
     /// The index (in ``routes``) of the route for a request, or `nil`.
     ///
     /// - Parameters:
-    ///   - host: the `Host` header, perhaps with a port.
+    ///   - host: the `Host` header, perhaps with a port. Read only when a route names a host.
     ///   - uri: the request target, path and query.
-    public func match(host: String?, uri: String) -> Int? {
+    public func match(host: @autoclosure () -> String?, uri: String) -> Int? {
         let path = uri.prefix { $0 != "?" && $0 != "#" }
-        let hostName = anyHost ? host.map(Self.hostName) : nil
+        let hostName = anyHost ? host().map(Self.hostName) : nil
         return routes.firstIndex { route in
             (route.host == nil || route.host == hostName) && route.matches(path: path)
         }

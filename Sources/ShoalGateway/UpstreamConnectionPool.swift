@@ -19,17 +19,15 @@ final class UpstreamConnectionPool {
     /// Idle connections, over all instances.
     var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
 
-    /// An idle connection to `endpoint`, or a new one; `completion` runs on the event loop.
-    func acquire(_ endpoint: Endpoint, _ completion: @escaping (Result<UpstreamConnection, any Error>) -> Void) {
-        let now = NIODeadline.now()
+    /// An idle connection to `endpoint` that can carry a request, if there is one.
+    func idleConnection(to endpoint: Endpoint) -> UpstreamConnection? {
         while let connection = idle[endpoint.address]?.popLast() {
-            if !connection.isClosed, connection.channel.isActive, !expired(connection, at: now) {
-                completion(.success(connection))
-                return
+            if !connection.isClosed, connection.channel.isActive, !expired(connection, at: .now()) {
+                return connection
             }
             connection.close()
         }
-        connect(endpoint, completion)
+        return nil
     }
 
     /// Takes back a connection whose exchange ended cleanly, to keep it for the next request
@@ -69,8 +67,8 @@ final class UpstreamConnectionPool {
         now - connection.idleSince >= settings.idleTimeout.timeAmount
     }
 
-    private func connect(_ endpoint: Endpoint, _ completion: @escaping (Result<UpstreamConnection, any Error>) -> Void)
-    {
+    /// A new connection to `endpoint`; `completion` runs on the event loop.
+    func connect(_ endpoint: Endpoint, _ completion: @escaping (Result<UpstreamConnection, any Error>) -> Void) {
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(settings.connectTimeout.timeAmount)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)

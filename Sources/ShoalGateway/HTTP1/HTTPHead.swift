@@ -54,10 +54,30 @@ extension HTTPHead {
         return length
     }
 
-    /// Field names the `Connection` header lists besides `close` and `keep-alive`: they are
-    /// hop-by-hop too.
-    func namesInConnection(_ tokens: [String]) -> [[UInt8]] {
-        tokens.filter { $0 != "close" && $0 != "keep-alive" }.map { Array($0.utf8) }
+    /// What the `Connection` fields say (RFC 9110 §7.6.1), read without allocating unless
+    /// they name other fields.
+    func connectionOptions() -> ConnectionOptions {
+        var options = ConnectionOptions()
+        for field in fields where field.kind == .connection {
+            var start = field.value.lowerBound
+            while start < field.value.upperBound {
+                var end = start
+                while end < field.value.upperBound, bytes[end] != UInt8(ascii: ",") { end += 1 }
+                var (low, high) = (start, end)
+                while low < high, bytes[low] == 0x20 || bytes[low] == 0x09 { low += 1 }
+                while high > low, bytes[high - 1] == 0x20 || bytes[high - 1] == 0x09 { high -= 1 }
+                let token = bytes[low..<high]
+                if token.elementsEqual("close".utf8, by: { $0.asciiLowercased == $1 }) {
+                    options.close = true
+                } else if token.elementsEqual("keep-alive".utf8, by: { $0.asciiLowercased == $1 }) {
+                    options.keepAlive = true
+                } else if !token.isEmpty {
+                    options.names.append(token.map(\.asciiLowercased))
+                }
+                start = end + 1
+            }
+        }
+        return options
     }
 
     /// Whether `field`'s name is one of `names` (lowercase), compared without case.
@@ -71,6 +91,14 @@ extension HTTPHead {
 extension UInt8 {
     /// The byte, with an ASCII capital letter made small.
     var asciiLowercased: UInt8 { self >= 0x41 && self <= 0x5A ? self | 0x20 : self }
+}
+
+/// What a head's `Connection` fields say.
+struct ConnectionOptions {
+    var close = false
+    var keepAlive = false
+    /// The field names they list (lowercase): hop-by-hop too, not forwarded.
+    var names: [[UInt8]] = []
 }
 
 /// A head's bytes and fields before the rest of the head is worked out from them.

@@ -61,9 +61,9 @@ struct RequestHead: HTTPHead {
         contentLength = length
         chunked = !codings.isEmpty
 
-        let tokens = list.lowercasedElements(of: .connection)
-        keepAlive = minorVersion == 0 ? tokens.contains("keep-alive") : !tokens.contains("close")
-        connectionNames = list.namesInConnection(tokens)
+        let connection = list.connectionOptions()
+        keepAlive = minorVersion == 0 ? connection.keepAlive : !connection.close
+        connectionNames = connection.names
     }
 
     /// Whether there is a body to read: chunked, or a length above zero.

@@ -31,12 +31,12 @@ struct ResponseHead: HTTPHead {
         chunked = codings.last == "chunked"
         // With Transfer-Encoding, Content-Length is ignored (RFC 9112 §6.3), and not forwarded.
         contentLength = hasTransferEncoding ? nil : try list.contentLength()
-        let tokens = list.lowercasedElements(of: .connection)
+        let connection = list.connectionOptions()
         // A response framed by the connection's end, or with both framings, ends the connection.
         keepAlive =
-            (minorVersion == 0 ? tokens.contains("keep-alive") : !tokens.contains("close"))
+            (minorVersion == 0 ? connection.keepAlive : !connection.close)
             && !(hasTransferEncoding && fields.contains { $0.kind == .contentLength })
-        connectionNames = list.namesInConnection(tokens)
+        connectionNames = connection.names
         hasRequestID = fields.contains { $0.kind == .requestID }
     }
 
