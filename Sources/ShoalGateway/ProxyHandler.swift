@@ -251,7 +251,8 @@ final class ProxyHandler: ChannelInboundHandler {
         }
         var upstreamHead = context!.channel.allocator.buffer(capacity: head.bytes.count + 192)
         head.writeUpstreamHead(
-            target: route.upstreamURI(target), clientIP: clientIP, requestID: requestID, traceFields: traceFields,
+            target: route.upstreamURI(target), hostIfMissing: route.service, clientIP: clientIP, requestID: requestID,
+            traceFields: traceFields,
             to: &upstreamHead)
         let exchange = Exchange(
             request: head, requestID: requestID, route: (index, route), upstreamHead: upstreamHead,

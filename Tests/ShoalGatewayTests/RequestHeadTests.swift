@@ -109,7 +109,8 @@ struct RequestHeadTests {
                 + "traceparent: old\r\nExpect: 100-continue\r\nContent-Length: 3\r\nAccept:  text/plain \r\n\r\n")
         var buffer = ByteBuffer()
         head.writeUpstreamHead(
-            target: "/7", clientIP: "127.0.0.1", requestID: "rid", traceFields: [("traceparent", "new")], to: &buffer)
+            target: "/7", hostIfMissing: "orders", clientIP: "127.0.0.1", requestID: "rid",
+            traceFields: [("traceparent", "new")], to: &buffer)
         let text = String(buffer: buffer)
         #expect(
             text == "POST /7 HTTP/1.1\r\nHost: shop\r\nAccept:  text/plain\r\ncontent-length: 3\r\n"
@@ -118,10 +119,20 @@ struct RequestHeadTests {
 
         let chunked = try parse("PUT /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n")
         var second = ByteBuffer()
-        chunked.writeUpstreamHead(target: "/a", clientIP: nil, requestID: "r", traceFields: [], to: &second)
+        chunked.writeUpstreamHead(
+            target: "/a", hostIfMissing: "s", clientIP: nil, requestID: "r", traceFields: [], to: &second)
         #expect(
             String(buffer: second)
                 == "PUT /a HTTP/1.1\r\nHost: h\r\ntransfer-encoding: chunked\r\nx-forwarded-proto: http\r\n"
                 + "x-forwarded-host: h\r\nx-request-id: r\r\n\r\n")
+
+        // HTTP/1.1 needs a Host: an HTTP/1.0 request without one gets the service's name.
+        let old = try parse("GET /b HTTP/1.0\r\n\r\n")
+        var third = ByteBuffer()
+        old.writeUpstreamHead(
+            target: "/b", hostIfMissing: "orders", clientIP: nil, requestID: "r", traceFields: [], to: &third)
+        #expect(
+            String(buffer: third)
+                == "GET /b HTTP/1.1\r\nhost: orders\r\nx-forwarded-proto: http\r\nx-request-id: r\r\n\r\n")
     }
 }

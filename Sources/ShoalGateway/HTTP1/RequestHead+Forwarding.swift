@@ -9,16 +9,23 @@ extension RequestHead {
     ///
     /// - Parameters:
     ///   - target: the target after prefix stripping.
+    ///   - hostIfMissing: the `Host` for a request that came without one (HTTP/1.0), which
+    ///     HTTP/1.1 requires: the route's service, as nginx sends its upstream's name.
     ///   - traceFields: fields a tracer injected (lowercase names); they replace the client's
     ///     fields of the same names.
     func writeUpstreamHead(
-        target: String, clientIP: String?, requestID: String, traceFields: [(String, String)],
+        target: String, hostIfMissing: String, clientIP: String?, requestID: String, traceFields: [(String, String)],
         to buffer: inout ByteBuffer
     ) {
         buffer.writeBytes(bytes[method])
         buffer.writeStaticString(" ")
         buffer.writeString(target)
         buffer.writeStaticString(" HTTP/1.1\r\n")
+        if !fields.contains(where: { $0.kind == .host }) {
+            buffer.writeStaticString("host: ")
+            buffer.writeString(hostIfMissing)
+            buffer.writeStaticString("\r\n")
+        }
         var forwardedFor: [Range<Int>] = []
         let traceNames = traceFields.map { Array($0.0.utf8) }
         for field in fields {
