@@ -237,7 +237,8 @@ if ProcessInfo.processInfo.environment["SHOAL_BENCHMARKS"] == "1" {
     }
 }
 
-// A libFuzzer harness for the RESP decoder, built only for scripts/fuzz-resp.
+// libFuzzer harnesses for the RESP decoder and the gateway's HTTP/1 reader, built only for
+// scripts/fuzz-resp and scripts/fuzz-http1.
 if ProcessInfo.processInfo.environment["SHOAL_FUZZ"] == "1" {
     package.targets.append(.target(name: "FuzzerDriver", path: "Fuzz/FuzzerDriver"))
     package.targets.append(
@@ -245,6 +246,15 @@ if ProcessInfo.processInfo.environment["SHOAL_FUZZ"] == "1" {
             name: "RESPFuzzer",
             dependencies: ["ShoalRESP", "FuzzerDriver", .product(name: "NIOCore", package: "swift-nio")],
             path: "Fuzz/RESPFuzzer",
+            swiftSettings: [.unsafeFlags(["-parse-as-library", "-sanitize=fuzzer,address"])],
+            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
+        )
+    )
+    package.targets.append(
+        .executableTarget(
+            name: "HTTP1Fuzzer",
+            dependencies: ["ShoalGateway", "FuzzerDriver"],
+            path: "Fuzz/HTTP1Fuzzer",
             swiftSettings: [.unsafeFlags(["-parse-as-library", "-sanitize=fuzzer,address"])],
             linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
         )
