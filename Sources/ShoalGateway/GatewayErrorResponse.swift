@@ -19,7 +19,7 @@ struct GatewayErrorResponse {
     static func timedOut(_ service: String) -> Self {
         Self(status: .gatewayTimeout, message: "\(service) did not answer in time")
     }
-    static func refused(_ error: HTTPHeadError) -> Self {
+    static func refused(_ error: HTTPParseError) -> Self {
         Self(status: HTTPResponseStatus(statusCode: error.status), message: error.message)
     }
 

@@ -197,7 +197,7 @@ final class ProxyHandler: ChannelInboundHandler {
             if inbound.readableBytes > limit { refuseConnection(tooLong) }
             return nil
         case .bareLineFeed:
-            refuseConnection(.refused(HTTPHeadError("malformed request: a line ends in LF without CR")))
+            refuseConnection(.refused(HTTPParseError("malformed request: a line ends in LF without CR")))
             return nil
         case .complete(let skip, let length):
             guard length <= limit else {
@@ -310,7 +310,7 @@ final class ProxyHandler: ChannelInboundHandler {
 
     /// A chunked body that is not well framed: 400 if nothing was answered yet, else the
     /// connection closes.
-    private func malformedBody(_ error: HTTPHeadError) {
+    private func malformedBody(_ error: HTTPParseError) {
         reading = .dropping
         guard let exchange, !exchange.responseStarted, !exchange.responseEnded else {
             context?.close(promise: nil)

@@ -86,7 +86,7 @@ final class UpstreamConnection {
         }
     }
 
-    private func parse() throws(HTTPHeadError) {
+    private func parse() throws(HTTPParseError) {
         while let delegate {
             if var decoder = body {
                 guard let piece = try decoder.next(from: &inbound) else {
@@ -108,18 +108,18 @@ final class UpstreamConnection {
                 switch scanner.scan(inbound) {
                 case .incomplete:
                     if inbound.readableBytes > Self.maxHeadBytes {
-                        throw HTTPHeadError("the response head is over \(Self.maxHeadBytes) bytes")
+                        throw HTTPParseError("the response head is over \(Self.maxHeadBytes) bytes")
                     }
                     return
                 case .bareLineFeed:
-                    throw HTTPHeadError("malformed response: a line ends in LF without CR")
+                    throw HTTPParseError("malformed response: a line ends in LF without CR")
                 case .complete(let skip, let length):
                     inbound.moveReaderIndex(forwardBy: skip)
                     let head = try ResponseHead(inbound.readBytes(length: length)!)
                     scanner.reset()
                     if head.status < 200 {
                         // 100 Continue and other interim answers: the gateway sends its own.
-                        guard head.status != 101 else { throw HTTPHeadError("the instance switched protocols") }
+                        guard head.status != 101 else { throw HTTPParseError("the instance switched protocols") }
                         continue
                     }
                     let framing = head.bodyFraming(requestIsHead: requestIsHead)
@@ -131,7 +131,7 @@ final class UpstreamConnection {
     }
 
     /// The response cannot be read: the exchange hears of it, and the connection closes.
-    private func fail(_ error: HTTPHeadError) {
+    private func fail(_ error: HTTPParseError) {
         let delegate = delegate
         self.delegate = nil
         delegate?.upstream(self, closedWith: error)

@@ -8,7 +8,7 @@ import Testing
 @Suite("bodies: by length, in chunks, or to the connection's end, whatever pieces they arrive in")
 struct HTTPBodyDecoderTests {
     /// Feeds `pieces` in turn; the data decoded, whether the body ended, and what was left.
-    static func decode(_ framing: HTTPBodyDecoder.Framing, _ pieces: [[UInt8]]) throws(HTTPHeadError) -> (
+    static func decode(_ framing: HTTPBodyDecoder.Framing, _ pieces: [[UInt8]]) throws(HTTPParseError) -> (
         data: [UInt8], ended: Bool, rest: [UInt8]
     ) {
         var decoder = HTTPBodyDecoder(framing)

@@ -8,17 +8,17 @@ struct RequestHeadTests {
     static let request = "GET /api/x?y=1 HTTP/1.1\r\nHost: example.com:8080\r\nAccept: */*\r\n\r\n"
 
     /// The head at the start of `text`, parsed.
-    func parse(_ text: String) throws(HTTPHeadError) -> RequestHead {
+    func parse(_ text: String) throws(HTTPParseError) -> RequestHead {
         var scanner = HTTPHeadScanner()
         var buffer = ByteBuffer(string: text)
         guard case .complete(let skip, let length) = scanner.scan(buffer) else {
-            throw HTTPHeadError("test: no whole head in \(text.debugDescription)")
+            throw HTTPParseError("test: no whole head in \(text.debugDescription)")
         }
         buffer.moveReaderIndex(forwardBy: skip)
         return try RequestHead(buffer.readBytes(length: length)!)
     }
 
-    func refusal(_ text: String) -> HTTPHeadError? {
+    func refusal(_ text: String) -> HTTPParseError? {
         do {
             _ = try parse(text)
             return nil

@@ -9,7 +9,7 @@ struct ResponseHeadTests {
         var scanner = HTTPHeadScanner()
         var buffer = ByteBuffer(string: text)
         guard case .complete(let skip, let length) = scanner.scan(buffer) else {
-            throw HTTPHeadError("test: no whole head")
+            throw HTTPParseError("test: no whole head")
         }
         buffer.moveReaderIndex(forwardBy: skip)
         return try ResponseHead(buffer.readBytes(length: length)!)
@@ -34,11 +34,11 @@ struct ResponseHeadTests {
         #expect(old.bodyFraming(requestIsHead: false) == .untilClose && !old.keepAlive)
         let bare = try parse("HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n")
         #expect(bare.status == 200 && bare.reason.isEmpty)
-        #expect(throws: HTTPHeadError.self) { try parse("HTTP/1.1 2000 OK\r\n\r\n") }
-        #expect(throws: HTTPHeadError.self) {
+        #expect(throws: HTTPParseError.self) { try parse("HTTP/1.1 2000 OK\r\n\r\n") }
+        #expect(throws: HTTPParseError.self) {
             try parse("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n")
         }
-        #expect(throws: HTTPHeadError.self) { try parse("ICY 200 OK\r\n\r\n") }
+        #expect(throws: HTTPParseError.self) { try parse("ICY 200 OK\r\n\r\n") }
     }
 
     @Test("the client's head: hop-by-hop fields dropped, its own framing, the request id, keep-alive as needed")

@@ -56,7 +56,7 @@ struct HTTPBodyDecoder {
 
     /// The next piece of the body from `buffer`, reading past it; `nil` when `buffer` holds
     /// no more of it yet. After `.end`, what is left in `buffer` is the next message's.
-    mutating func next(from buffer: inout ByteBuffer) throws(HTTPHeadError) -> Piece? {
+    mutating func next(from buffer: inout ByteBuffer) throws(HTTPParseError) -> Piece? {
         while true {
             switch state {
             case .done:
@@ -94,55 +94,55 @@ struct HTTPBodyDecoder {
     }
 
     /// One byte of chunk framing: sizes, extensions, line ends and trailers.
-    private mutating func framingByte(_ byte: UInt8) throws(HTTPHeadError) {
+    private mutating func framingByte(_ byte: UInt8) throws(HTTPParseError) {
         let cr = HTTPHeadParser.cr
         let lf = HTTPHeadParser.lf
         switch state {
         case .chunkSize(let size, let digits):
             if let digit = Self.hexValue(byte) {
-                guard digits < 15 else { throw HTTPHeadError("malformed chunked body: a chunk size is too long") }
+                guard digits < 15 else { throw HTTPParseError("malformed chunked body: a chunk size is too long") }
                 state = .chunkSize(size: size << 4 | digit, digits: digits + 1)
             } else if digits == 0 {
-                throw HTTPHeadError("malformed chunked body: a chunk must start with its size in hexadecimal")
+                throw HTTPParseError("malformed chunked body: a chunk must start with its size in hexadecimal")
             } else if byte == cr {
                 state = .chunkSizeLF(size: size)
             } else if byte == lf {
-                throw HTTPHeadError("malformed chunked body: LF without CR")
+                throw HTTPParseError("malformed chunked body: LF without CR")
             } else if byte == UInt8(ascii: ";") || byte == HTTPHeadParser.space || byte == HTTPHeadParser.tab {
                 state = .chunkExtension(size: size, length: 1)
             } else {
-                throw HTTPHeadError("malformed chunked body: a chunk size must be hexadecimal")
+                throw HTTPParseError("malformed chunked body: a chunk size must be hexadecimal")
             }
         case .chunkExtension(let size, let length):
             if byte == cr {
                 state = .chunkSizeLF(size: size)
             } else {
                 guard ASCIISet.fieldValue.contains(byte), length < Self.maxExtensionBytes else {
-                    throw HTTPHeadError("malformed chunked body: a bad or too long chunk extension")
+                    throw HTTPParseError("malformed chunked body: a bad or too long chunk extension")
                 }
                 state = .chunkExtension(size: size, length: length + 1)
             }
         case .chunkSizeLF(let size):
-            guard byte == lf else { throw HTTPHeadError("malformed chunked body: CR without LF") }
+            guard byte == lf else { throw HTTPParseError("malformed chunked body: CR without LF") }
             state = size == 0 ? .trailer(lineLength: 0, total: 0) : .chunkData(remaining: size)
         case .chunkDataCR:
-            guard byte == cr else { throw HTTPHeadError("malformed chunked body: a chunk is longer than its size") }
+            guard byte == cr else { throw HTTPParseError("malformed chunked body: a chunk is longer than its size") }
             state = .chunkDataLF
         case .chunkDataLF:
-            guard byte == lf else { throw HTTPHeadError("malformed chunked body: CR without LF") }
+            guard byte == lf else { throw HTTPParseError("malformed chunked body: CR without LF") }
             state = .chunkSize(size: 0, digits: 0)
         case .trailer(let lineLength, let total):
-            guard total < Self.maxTrailerBytes else { throw HTTPHeadError("the trailer fields are too long") }
+            guard total < Self.maxTrailerBytes else { throw HTTPParseError("the trailer fields are too long") }
             if byte == cr {
                 state = .trailerLF(lineLength: lineLength, total: total + 1)
             } else {
                 guard ASCIISet.fieldValue.contains(byte) else {
-                    throw HTTPHeadError("malformed chunked body: a trailer field holds a control byte")
+                    throw HTTPParseError("malformed chunked body: a trailer field holds a control byte")
                 }
                 state = .trailer(lineLength: lineLength + 1, total: total + 1)
             }
         case .trailerLF(let lineLength, let total):
-            guard byte == lf else { throw HTTPHeadError("malformed chunked body: CR without LF") }
+            guard byte == lf else { throw HTTPParseError("malformed chunked body: CR without LF") }
             state = lineLength == 0 ? .done : .trailer(lineLength: 0, total: total + 1)
         case .length, .chunkData, .untilClose, .done:
             preconditionFailure("data states are read in next(from:)")

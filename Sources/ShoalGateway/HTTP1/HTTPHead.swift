@@ -38,16 +38,18 @@ extension HTTPHead {
 
     /// The `Content-Length` fields' value: `nil` with none, or an error when they are not one
     /// number (repeats of the same number are one, RFC 9112 §6.3).
-    func contentLength() throws(HTTPHeadError) -> Int? {
+    func contentLength() throws(HTTPParseError) -> Int? {
         var length: Int?
         for field in fields where field.kind == .contentLength {
             for element in bytes[field.value].split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
                 let digits = element.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }
                 guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
-                    throw HTTPHeadError("Content-Length must be one number")
+                    throw HTTPParseError("Content-Length must be one number")
                 }
                 let value = digits.reversed().reduce(0) { $0 * 10 + Int($1 - 0x30) }
-                guard length == nil || length == value else { throw HTTPHeadError("Content-Length must be one number") }
+                guard length == nil || length == value else {
+                    throw HTTPParseError("Content-Length must be one number")
+                }
                 length = value
             }
         }

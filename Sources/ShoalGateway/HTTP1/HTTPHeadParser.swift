@@ -11,7 +11,7 @@ enum HTTPHeadParser {
     static let tab = UInt8(ascii: "\t")
 
     /// The field lines from `index` to the blank line.
-    static func fields(_ bytes: UnsafeBufferPointer<UInt8>, from index: Int) throws(HTTPHeadError) -> [HTTPField] {
+    static func fields(_ bytes: UnsafeBufferPointer<UInt8>, from index: Int) throws(HTTPParseError) -> [HTTPField] {
         var fields: [HTTPField] = []
         fields.reserveCapacity(12)
         var i = index
@@ -19,17 +19,17 @@ enum HTTPHeadParser {
         while i < end {
             if bytes[i] == cr {
                 guard i + 2 == end, bytes[i + 1] == lf else {
-                    throw HTTPHeadError("malformed request: bytes after the head's end")
+                    throw HTTPParseError("malformed request: bytes after the head's end")
                 }
                 return fields
             }
             if bytes[i] == space || bytes[i] == tab {
-                throw HTTPHeadError("malformed header: a line starts with whitespace (obsolete line folding)")
+                throw HTTPParseError("malformed header: a line starts with whitespace (obsolete line folding)")
             }
             let nameStart = i
             while i < end, ASCIISet.token.contains(bytes[i]) { i += 1 }
             guard i > nameStart, i < end, bytes[i] == UInt8(ascii: ":") else {
-                throw HTTPHeadError("malformed header: a field name must be a token followed by ':'")
+                throw HTTPParseError("malformed header: a field name must be a token followed by ':'")
             }
             let name = nameStart..<i
             i += 1
@@ -37,7 +37,7 @@ enum HTTPHeadParser {
             let valueStart = i
             while i < end, bytes[i] != cr {
                 guard ASCIISet.fieldValue.contains(bytes[i]) else {
-                    throw HTTPHeadError("malformed header: the value of \(string(bytes, name)) holds a control byte")
+                    throw HTTPParseError("malformed header: the value of \(string(bytes, name)) holds a control byte")
                 }
                 i += 1
             }
@@ -48,17 +48,17 @@ enum HTTPHeadParser {
             fields.append(
                 HTTPField(name: name, value: valueStart..<valueEnd, kind: HTTPField.kind(of: name, in: bytes)))
         }
-        throw HTTPHeadError("malformed header: the head does not end with an empty line")
+        throw HTTPParseError("malformed header: the head does not end with an empty line")
     }
 
     /// `HTTP/1.x` at `index`: the minor version. Another major version is refused with 505.
-    static func version(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) throws(HTTPHeadError) -> Int {
+    static func version(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) throws(HTTPParseError) -> Int {
         let prefix: [UInt8] = Array("HTTP/".utf8)
         guard index + 8 <= bytes.count, (0..<5).allSatisfy({ bytes[index + $0] == prefix[$0] }),
             isDigit(bytes[index + 5]), bytes[index + 6] == UInt8(ascii: "."), isDigit(bytes[index + 7])
-        else { throw HTTPHeadError("malformed request: the version must be HTTP/1.1 or HTTP/1.0") }
+        else { throw HTTPParseError("malformed request: the version must be HTTP/1.1 or HTTP/1.0") }
         guard bytes[index + 5] == UInt8(ascii: "1") else {
-            throw HTTPHeadError(
+            throw HTTPParseError(
                 "HTTP/\(bytes[index + 5] - 0x30).\(bytes[index + 7] - 0x30) is not supported: use HTTP/1.1",
                 status: 505)
         }
@@ -66,9 +66,9 @@ enum HTTPHeadParser {
     }
 
     /// Requires CRLF at `index`.
-    static func expectLineEnd(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) throws(HTTPHeadError) {
+    static func expectLineEnd(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) throws(HTTPParseError) {
         guard index + 1 < bytes.count, bytes[index] == cr, bytes[index + 1] == lf else {
-            throw HTTPHeadError("malformed request: a line must end in CRLF")
+            throw HTTPParseError("malformed request: a line must end in CRLF")
         }
     }
 

@@ -20,12 +20,12 @@ struct RequestHead: HTTPHead {
 
     /// Parses `bytes`, a whole head as ``HTTPHeadScanner`` found it.
     ///
-    /// - Throws: ``HTTPHeadError`` (400, or 505 for another HTTP version) when the head is
+    /// - Throws: ``HTTPParseError`` (400, or 505 for another HTTP version) when the head is
     ///   malformed, or when its framing is ambiguous: `Content-Length` with
     ///   `Transfer-Encoding` is refused as request smuggling (RFC 9112 §6.1).
-    init(_ bytes: [UInt8]) throws(HTTPHeadError) {
+    init(_ bytes: [UInt8]) throws(HTTPParseError) {
         self.bytes = bytes
-        let parsed = try bytes.withUnsafeBufferPointer { bytes throws(HTTPHeadError) in
+        let parsed = try bytes.withUnsafeBufferPointer { bytes throws(HTTPParseError) in
             try Self.parseStart(bytes)
         }
         (method, target, fields) = (parsed.0, parsed.1, parsed.3)
@@ -44,19 +44,19 @@ struct RequestHead: HTTPHead {
             }
         }
         self.expectsContinue = expectsContinue
-        guard hosts <= 1 else { throw HTTPHeadError("more than one Host header") }
-        guard hosts == 1 || minorVersion == 0 else { throw HTTPHeadError("an HTTP/1.1 request needs a Host header") }
+        guard hosts <= 1 else { throw HTTPParseError("more than one Host header") }
+        guard hosts == 1 || minorVersion == 0 else { throw HTTPParseError("an HTTP/1.1 request needs a Host header") }
 
         let codings = list.lowercasedElements(of: .transferEncoding)
         let length = try list.contentLength()
         if !codings.isEmpty && (length != nil || fields.contains { $0.kind == .contentLength }) {
-            throw HTTPHeadError("both Content-Length and Transfer-Encoding: refused, as request smuggling")
+            throw HTTPParseError("both Content-Length and Transfer-Encoding: refused, as request smuggling")
         }
         if !codings.isEmpty && codings != ["chunked"] {
-            throw HTTPHeadError("Transfer-Encoding must be chunked alone, not \(codings.joined(separator: ", "))")
+            throw HTTPParseError("Transfer-Encoding must be chunked alone, not \(codings.joined(separator: ", "))")
         }
         if !codings.isEmpty && minorVersion == 0 {
-            throw HTTPHeadError("Transfer-Encoding in an HTTP/1.0 request")
+            throw HTTPParseError("Transfer-Encoding in an HTTP/1.0 request")
         }
         contentLength = length
         chunked = !codings.isEmpty
@@ -94,21 +94,21 @@ struct RequestHead: HTTPHead {
     var isHead: Bool { bytes[method].elementsEqual("HEAD".utf8) }
 
     /// `method SP target SP HTTP/1.x CRLF`, then the fields.
-    private static func parseStart(_ bytes: UnsafeBufferPointer<UInt8>) throws(HTTPHeadError) -> (
+    private static func parseStart(_ bytes: UnsafeBufferPointer<UInt8>) throws(HTTPParseError) -> (
         Range<Int>, Range<Int>, Int, [HTTPField]
     ) {
         var i = 0
         let end = bytes.count
         while i < end, ASCIISet.token.contains(bytes[i]) { i += 1 }
         guard i > 0, i < end, bytes[i] == HTTPHeadParser.space else {
-            throw HTTPHeadError("malformed request: the request line must be METHOD TARGET HTTP/1.1")
+            throw HTTPParseError("malformed request: the request line must be METHOD TARGET HTTP/1.1")
         }
         let method = 0..<i
         i += 1
         let targetStart = i
         while i < end, ASCIISet.visible.contains(bytes[i]) { i += 1 }
         guard i > targetStart, i < end, bytes[i] == HTTPHeadParser.space else {
-            throw HTTPHeadError("malformed request: the target must be visible ASCII, followed by one space")
+            throw HTTPParseError("malformed request: the target must be visible ASCII, followed by one space")
         }
         let target = targetStart..<i
         i += 1

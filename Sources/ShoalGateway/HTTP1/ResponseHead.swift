@@ -19,9 +19,9 @@ struct ResponseHead: HTTPHead {
     let hasRequestID: Bool
 
     /// Parses `bytes`, a whole head as ``HTTPHeadScanner`` found it.
-    init(_ bytes: [UInt8]) throws(HTTPHeadError) {
+    init(_ bytes: [UInt8]) throws(HTTPParseError) {
         self.bytes = bytes
-        let parsed = try bytes.withUnsafeBufferPointer { bytes throws(HTTPHeadError) in
+        let parsed = try bytes.withUnsafeBufferPointer { bytes throws(HTTPParseError) in
             try Self.parseStart(bytes)
         }
         (minorVersion, status, reason, fields) = (min(parsed.0, 1), parsed.1, parsed.2, parsed.3)
@@ -53,13 +53,13 @@ struct ResponseHead: HTTPHead {
     }
 
     /// `HTTP/1.x SP 3DIGIT [SP reason] CRLF`, then the fields.
-    private static func parseStart(_ bytes: UnsafeBufferPointer<UInt8>) throws(HTTPHeadError) -> (
+    private static func parseStart(_ bytes: UnsafeBufferPointer<UInt8>) throws(HTTPParseError) -> (
         Int, Int, Range<Int>, [HTTPField]
     ) {
         let minor = try HTTPHeadParser.version(bytes, at: 0)
         guard bytes.count > 12, bytes[8] == HTTPHeadParser.space,
             (9..<12).allSatisfy({ HTTPHeadParser.isDigit(bytes[$0]) })
-        else { throw HTTPHeadError("malformed response: the status line must be HTTP/1.1 CODE REASON") }
+        else { throw HTTPParseError("malformed response: the status line must be HTTP/1.1 CODE REASON") }
         let status = (9..<12).reduce(0) { $0 * 10 + Int(bytes[$1] - 0x30) }
         var i = 12
         var reasonStart = 12
@@ -68,13 +68,13 @@ struct ResponseHead: HTTPHead {
             reasonStart = i
             while i < bytes.count, bytes[i] != HTTPHeadParser.cr {
                 guard ASCIISet.fieldValue.contains(bytes[i]) else {
-                    throw HTTPHeadError("malformed response: the reason phrase holds a control byte")
+                    throw HTTPParseError("malformed response: the reason phrase holds a control byte")
                 }
                 i += 1
             }
         }
         try HTTPHeadParser.expectLineEnd(bytes, at: i)
-        guard status >= 100 else { throw HTTPHeadError("malformed response: status \(status)") }
+        guard status >= 100 else { throw HTTPParseError("malformed response: status \(status)") }
         return (minor, status, reasonStart..<i, try HTTPHeadParser.fields(bytes, from: i + 2))
     }
 }

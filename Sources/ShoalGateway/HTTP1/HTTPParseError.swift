@@ -1,6 +1,6 @@
 /// Why received bytes are not an acceptable HTTP/1 head or body, and the status that says
 /// so to a client (400, 431 or 505).
-struct HTTPHeadError: Error, Equatable, CustomStringConvertible {
+struct HTTPParseError: Error, Equatable, CustomStringConvertible {
     let status: Int
     let message: String
 
