@@ -163,7 +163,7 @@ extension ProxyHandler: UpstreamDelegate {
         exchange.clientFraming = clientFraming
         let keepAlive =
             !closeAfterResponse && exchange.request.keepAlive && !shared.isDraining && clientFraming != .untilClose
-        var buffer = context.channel.allocator.buffer(capacity: head.bytes.count + 64)
+        var buffer = context.channel.allocator.buffer(capacity: head.bytes.count + 256)
         head.writeClientHead(
             clientFraming: clientFraming, requestID: exchange.requestID, keepAlive: keepAlive,
             clientMinorVersion: exchange.request.minorVersion, to: &buffer)

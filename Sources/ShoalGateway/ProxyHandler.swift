@@ -32,7 +32,7 @@ final class ProxyHandler: ChannelInboundHandler {
     var exchange: Exchange?
     var reading = Reading.head
     /// Bytes read and not yet handled.
-    var inbound = ByteBuffer()
+    var inbound = ProxyHandler.noBytes
     var scanner = HTTPHeadScanner()
     /// Set while ``readInbound()`` runs, so that answering a request inside it does not start
     /// another (nested) pass over the held bytes.
@@ -53,6 +53,10 @@ final class ProxyHandler: ChannelInboundHandler {
     /// Set once the connection is closing.
     private var closing = false
     var clientIP: String?
+
+    /// What ``inbound`` holds once all of it is handled: letting go of the read buffer lets
+    /// NIO reuse it for the next read instead of allocating another.
+    static let noBytes = ByteBuffer()
 
     /// The most bytes of early requests held before reading the client pauses.
     static let maxHeldBytes = 1 << 20
@@ -77,7 +81,7 @@ final class ProxyHandler: ChannelInboundHandler {
         timer = nil
         loop.handlers[ObjectIdentifier(self)] = nil
         self.context = nil
-        inbound = ByteBuffer()
+        inbound = Self.noBytes
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -143,6 +147,7 @@ final class ProxyHandler: ChannelInboundHandler {
             inbound.writeBuffer(&buffer)
         }
         readInbound()
+        if inbound.readableBytes == 0 { inbound = Self.noBytes }
     }
 
     /// Handles the bytes read so far, as far as the state allows.
@@ -153,7 +158,7 @@ final class ProxyHandler: ChannelInboundHandler {
         while context != nil {
             switch reading {
             case .dropping:
-                inbound.clear()
+                inbound = Self.noBytes
                 return
             case .held:
                 // A request sent before the previous one's response ended (HTTP pipelining)
@@ -190,18 +195,21 @@ final class ProxyHandler: ChannelInboundHandler {
     /// be one.
     private func readHead() -> RequestHead? {
         let limit = shared.configuration.limits.maxHeaderBytes
-        let tooLong = GatewayErrorResponse(
-            status: .requestHeaderFieldsTooLarge, message: "the request head is over \(limit) bytes")
+        // Made only when needed: the message is a string built per call.
+        func tooLong() -> GatewayErrorResponse {
+            GatewayErrorResponse(
+                status: .requestHeaderFieldsTooLarge, message: "the request head is over \(limit) bytes")
+        }
         switch scanner.scan(inbound) {
         case .incomplete:
-            if inbound.readableBytes > limit { refuseConnection(tooLong) }
+            if inbound.readableBytes > limit { refuseConnection(tooLong()) }
             return nil
         case .bareLineFeed:
             refuseConnection(.refused(HTTPParseError("malformed request: a line ends in LF without CR")))
             return nil
         case .complete(let skip, let length):
             guard length <= limit else {
-                refuseConnection(tooLong)
+                refuseConnection(tooLong())
                 return nil
             }
             inbound.moveReaderIndex(forwardBy: skip)
@@ -249,7 +257,7 @@ final class ProxyHandler: ChannelInboundHandler {
                 tracer: $0, request: head, route: route, requestID: requestID, clientIP: clientIP,
                 traceFields: &traceFields)
         }
-        var upstreamHead = context!.channel.allocator.buffer(capacity: head.bytes.count + 192)
+        var upstreamHead = context!.channel.allocator.buffer(capacity: head.bytes.count + 512)
         head.writeUpstreamHead(
             target: route.upstreamURI(target), hostIfMissing: route.service, clientIP: clientIP, requestID: requestID,
             traceFields: traceFields,

@@ -37,7 +37,7 @@ final class UpstreamConnection {
     /// Whether reading the instance is paused (backpressure from the client).
     private var readingPaused = false
     /// Bytes read and not yet parsed.
-    private var inbound = ByteBuffer()
+    private var inbound = ProxyHandler.noBytes
     private var scanner = HTTPHeadScanner()
     /// The body being read; `nil` while waiting for a head.
     private var body: HTTPBodyDecoder?
@@ -84,6 +84,7 @@ final class UpstreamConnection {
         } catch {
             fail(error)
         }
+        if inbound.readableBytes == 0 { inbound = ProxyHandler.noBytes }  // NIO may reuse the read buffer
     }
 
     private func parse() throws(HTTPParseError) {

@@ -7,7 +7,10 @@ import ShoalCore
 final class UpstreamConnectionPool {
     let eventLoop: any EventLoop
     let settings: GatewayConfiguration.Upstream
-    private var idle: [String: [UpstreamConnection]] = [:]
+    /// Idle connections by instance address. The lists are objects so that taking and
+    /// returning a connection changes a list in place, without writing to the dictionary
+    /// (which copied the list's storage on every request).
+    private var idle: [String: IdleList] = [:]
     /// Connections open, idle or in use.
     private(set) var openCount = 0
 
@@ -17,11 +20,12 @@ final class UpstreamConnectionPool {
     }
 
     /// Idle connections, over all instances.
-    var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
+    var idleCount: Int { idle.values.reduce(0) { $0 + $1.connections.count } }
 
     /// An idle connection to `endpoint` that can carry a request, if there is one.
     func idleConnection(to endpoint: Endpoint) -> UpstreamConnection? {
-        while let connection = idle[endpoint.address]?.popLast() {
+        guard let list = idle[endpoint.address] else { return nil }
+        while let connection = list.connections.popLast() {
             if !connection.isClosed, connection.channel.isActive, !expired(connection, at: .now()) {
                 return connection
             }
@@ -35,30 +39,36 @@ final class UpstreamConnectionPool {
     func release(_ connection: UpstreamConnection) {
         connection.delegate = nil
         guard !connection.isClosed, connection.channel.isActive,
-            idle[connection.address, default: []].count < settings.maxIdlePerInstance
+            (idle[connection.address]?.connections.count ?? 0) < settings.maxIdlePerInstance
         else {
             connection.close()
             return
         }
         connection.idleSince = .now()
-        idle[connection.address, default: []].append(connection)
+        if let list = idle[connection.address] {
+            list.connections.append(connection)
+        } else {
+            idle[connection.address] = IdleList(connection)
+        }
     }
 
     /// Closes connections idle longer than the idle timeout.
     func closeExpired() {
         let now = NIODeadline.now()
-        for (address, connections) in idle {
+        for (address, list) in idle {
+            let connections = list.connections
             let (old, fresh) = (
                 connections.filter { expired($0, at: now) }, connections.filter { !expired($0, at: now) }
             )
-            idle[address] = fresh.isEmpty ? nil : fresh
+            list.connections = fresh
+            if fresh.isEmpty { idle[address] = nil }
             for connection in old { connection.close() }
         }
     }
 
     /// Closes every idle connection (at shutdown).
     func closeAll() {
-        let all = idle.values.flatMap { $0 }
+        let all = idle.values.flatMap { $0.connections }
         idle = [:]
         for connection in all { connection.close() }
     }
@@ -98,7 +108,7 @@ final class UpstreamConnectionPool {
                     connection.onClose = { [weak self, weak connection] in
                         guard let self, let connection else { return }
                         self.openCount -= 1
-                        self.idle[connection.address]?.removeAll { $0 === connection }
+                        self.idle[connection.address]?.connections.removeAll { $0 === connection }
                     }
                     completion(.success(connection))
                 } catch {
@@ -107,6 +117,15 @@ final class UpstreamConnectionPool {
                 }
             }
         }
+    }
+}
+
+/// The idle connections to one instance, the most recently used last.
+private final class IdleList {
+    var connections: [UpstreamConnection]
+
+    init(_ connection: UpstreamConnection) {
+        connections = [connection]
     }
 }
 

@@ -41,17 +41,24 @@ extension HTTPHead {
     func contentLength() throws(HTTPParseError) -> Int? {
         var length: Int?
         for field in fields where field.kind == .contentLength {
-            for element in bytes[field.value].split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
-                let digits = element.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }
+            var start = field.value.lowerBound
+            repeat {
+                var end = start
+                while end < field.value.upperBound, bytes[end] != UInt8(ascii: ",") { end += 1 }
+                var (low, high) = (start, end)
+                while low < high, bytes[low] == 0x20 || bytes[low] == 0x09 { low += 1 }
+                while high > low, bytes[high - 1] == 0x20 || bytes[high - 1] == 0x09 { high -= 1 }
+                let digits = bytes[low..<high]
                 guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
                     throw HTTPParseError("Content-Length must be one number")
                 }
-                let value = digits.reversed().reduce(0) { $0 * 10 + Int($1 - 0x30) }
+                let value = digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
                 guard length == nil || length == value else {
                     throw HTTPParseError("Content-Length must be one number")
                 }
                 length = value
-            }
+                start = end + 1
+            } while start <= field.value.upperBound
         }
         return length
     }

@@ -53,8 +53,9 @@ enum HTTPHeadParser {
 
     /// `HTTP/1.x` at `index`: the minor version. Another major version is refused with 505.
     static func version(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) throws(HTTPParseError) -> Int {
-        let prefix: [UInt8] = Array("HTTP/".utf8)
-        guard index + 8 <= bytes.count, (0..<5).allSatisfy({ bytes[index + $0] == prefix[$0] }),
+        guard index + 8 <= bytes.count, bytes[index] == UInt8(ascii: "H"), bytes[index + 1] == UInt8(ascii: "T"),
+            bytes[index + 2] == UInt8(ascii: "T"), bytes[index + 3] == UInt8(ascii: "P"),
+            bytes[index + 4] == UInt8(ascii: "/"),
             isDigit(bytes[index + 5]), bytes[index + 6] == UInt8(ascii: "."), isDigit(bytes[index + 7])
         else { throw HTTPParseError("malformed request: the version must be HTTP/1.1 or HTTP/1.0") }
         guard bytes[index + 5] == UInt8(ascii: "1") else {
