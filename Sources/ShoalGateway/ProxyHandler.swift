@@ -225,6 +225,7 @@ final class ProxyHandler: ChannelInboundHandler {
     }
 
     private func startRequest(_ head: RequestHead) {
+        guard let context else { return }
         waitDeadline = nil
         let requestID = loop.requestIDs.id(given: head.requestID)
         let target = head.targetString
@@ -257,7 +258,7 @@ final class ProxyHandler: ChannelInboundHandler {
                 tracer: $0, request: head, route: route, requestID: requestID, clientIP: clientIP,
                 traceFields: &traceFields)
         }
-        var upstreamHead = context!.channel.allocator.buffer(capacity: head.bytes.count + 512)
+        var upstreamHead = context.channel.allocator.buffer(capacity: head.bytes.count + 512)
         head.writeUpstreamHead(
             target: route.upstreamURI(target), hostIfMissing: route.service, clientIP: clientIP, requestID: requestID,
             traceFields: traceFields,
@@ -270,7 +271,7 @@ final class ProxyHandler: ChannelInboundHandler {
         if head.hasBody {
             reading = .body(HTTPBodyDecoder(head.chunked ? .chunked : .length(head.contentLength ?? 0)))
             if head.expectsContinue {
-                context?.writeAndFlush(wrapOutboundOut(ByteBuffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")))
+                context.writeAndFlush(wrapOutboundOut(ByteBuffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")))
                     .whenFailure { _ in }
             }
         } else {

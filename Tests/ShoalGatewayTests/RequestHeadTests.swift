@@ -9,13 +9,10 @@ struct RequestHeadTests {
 
     /// The head at the start of `text`, parsed.
     func parse(_ text: String) throws(HTTPParseError) -> RequestHead {
-        var scanner = HTTPHeadScanner()
-        var buffer = ByteBuffer(string: text)
-        guard case .complete(let skip, let length) = scanner.scan(buffer) else {
+        guard let bytes = HTTPHeadScanner.firstHead(in: ByteBuffer(string: text)) else {
             throw HTTPParseError("test: no whole head in \(text.debugDescription)")
         }
-        buffer.moveReaderIndex(forwardBy: skip)
-        return try RequestHead(buffer.readBytes(length: length)!)
+        return try RequestHead(bytes)
     }
 
     func refusal(_ text: String) -> HTTPParseError? {

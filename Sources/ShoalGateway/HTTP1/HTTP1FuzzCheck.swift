@@ -12,16 +12,9 @@ import NIOCore
 public enum HTTP1FuzzCheck {
     public static func check(_ bytes: UnsafeRawBufferPointer) {
         let input = ByteBuffer(bytes: bytes)
-        if let head = try? RequestHead(wholeHead(input) ?? []) { checkForwarding(head) }
-        if let head = try? ResponseHead(wholeHead(input) ?? []) { checkClientHead(head) }
+        if let head = try? RequestHead(HTTPHeadScanner.firstHead(in: input) ?? []) { checkForwarding(head) }
+        if let head = try? ResponseHead(HTTPHeadScanner.firstHead(in: input) ?? []) { checkClientHead(head) }
         checkChunked(Array(bytes))
-    }
-
-    /// The first head in `buffer`, if a whole one is there.
-    static func wholeHead(_ buffer: ByteBuffer) -> [UInt8]? {
-        var scanner = HTTPHeadScanner()
-        guard case .complete(let skip, let length) = scanner.scan(buffer) else { return nil }
-        return buffer.getBytes(at: buffer.readerIndex + skip, length: length)
     }
 
     static func checkForwarding(_ head: RequestHead) {
@@ -29,15 +22,7 @@ public enum HTTP1FuzzCheck {
         head.writeUpstreamHead(
             target: head.targetString, hostIfMissing: "service", clientIP: "127.0.0.1", requestID: "fuzz",
             traceFields: [], to: &out)
-        guard let bytes = wholeHead(out), bytes.count == out.readableBytes else {
-            preconditionFailure("a forwarded head is not one whole head")
-        }
-        let again: RequestHead
-        do {
-            again = try RequestHead(bytes)
-        } catch {
-            preconditionFailure("a forwarded head is refused: \(error)")
-        }
+        let again = reparse(out, "a forwarded head", RequestHead.init)
         precondition(again.bytes[again.method] == head.bytes[head.method], "the method changed")
         precondition(again.targetString == head.targetString, "the target changed")
         precondition(again.chunked == head.chunked && again.contentLength == head.contentLength, "the framing changed")
@@ -56,18 +41,24 @@ public enum HTTP1FuzzCheck {
         var out = ByteBuffer()
         head.writeClientHead(
             clientFraming: framing, requestID: "fuzz", keepAlive: true, clientMinorVersion: 1, to: &out)
-        guard let bytes = wholeHead(out), bytes.count == out.readableBytes else {
-            preconditionFailure("a client head is not one whole head")
-        }
-        let again: ResponseHead
-        do {
-            again = try ResponseHead(bytes)
-        } catch {
-            preconditionFailure("a client head is refused: \(error)")
-        }
+        let again = reparse(out, "a client head", ResponseHead.init)
         precondition(again.status == head.status, "the status changed")
         if !head.hasNoBody {
             precondition(again.bodyFraming(requestIsHead: false) == framing, "the framing changed")
+        }
+    }
+
+    /// The head the gateway wrote, read back: it must be exactly one whole head, accepted.
+    static func reparse<Head>(
+        _ written: ByteBuffer, _ what: String, _ parse: ([UInt8]) throws(HTTPParseError) -> Head
+    ) -> Head {
+        guard let bytes = HTTPHeadScanner.firstHead(in: written), bytes.count == written.readableBytes else {
+            preconditionFailure("\(what) is not one whole head")
+        }
+        do {
+            return try parse(bytes)
+        } catch {
+            preconditionFailure("\(what) is refused: \(error)")
         }
     }
 

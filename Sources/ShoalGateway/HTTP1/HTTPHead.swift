@@ -22,15 +22,30 @@ extension HTTPHead {
         return nil
     }
 
-    /// The comma-separated elements of every field of `kind`, trimmed and lowercased (as
-    /// for `Connection` or `Transfer-Encoding`, RFC 9110 §5.6.1).
+    /// Calls `body` with each comma-separated element of every field of `kind`, as the range
+    /// of its bytes without the whitespace around it; empty elements too (RFC 9110 §5.6.1).
+    func forEachElement<E: Error>(of kind: HTTPField.Kind, _ body: (Range<Int>) throws(E) -> Void) throws(E) {
+        for field in fields where field.kind == kind {
+            var start = field.value.lowerBound
+            repeat {
+                var end = start
+                while end < field.value.upperBound, bytes[end] != UInt8(ascii: ",") { end += 1 }
+                var (low, high) = (start, end)
+                while low < high, bytes[low] == 0x20 || bytes[low] == 0x09 { low += 1 }
+                while high > low, bytes[high - 1] == 0x20 || bytes[high - 1] == 0x09 { high -= 1 }
+                try body(low..<high)
+                start = end + 1
+            } while start <= field.value.upperBound
+        }
+    }
+
+    /// The non-empty comma-separated elements of every field of `kind`, lowercased (as for
+    /// `Transfer-Encoding`).
     func lowercasedElements(of kind: HTTPField.Kind) -> [String] {
         var elements: [String] = []
-        for field in fields where field.kind == kind {
-            for element in bytes[field.value].split(separator: UInt8(ascii: ",")) {
-                let trimmed = element.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }
-                if trimmed.isEmpty { continue }
-                elements.append(String(decoding: trimmed.reversed().map(\.asciiLowercased), as: UTF8.self))
+        forEachElement(of: kind) { element in
+            if !element.isEmpty {
+                elements.append(String(decoding: bytes[element].map(\.asciiLowercased), as: UTF8.self))
             }
         }
         return elements
@@ -40,25 +55,14 @@ extension HTTPHead {
     /// number (repeats of the same number are one, RFC 9112 §6.3).
     func contentLength() throws(HTTPParseError) -> Int? {
         var length: Int?
-        for field in fields where field.kind == .contentLength {
-            var start = field.value.lowerBound
-            repeat {
-                var end = start
-                while end < field.value.upperBound, bytes[end] != UInt8(ascii: ",") { end += 1 }
-                var (low, high) = (start, end)
-                while low < high, bytes[low] == 0x20 || bytes[low] == 0x09 { low += 1 }
-                while high > low, bytes[high - 1] == 0x20 || bytes[high - 1] == 0x09 { high -= 1 }
-                let digits = bytes[low..<high]
-                guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
-                    throw HTTPParseError("Content-Length must be one number")
-                }
-                let value = digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
-                guard length == nil || length == value else {
-                    throw HTTPParseError("Content-Length must be one number")
-                }
-                length = value
-                start = end + 1
-            } while start <= field.value.upperBound
+        try forEachElement(of: .contentLength) { element throws(HTTPParseError) in
+            let digits = bytes[element]
+            guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                throw HTTPParseError("Content-Length must be one number")
+            }
+            let value = digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+            guard length == nil || length == value else { throw HTTPParseError("Content-Length must be one number") }
+            length = value
         }
         return length
     }
@@ -67,23 +71,14 @@ extension HTTPHead {
     /// they name other fields.
     func connectionOptions() -> ConnectionOptions {
         var options = ConnectionOptions()
-        for field in fields where field.kind == .connection {
-            var start = field.value.lowerBound
-            while start < field.value.upperBound {
-                var end = start
-                while end < field.value.upperBound, bytes[end] != UInt8(ascii: ",") { end += 1 }
-                var (low, high) = (start, end)
-                while low < high, bytes[low] == 0x20 || bytes[low] == 0x09 { low += 1 }
-                while high > low, bytes[high - 1] == 0x20 || bytes[high - 1] == 0x09 { high -= 1 }
-                let token = bytes[low..<high]
-                if token.elementsEqual("close".utf8, by: { $0.asciiLowercased == $1 }) {
-                    options.close = true
-                } else if token.elementsEqual("keep-alive".utf8, by: { $0.asciiLowercased == $1 }) {
-                    options.keepAlive = true
-                } else if !token.isEmpty {
-                    options.names.append(token.map(\.asciiLowercased))
-                }
-                start = end + 1
+        forEachElement(of: .connection) { element in
+            let token = bytes[element]
+            if token.elementsEqual("close".utf8, by: { $0.asciiLowercased == $1 }) {
+                options.close = true
+            } else if token.elementsEqual("keep-alive".utf8, by: { $0.asciiLowercased == $1 }) {
+                options.keepAlive = true
+            } else if !token.isEmpty {
+                options.names.append(token.map(\.asciiLowercased))
             }
         }
         return options

@@ -52,6 +52,14 @@ struct HTTPHeadScanner {
         }
     }
 
+    /// The bytes of the first whole head in `buffer`, if one is there (for tests and the
+    /// fuzzer; the handlers scan as bytes arrive).
+    static func firstHead(in buffer: ByteBuffer) -> [UInt8]? {
+        var scanner = HTTPHeadScanner()
+        guard case .complete(let skip, let length) = scanner.scan(buffer) else { return nil }
+        return buffer.getBytes(at: buffer.readerIndex + skip, length: length)
+    }
+
     /// Starts over, for the next head (after the reader index moved past this one).
     mutating func reset() {
         self = HTTPHeadScanner()
