@@ -13,6 +13,7 @@ struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
             (["v1", "services", "*", "events"], "GET"),
             (["v1", "services", "*", "instances", "*"], "PUT, DELETE"),
             (["v1", "services", "*", "instances", "*", "renew"], "PUT"),
+            (["v1", "services", "*", "instances", "*", "health"], "PUT"),
             (["v1", "locks"], "GET"),
             (["v1", "locks", "*"], "POST, DELETE"),
             (["v1", "locks", "*", "renew"], "PUT"),

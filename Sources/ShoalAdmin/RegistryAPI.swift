@@ -11,6 +11,7 @@ import ShoalDiscovery
 /// |---|---|
 /// | `PUT /v1/services/{service}/instances/{id}` | register or replace; 200 with the instance |
 /// | `PUT /v1/services/{service}/instances/{id}/renew` | renew; 200, or 404 if unknown |
+/// | `PUT /v1/services/{service}/instances/{id}/health` | set `{"health"}` alone; 200 with the instance, or 404 |
 /// | `DELETE /v1/services/{service}/instances/{id}` | remove; 204 |
 /// | `GET /v1/services` | every service with counts by health |
 /// | `GET /v1/services/{service}` | the snapshot; `?index=N&wait=30s` blocks until it changes |
@@ -41,6 +42,9 @@ public struct RegistryAPI: Sendable {
         v1.get("/services/:service/events") { _, context in try events(context) }
         v1.put("/services/:service/instances/:id") { request, context in try await register(request, context) }
         v1.put("/services/:service/instances/:id/renew") { _, context in try await renew(context) }
+        v1.put("/services/:service/instances/:id/health") { request, context in
+            try await setHealth(request, context)
+        }
         v1.delete("/services/:service/instances/:id") { _, context in try await deregister(context) }
     }
 
@@ -73,6 +77,30 @@ public struct RegistryAPI: Sendable {
             return Self.error(.notFound, field: nil, "no instance \(id) of \(service): register it again")
         }
         return Self.json(.ok, ["service": service, "id": id])
+    }
+
+    /// Sets an instance's health without registering it again (its TTL and check stay as
+    /// they are; a check's next verdict replaces what is set here).
+    private func setHealth(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let (service, id) = try names(context)
+        guard let body = try? await request.body.collect(upTo: Self.maximumBodySize) else {
+            return Self.error(.contentTooLarge, field: "body", "must be at most \(Self.maximumBodySize) bytes")
+        }
+        guard let object = JSON.object(Data(buffer: body)) else {
+            return Self.error(.badRequest, field: "body", "must be a JSON object")
+        }
+        if let unknown = object.keys.sorted().first(where: { $0 != "health" }) {
+            return Self.error(.badRequest, field: unknown, "is not a field here: send {\"health\": ...} alone")
+        }
+        guard let raw = object["health"] as? String, let health = HealthStatus(rawValue: raw) else {
+            return Self.error(.badRequest, field: "health", "must be passing, warning or critical")
+        }
+        guard try await registry.setHealth(health, service: service, id: id),
+            let instance = try await registry.lookup(service).instances.first(where: { $0.id == id })
+        else {
+            return Self.error(.notFound, field: nil, "no instance \(id) of \(service): register it first")
+        }
+        return Self.json(.ok, InstanceBody(instance: instance))
     }
 
     private func deregister(_ context: BasicRequestContext) async throws -> Response {

@@ -3,7 +3,6 @@ import Foundation
 import NIOHTTP1
 import ShoalCore
 import ShoalDiscovery
-import Synchronization
 
 /// The registry of a `shoal serve`, through its HTTP API: for services that register
 /// themselves with a running `shoal serve`, and for clients that find instances there.
@@ -16,17 +15,14 @@ import Synchronization
 /// ``subscribe(_:)`` follows a service with blocking queries (`?index=N&wait=30s`), so a
 /// change arrives as soon as the server sees it. When the server cannot be reached, a
 /// subscription yields its last snapshot marked stale and keeps asking, once a second.
-/// Instances read back have `registeredAt` and `renewedAt` of 0: the API's times are not
-/// this process's clock.
+/// Instances read back carry the server's `registeredAt` and `renewedAt` (wall-clock
+/// milliseconds).
 ///
 /// Call ``shutdown()`` when done with a client that made its own `HTTPClient`.
 public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry {
     /// The server's admin address, such as `http://127.0.0.1:8081`.
     public var server: String { api.server }
     private let api: AdminAPI
-    /// The TTL and check of each instance registered through this client ("service/id"),
-    /// for ``setHealth(_:service:id:)``.
-    private let registered = Mutex<[String: (ttl: Duration, check: HealthCheck?)]>([:])
     /// How long a blocking query waits on the server.
     static let blockingWait = 30
 
@@ -61,7 +57,6 @@ public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry 
         if let check { body["check"] = Self.json(check) }
         let reply = try await send(.PUT, Self.path(instance.service, instance.id), body: body)
         guard reply.status == .ok else { throw Self.failure(reply, "register \(instance.id) of \(instance.service)") }
-        registered.withLock { $0["\(instance.service)/\(instance.id)"] = (ttl, check) }
         return try Self.instance(reply.data)
     }
 
@@ -75,19 +70,16 @@ public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry 
     public func deregister(service: String, id: String) async throws -> Bool {
         let reply = try await send(.DELETE, Self.path(service, id))
         guard reply.status == .noContent else { throw Self.failure(reply, "deregister \(id) of \(service)") }
-        registered.withLock { $0["\(service)/\(id)"] = nil }
         return true
     }
 
-    /// Registers the instance again with `health`, as the API has no call that changes
-    /// health alone: with the TTL and check it was registered with through this client, or
-    /// a 30 s TTL and no check for an instance registered elsewhere. `false` if the
+    /// Sets the instance's health on the server (`PUT …/health`); its TTL and check stay as
+    /// they are, and a check's next verdict replaces what is set here. `false` if the
     /// instance is unknown.
     public func setHealth(_ health: HealthStatus, service: String, id: String) async throws -> Bool {
-        guard var instance = try await lookup(service).instances.first(where: { $0.id == id }) else { return false }
-        instance.health = health
-        let known = registered.withLock { $0["\(service)/\(id)"] }
-        _ = try await register(instance, ttl: known?.ttl ?? .seconds(30), check: known?.check)
+        let reply = try await send(.PUT, Self.path(service, id) + "/health", body: ["health": health.rawValue])
+        if reply.status == .notFound { return false }
+        guard reply.status == .ok else { throw Self.failure(reply, "set the health of \(id) of \(service)") }
         return true
     }
 
@@ -214,11 +206,20 @@ private struct InstanceBody: Decodable {
     let zone: String?
     let metadata: [String: String]
     let health: String
+    let registeredAt: Int64
+    let renewedAt: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case service, id, address, port, weight, zone, metadata, health
+        case registeredAt = "registered_at"
+        case renewedAt = "renewed_at"
+    }
 
     func instance() throws -> ServiceInstance {
         try ServiceInstance(
             service: service, id: id, address: address, port: port, weight: weight, zone: zone, metadata: metadata,
-            health: HealthStatus(rawValue: health) ?? .critical)
+            health: HealthStatus(rawValue: health) ?? .critical
+        ).stored(registeredAt: registeredAt, renewedAt: renewedAt)
     }
 }
 

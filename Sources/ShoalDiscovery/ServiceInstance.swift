@@ -74,6 +74,19 @@ public struct ServiceInstance: Sendable, Hashable {
         return try Endpoint(host: address, port: port, weight: weight, zone: zone, metadata: metadata)
     }
 
+    /// The instance with the times a registry stored it with, for a client that reads
+    /// instances from a registry elsewhere (such as `shoal serve`'s API) and keeps them.
+    ///
+    /// - Parameters:
+    ///   - registeredAt: when the registry first stored it, in milliseconds since 1970.
+    ///   - renewedAt: when it was last registered or renewed, in milliseconds since 1970.
+    public func stored(registeredAt: Int64, renewedAt: Int64) -> ServiceInstance {
+        var copy = self
+        copy.registeredAt = registeredAt
+        copy.renewedAt = renewedAt
+        return copy
+    }
+
     /// Whether two registrations describe the same instance, apart from the registry's times.
     func sameRegistration(as other: ServiceInstance) -> Bool {
         var this = self

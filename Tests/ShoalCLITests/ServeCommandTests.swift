@@ -126,6 +126,32 @@ struct ServeCommandTests {
         #expect(try await serve.request("PUT", "/v1/services/payments/instances/p1/renew").status == 404)
     }
 
+    @Test("PUT …/health sets the health alone: 200 with the instance, 404 unknown, 400 naming the field, 405")
+    func health() async throws {
+        let serve = try await ServeProcess()
+        defer { serve.stop() }
+        let path = "/v1/services/s/instances/i"
+        #expect(try await serve.request("PUT", path, body: #"{"address":"h","port":80,"ttl":"1h"}"#).status == 200)
+        let set = try await serve.request("PUT", path + "/health", body: #"{"health":"warning"}"#)
+        #expect(set.status == 200 && ServeProcess.object(set.body)["health"] as? String == "warning")
+        let summary = try await serve.request("GET", "/v1/services")
+        #expect(summary.body.contains(#""passing":0"#) && summary.body.contains(#""warning":1"#))
+        #expect(try await serve.request("PUT", path + "/renew").status == 200)  // still registered, same TTL
+        for (body, field) in [
+            (#"{"health":"fine"}"#, "health"), (#"{}"#, "health"), (#"{"health":"critical","ttl":"1s"}"#, "ttl"),
+            ("[1]", "body"),
+        ] {
+            let reply = try await serve.request("PUT", path + "/health", body: body)
+            #expect(reply.status == 400 && ServeProcess.object(reply.body)["field"] as? String == field, "\(body)")
+        }
+        let unknown = try await serve.request(
+            "PUT", "/v1/services/s/instances/nobody/health", body: #"{"health":"critical"}"#)
+        #expect(unknown.status == 404)
+        #expect(try await serve.request("GET", path + "/health").status == 405)
+        let after = ServeProcess.object(try await serve.request("GET", "/v1/services/s").body)
+        #expect((after["instances"] as? [[String: Any]])?.first?["health"] as? String == "warning")
+    }
+
     @Test("bad input gets 400 (413 for a big body) naming the field, and changes nothing stored")
     func badInput() async throws {
         let serve = try await ServeProcess()
