@@ -104,7 +104,17 @@ struct GatewayFramingTests {
             services: [registry, gateway], gracefulShutdownSignals: [], logger: Logger(label: "test"))
         let serving = Task { try await group.run() }
         defer { serving.cancel() }
-        try await body(try await gateway.boundPort(), instance)
+        let port = try await gateway.boundPort()
+        // The route has its instance once the gateway has followed the registry.
+        let routed = await eventually(within: 10) {
+            (try? await blocking {
+                let probe = try RawConnection(port: port, timeout: 2)
+                probe.send("GET /f/record HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+                return probe.readResponse()?.status
+            }) == 200
+        }
+        try #require(routed)
+        try await body(port, instance)
     }
 
     @Test("a chunked request goes on chunked, without its extensions and trailers")
