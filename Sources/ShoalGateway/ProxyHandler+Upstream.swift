@@ -48,7 +48,6 @@ extension ProxyHandler: UpstreamDelegate {
     private func send(on connection: UpstreamConnection, _ exchange: Exchange) {
         exchange.connection = connection
         connection.delegate = self
-        connection.requests += 1
         connection.requestIsHead = exchange.request.isHead
         connection.setReading(true)
         connection.write(exchange.upstreamHead)
@@ -154,12 +153,7 @@ extension ProxyHandler: UpstreamDelegate {
         exchange.status = head.status
         // A body of unknown length goes to an HTTP/1.1 client in chunks; an HTTP/1.0 client
         // reads it to the connection's end.
-        let clientFraming: HTTPBodyDecoder.Framing? =
-            switch framing {
-            case nil: nil
-            case .length(let length): .length(length)
-            case .chunked, .untilClose: exchange.request.minorVersion >= 1 ? .chunked : .untilClose
-            }
+        let clientFraming = framing?.forClient(minorVersion: exchange.request.minorVersion)
         exchange.clientFraming = clientFraming
         let keepAlive =
             !closeAfterResponse && exchange.request.keepAlive && !shared.isDraining && clientFraming != .untilClose

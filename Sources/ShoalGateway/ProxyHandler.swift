@@ -32,7 +32,7 @@ final class ProxyHandler: ChannelInboundHandler {
     var exchange: Exchange?
     var reading = Reading.head
     /// Bytes read and not yet handled.
-    var inbound = ProxyHandler.noBytes
+    var inbound = ByteBuffer.released
     var scanner = HTTPHeadScanner()
     /// Set while ``readInbound()`` runs, so that answering a request inside it does not start
     /// another (nested) pass over the held bytes.
@@ -53,10 +53,6 @@ final class ProxyHandler: ChannelInboundHandler {
     /// Set once the connection is closing.
     private var closing = false
     var clientIP: String?
-
-    /// What ``inbound`` holds once all of it is handled: letting go of the read buffer lets
-    /// NIO reuse it for the next read instead of allocating another.
-    static let noBytes = ByteBuffer()
 
     /// The most bytes of early requests held before reading the client pauses.
     static let maxHeldBytes = 1 << 20
@@ -81,7 +77,7 @@ final class ProxyHandler: ChannelInboundHandler {
         timer = nil
         loop.handlers[ObjectIdentifier(self)] = nil
         self.context = nil
-        inbound = Self.noBytes
+        inbound = .released
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -147,7 +143,7 @@ final class ProxyHandler: ChannelInboundHandler {
             inbound.writeBuffer(&buffer)
         }
         readInbound()
-        if inbound.readableBytes == 0 { inbound = Self.noBytes }
+        if inbound.readableBytes == 0 { inbound = .released }
     }
 
     /// Handles the bytes read so far, as far as the state allows.
@@ -158,7 +154,7 @@ final class ProxyHandler: ChannelInboundHandler {
         while context != nil {
             switch reading {
             case .dropping:
-                inbound = Self.noBytes
+                inbound = .released
                 return
             case .held:
                 // A request sent before the previous one's response ended (HTTP pipelining)

@@ -28,8 +28,6 @@ final class UpstreamConnection {
     var onClose: (() -> Void)?
     /// When it went idle, for the pool's idle timeout.
     var idleSince: NIODeadline = .now()
-    /// Requests it has carried; the first is the only one a fresh connection has.
-    var requests = 0
     /// Whether the request in flight is HEAD: its answer has no body, whatever it says.
     var requestIsHead = false
     /// The last handler's context: writes through it skip the `Channel` existential.
@@ -37,7 +35,7 @@ final class UpstreamConnection {
     /// Whether reading the instance is paused (backpressure from the client).
     private var readingPaused = false
     /// Bytes read and not yet parsed.
-    private var inbound = ProxyHandler.noBytes
+    private var inbound = ByteBuffer.released
     private var scanner = HTTPHeadScanner()
     /// The body being read; `nil` while waiting for a head.
     private var body: HTTPBodyDecoder?
@@ -84,7 +82,7 @@ final class UpstreamConnection {
         } catch {
             fail(error)
         }
-        if inbound.readableBytes == 0 { inbound = ProxyHandler.noBytes }  // NIO may reuse the read buffer
+        if inbound.readableBytes == 0 { inbound = .released }
     }
 
     private func parse() throws(HTTPParseError) {

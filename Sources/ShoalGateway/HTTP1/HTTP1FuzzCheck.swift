@@ -32,12 +32,7 @@ public enum HTTP1FuzzCheck {
     }
 
     static func checkClientHead(_ head: ResponseHead) {
-        let framing: HTTPBodyDecoder.Framing? =
-            switch head.bodyFraming(requestIsHead: false) {
-            case nil: nil
-            case .length(let length): .length(length)
-            case .chunked, .untilClose: .chunked
-            }
+        let framing = head.bodyFraming(requestIsHead: false)?.forClient(minorVersion: 1)
         var out = ByteBuffer()
         head.writeClientHead(
             clientFraming: framing, requestID: "fuzz", keepAlive: true, clientMinorVersion: 1, to: &out)

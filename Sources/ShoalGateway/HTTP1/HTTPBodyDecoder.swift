@@ -12,6 +12,16 @@ struct HTTPBodyDecoder {
         case chunked
         /// Until the connection closes (a response without length or chunks).
         case untilClose
+
+        /// How a body framed like this goes to a client of HTTP/1.`minorVersion`: a length
+        /// as it is; chunks, or a body of unknown length, chunked to HTTP/1.1 and to the
+        /// connection's end to HTTP/1.0.
+        func forClient(minorVersion: Int) -> Framing {
+            switch self {
+            case .length: self
+            case .chunked, .untilClose: minorVersion >= 1 ? .chunked : .untilClose
+            }
+        }
     }
 
     /// What `next` found.
@@ -46,12 +56,6 @@ struct HTTPBodyDecoder {
         case .chunked: state = .chunkSize(size: 0, digits: 0)
         case .untilClose: state = .untilClose
         }
-    }
-
-    /// Whether the body has ended.
-    var isDone: Bool {
-        if case .done = state { return true }
-        return false
     }
 
     /// The next piece of the body from `buffer`, reading past it; `nil` when `buffer` holds

@@ -13,13 +13,8 @@ extension HTTPHead {
 
     /// The value of the first field named `name` (lowercase), if any.
     func value(named name: String) -> String? {
-        let wanted = Array(name.utf8)
-        for field in fields where field.name.count == wanted.count {
-            if zip(bytes[field.name], wanted).allSatisfy({ $0.asciiLowercased == $1.asciiLowercased }) {
-                return string(field.value)
-            }
-        }
-        return nil
+        let wanted = [Array(name.utf8)]
+        return fields.first { field($0, isNamedIn: wanted) }.map { string($0.value) }
     }
 
     /// Calls `body` with each comma-separated element of every field of `kind`, as the range

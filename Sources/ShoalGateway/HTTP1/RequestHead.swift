@@ -49,7 +49,7 @@ struct RequestHead: HTTPHead {
 
         let codings = list.lowercasedElements(of: .transferEncoding)
         let length = try list.contentLength()
-        if !codings.isEmpty && (length != nil || fields.contains { $0.kind == .contentLength }) {
+        if !codings.isEmpty && length != nil {
             throw HTTPParseError("both Content-Length and Transfer-Encoding: refused, as request smuggling")
         }
         if !codings.isEmpty && codings != ["chunked"] {
