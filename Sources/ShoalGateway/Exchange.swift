@@ -38,6 +38,10 @@ final class Exchange {
     var pendingBytes = 0
     /// Body bytes read so far.
     var bodyBytes = 0
+    /// Response body bytes written to the client so far.
+    var responseBytes = 0
+    /// Whether the access log has this exchange's line.
+    var logged = false
     /// The client's request has ended (its whole body read).
     var requestEnded = false
     /// The response's head went to the client; the request can no longer be retried or

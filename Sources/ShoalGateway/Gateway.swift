@@ -28,21 +28,26 @@ public final class Gateway: Service, Sendable {
     private let discovery: any ServiceDiscovery
     private let shared: GatewayShared
     private let clock: any MonotonicClock
+    private let wallClock: any WallClock
     private let bound = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, any Error>])>((nil, []))
 
     /// A gateway over `discovery`; nothing listens until ``run()``.
     ///
-    /// - Parameter tracer: where each routed request's server span goes. `nil` means the
-    ///   tracer bootstrapped in swift-distributed-tracing's `InstrumentationSystem` when this
-    ///   runs; with none bootstrapped, the gateway makes no spans, and trace headers such as
-    ///   `traceparent` reach the instance as the client sent them.
+    /// - Parameters:
+    ///   - clock: what the balancers measure latency and ejections with.
+    ///   - wallClock: what the access log's `time` comes from.
+    ///   - tracer: where each routed request's server span goes. `nil` means the tracer
+    ///     bootstrapped in swift-distributed-tracing's `InstrumentationSystem` when this runs;
+    ///     with none bootstrapped, the gateway makes no spans, and trace headers such as
+    ///     `traceparent` reach the instance as the client sent them.
     public init(
         configuration: GatewayConfiguration, discovery: any ServiceDiscovery, clock: any MonotonicClock = SystemClock(),
-        tracer: (any Tracer)? = nil
+        wallClock: any WallClock = SystemWallClock(), tracer: (any Tracer)? = nil
     ) {
         self.configuration = configuration
         self.discovery = discovery
         self.clock = clock
+        self.wallClock = wallClock
         let upstreams = configuration.routes.routes.map {
             ServiceBalancer(
                 service: $0.service, strategy: $0.strategy, configuration: configuration.balancer, clock: clock)
@@ -68,14 +73,25 @@ public final class Gateway: Service, Sendable {
 
     /// Listens, follows the routes' services, and proxies until graceful shutdown or
     /// cancellation; then drains.
+    ///
+    /// - Throws: ``GatewayAccessLogError`` when the access log cannot be opened, and
+    ///   ``GatewayListenError`` when the address cannot be listened on.
     public func run() async throws {
+        let accessLogFile: AccessLogFile?
+        do {
+            accessLogFile = try configuration.accessLog.map { try AccessLogFile($0.destination) }
+        } catch {
+            fail(error)
+            throw error
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
         var loops: [ObjectIdentifier: NIOLoopBound<GatewayLoop>] = [:]
         for (n, eventLoop) in group.makeIterator().enumerated() {
-            let loop = try await eventLoop.submit { [shared] in
+            let loop = try await eventLoop.submit { [shared, wallClock] in
                 NIOLoopBound(
                     GatewayLoop(
-                        eventLoop: eventLoop, shared: shared, seed: UInt64.random(in: .min ... .max) &+ UInt64(n)),
+                        eventLoop: eventLoop, shared: shared, seed: UInt64.random(in: .min ... .max) &+ UInt64(n),
+                        accessLog: accessLogFile.map { AccessLogBuffer(file: $0, wallClock: wallClock) }),
                     eventLoop: eventLoop)
             }.get()
             loops[ObjectIdentifier(eventLoop)] = loop
@@ -105,6 +121,9 @@ public final class Gateway: Service, Sendable {
                 tasks.addTask { [discovery] in await upstreams.follow(discovery) }
             }
             tasks.addTask { await Self.expireIdleUpstreams(allLoops) }
+            if let accessLog = configuration.accessLog {
+                tasks.addTask { await Self.flushAccessLogs(allLoops, every: accessLog.flushInterval) }
+            }
             tasks.addTask { [shared, clock] in
                 await GatewayMetricsSampler(shared: shared, loops: allLoops, clock: clock).run()
             }
@@ -122,6 +141,9 @@ public final class Gateway: Service, Sendable {
             // No new connections: drain those open, then stop following the registry.
             await drain(loops: allLoops)
             tasks.cancelAll()
+        }
+        for loop in allLoops {
+            try? await loop.eventLoop.submit { loop.value.accessLog?.flush() }.get()
         }
         try? await group.shutdownGracefully()
     }
@@ -175,6 +197,15 @@ public final class Gateway: Service, Sendable {
                 for handler in loop.value.handlers.values { handler.context?.close(promise: nil) }
                 loop.value.pool.closeAll()
             }.get()
+        }
+    }
+
+    private static func flushAccessLogs(_ loops: [NIOLoopBound<GatewayLoop>], every interval: Duration) async {
+        // The last flush, after the drain, is run()'s own.
+        while (try? await Task.sleep(for: interval)) != nil {
+            for loop in loops {
+                loop.eventLoop.execute { loop.value.accessLog?.flush() }
+            }
         }
     }
 

@@ -16,6 +16,8 @@ public struct GatewayConfiguration: Sendable {
     public var limits: Limits
     /// How upstream connections are made and kept.
     public var upstream: Upstream
+    /// Where a line for each request goes; `nil` (the default) for no access log.
+    public var accessLog: AccessLog?
 
     /// Limits that protect the gateway from its clients.
     public struct Limits: Sendable, Hashable {
@@ -66,7 +68,8 @@ public struct GatewayConfiguration: Sendable {
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, threads: Int = 1, routes: RouteTable,
-        balancer: BalancerConfiguration = .init(), limits: Limits = .init(), upstream: Upstream = .init()
+        balancer: BalancerConfiguration = .init(), limits: Limits = .init(), upstream: Upstream = .init(),
+        accessLog: AccessLog? = nil
     ) throws(GatewayConfigurationError) {
         guard (0...65535).contains(port) else {
             throw GatewayConfigurationError("port must be in 0...65535, not \(port)")
@@ -78,6 +81,14 @@ public struct GatewayConfiguration: Sendable {
             throw GatewayConfigurationError("the header limit must be at least 1024 bytes")
         }
         guard limits.maxConnections >= 1 else { throw GatewayConfigurationError("maxConnections must be at least 1") }
+        if let accessLog {
+            guard accessLog.flushInterval > .zero else {
+                throw GatewayConfigurationError("the access log's flush interval must be above zero")
+            }
+            if case .file(let path) = accessLog.destination, path.isEmpty {
+                throw GatewayConfigurationError("the access log's path must not be empty")
+            }
+        }
         self.host = host
         self.port = port
         self.threads = threads
@@ -85,5 +96,6 @@ public struct GatewayConfiguration: Sendable {
         self.balancer = balancer
         self.limits = limits
         self.upstream = upstream
+        self.accessLog = accessLog
     }
 }

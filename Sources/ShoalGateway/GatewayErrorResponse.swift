@@ -23,14 +23,20 @@ struct GatewayErrorResponse {
         Self(status: HTTPResponseStatus(statusCode: error.status), message: error.message)
     }
 
-    /// The whole response as bytes; `close` adds `Connection: close`.
-    func bytes(requestID: String?, close: Bool) -> ByteBuffer {
-        var body = ByteBuffer()
-        body.writeString(#"{"error":"#)
-        Self.writeJSONString(message, to: &body)
-        body.writeString(#","request_id":"#)
-        if let requestID { Self.writeJSONString(requestID, to: &body) } else { body.writeString("null") }
-        body.writeString(#","status":\#(status.code)}"#)
+    /// The response's JSON body.
+    func body(requestID: String?) -> ByteBuffer {
+        var body = Array(#"{"error":"#.utf8)
+        body.appendJSONString(message)
+        body.append(contentsOf: #","request_id":"#.utf8)
+        if let requestID { body.appendJSONString(requestID) } else { body.append(contentsOf: "null".utf8) }
+        body.append(contentsOf: #","status":\#(status.code)}"#.utf8)
+        return ByteBuffer(bytes: body)
+    }
+
+    /// The whole response, with `body` (from ``body(requestID:)``); `close` adds
+    /// `Connection: close`.
+    func bytes(body: ByteBuffer, requestID: String?, close: Bool) -> ByteBuffer {
+        var body = body
         var buffer = ByteBuffer()
         buffer.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
         buffer.writeString("content-type: application/json\r\ncontent-length: \(body.readableBytes)\r\n")
@@ -39,22 +45,5 @@ struct GatewayErrorResponse {
         buffer.writeString("\r\n")
         buffer.writeBuffer(&body)
         return buffer
-    }
-
-    private static func writeJSONString(_ string: String, to buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt8(ascii: "\""))
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": buffer.writeString("\\\"")
-            case "\\": buffer.writeString("\\\\")
-            case "\n": buffer.writeString("\\n")
-            case "\r": buffer.writeString("\\r")
-            case "\t": buffer.writeString("\\t")
-            case _ where scalar.value < 0x20:
-                buffer.writeString("\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16))
-            default: buffer.writeString(String(scalar))
-            }
-        }
-        buffer.writeInteger(UInt8(ascii: "\""))
     }
 }

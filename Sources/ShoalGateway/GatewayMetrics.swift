@@ -23,8 +23,8 @@ final class GatewayMetrics {
     private var durations: [Int: Metrics.Timer] = [:]
     private var retries: [Int: Counter] = [:]
 
-    init(routes: RouteTable) {
-        routeLabels = routes.routes.map { ($0.host ?? "") + $0.prefix }
+    init(routeLabels: [String]) {
+        self.routeLabels = routeLabels
     }
 
     private func label(_ route: Int?) -> String {

@@ -30,8 +30,7 @@ struct GatewayMetricsSampler {
 
     private func sample(_ ejections: inout [String: Int]) {
         let now = clock.now()
-        for (index, route) in shared.routes.routes.enumerated() {
-            let routeLabel = (route.host ?? "") + route.prefix
+        for (index, routeLabel) in shared.routeLabels.enumerated() {
             let reports = shared.upstreams[index].balancer?.report ?? []
             Gauge(label: "shoal_gateway_upstreams", dimensions: [("route", routeLabel)]).record(reports.count)
             for report in reports {

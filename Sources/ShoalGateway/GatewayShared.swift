@@ -10,6 +10,8 @@ final class GatewayShared: Sendable {
     let configuration: GatewayConfiguration
     /// One per route, in the route table's order.
     let upstreams: [ServiceBalancer]
+    /// Each route's name in metrics and the access log: its host (if any) and prefix.
+    let routeLabels: [String]
     /// Client connections open now.
     let connections = Atomic<Int>(0)
     /// Set when a graceful shutdown began: keep-alive ends with the response in flight.
@@ -22,6 +24,7 @@ final class GatewayShared: Sendable {
     init(configuration: GatewayConfiguration, upstreams: [ServiceBalancer], tracer: any Tracer) {
         self.configuration = configuration
         self.upstreams = upstreams
+        routeLabels = configuration.routes.routes.map { ($0.host ?? "") + $0.prefix }
         self.tracer = tracer is NoOpTracer ? nil : tracer
     }
 
@@ -43,16 +46,19 @@ final class GatewayLoop {
     let pool: UpstreamConnectionPool
     let metrics: GatewayMetrics
     var requestIDs: RequestIDGenerator
+    /// Access-log lines waiting to be written; `nil` without an access log.
+    let accessLog: AccessLogBuffer?
     private var pickers: [(generation: Int, picker: BalancerPicker?)]
     /// The handlers of open client connections, for draining.
     var handlers: [ObjectIdentifier: ProxyHandler] = [:]
 
-    init(eventLoop: any EventLoop, shared: GatewayShared, seed: UInt64) {
+    init(eventLoop: any EventLoop, shared: GatewayShared, seed: UInt64, accessLog: AccessLogBuffer? = nil) {
         self.eventLoop = eventLoop
         self.shared = shared
         pool = UpstreamConnectionPool(eventLoop: eventLoop, settings: shared.configuration.upstream)
-        metrics = GatewayMetrics(routes: shared.routes)
+        metrics = GatewayMetrics(routeLabels: shared.routeLabels)
         requestIDs = RequestIDGenerator(seed: seed)
+        self.accessLog = accessLog
         pickers = Array(repeating: (-1, nil), count: shared.upstreams.count)
     }
 

@@ -115,6 +115,7 @@ extension ProxyHandler: UpstreamDelegate {
             exchange.connection = nil
         }
         if exchange.responseStarted {
+            logAccess(exchange, status: exchange.status ?? 0, error: "the response was cut short: \(detail)")
             exchange.endSpan(
                 status: exchange.status, error: "the response was cut short: \(detail)")
             context?.close(promise: nil)  // the response is cut short: only closing says so
@@ -166,6 +167,7 @@ extension ProxyHandler: UpstreamDelegate {
 
     func upstream(_ connection: UpstreamConnection, body: ByteBuffer) {
         guard let exchange, exchange.connection === connection, let context else { return }
+        exchange.responseBytes += body.readableBytes
         if exchange.clientFraming == .chunked {
             context.write(
                 wrapOutboundOut(ChunkedEncoding.chunkStart(body.readableBytes, allocator: context.channel.allocator)),
@@ -194,6 +196,7 @@ extension ProxyHandler: UpstreamDelegate {
         loop.metrics.response(
             route: exchange.route?.index, upstream: connection.address, status: exchange.status ?? 0,
             started: exchange.started)
+        logAccess(exchange, status: exchange.status ?? 0, upstream: connection.address)
         if exchange.upstreamKeepAlive && (exchange.requestEnded || !exchange.hasBody) {
             loop.pool.release(connection)
         } else {

@@ -43,6 +43,8 @@ final class ProxyHandler: ChannelInboundHandler {
     /// whether it is the idle wait (no byte yet) or the header wait.
     var waitDeadline: NIODeadline?
     var waitIsIdle = false
+    /// When the current wait began: for the header wait, when the head's first byte came.
+    var waitStarted = NIODeadline.now()
     /// The connection's one timer, and when it fires: see `ProxyHandler+Timer.swift`.
     var timer: Scheduled<Void>?
     var timerAt = NIODeadline.distantFuture
@@ -86,6 +88,9 @@ final class ProxyHandler: ChannelInboundHandler {
         reading = .dropping
         if let exchange {
             exchange.stopClocks()
+            logAccess(
+                exchange, status: exchange.responseStarted ? exchange.status ?? 0 : 0,
+                error: "the connection closed before the response ended")
             exchange.endSpan(status: nil, error: "the client connection closed before the response ended")
             exchange.pick?.finish(.failure(.cancelled, latency: exchange.tryStarted.elapsed))
             exchange.pick = nil
@@ -112,7 +117,8 @@ final class ProxyHandler: ChannelInboundHandler {
     func startWaiting(idle: Bool) {
         let limits = shared.configuration.limits
         waitIsIdle = idle
-        waitDeadline = .now() + (idle ? limits.idleTimeout : limits.headerTimeout).timeAmount
+        waitStarted = .now()
+        waitDeadline = waitStarted + (idle ? limits.idleTimeout : limits.headerTimeout).timeAmount
         armTimer()
     }
 
@@ -284,6 +290,7 @@ final class ProxyHandler: ChannelInboundHandler {
         if exchange.bodyBytes > route.maxBodyBytes {
             reading = .dropping
             if exchange.responseStarted {
+                logAccess(exchange, status: exchange.status ?? 0, error: Self.tooLarge(route).message)
                 context?.close(promise: nil)
             } else {
                 abandonTry()
@@ -318,6 +325,7 @@ final class ProxyHandler: ChannelInboundHandler {
     private func malformedBody(_ error: HTTPParseError) {
         reading = .dropping
         guard let exchange, !exchange.responseStarted, !exchange.responseEnded else {
+            if let exchange { logAccess(exchange, status: exchange.status ?? 0, error: error.message) }
             context?.close(promise: nil)
             return
         }
@@ -347,8 +355,12 @@ final class ProxyHandler: ChannelInboundHandler {
             route: exchange?.route?.index, upstream: nil, status: Int(response.status.code),
             started: exchange?.started ?? .now())
         exchange?.endSpan(status: Int(response.status.code))
+        let body = response.body(requestID: requestID)
+        logAccess(
+            exchange, status: Int(response.status.code), responseBytes: body.readableBytes, error: response.message)
         let closing = close || closeAfterResponse
-        context.writeAndFlush(wrapOutboundOut(response.bytes(requestID: requestID, close: closing)), promise: nil)
+        context.writeAndFlush(
+            wrapOutboundOut(response.bytes(body: body, requestID: requestID, close: closing)), promise: nil)
         if closing { closeAfterWrites() }
     }
 

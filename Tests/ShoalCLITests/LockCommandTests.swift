@@ -21,10 +21,14 @@ struct BackgroundShoal {
     let process: SpawnedProcess
     let stderrPath: String
 
-    init(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws {
+    init(
+        _ arguments: [String], in directory: URL, environment: [String: String] = [:],
+        standardOutput: String = "/dev/null"
+    ) throws {
         stderrPath = directory.appendingPathComponent("shoal-\(UUID().uuidString).err").path
         process = try SpawnedProcess.spawn(
-            ShoalProcess.binary.path, arguments, standardError: stderrPath, environment: environment)
+            ShoalProcess.binary.path, arguments, standardOutput: standardOutput, standardError: stderrPath,
+            environment: environment)
     }
 
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
@@ -58,7 +62,9 @@ struct LockCommandTests {
         let redis = try RedisServer.start()
         let locks = RedisLock(configuration: RedisConfiguration(host: redis.host, port: redis.port))
         let held = try #require(try await locks.tryAcquire("busy", ttl: .seconds(30)))
-        let noWait = try await ShoalProcess.run(["lock", "--redis", redis.url, "--name", "busy", "--no-wait", "--", "true"])
+        let noWait = try await ShoalProcess.run([
+            "lock", "--redis", redis.url, "--name", "busy", "--no-wait", "--", "true",
+        ])
         #expect(noWait.status == 75)
         #expect(noWait.stderr == "shoal: lock 'busy' is held (--no-wait)\n")
         let waited = try await ShoalProcess.run([
@@ -67,7 +73,9 @@ struct LockCommandTests {
         #expect(waited.status == 75)
         #expect(waited.stderr.contains("was not free within"))
         _ = try await locks.release(held)
-        let missing = try await ShoalProcess.run(["lock", "--redis", redis.url, "--name", "busy", "--", "/no/such/command"])
+        let missing = try await ShoalProcess.run([
+            "lock", "--redis", redis.url, "--name", "busy", "--", "/no/such/command",
+        ])
         #expect(missing.status == 127)
         #expect(missing.stderr == "shoal: cannot run '/no/such/command': No such file or directory\n")
         await locks.close()
@@ -118,7 +126,9 @@ struct LockCommandTests {
         #expect(try await eventually(within: 5) { try redis.keys().contains("shoal:lock:job") })
         holder.process.signal(SIGSTOP)
         try await Task.sleep(for: .milliseconds(1300))  // past the 1 s TTL: Redis expires the key
-        let other = try await ShoalProcess.run(["lock", "--redis", redis.url, "--name", "job", "--no-wait", "--", "true"])
+        let other = try await ShoalProcess.run([
+            "lock", "--redis", redis.url, "--name", "job", "--no-wait", "--", "true",
+        ])
         #expect(other.status == 0)
         holder.process.signal(SIGCONT)
         #expect(await eventually(within: 10) { !holder.process.isRunning })

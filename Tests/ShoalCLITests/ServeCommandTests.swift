@@ -20,8 +20,12 @@ final class ServeProcess: Sendable {
 
     /// Starts `shoal serve` on port 0 (unless `arguments` name the admin address, or
     /// `environment` or `config`, the text of a YAML file passed with --config, do) and
-    /// reads the port it bound from its first line.
-    init(_ arguments: [String] = [], environment: [String: String] = [:], config: String? = nil) async throws {
+    /// reads the port it bound from its first line. Its standard output goes to the file
+    /// `standardOutput`.
+    init(
+        _ arguments: [String] = [], environment: [String: String] = [:], config: String? = nil,
+        standardOutput: String = "/dev/null"
+    ) async throws {
         directory = try scratchDirectory()
         var arguments = arguments
         if let config {
@@ -35,7 +39,7 @@ final class ServeProcess: Sendable {
             || config?.contains("listen:") == true
         shoal = try BackgroundShoal(
             ["serve"] + (named ? [] : ["--admin", "127.0.0.1:0"]) + (listens ? [] : ["--listen", "127.0.0.1:0"])
-                + arguments, in: directory, environment: environment)
+                + arguments, in: directory, environment: environment, standardOutput: standardOutput)
         let shoal = shoal
         let up = await eventually(within: 20) {
             (shoal.stderr.contains("registry API on") && shoal.stderr.contains("gateway on"))

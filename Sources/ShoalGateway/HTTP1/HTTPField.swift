@@ -20,6 +20,8 @@ struct HTTPField {
         case forwardedFor
         case forwardedProto
         case forwardedHost
+        /// Forwarded as it came; the access log reads it.
+        case userAgent
         /// Describes one connection, never forwarded (RFC 9110 §7.6.1).
         case hopByHop
     }
@@ -46,6 +48,7 @@ struct HTTPField {
         case 7: return named("trailer") || named("upgrade") ? .hopByHop : .other
         case 10:
             if named("connection") { return .connection }
+            if named("user-agent") { return .userAgent }
             return named("keep-alive") ? .hopByHop : .other
         case 12: return named("x-request-id") ? .requestID : .other
         case 14: return named("content-length") ? .contentLength : .other

@@ -30,7 +30,7 @@ extension RequestHead {
         let traceNames = traceFields.map { Array($0.0.utf8) }
         for field in fields {
             switch field.kind {
-            case .other, .host:
+            case .other, .host, .userAgent:
                 if !connectionNames.isEmpty && self.field(field, isNamedIn: connectionNames) { continue }
                 if !traceNames.isEmpty && self.field(field, isNamedIn: traceNames) { continue }
                 buffer.writeBytes(bytes[field.name.lowerBound..<field.value.upperBound])

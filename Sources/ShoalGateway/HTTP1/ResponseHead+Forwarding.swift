@@ -22,7 +22,7 @@ extension ResponseHead {
         buffer.writeStaticString("\r\n")
         for field in fields {
             switch field.kind {
-            case .other, .host, .expect, .requestID, .forwardedFor, .forwardedProto, .forwardedHost:
+            case .other, .host, .userAgent, .expect, .requestID, .forwardedFor, .forwardedProto, .forwardedHost:
                 if !connectionNames.isEmpty && self.field(field, isNamedIn: connectionNames) { continue }
                 buffer.writeBytes(bytes[field.name.lowerBound..<field.value.upperBound])
                 buffer.writeStaticString("\r\n")

@@ -39,14 +39,23 @@ struct ServeCommand: AsyncParsableCommand {
               --redis-ca   SHOAL_REDIS_CA    redis: {ca: /etc/shoal/ca.pem}
               --listen     SHOAL_LISTEN      listen: 127.0.0.1:8080
               --threads    SHOAL_THREADS     threads: 2
+              --access-log SHOAL_ACCESS_LOG  access_log: /var/log/shoal/access.log
             The limits are under `limits:` in the file (SHOAL_LIMITS_… in the environment): \
             header_timeout, max_header_bytes, idle_timeout, max_connections, drain_timeout. \
             Routes are under `routes:`, each a name with prefix, service, host, strip_prefix, \
             strategy, timeout, per_try_timeout, retries and max_body_bytes; --route adds more. \
             An unknown key in the file, or a value of the wrong type anywhere, is an error.
 
+            The access log has one JSON line for each request, written when its response \
+            ends: time, request_id, client, method, host, target, protocol, status, route, \
+            upstream, tries, request_bytes, response_bytes, duration_ms, user_agent and \
+            error. --access-log - writes it to standard output. Lines are written at least \
+            every second, and when the gateway stops. The file is appended to, so it can be \
+            rotated by copying and truncating it.
+
             Exit codes: 0 stopped by a signal, 1 failed while running (say the admin port \
-            is taken), 2 bad usage or a bad setting.
+            is taken), 2 bad usage or a bad setting (an access log that cannot be opened \
+            too).
             """
     )
 
@@ -74,6 +83,11 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "The gateway's event-loop threads (default: one per core).")
     var threads: Int?
+
+    @Option(
+        name: .customLong("access-log"),
+        help: "Write a JSON line for each request to this file, or to standard output with '-' (default: none).")
+    var accessLog: String?
 
     @Option(help: "A YAML file of settings (default: $SHOAL_CONFIG).")
     var config: String?
@@ -111,7 +125,8 @@ struct ServeCommand: AsyncParsableCommand {
                 configuration: try GatewayConfiguration(
                     host: gatewayHost, port: gatewayPort, threads: settings.threads,
                     routes: try RouteTable(settings.routes),
-                    limits: settings.limits),
+                    limits: settings.limits,
+                    accessLog: settings.accessLog.map { .init($0 == "-" ? .standardOutput : .file($0)) }),
                 discovery: registry)
         } catch {
             throw UsageError("\(error.message)")
@@ -148,6 +163,9 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as GatewayListenError {
             await redisLocks?.close()
             throw RuntimeFailure("the gateway \(error) (--listen); choose another address")
+        } catch let error as GatewayAccessLogError {
+            await redisLocks?.close()
+            throw UsageError("the gateway \(error) (\(ServeSetting.accessLog.sources)); choose a path it can write")
         } catch {
             await redisLocks?.close()
             // The gateway names itself; an address error from elsewhere is the admin listener's.
@@ -171,6 +189,7 @@ struct ServeCommand: AsyncParsableCommand {
         set(.redisURL, redisOptions.redis, secret: true)
         set(.redisCA, redisOptions.redisCA)
         set(.listen, listen)
+        set(.accessLog, accessLog)
         if let threads { values[.threads] = ConfigValue(.int(threads), isSecret: false) }
         if insecure { values[.insecure] = ConfigValue(.bool(true), isSecret: false) }
         return values

@@ -29,6 +29,8 @@ struct ServeSetting: Sendable, Hashable {
     static let redisCA = ServeSetting(key: "redis.ca", flag: "--redis-ca", summary: "CA certificates for rediss://")
     static let listen = ServeSetting(key: "listen", flag: "--listen", summary: "gateway address")
     static let threads = ServeSetting(key: "threads", flag: "--threads", summary: "the gateway's event-loop threads")
+    static let accessLog = ServeSetting(
+        key: "access_log", flag: "--access-log", summary: "where the gateway's access log goes")
     static let maxHeaderBytes = ServeSetting(
         key: "limits.max_header_bytes", flag: "", summary: "the most bytes of a request head (431 above)")
     static let headerTimeout = ServeSetting(
@@ -42,7 +44,8 @@ struct ServeSetting: Sendable, Hashable {
 
     /// Every setting `shoal serve` reads, but the routes'.
     static let all: [ServeSetting] = [
-        admin, token, insecure, redisURL, redisCA, listen, threads, maxHeaderBytes, headerTimeout, idleTimeout,
+        admin, token, insecure, redisURL, redisCA, listen, threads, accessLog, maxHeaderBytes, headerTimeout,
+        idleTimeout,
         maxConnections, drainTimeout,
     ]
 

@@ -18,6 +18,8 @@ struct ServeSettings: Sendable {
     var redisCA: String?
     var listen: String
     var threads: Int
+    /// Where the access log goes: a path, or `-` for standard output; none when `nil`.
+    var accessLog: String?
     var routes: [GatewayRoute]
     var limits: GatewayConfiguration.Limits
 
@@ -43,7 +45,9 @@ struct ServeSettings: Sendable {
             InMemoryProvider(
                 name: "flags",
                 values: Dictionary(
-                    uniqueKeysWithValues: flags.map { (AbsoluteConfigKey($0.key.key.split(separator: ".").map(String.init)), $0.value) })),
+                    uniqueKeysWithValues: flags.map {
+                        (AbsoluteConfigKey($0.key.key.split(separator: ".").map(String.init)), $0.value)
+                    })),
             EnvironmentVariablesProvider(
                 environmentVariables: environment,
                 secretsSpecifier: .specific([ServeSetting.token.environmentVariable])
@@ -75,15 +79,18 @@ struct ServeSettings: Sendable {
         }
         let defaults = GatewayConfiguration.Limits()
         let limits = GatewayConfiguration.Limits(
-            maxHeaderBytes: reader.int(forKey: ConfigKey(ServeSetting.maxHeaderBytes.key), default: defaults.maxHeaderBytes),
+            maxHeaderBytes: reader.int(
+                forKey: ConfigKey(ServeSetting.maxHeaderBytes.key), default: defaults.maxHeaderBytes),
             headerTimeout: try duration(.headerTimeout, defaults.headerTimeout),
             idleTimeout: try duration(.idleTimeout, defaults.idleTimeout),
-            maxConnections: reader.int(forKey: ConfigKey(ServeSetting.maxConnections.key), default: defaults.maxConnections),
+            maxConnections: reader.int(
+                forKey: ConfigKey(ServeSetting.maxConnections.key), default: defaults.maxConnections),
             drainTimeout: try duration(.drainTimeout, defaults.drainTimeout))
-        let routeNames = Set(fileKeys.compactMap { key -> String? in
-            let parts = key.split(separator: ".")
-            return parts.count == 3 && parts[0] == "routes" ? String(parts[1]) : nil
-        })
+        let routeNames = Set(
+            fileKeys.compactMap { key -> String? in
+                let parts = key.split(separator: ".")
+                return parts.count == 3 && parts[0] == "routes" ? String(parts[1]) : nil
+            })
         var routes: [GatewayRoute] = []
         for name in routeNames.sorted() {
             routes.append(try RouteSettings.route(named: name, from: reader.scoped(to: ConfigKey(["routes", name]))))
@@ -97,6 +104,7 @@ struct ServeSettings: Sendable {
             redisCA: string(.redisCA),
             listen: string(.listen) ?? defaultListen,
             threads: reader.int(forKey: ConfigKey(ServeSetting.threads.key), default: defaultThreads),
+            accessLog: string(.accessLog),
             routes: routes,
             limits: limits)
         if let problem = errors.problems.first { throw UsageError(message(for: problem, configFile: configFile)) }

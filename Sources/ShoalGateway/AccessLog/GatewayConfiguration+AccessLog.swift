@@ -1,0 +1,48 @@
+extension GatewayConfiguration {
+    /// Where the gateway writes its access log: one JSON object a line for each request,
+    /// written when its response ends (or when it ends without one).
+    ///
+    /// Lines are kept in a buffer on each event loop and written when it holds 32 KiB, every
+    /// ``flushInterval``, and when the gateway stops. Writes to a file append (`O_APPEND`),
+    /// so the file may be rotated by copying and truncating it. As in nginx, the writes are
+    /// made by the event loops themselves: a destination that blocks (a full pipe) holds up
+    /// the requests of that loop.
+    ///
+    /// A line looks like this (wrapped here):
+    ///
+    /// ```json
+    /// {"time":"2026-11-29T10:31:02.123Z","request_id":"5f0c9a…","client":"127.0.0.1",
+    ///  "method":"GET","host":"shop.example","target":"/api/orders/7","protocol":"HTTP/1.1",
+    ///  "status":200,"route":"/api/orders","upstream":"10.0.0.7:8080","tries":1,
+    ///  "request_bytes":0,"response_bytes":512,"duration_ms":1.834,"user_agent":"curl/8.5.0",
+    ///  "error":null}
+    /// ```
+    ///
+    /// - `time` is when the request's head arrived, in UTC;
+    /// - `status` is 0 when no answer was sent (the client left first);
+    /// - `route` and `upstream` are `null` when the gateway answered itself; `upstream` is the
+    ///   instance that answered, or the last one tried;
+    /// - `request_bytes` and `response_bytes` count body bytes, as received and as sent;
+    /// - `method`, `host`, `target`, `protocol` and `user_agent` are `null` for bytes that were
+    ///   not a request (a 400, 408 or 431 before any head was read);
+    /// - `error` says why the gateway answered with an error, or cut or lost the exchange.
+    public struct AccessLog: Sendable, Hashable {
+        /// Where lines go.
+        public enum Destination: Sendable, Hashable {
+            /// The process's standard output.
+            case standardOutput
+            /// A file, created if missing (mode 0644) and appended to.
+            case file(String)
+        }
+
+        /// Where lines go.
+        public var destination: Destination
+        /// The longest a line waits in a buffer. Default 1 s.
+        public var flushInterval: Duration
+
+        public init(_ destination: Destination, flushInterval: Duration = .seconds(1)) {
+            self.destination = destination
+            self.flushInterval = flushInterval
+        }
+    }
+}
