@@ -140,31 +140,21 @@ struct AccessLogTests {
 
 /// `shoal serve` with `--access-log` to a file of its own, routing `/api` to a sample service.
 struct LoggedGateway {
-    let web: SampleServiceProcess
-    let serve: ServeProcess
+    let routed: RoutedGateway
     let logs: URL
     /// The access log.
     let path: String
+    var web: SampleServiceProcess { routed.web }
+    var serve: ServeProcess { routed.serve }
 
     init() async throws {
-        web = try await SampleServiceProcess(name: "web-1")
         logs = try scratchDirectory()
         path = logs.appendingPathComponent("access.log").path
-        do {
-            serve = try await ServeProcess(["--access-log", path], config: GatewayTests.routes)
-        } catch {
-            web.stop()
-            throw error
-        }
-        guard (try? await serve.register("web", web)) != nil, await serve.waitUntilRouted("/api/x", to: "web-1") else {
-            stop()
-            throw RedisServerError("the gateway never routed /api to web-1")
-        }
+        routed = try await RoutedGateway(["--access-log", path])
     }
 
     func stop() {
-        web.stop()
-        serve.stop()
+        routed.stop()
         try? FileManager.default.removeItem(at: logs)
     }
 }

@@ -19,11 +19,17 @@ final class SampleServiceProcess: Sendable {
         self.name = name
         directory = try scratchDirectory()
         shoal = try BackgroundShoal(
-            ["sample-service", "--listen", "127.0.0.1:0", "--name", name, "--latency", latency, "--fail-rate", "\(failRate)"],
+            [
+                "sample-service", "--listen", "127.0.0.1:0", "--name", name, "--latency", latency, "--fail-rate",
+                "\(failRate)",
+            ],
             in: directory)
         let shoal = shoal
         _ = await eventually(within: 20) { shoal.stderr.contains(" on http://") || !shoal.process.isRunning }
-        guard let port = shoal.stderr.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        guard
+            let port = shoal.stderr.split(separator: ":").last.flatMap({
+                Int($0.trimmingCharacters(in: .whitespacesAndNewlines))
+            })
         else {
             throw RedisServerError("sample-service \(name) did not start: \(shoal.stderr)")
         }
@@ -47,7 +53,9 @@ extension ServeProcess {
         let put = try await request(
             "PUT", "/v1/services/\(service)/instances/\(id ?? instance.name)",
             body: #"{"address":"127.0.0.1","port":\#(instance.port),"ttl":"5m"}"#)
-        guard put.status == 200 else { throw RedisServerError("registering \(instance.name): \(put.status) \(put.body)") }
+        guard put.status == 200 else {
+            throw RedisServerError("registering \(instance.name): \(put.status) \(put.body)")
+        }
     }
 
     /// A request through the gateway: status, headers (lower-case names) and body.
@@ -83,5 +91,31 @@ extension ServeProcess {
             return (line?.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0) * 1024
         }
         return (field("VmRSS"), field("VmHWM"))
+    }
+}
+
+/// `shoal serve` with `GatewayTests.routes` and `arguments`, once it routes `/api` (prefix
+/// stripped) to the sample service `web-1`.
+struct RoutedGateway {
+    let web: SampleServiceProcess
+    let serve: ServeProcess
+
+    init(_ arguments: [String], environment: [String: String] = [:]) async throws {
+        web = try await SampleServiceProcess(name: "web-1")
+        do {
+            serve = try await ServeProcess(arguments, environment: environment, config: GatewayTests.routes)
+        } catch {
+            web.stop()
+            throw error
+        }
+        guard (try? await serve.register("web", web)) != nil, await serve.waitUntilRouted("/api/x", to: "web-1") else {
+            stop()
+            throw RedisServerError("the gateway never routed /api to web-1")
+        }
+    }
+
+    func stop() {
+        web.stop()
+        serve.stop()
     }
 }

@@ -40,6 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
               --listen     SHOAL_LISTEN      listen: 127.0.0.1:8080
               --threads    SHOAL_THREADS     threads: 2
               --access-log SHOAL_ACCESS_LOG  access_log: /var/log/shoal/access.log
+              --otlp-endpoint SHOAL_OTLP_ENDPOINT  otlp_endpoint: http://127.0.0.1:4318
             The limits are under `limits:` in the file (SHOAL_LIMITS_… in the environment): \
             header_timeout, max_header_bytes, idle_timeout, max_connections, drain_timeout. \
             Routes are under `routes:`, each a name with prefix, service, host, strip_prefix, \
@@ -52,6 +53,13 @@ struct ServeCommand: AsyncParsableCommand {
             error. --access-log - writes it to standard output. Lines are written at least \
             every second, and when the gateway stops. The file is appended to, so it can be \
             rotated by copying and truncating it.
+
+            With --otlp-endpoint, each routed request has a server span that continues the \
+            client's trace (W3C traceparent), exported in batches over OTLP/HTTP to the \
+            collector's /v1/traces, as service "shoal". The standard OTEL_* variables \
+            (OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, OTEL_EXPORTER_OTLP_HEADERS, \
+            OTEL_BSP_SCHEDULE_DELAY …) apply on top. Without it, trace headers reach the \
+            instance as the client sent them.
 
             Exit codes: 0 stopped by a signal, 1 failed while running (say the admin port \
             is taken), 2 bad usage or a bad setting (an access log that cannot be opened \
@@ -89,6 +97,11 @@ struct ServeCommand: AsyncParsableCommand {
         help: "Write a JSON line for each request to this file, or to standard output with '-' (default: none).")
     var accessLog: String?
 
+    @Option(
+        name: .customLong("otlp-endpoint"),
+        help: "Export a span for each routed request to this OpenTelemetry collector, over OTLP/HTTP (default: none).")
+    var otlpEndpoint: String?
+
     @Option(help: "A YAML file of settings (default: $SHOAL_CONFIG).")
     var config: String?
 
@@ -119,6 +132,9 @@ struct ServeCommand: AsyncParsableCommand {
             registry = EmbeddedRegistry()
             locks = EmbeddedLock()
         }
+        let tracing = try settings.otlpEndpoint.map { endpoint throws(UsageError) in
+            try ServeTracing.backend(endpoint: endpoint)
+        }
         let gateway: Gateway
         do throws(GatewayConfigurationError) {
             gateway = Gateway(
@@ -127,7 +143,7 @@ struct ServeCommand: AsyncParsableCommand {
                     routes: try RouteTable(settings.routes),
                     limits: settings.limits,
                     accessLog: settings.accessLog.map { .init($0 == "-" ? .standardOutput : .file($0)) }),
-                discovery: registry)
+                discovery: registry, tracer: tracing?.tracer)
         } catch {
             throw UsageError("\(error.message)")
         }
@@ -148,9 +164,10 @@ struct ServeCommand: AsyncParsableCommand {
                 let bound = channel.localAddress?.port.map(String.init) ?? String(port)
                 StandardError.write("shoal: registry API on http://\(host):\(bound) (state in \(backend))\n")
             }, logger: logger)
+        // Stopped in reverse order: the exporter goes last, with the gateway's last spans.
         let group = ServiceGroup(
-            services: [registry, checker, gateway, application], gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger)
+            services: (tracing.map { [$0.service] } ?? []) + [registry, checker, gateway, application],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         let announce = Task {
             guard let bound = try? await gateway.boundPort() else { return }
             let routes = settings.routes.count == 1 ? "1 route" : "\(settings.routes.count) routes"
@@ -190,6 +207,7 @@ struct ServeCommand: AsyncParsableCommand {
         set(.redisCA, redisOptions.redisCA)
         set(.listen, listen)
         set(.accessLog, accessLog)
+        set(.otlpEndpoint, otlpEndpoint)
         if let threads { values[.threads] = ConfigValue(.int(threads), isSecret: false) }
         if insecure { values[.insecure] = ConfigValue(.bool(true), isSecret: false) }
         return values

@@ -31,6 +31,8 @@ struct ServeSetting: Sendable, Hashable {
     static let threads = ServeSetting(key: "threads", flag: "--threads", summary: "the gateway's event-loop threads")
     static let accessLog = ServeSetting(
         key: "access_log", flag: "--access-log", summary: "where the gateway's access log goes")
+    static let otlpEndpoint = ServeSetting(
+        key: "otlp_endpoint", flag: "--otlp-endpoint", summary: "the OpenTelemetry collector that gets request spans")
     static let maxHeaderBytes = ServeSetting(
         key: "limits.max_header_bytes", flag: "", summary: "the most bytes of a request head (431 above)")
     static let headerTimeout = ServeSetting(
@@ -44,7 +46,8 @@ struct ServeSetting: Sendable, Hashable {
 
     /// Every setting `shoal serve` reads, but the routes'.
     static let all: [ServeSetting] = [
-        admin, token, insecure, redisURL, redisCA, listen, threads, accessLog, maxHeaderBytes, headerTimeout,
+        admin, token, insecure, redisURL, redisCA, listen, threads, accessLog, otlpEndpoint,
+        maxHeaderBytes, headerTimeout,
         idleTimeout,
         maxConnections, drainTimeout,
     ]

@@ -20,6 +20,8 @@ struct ServeSettings: Sendable {
     var threads: Int
     /// Where the access log goes: a path, or `-` for standard output; none when `nil`.
     var accessLog: String?
+    /// The OpenTelemetry collector's base URL; no spans are made when `nil`.
+    var otlpEndpoint: String?
     var routes: [GatewayRoute]
     var limits: GatewayConfiguration.Limits
 
@@ -105,6 +107,7 @@ struct ServeSettings: Sendable {
             listen: string(.listen) ?? defaultListen,
             threads: reader.int(forKey: ConfigKey(ServeSetting.threads.key), default: defaultThreads),
             accessLog: string(.accessLog),
+            otlpEndpoint: string(.otlpEndpoint),
             routes: routes,
             limits: limits)
         if let problem = errors.problems.first { throw UsageError(message(for: problem, configFile: configFile)) }
