@@ -30,6 +30,8 @@ public final class Gateway: Service, Sendable {
     private let clock: any MonotonicClock
     private let wallClock: any WallClock
     private let bound = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, any Error>])>((nil, []))
+    /// The access log's file while ``run()`` runs.
+    private let accessLogFile = Mutex<AccessLogFile?>(nil)
 
     /// A gateway over `discovery`; nothing listens until ``run()``.
     ///
@@ -84,6 +86,8 @@ public final class Gateway: Service, Sendable {
             fail(error)
             throw error
         }
+        self.accessLogFile.withLock { $0 = accessLogFile }
+        defer { self.accessLogFile.withLock { $0 = nil } }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
         var loops: [ObjectIdentifier: NIOLoopBound<GatewayLoop>] = [:]
         for (n, eventLoop) in group.makeIterator().enumerated() {
@@ -146,6 +150,17 @@ public final class Gateway: Service, Sendable {
             try? await loop.eventLoop.submit { loop.value.accessLog?.flush() }.get()
         }
         try? await group.shutdownGracefully()
+    }
+
+    /// Opens the access log's file again at its path, and writes there from then on: send it
+    /// after moving the file away (log rotation, as with nginx's `reopen`). Lines still in
+    /// the event loops' buffers go to the new file. Does nothing without an access log to a
+    /// file, or when the gateway is not running.
+    ///
+    /// - Throws: ``GatewayAccessLogError`` when the path cannot be opened; the log then goes on
+    ///   to the file it was going to.
+    public func reopenAccessLog() throws(GatewayAccessLogError) {
+        try accessLogFile.withLock { $0 }?.reopen()
     }
 
     private func fail(_ error: any Error) {

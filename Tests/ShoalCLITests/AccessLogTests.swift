@@ -115,6 +115,24 @@ struct AccessLogTests {
         #expect(ids.allSatisfy { Self.line($0, in: lines)?["status"] as? Int == 200 }, "\(lines.count) lines")
     }
 
+    @Test("SIGUSR1 reopens the log at its path, after a rotation moved the file away")
+    func reopen() async throws {
+        let logged = try await LoggedGateway()
+        defer { logged.stop() }
+        let (serve, path) = (logged.serve, logged.path)
+        let before = try await serve.gateway("/api/before").headers["x-request-id"]
+        #expect(await eventually(within: 10) { Self.line(before, in: Self.lines(path)) != nil })
+        let rotated = path + ".1"
+        try FileManager.default.moveItem(atPath: path, toPath: rotated)
+        serve.shoal.process.signal(SIGUSR1)
+        #expect(await eventually(within: 10) { FileManager.default.fileExists(atPath: path) })
+        let after = try await serve.gateway("/api/after").headers["x-request-id"]
+        #expect(await eventually(within: 10) { Self.line(after, in: Self.lines(path)) != nil })
+        #expect(Self.line(after, in: Self.lines(rotated)) == nil)
+        #expect(Self.line(before, in: Self.lines(rotated)) != nil)
+        #expect(serve.shoal.process.isRunning)
+    }
+
     @Test("--access-log - writes to standard output; a file that cannot be opened exits 2 naming the flag")
     func standardOutputAndBadPath() async throws {
         let output = try scratchDirectory()

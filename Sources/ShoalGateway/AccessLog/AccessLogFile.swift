@@ -9,35 +9,59 @@ import Synchronization
 #endif
 
 /// The access log's file descriptor, shared by the event loops. Each write is of whole lines
-/// and holds a lock, so lines from two loops never mix, even in a pipe.
+/// and holds the lock, so lines from two loops never mix, even in a pipe; a reopen swaps the
+/// descriptor under the same lock, between two writes.
 final class AccessLogFile: Sendable {
-    private let descriptor: Int32
-    private let owned: Bool
-    private let writing = Mutex<Void>(())
+    /// The file's path; `nil` for standard output.
+    let path: String?
+    private let descriptor: Mutex<Int32>
 
     /// Opens `destination`: the file is created if missing, and appended to.
     init(_ destination: GatewayConfiguration.AccessLog.Destination) throws(GatewayAccessLogError) {
         switch destination {
         case .standardOutput:
-            descriptor = STDOUT_FILENO
-            owned = false
+            path = nil
+            descriptor = Mutex(STDOUT_FILENO)
         case .file(let path):
-            let opened = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-            guard opened >= 0 else {
-                throw GatewayAccessLogError(path: path, reason: String(cString: strerror(errno)))
-            }
-            descriptor = opened
-            owned = true
+            self.path = path
+            descriptor = Mutex(try Self.open(path))
         }
     }
 
     deinit {
-        if owned { close(descriptor) }
+        if path != nil { close(descriptor.withLock { $0 }) }
+    }
+
+    private static func open(_ path: String) throws(GatewayAccessLogError) -> Int32 {
+        #if canImport(Glibc)
+            let opened = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        #elseif canImport(Musl)
+            let opened = Musl.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        #else
+            let opened = Darwin.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        #endif
+        guard opened >= 0 else { throw GatewayAccessLogError(path: path, reason: String(cString: strerror(errno))) }
+        return opened
+    }
+
+    /// Opens the path again and writes there from now on (after a rotation moved the file
+    /// away); the old descriptor is closed. Standard output stays as it is.
+    ///
+    /// - Throws: ``GatewayAccessLogError`` when the path cannot be opened; the log then goes
+    ///   on where it went.
+    func reopen() throws(GatewayAccessLogError) {
+        guard let path else { return }
+        let fresh = try Self.open(path)
+        let old = descriptor.withLock { descriptor in
+            defer { descriptor = fresh }
+            return descriptor
+        }
+        close(old)
     }
 
     /// Writes all of `bytes`; `false` when the system refused (a full disk, a closed pipe).
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        writing.withLock { _ in
+        descriptor.withLock { descriptor in
             var offset = 0
             while offset < bytes.count {
                 #if canImport(Glibc)

@@ -3,8 +3,8 @@ extension GatewayConfiguration {
     /// written when its response ends (or when it ends without one).
     ///
     /// Lines are kept in a buffer on each event loop and written when it holds 32 KiB, every
-    /// ``flushInterval``, and when the gateway stops. Writes to a file append (`O_APPEND`),
-    /// so the file may be rotated by copying and truncating it. As in nginx, the writes are
+    /// ``flushInterval``, and when the gateway stops. Writes to a file append (`O_APPEND`);
+    /// to rotate it, move it away and call ``Gateway/reopenAccessLog()``. As in nginx, the writes are
     /// made by the event loops themselves: a destination that blocks (a full pipe) holds up
     /// the requests of that loop.
     ///

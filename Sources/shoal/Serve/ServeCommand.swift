@@ -13,6 +13,7 @@ import ShoalDiscovery
 import ShoalGateway
 import ShoalLock
 import ShoalRedis
+import UnixSignals
 
 /// `shoal serve`: the gateway, the registry and the admin API, for services in any language.
 struct ServeCommand: AsyncParsableCommand {
@@ -51,8 +52,8 @@ struct ServeCommand: AsyncParsableCommand {
             ends: time, request_id, client, method, host, target, protocol, status, route, \
             upstream, tries, request_bytes, response_bytes, duration_ms, user_agent and \
             error. --access-log - writes it to standard output. Lines are written at least \
-            every second, and when the gateway stops. The file is appended to, so it can be \
-            rotated by copying and truncating it.
+            every second, and when the gateway stops. The file is appended to; after moving \
+            it away, send SIGUSR1 and the log goes on in a new file at the path.
 
             With --otlp-endpoint, each routed request has a server span that continues the \
             client's trace (W3C traceparent), exported in batches over OTLP/HTTP to the \
@@ -175,6 +176,17 @@ struct ServeCommand: AsyncParsableCommand {
             StandardError.write("shoal: gateway on http://\(gatewayHost):\(bound) (\(routes), \(threads))\n")
         }
         defer { announce.cancel() }
+        // SIGUSR1 reopens the access log (after a rotation moved it), as it does for nginx.
+        let reopening = Task {
+            for await _ in await UnixSignalsSequence(trapping: .sigusr1) {
+                do throws(GatewayAccessLogError) {
+                    try gateway.reopenAccessLog()
+                } catch {
+                    StandardError.write("shoal: SIGUSR1: \(error); the log goes on to the file it was going to\n")
+                }
+            }
+        }
+        defer { reopening.cancel() }
         do {
             try await group.run()
         } catch let error as GatewayListenError {
