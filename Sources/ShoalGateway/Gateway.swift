@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 import ShoalBalancing
 import ShoalCore
@@ -76,7 +77,8 @@ public final class Gateway: Service, Sendable {
     /// Listens, follows the routes' services, and proxies until graceful shutdown or
     /// cancellation; then drains.
     ///
-    /// - Throws: ``GatewayAccessLogError`` when the access log cannot be opened, and
+    /// - Throws: ``GatewayAccessLogError`` when the access log cannot be opened,
+    ///   ``GatewayTLSError`` when the TLS configuration cannot be used, and
     ///   ``GatewayListenError`` when the address cannot be listened on.
     public func run() async throws {
         let accessLogFile: AccessLogFile?
@@ -85,6 +87,14 @@ public final class Gateway: Service, Sendable {
         } catch {
             fail(error)
             throw error
+        }
+        let tlsContext: NIOSSLContext?
+        do {
+            tlsContext = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
+        } catch {
+            let failure = GatewayTLSError(reason: "\(error)")
+            fail(failure)
+            throw failure
         }
         self.accessLogFile.withLock { $0 = accessLogFile }
         defer { self.accessLogFile.withLock { $0 = nil } }
@@ -102,7 +112,7 @@ public final class Gateway: Service, Sendable {
         }
         let server: any Channel
         do {
-            server = try await bootstrap(group: group, loops: loops).bind(
+            server = try await bootstrap(group: group, loops: loops, tls: tlsContext).bind(
                 host: configuration.host, port: configuration.port
             ).get()
         } catch {
@@ -171,9 +181,9 @@ public final class Gateway: Service, Sendable {
         for waiter in waiters { waiter.resume(throwing: error) }
     }
 
-    private func bootstrap(group: MultiThreadedEventLoopGroup, loops: [ObjectIdentifier: NIOLoopBound<GatewayLoop>])
-        -> ServerBootstrap
-    {
+    private func bootstrap(
+        group: MultiThreadedEventLoopGroup, loops: [ObjectIdentifier: NIOLoopBound<GatewayLoop>], tls: NIOSSLContext?
+    ) -> ServerBootstrap {
         let shared = shared
         let limits = configuration.limits
         return ServerBootstrap(group: group)
@@ -189,6 +199,7 @@ public final class Gateway: Service, Sendable {
                 }
                 // The proxy handler reads and writes HTTP/1 bytes itself: no codec handlers.
                 return channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.addHandler(ProxyHandler(loop: loop.value))
                 }
             }

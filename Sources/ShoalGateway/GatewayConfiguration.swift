@@ -1,3 +1,4 @@
+import NIOSSL
 import ShoalBalancing
 
 /// Everything a ``Gateway`` needs besides its registry.
@@ -18,6 +19,11 @@ public struct GatewayConfiguration: Sendable {
     public var upstream: Upstream
     /// Where a line for each request goes; `nil` (the default) for no access log.
     public var accessLog: AccessLog?
+    /// With a TLS server configuration (such as
+    /// `TLSConfiguration.makeServerConfiguration(certificateChain:privateKey:)`), the listener
+    /// takes HTTPS and terminates TLS; instances are still reached over plain HTTP/1.1, with
+    /// `X-Forwarded-Proto: https`. `nil` (the default): plain HTTP.
+    public var tls: TLSConfiguration?
 
     /// Limits that protect the gateway from its clients.
     public struct Limits: Sendable, Hashable {
@@ -69,7 +75,7 @@ public struct GatewayConfiguration: Sendable {
     public init(
         host: String = "127.0.0.1", port: Int = 8080, threads: Int = 1, routes: RouteTable,
         balancer: BalancerConfiguration = .init(), limits: Limits = .init(), upstream: Upstream = .init(),
-        accessLog: AccessLog? = nil
+        accessLog: AccessLog? = nil, tls: TLSConfiguration? = nil
     ) throws(GatewayConfigurationError) {
         guard (0...65535).contains(port) else {
             throw GatewayConfigurationError("port must be in 0...65535, not \(port)")
@@ -97,5 +103,6 @@ public struct GatewayConfiguration: Sendable {
         self.limits = limits
         self.upstream = upstream
         self.accessLog = accessLog
+        self.tls = tls
     }
 }

@@ -18,6 +18,8 @@ final class GatewayShared: Sendable {
     let draining = Atomic<Bool>(false)
     /// Counts read in process (the demo's summary); `/metrics` has the rest.
     let counters = GatewayCounters()
+    /// Whether clients come over TLS.
+    let secure: Bool
     /// Where request spans go; `nil` when no tracer records them, so requests skip tracing.
     let tracer: (any Tracer)?
 
@@ -25,6 +27,7 @@ final class GatewayShared: Sendable {
         self.configuration = configuration
         self.upstreams = upstreams
         routeLabels = configuration.routes.routes.map { ($0.host ?? "") + $0.prefix }
+        secure = configuration.tls != nil
         self.tracer = tracer is NoOpTracer ? nil : tracer
     }
 

@@ -263,8 +263,7 @@ final class ProxyHandler: ChannelInboundHandler {
         var upstreamHead = context.channel.allocator.buffer(capacity: head.bytes.count + 512)
         head.writeUpstreamHead(
             target: route.upstreamURI(target), hostIfMissing: route.service, clientIP: clientIP, requestID: requestID,
-            traceFields: traceFields,
-            to: &upstreamHead)
+            traceFields: traceFields, secure: shared.secure, to: &upstreamHead)
         let exchange = Exchange(
             request: head, requestID: requestID, route: (index, route), upstreamHead: upstreamHead,
             retryable: head.isIdempotent && !head.hasBody, deadline: .now() + route.timeout.timeAmount)

@@ -46,7 +46,9 @@ final class ServeProcess: Sendable {
                 || !shoal.process.isRunning
         }
         func boundPort(after words: String) -> Int? {
-            let line = shoal.stderr.split(separator: "\n").first { $0.contains("\(words) http://127.0.0.1:") }
+            let line = shoal.stderr.split(separator: "\n").first {
+                $0.contains("\(words) http://127.0.0.1:") || $0.contains("\(words) https://127.0.0.1:")
+            }
             return line.flatMap { $0.split(separator: ":").last?.split(separator: " ").first }.flatMap { Int($0) }
         }
         guard up, shoal.process.isRunning, let port = boundPort(after: "registry API on"),

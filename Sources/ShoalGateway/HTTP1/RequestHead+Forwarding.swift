@@ -13,9 +13,10 @@ extension RequestHead {
     ///     HTTP/1.1 requires: the route's service, as nginx sends its upstream's name.
     ///   - traceFields: fields a tracer injected (lowercase names); they replace the client's
     ///     fields of the same names.
+    ///   - secure: whether the client came over TLS (`X-Forwarded-Proto: https`).
     func writeUpstreamHead(
         target: String, hostIfMissing: String, clientIP: String?, requestID: String, traceFields: [(String, String)],
-        to buffer: inout ByteBuffer
+        secure: Bool = false, to buffer: inout ByteBuffer
     ) {
         buffer.writeBytes(bytes[method])
         buffer.writeStaticString(" ")
@@ -64,7 +65,7 @@ extension RequestHead {
                 buffer.writeStaticString("\r\n")
             }
         }
-        buffer.writeStaticString("x-forwarded-proto: http\r\n")
+        buffer.writeStaticString(secure ? "x-forwarded-proto: https\r\n" : "x-forwarded-proto: http\r\n")
         if let host = fields.first(where: { $0.kind == .host }) {
             buffer.writeStaticString("x-forwarded-host: ")
             buffer.writeBytes(bytes[host.value])

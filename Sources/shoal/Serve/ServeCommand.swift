@@ -40,6 +40,8 @@ struct ServeCommand: AsyncParsableCommand {
               --redis-ca   SHOAL_REDIS_CA    redis: {ca: /etc/shoal/ca.pem}
               --listen     SHOAL_LISTEN      listen: 127.0.0.1:8080
               --threads    SHOAL_THREADS     threads: 2
+              --tls-cert   SHOAL_TLS_CERT    tls: {cert: /etc/shoal/cert.pem}
+              --tls-key    SHOAL_TLS_KEY     tls: {key: /etc/shoal/key.pem}
               --access-log SHOAL_ACCESS_LOG  access_log: /var/log/shoal/access.log
               --otlp-endpoint SHOAL_OTLP_ENDPOINT  otlp_endpoint: http://127.0.0.1:4318
             The limits are under `limits:` in the file (SHOAL_LIMITS_… in the environment): \
@@ -47,6 +49,10 @@ struct ServeCommand: AsyncParsableCommand {
             Routes are under `routes:`, each a name with prefix, service, host, strip_prefix, \
             strategy, timeout, per_try_timeout, retries and max_body_bytes; --route adds more. \
             An unknown key in the file, or a value of the wrong type anywhere, is an error.
+
+            With --tls-cert and --tls-key (PEM files: the certificate chain, then its key), \
+            the gateway takes HTTPS (TLS 1.2 and 1.3, ALPN http/1.1) and sends requests on to \
+            instances over plain HTTP with X-Forwarded-Proto: https.
 
             The access log has one JSON line for each request, written when its response \
             ends: time, request_id, client, method, host, target, protocol, status, route, \
@@ -93,6 +99,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The gateway's event-loop threads (default: one per core).")
     var threads: Int?
 
+    @Option(name: .customLong("tls-cert"), help: "Take HTTPS with this certificate chain (a PEM file).")
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: "The private key of --tls-cert (a PEM file).")
+    var tlsKey: String?
+
     @Option(
         name: .customLong("access-log"),
         help: "Write a JSON line for each request to this file, or to standard output with '-' (default: none).")
@@ -133,6 +145,7 @@ struct ServeCommand: AsyncParsableCommand {
             registry = EmbeddedRegistry()
             locks = EmbeddedLock()
         }
+        let tls = try ServeTLS.configuration(certificate: settings.tlsCertificate, key: settings.tlsKey)
         let tracing = try settings.otlpEndpoint.map { endpoint throws(UsageError) in
             try ServeTracing.backend(endpoint: endpoint)
         }
@@ -143,7 +156,7 @@ struct ServeCommand: AsyncParsableCommand {
                     host: gatewayHost, port: gatewayPort, threads: settings.threads,
                     routes: try RouteTable(settings.routes),
                     limits: settings.limits,
-                    accessLog: settings.accessLog.map { .init($0 == "-" ? .standardOutput : .file($0)) }),
+                    accessLog: settings.accessLog.map { .init($0 == "-" ? .standardOutput : .file($0)) }, tls: tls),
                 discovery: registry, tracer: tracing?.tracer)
         } catch {
             throw UsageError("\(error.message)")
@@ -173,7 +186,8 @@ struct ServeCommand: AsyncParsableCommand {
             guard let bound = try? await gateway.boundPort() else { return }
             let routes = settings.routes.count == 1 ? "1 route" : "\(settings.routes.count) routes"
             let threads = settings.threads == 1 ? "1 thread" : "\(settings.threads) threads"
-            StandardError.write("shoal: gateway on http://\(gatewayHost):\(bound) (\(routes), \(threads))\n")
+            let scheme = tls == nil ? "http" : "https"
+            StandardError.write("shoal: gateway on \(scheme)://\(gatewayHost):\(bound) (\(routes), \(threads))\n")
         }
         defer { announce.cancel() }
         // SIGUSR1 reopens the access log (after a rotation moved it), as it does for nginx.
@@ -192,6 +206,11 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as GatewayListenError {
             await redisLocks?.close()
             throw RuntimeFailure("the gateway \(error) (--listen); choose another address")
+        } catch let error as GatewayTLSError {
+            await redisLocks?.close()
+            throw UsageError(
+                "the gateway \(error) (\(ServeSetting.tlsCertificate.flag), \(ServeSetting.tlsKey.flag)); check that the key is the certificate's"
+            )
         } catch let error as GatewayAccessLogError {
             await redisLocks?.close()
             throw UsageError("the gateway \(error) (\(ServeSetting.accessLog.sources)); choose a path it can write")
@@ -218,6 +237,8 @@ struct ServeCommand: AsyncParsableCommand {
         set(.redisURL, redisOptions.redis, secret: true)
         set(.redisCA, redisOptions.redisCA)
         set(.listen, listen)
+        set(.tlsCertificate, tlsCertificate)
+        set(.tlsKey, tlsKey)
         set(.accessLog, accessLog)
         set(.otlpEndpoint, otlpEndpoint)
         if let threads { values[.threads] = ConfigValue(.int(threads), isSecret: false) }

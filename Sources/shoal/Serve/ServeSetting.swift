@@ -31,6 +31,9 @@ struct ServeSetting: Sendable, Hashable {
     static let threads = ServeSetting(key: "threads", flag: "--threads", summary: "the gateway's event-loop threads")
     static let accessLog = ServeSetting(
         key: "access_log", flag: "--access-log", summary: "where the gateway's access log goes")
+    static let tlsCertificate = ServeSetting(
+        key: "tls.cert", flag: "--tls-cert", summary: "the gateway's TLS certificate chain (PEM)")
+    static let tlsKey = ServeSetting(key: "tls.key", flag: "--tls-key", summary: "the gateway's TLS private key (PEM)")
     static let otlpEndpoint = ServeSetting(
         key: "otlp_endpoint", flag: "--otlp-endpoint", summary: "the OpenTelemetry collector that gets request spans")
     static let maxHeaderBytes = ServeSetting(
@@ -46,7 +49,7 @@ struct ServeSetting: Sendable, Hashable {
 
     /// Every setting `shoal serve` reads, but the routes'.
     static let all: [ServeSetting] = [
-        admin, token, insecure, redisURL, redisCA, listen, threads, accessLog, otlpEndpoint,
+        admin, token, insecure, redisURL, redisCA, listen, threads, tlsCertificate, tlsKey, accessLog, otlpEndpoint,
         maxHeaderBytes, headerTimeout,
         idleTimeout,
         maxConnections, drainTimeout,

@@ -18,6 +18,9 @@ struct ServeSettings: Sendable {
     var redisCA: String?
     var listen: String
     var threads: Int
+    /// The PEM files of the gateway's TLS certificate chain and key; plain HTTP when `nil`.
+    var tlsCertificate: String?
+    var tlsKey: String?
     /// Where the access log goes: a path, or `-` for standard output; none when `nil`.
     var accessLog: String?
     /// The OpenTelemetry collector's base URL; no spans are made when `nil`.
@@ -106,6 +109,8 @@ struct ServeSettings: Sendable {
             redisCA: string(.redisCA),
             listen: string(.listen) ?? defaultListen,
             threads: reader.int(forKey: ConfigKey(ServeSetting.threads.key), default: defaultThreads),
+            tlsCertificate: string(.tlsCertificate),
+            tlsKey: string(.tlsKey),
             accessLog: string(.accessLog),
             otlpEndpoint: string(.otlpEndpoint),
             routes: routes,

@@ -1,0 +1,80 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOSSL
+import ShoalTesting
+import Testing
+
+@Suite("shoal serve --tls-cert/--tls-key: HTTPS on the gateway", .serialized)
+struct GatewayTLSTests {
+    /// An HTTPS client that trusts only the test CA.
+    static func client(trusting certificates: TestCertificates) -> HTTPClient {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(certificates.caCertificate)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+    }
+
+    /// GET `path` over HTTPS: the status, the `x-backend` header and the body.
+    static func get(_ client: HTTPClient, port: Int, _ path: String) async throws -> (Int, String?, String) {
+        let response = try await client.execute(
+            HTTPClientRequest(url: "https://127.0.0.1:\(port)\(path)"), timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), response.headers.first(name: "x-backend"), String(buffer: body))
+    }
+
+    @Test("the gateway takes HTTPS and tells the instance so; plain HTTP on its port is closed, and it stays up")
+    func https() async throws {
+        let certificates = try TestCertificates.make()
+        let web = try await SampleServiceProcess(name: "web-1")
+        let serve = try await ServeProcess(
+            ["--tls-cert", certificates.serverCertificate, "--tls-key", certificates.serverKey],
+            config: GatewayTests.routes)
+        let client = Self.client(trusting: certificates)
+        defer {
+            web.stop()
+            serve.stop()
+            try? FileManager.default.removeItem(at: certificates.directory)
+        }
+        #expect(serve.shoal.stderr.contains("gateway on https://127.0.0.1:"))
+        try await serve.register("web", web)
+        let port = serve.gatewayPort
+        #expect(await eventually(within: 10) { (try? await Self.get(client, port: port, "/api/x"))?.1 == "web-1" })
+
+        let (status, _, body) = try await Self.get(client, port: port, "/api/echo")
+        #expect(status == 200)
+        let echoed = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+        let headers = (echoed?["headers"] as? [[String]] ?? []).filter { $0.count == 2 }
+        #expect(headers.first { $0[0] == "x-forwarded-proto" }?[1] == "https", "\(headers)")
+
+        // Plain HTTP where TLS is expected: no HTTP answer, the connection closes.
+        let answer = try await blocking {
+            let plain = try RawConnection(port: port, timeout: 5)
+            plain.send("GET /api/x HTTP/1.1\r\nHost: a\r\n\r\n")
+            return plain.receive()
+        }
+        #expect(!String(decoding: answer, as: UTF8.self).contains("HTTP/1.1"))
+        #expect(serve.shoal.process.isRunning)
+        #expect(try await Self.get(client, port: port, "/api/x").0 == 200)
+        try await client.shutdown()
+    }
+
+    @Test("a key that is not the certificate's, or one of the two files alone, exits 2 naming the flags")
+    func badFiles() async throws {
+        let certificates = try TestCertificates.make()
+        let other = try TestCertificates.make()
+        defer {
+            try? FileManager.default.removeItem(at: certificates.directory)
+            try? FileManager.default.removeItem(at: other.directory)
+        }
+        let serve = ["serve", "--admin", "127.0.0.1:0", "--listen", "127.0.0.1:0"]
+        let mismatched = try await ShoalProcess.run(
+            serve + ["--tls-cert", certificates.serverCertificate, "--tls-key", other.serverKey])
+        #expect(mismatched.status == 2)
+        #expect(mismatched.stderr.contains("--tls-key"), "\(mismatched.stderr)")
+        let alone = try await ShoalProcess.run(serve + ["--tls-cert", certificates.serverCertificate])
+        #expect(alone.status == 2 && alone.stderr.contains("--tls-key"), "\(alone.stderr)")
+        let notPEM = try await ShoalProcess.run(
+            serve + ["--tls-cert", certificates.serverKey, "--tls-key", certificates.serverKey])
+        #expect(notPEM.status == 2 && notPEM.stderr.contains("--tls-cert"), "\(notPEM.stderr)")
+    }
+}
