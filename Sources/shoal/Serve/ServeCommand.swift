@@ -178,10 +178,14 @@ struct ServeCommand: AsyncParsableCommand {
                 let bound = channel.localAddress?.port.map(String.init) ?? String(port)
                 StandardError.write("shoal: registry API on http://\(host):\(bound) (state in \(backend))\n")
             }, logger: logger)
-        // Stopped in reverse order: the exporter goes last, with the gateway's last spans.
+        // Stopped in reverse order: the exporter goes last, with the gateway's last spans. A
+        // service that fails (a listener that cannot bind) stops the others gracefully, so
+        // they do not log their cancellation as errors.
+        let services: [any Service] = (tracing.map { [$0.service] } ?? []) + [registry, checker, gateway, application]
         let group = ServiceGroup(
-            services: (tracing.map { [$0.service] } ?? []) + [registry, checker, gateway, application],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: ServiceGroupConfiguration(
+                services: services.map { .init(service: $0, failureTerminationBehavior: .gracefullyShutdownGroup) },
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         let announce = Task {
             guard let bound = try? await gateway.boundPort() else { return }
             let routes = settings.routes.count == 1 ? "1 route" : "\(settings.routes.count) routes"
