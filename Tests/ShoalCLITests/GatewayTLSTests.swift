@@ -56,6 +56,21 @@ struct GatewayTLSTests {
         #expect(serve.shoal.process.isRunning)
         #expect(try await Self.get(client, port: port, "/api/x").0 == 200)
         try await client.shutdown()
+
+        // TLS 1.1 is refused with a protocol_version alert; 1.2 is the least it takes.
+        let openssl = URL(fileURLWithPath: "/usr/bin/openssl")
+        func handshake(_ version: String) async throws -> ChildProcess.Result {
+            try await blocking {
+                try ChildProcess.run(
+                    openssl,
+                    ["s_client", "-connect", "127.0.0.1:\(port)", version, "-CAfile", certificates.caCertificate],
+                    stdin: Data())
+            }
+        }
+        let old = try await handshake("-tls1_1")
+        #expect(old.status != 0 && (old.output + old.stderr).contains("alert protocol version"), "\(old.stderr)")
+        let current = try await handshake("-tls1_2")
+        #expect(current.status == 0 && current.output.contains("TLSv1.2"), "\(current.stderr)")
     }
 
     @Test("a key that is not the certificate's, or one of the two files alone, exits 2 naming the flags")

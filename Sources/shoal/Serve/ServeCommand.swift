@@ -69,8 +69,8 @@ struct ServeCommand: AsyncParsableCommand {
             instance as the client sent them.
 
             Exit codes: 0 stopped by a signal, 1 failed while running (say the admin port \
-            is taken), 2 bad usage or a bad setting (an access log that cannot be opened \
-            too).
+            is taken), 2 bad usage or a bad setting (also an access log that cannot be \
+            opened, and TLS files that do not load or do not match).
             """
     )
 

@@ -32,6 +32,8 @@ enum ServeTLS {
         }
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
+        // NIOSSL's server default still takes TLS 1.0 and 1.1, which browsers and RFC 8996 retired.
+        configuration.minimumTLSVersion = .tlsv12
         configuration.applicationProtocols = ["http/1.1"]
         return configuration
     }
