@@ -27,7 +27,7 @@ public final class Gateway: Service, Sendable {
     /// What the gateway has done so far.
     public var counters: GatewayCounters { shared.counters }
     private let discovery: any ServiceDiscovery
-    private let shared: GatewayShared
+    let shared: GatewayShared
     private let clock: any MonotonicClock
     private let wallClock: any WallClock
     private let bound = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, any Error>])>((nil, []))

@@ -21,6 +21,11 @@ extension ProxyHandler: UpstreamDelegate {
             return
         }
         exchange.pick = pick
+        if exchange.tries > 0 {
+            // A retry: counted once an instance not tried yet is picked for it.
+            shared.counters.retries.add(1, ordering: .relaxed)
+            loop.metrics.retry(route: index)
+        }
         exchange.tries += 1
         exchange.spanTry(address: pick.endpoint.address)
         exchange.tryStarted = .now()
@@ -122,8 +127,6 @@ extension ProxyHandler: UpstreamDelegate {
             return
         }
         if !final && (retryGranted || mayRetry(exchange)) {
-            shared.counters.retries.add(1, ordering: .relaxed)
-            if let index = exchange.route?.index { loop.metrics.retry(route: index) }
             startTry()
             return
         }

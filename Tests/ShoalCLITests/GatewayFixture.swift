@@ -49,10 +49,12 @@ final class SampleServiceProcess: Sendable {
 
 extension ServeProcess {
     /// Registers `service` on the admin API (no health check, a 5 minute TTL).
-    func register(_ service: String, _ instance: SampleServiceProcess, id: String? = nil) async throws {
+    func register(
+        _ service: String, _ instance: SampleServiceProcess, id: String? = nil, token: String? = nil
+    ) async throws {
         let put = try await request(
             "PUT", "/v1/services/\(service)/instances/\(id ?? instance.name)",
-            body: #"{"address":"127.0.0.1","port":\#(instance.port),"ttl":"5m"}"#)
+            body: #"{"address":"127.0.0.1","port":\#(instance.port),"ttl":"5m"}"#, token: token)
         guard put.status == 200 else {
             throw RedisServerError("registering \(instance.name): \(put.status) \(put.body)")
         }
@@ -100,7 +102,8 @@ struct RoutedGateway {
     let web: SampleServiceProcess
     let serve: ServeProcess
 
-    init(_ arguments: [String], environment: [String: String] = [:]) async throws {
+    /// - Parameter token: the `--token` among `arguments`, if any, for registering.
+    init(_ arguments: [String], environment: [String: String] = [:], token: String? = nil) async throws {
         web = try await SampleServiceProcess(name: "web-1")
         do {
             serve = try await ServeProcess(arguments, environment: environment, config: GatewayTests.routes)
@@ -108,7 +111,9 @@ struct RoutedGateway {
             web.stop()
             throw error
         }
-        guard (try? await serve.register("web", web)) != nil, await serve.waitUntilRouted("/api/x", to: "web-1") else {
+        guard (try? await serve.register("web", web, token: token)) != nil,
+            await serve.waitUntilRouted("/api/x", to: "web-1")
+        else {
             stop()
             throw RedisServerError("the gateway never routed /api to web-1")
         }

@@ -166,6 +166,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let token { router.add(middleware: BearerTokenMiddleware(token: token)) }
         RegistryAPI(registry: registry, checker: checker).addRoutes(to: router)
         LockAPI(locks: locks).addRoutes(to: router)
+        GatewayStatusRoute(gateway: gateway).addRoutes(to: router)
         let prometheus = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: prometheus))
         MetricsRoute { prometheus.emitToString() }.addRoutes(to: router)

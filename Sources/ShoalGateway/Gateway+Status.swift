@@ -1,0 +1,15 @@
+import ShoalBalancing
+
+extension Gateway {
+    /// What the gateway is doing now.
+    public var status: GatewayStatus {
+        GatewayStatus(
+            connections: openConnections, draining: shared.isDraining,
+            retries: shared.counters.retries.load(ordering: .relaxed), tls: shared.secure,
+            routes: zip(shared.routes.routes, shared.upstreams).map { route, upstreams in
+                GatewayStatus.Route(
+                    host: route.host, prefix: route.prefix, service: route.service, strategy: route.strategy.name,
+                    instances: (upstreams.balancer?.report ?? []).map(GatewayStatus.Instance.init))
+            })
+    }
+}
