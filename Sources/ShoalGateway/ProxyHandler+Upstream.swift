@@ -54,6 +54,7 @@ extension ProxyHandler: UpstreamDelegate {
         exchange.connection = connection
         connection.delegate = self
         connection.requestIsHead = exchange.request.isHead
+        connection.requestIsUpgrade = exchange.request.isUpgrade
         connection.setReading(true)
         connection.write(exchange.upstreamHead)
         for data in exchange.pending { sendBody(data, of: exchange, on: connection) }
@@ -151,6 +152,10 @@ extension ProxyHandler: UpstreamDelegate {
             tryFailed(.serverError, "answered \(head.status)", retryGranted: true)
             return
         }
+        if head.status == 101 {
+            switchProtocols(head, exchange, context)
+            return
+        }
         exchange.stopClocks()
         exchange.responseStarted = true
         exchange.upstreamKeepAlive = head.keepAlive && framing != .untilClose
@@ -166,6 +171,28 @@ extension ProxyHandler: UpstreamDelegate {
             clientFraming: clientFraming, requestID: exchange.requestID, keepAlive: keepAlive,
             clientMinorVersion: exchange.request.minorVersion, to: &buffer)
         context.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    /// The instance agreed to switch protocols (a WebSocket handshake): the client gets the
+    /// `101`, and from then on the two connections are a tunnel of bytes both ways until
+    /// either closes. The handshake's time is the try's latency; the tunnel is not a request
+    /// in flight for the balancer.
+    private func switchProtocols(_ head: ResponseHead, _ exchange: Exchange, _ context: ChannelHandlerContext) {
+        exchange.stopClocks()
+        exchange.responseStarted = true
+        exchange.status = 101
+        exchange.upstreamKeepAlive = false
+        exchange.clientFraming = .untilClose
+        exchange.pick?.finish(.success(latency: exchange.tryStarted.elapsed))
+        exchange.pick = nil
+        closeAfterResponse = true
+        var buffer = context.channel.allocator.buffer(capacity: head.bytes.count + 64)
+        head.writeSwitchingHead(requestID: exchange.requestID, to: &buffer)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        reading = .tunnel
+        setClientReading(true)
+        readInbound()  // bytes the client sent before the answer
+        exchange.connection?.flush()
     }
 
     func upstream(_ connection: UpstreamConnection, body: ByteBuffer) {

@@ -23,6 +23,8 @@ final class ProxyHandler: ChannelInboundHandler {
         case held
         /// Nothing of use: the connection closes after its last answer.
         case dropping
+        /// Bytes of the protocol the instance switched to: they go to it as they are.
+        case tunnel
     }
 
     let loop: GatewayLoop
@@ -88,10 +90,16 @@ final class ProxyHandler: ChannelInboundHandler {
         reading = .dropping
         if let exchange {
             exchange.stopClocks()
+            // A tunnel ends when either side closes: the client closing it is no error.
+            let tunnel = exchange.status == 101
             logAccess(
                 exchange, status: exchange.responseStarted ? exchange.status ?? 0 : 0,
-                error: "the connection closed before the response ended")
-            exchange.endSpan(status: nil, error: "the client connection closed before the response ended")
+                error: tunnel ? nil : "the connection closed before the response ended")
+            if tunnel {
+                exchange.endSpan(status: 101)
+            } else {
+                exchange.endSpan(status: nil, error: "the client connection closed before the response ended")
+            }
             exchange.pick?.finish(.failure(.cancelled, latency: exchange.tryStarted.elapsed))
             exchange.pick = nil
             exchange.connection?.delegate = nil
@@ -160,6 +168,13 @@ final class ProxyHandler: ChannelInboundHandler {
         while context != nil {
             switch reading {
             case .dropping:
+                inbound = .released
+                return
+            case .tunnel:
+                if let exchange, let connection = exchange.connection, inbound.readableBytes > 0 {
+                    exchange.bodyBytes += inbound.readableBytes
+                    connection.write(inbound)
+                }
                 inbound = .released
                 return
             case .held:

@@ -30,6 +30,9 @@ final class UpstreamConnection {
     var idleSince: NIODeadline = .now()
     /// Whether the request in flight is HEAD: its answer has no body, whatever it says.
     var requestIsHead = false
+    /// Whether the request in flight asks to switch protocols: a `101` answer is then final,
+    /// and every byte after it is the new protocol's, until the connection closes.
+    var requestIsUpgrade = false
     /// The last handler's context: writes through it skip the `Channel` existential.
     let context: ChannelHandlerContext
     /// Whether reading the instance is paused (backpressure from the client).
@@ -116,9 +119,16 @@ final class UpstreamConnection {
                     inbound.moveReaderIndex(forwardBy: skip)
                     let head = try ResponseHead(inbound.readBytes(length: length)!)
                     scanner.reset()
+                    if head.status == 101 {
+                        guard requestIsUpgrade else {
+                            throw HTTPParseError("the instance switched protocols, which the request did not ask for")
+                        }
+                        body = HTTPBodyDecoder(.untilClose)
+                        delegate.upstream(self, head: head, framing: .untilClose)
+                        continue
+                    }
                     if head.status < 200 {
                         // 100 Continue and other interim answers: the gateway sends its own.
-                        guard head.status != 101 else { throw HTTPParseError("the instance switched protocols") }
                         continue
                     }
                     let framing = head.bodyFraming(requestIsHead: requestIsHead)

@@ -23,6 +23,7 @@ final class ScriptedInstance: Sendable {
         "/head": "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n",
         "/early": "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
         "/bad": "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nok",
+        "/switch": "HTTP/1.1 101 Switching Protocols\r\nUpgrade: other\r\nConnection: upgrade\r\n\r\n",
     ]
 
     init() async throws {
@@ -61,7 +62,18 @@ final class ScriptedHandler: ChannelInboundHandler {
         self.recorder = recorder
     }
 
+    /// Set once `/ws` switched protocols: every byte read is sent back, and `bye` closes.
+    var echoing = false
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if echoing {
+            let bytes = unwrapInboundIn(data)
+            let bye = String(buffer: bytes).contains("bye")
+            context.writeAndFlush(wrapOutboundOut(bytes)).assumeIsolated().whenComplete { _ in
+                if bye { context.close(promise: nil) }
+            }
+            return
+        }
         pending += String(buffer: unwrapInboundIn(data))
         guard let headEnd = pending.range(of: "\r\n\r\n") else { return }
         let head = pending[..<headEnd.upperBound].lowercased()
@@ -77,6 +89,19 @@ final class ScriptedHandler: ChannelInboundHandler {
         pending = ""
         recorder.requests.withLock { $0.append(request) }
         let target = request.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
+        if target == "/ws" && head.contains("upgrade: websocket") {
+            // Bytes the client sent after its head are the new protocol's already.
+            let early = String(body)
+            echoing = true
+            context.write(
+                wrapOutboundOut(
+                    ByteBuffer(
+                        string: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                            + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n" + early)),
+                promise: nil)
+            context.flush()
+            return
+        }
         let answer =
             ScriptedInstance.answers[target]
             ?? "HTTP/1.1 200 OK\r\nContent-Length: \(request.utf8.count)\r\n\r\n\(request)"
@@ -205,6 +230,60 @@ struct GatewayFramingTests {
             #expect(instance.requests.last?.lowercased().contains("expect") == false)
             #expect(instance.requests.last?.hasSuffix("\r\n\r\nbody") == true)
             #expect(bare.hasPrefix("HTTP/1.1 400 Bad Request\r\n") && bare.contains("LF without CR"))
+        }
+    }
+
+    @Test("a WebSocket handshake gets the instance's 101; then bytes go both ways as they are, until one side closes")
+    func upgrade() async throws {
+        try await Self.withGateway { port, instance in
+            // Digits only, so the "end" that follows is the only one.
+            let payload = String((0..<262_144).map { _ in "0123456789".randomElement()! })
+            let (head, early, echoed, big, closed) = try await blocking {
+                let connection = try RawConnection(port: port, timeout: 5)
+                // The first bytes of the new protocol come right behind the head, before the 101.
+                connection.send(
+                    "GET /f/ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n"
+                        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\nearly")
+                let head = connection.receive(endingWith: "\r\n\r\n")
+                let early = connection.receive(endingWith: "early")
+                connection.send("hello through the tunnel")
+                let echoed = connection.receive(endingWith: "tunnel")
+                connection.send(payload + "end")
+                let big = connection.receive(endingWith: "end")
+                connection.send("bye")
+                _ = connection.receive(endingWith: "bye")
+                return (head, early, echoed, big, connection.receive().isEmpty)
+            }
+            #expect(head.hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"), "\(head)")
+            #expect(head.contains("Upgrade: websocket\r\n") && head.contains("Connection: Upgrade\r\n"))
+            #expect(
+                head.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n")
+                    && head.contains("x-request-id: "))
+            #expect(!head.lowercased().contains("content-length") && !head.lowercased().contains("transfer-encoding"))
+            #expect(early == "early")
+            #expect(echoed == "hello through the tunnel")
+            let whole = big == payload + "end"  // not printed: a quarter of a megabyte
+            #expect(whole, "\(big.utf8.count) bytes came back of \(payload.utf8.count + 3)")
+            #expect(closed)  // the instance closed after "bye": so did the gateway
+            let request = try #require(instance.requests.first { $0.hasPrefix("GET /ws ") }).lowercased()
+            #expect(request.contains("\r\nupgrade: websocket\r\n") && request.contains("\r\nconnection: upgrade\r\n"))
+            #expect(request.contains("\r\nsec-websocket-key: dghlihnhbxbszsbub25jzq==\r\n"))
+        }
+    }
+
+    @Test(
+        "a 101 to a request that did not ask to switch protocols gets 502; Upgrade without Connection: upgrade is dropped"
+    )
+    func unaskedSwitch() async throws {
+        try await Self.withGateway { port, instance in
+            let status = try await blocking {
+                let connection = try RawConnection(port: port, timeout: 5)
+                connection.send("GET /f/switch HTTP/1.1\r\nHost: a\r\nUpgrade: other\r\n\r\n")
+                return connection.readResponse()?.status
+            }
+            #expect(status == 502)
+            let request = try #require(instance.requests.first { $0.hasPrefix("GET /switch ") }).lowercased()
+            #expect(!request.contains("upgrade"), "\(request)")
         }
     }
 }

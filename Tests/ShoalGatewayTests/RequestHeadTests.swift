@@ -132,4 +132,34 @@ struct RequestHeadTests {
             String(buffer: third)
                 == "GET /b HTTP/1.1\r\nhost: orders\r\nx-forwarded-proto: http\r\nx-request-id: r\r\n\r\n")
     }
+
+    @Test(
+        "a request asks to switch protocols with Connection: upgrade and an Upgrade field, in HTTP/1.1, without a body")
+    func upgrade() throws {
+        let websocket = try parse(
+            "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n"
+                + "Sec-WebSocket-Key: k\r\n\r\n")
+        #expect(websocket.isUpgrade)
+        var buffer = ByteBuffer()
+        websocket.writeUpstreamHead(
+            target: "/ws", hostIfMissing: "s", clientIP: nil, requestID: "r", traceFields: [], to: &buffer)
+        #expect(
+            String(buffer: buffer)
+                == "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nSec-WebSocket-Key: k\r\nconnection: upgrade\r\n"
+                + "x-forwarded-proto: http\r\nx-forwarded-host: h\r\nx-request-id: r\r\n\r\n")
+        let notAsked = [
+            "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n",  // no Connection: upgrade
+            "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\n\r\n",  // no Upgrade
+            "GET /ws HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",  // HTTP/1.0
+            "POST /ws HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\nUpgrade: x\r\nContent-Length: 2\r\n\r\n",
+        ]
+        for text in notAsked {
+            let head = try parse(text)
+            #expect(!head.isUpgrade, "\(text)")
+            var forwarded = ByteBuffer()
+            head.writeUpstreamHead(
+                target: "/ws", hostIfMissing: "s", clientIP: nil, requestID: "r", traceFields: [], to: &forwarded)
+            #expect(!String(buffer: forwarded).lowercased().contains("upgrade"), "\(text)")
+        }
+    }
 }

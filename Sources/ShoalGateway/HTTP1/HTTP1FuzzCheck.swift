@@ -28,6 +28,8 @@ public enum HTTP1FuzzCheck {
         precondition(again.chunked == head.chunked && again.contentLength == head.contentLength, "the framing changed")
         precondition(again.keepAlive && again.minorVersion == 1, "a forwarded head is not HTTP/1.1 keep-alive")
         precondition(!again.fields.contains { $0.kind == .hopByHop || $0.kind == .expect }, "a hop-by-hop field")
+        precondition(again.isUpgrade == head.isUpgrade, "the upgrade changed")
+        precondition(head.isUpgrade || !again.fields.contains { $0.kind == .upgrade }, "an Upgrade field")
         precondition(again.fields.filter { $0.kind == .requestID }.count == 1, "not one X-Request-Id")
     }
 

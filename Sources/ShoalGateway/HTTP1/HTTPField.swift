@@ -22,6 +22,8 @@ struct HTTPField {
         case forwardedHost
         /// Forwarded as it came; the access log reads it.
         case userAgent
+        /// `Upgrade`: hop-by-hop, but forwarded on a request that asks to switch protocols.
+        case upgrade
         /// Describes one connection, never forwarded (RFC 9110 §7.6.1).
         case hopByHop
     }
@@ -45,7 +47,9 @@ struct HTTPField {
         case 2: return named("te") ? .hopByHop : .other
         case 4: return named("host") ? .host : .other
         case 6: return named("expect") ? .expect : .other
-        case 7: return named("trailer") || named("upgrade") ? .hopByHop : .other
+        case 7:
+            if named("upgrade") { return .upgrade }
+            return named("trailer") ? .hopByHop : .other
         case 10:
             if named("connection") { return .connection }
             if named("user-agent") { return .userAgent }

@@ -5,7 +5,8 @@ extension RequestHead {
     /// Writes the head for the instance: HTTP/1.1, the target rewritten for the route, the
     /// client's fields but the hop-by-hop ones and those the gateway sets, then
     /// `X-Forwarded-For` (the client's address appended), `X-Forwarded-Proto`,
-    /// `X-Forwarded-Host`, `X-Request-Id` and any trace context.
+    /// `X-Forwarded-Host`, `X-Request-Id` and any trace context. A request that asks to
+    /// switch protocols keeps its `Upgrade` field, with `Connection: upgrade`.
     ///
     /// - Parameters:
     ///   - target: the target after prefix stripping.
@@ -38,6 +39,11 @@ extension RequestHead {
                 buffer.writeStaticString("\r\n")
             case .forwardedFor:
                 forwardedFor.append(field.value)
+            case .upgrade:
+                // Kept only when the request asks to switch protocols; `Connection` says so below.
+                guard isUpgrade else { continue }
+                buffer.writeBytes(bytes[field.name.lowerBound..<field.value.upperBound])
+                buffer.writeStaticString("\r\n")
             case .contentLength, .transferEncoding, .connection, .expect, .requestID, .forwardedProto,
                 .forwardedHost, .hopByHop:
                 continue
@@ -65,6 +71,7 @@ extension RequestHead {
                 buffer.writeStaticString("\r\n")
             }
         }
+        if isUpgrade { buffer.writeStaticString("connection: upgrade\r\n") }
         buffer.writeStaticString(secure ? "x-forwarded-proto: https\r\n" : "x-forwarded-proto: http\r\n")
         if let host = fields.first(where: { $0.kind == .host }) {
             buffer.writeStaticString("x-forwarded-host: ")

@@ -17,6 +17,9 @@ struct RequestHead: HTTPHead {
     let expectsContinue: Bool
     /// Field names the `Connection` header lists: hop-by-hop, not forwarded.
     let connectionNames: [[UInt8]]
+    /// Whether the request asks to switch protocols (a WebSocket handshake): HTTP/1.1,
+    /// `Connection: upgrade` with an `Upgrade` field, and no body (RFC 9110 §7.8).
+    let isUpgrade: Bool
 
     /// Parses `bytes`, a whole head as ``HTTPHeadScanner`` found it.
     ///
@@ -64,6 +67,9 @@ struct RequestHead: HTTPHead {
         let connection = list.connectionOptions()
         keepAlive = minorVersion == 0 ? connection.keepAlive : !connection.close
         connectionNames = connection.names
+        isUpgrade =
+            minorVersion == 1 && connection.names.contains(Array("upgrade".utf8))
+            && fields.contains { $0.kind == .upgrade } && length ?? 0 == 0 && codings.isEmpty
     }
 
     /// Whether there is a body to read: chunked, or a length above zero.

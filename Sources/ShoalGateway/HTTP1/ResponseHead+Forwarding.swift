@@ -29,7 +29,7 @@ extension ResponseHead {
             case .contentLength:
                 // Written below from the parsed value, once; dropped with Transfer-Encoding.
                 continue
-            case .transferEncoding, .connection, .hopByHop:
+            case .transferEncoding, .connection, .hopByHop, .upgrade:
                 continue
             }
         }
@@ -58,6 +58,25 @@ extension ResponseHead {
             buffer.writeStaticString("connection: close\r\n")
         } else if clientMinorVersion == 0 {
             buffer.writeStaticString("connection: keep-alive\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+    }
+
+    /// Writes a `101 Switching Protocols` head for the client: the instance's fields as they
+    /// came (`Upgrade`, `Connection: upgrade` and the protocol's own, such as
+    /// `Sec-WebSocket-Accept`), without any body framing, and `X-Request-Id`.
+    func writeSwitchingHead(requestID: String, to buffer: inout ByteBuffer) {
+        buffer.writeStaticString("HTTP/1.1 101 ")
+        buffer.writeBytes(bytes[reason])
+        buffer.writeStaticString("\r\n")
+        for field in fields where field.kind != .contentLength && field.kind != .transferEncoding {
+            buffer.writeBytes(bytes[field.name.lowerBound..<field.value.upperBound])
+            buffer.writeStaticString("\r\n")
+        }
+        if !hasRequestID {
+            buffer.writeStaticString("x-request-id: ")
+            buffer.writeString(requestID)
+            buffer.writeStaticString("\r\n")
         }
         buffer.writeStaticString("\r\n")
     }
