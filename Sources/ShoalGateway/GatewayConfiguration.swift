@@ -39,17 +39,22 @@ public struct GatewayConfiguration: Sendable {
         public var maxConnections: Int
         /// How long a graceful shutdown waits for requests in flight. Default 30 s.
         public var drainTimeout: Duration
+        /// How long a tunnel (a WebSocket, after `101 Switching Protocols`) may carry no byte
+        /// either way before the gateway closes both its connections. Default 5 minutes.
+        public var tunnelIdleTimeout: Duration
 
         public init(
             maxHeaderBytes: Int = 32 * 1024, headerTimeout: Duration = .seconds(10),
             idleTimeout: Duration = .seconds(60),
-            maxConnections: Int = 10_000, drainTimeout: Duration = .seconds(30)
+            maxConnections: Int = 10_000, drainTimeout: Duration = .seconds(30),
+            tunnelIdleTimeout: Duration = .seconds(300)
         ) {
             self.maxHeaderBytes = maxHeaderBytes
             self.headerTimeout = headerTimeout
             self.idleTimeout = idleTimeout
             self.maxConnections = maxConnections
             self.drainTimeout = drainTimeout
+            self.tunnelIdleTimeout = tunnelIdleTimeout
         }
     }
 

@@ -3,7 +3,7 @@ import NIOCore
 /// One timer a connection, re-armed lazily.
 ///
 /// A connection has up to three deadlines: the wait for a request's head (header or idle
-/// timeout), the current try's, and the request's overall one. Scheduling and cancelling a
+/// timeout), the current try's, and the request's overall one; a tunnel has its idle one. Scheduling and cancelling a
 /// NIO task for each, on each request, costs more than the rest of the request's own work. So
 /// the timer stays armed at the earliest deadline it was set for; a later deadline leaves it
 /// alone, and when it fires it acts on what is due and re-arms for what is left.
@@ -20,6 +20,7 @@ extension ProxyHandler {
     }
 
     private func earliestDeadline() -> NIODeadline? {
+        if case .tunnel = reading { return tunnelActive + shared.configuration.limits.tunnelIdleTimeout.timeAmount }
         guard let exchange else { return waitDeadline }
         var earliest = exchange.tryDeadline
         if exchange.overallActive { earliest = min(earliest ?? exchange.deadline, exchange.deadline) }
@@ -30,7 +31,14 @@ extension ProxyHandler {
         timer = nil
         timerAt = .distantFuture
         let now = NIODeadline.now()
-        if let exchange {
+        if case .tunnel = reading {
+            let timeout = shared.configuration.limits.tunnelIdleTimeout
+            guard tunnelActive + timeout.timeAmount > now else {
+                logAccess(exchange, status: 101, error: "the tunnel carried nothing for \(timeout)")
+                context?.close(promise: nil)
+                return
+            }
+        } else if let exchange {
             if exchange.overallActive && exchange.deadline <= now {
                 tryFailed(.timeout, "no answer within the route's timeout", final: true)
             } else if let deadline = exchange.tryDeadline, deadline <= now {

@@ -190,6 +190,8 @@ extension ProxyHandler: UpstreamDelegate {
         head.writeSwitchingHead(requestID: exchange.requestID, to: &buffer)
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
         reading = .tunnel
+        tunnelActive = .now()
+        armTimer()
         setClientReading(true)
         readInbound()  // bytes the client sent before the answer
         exchange.connection?.flush()
@@ -198,6 +200,7 @@ extension ProxyHandler: UpstreamDelegate {
     func upstream(_ connection: UpstreamConnection, body: ByteBuffer) {
         guard let exchange, exchange.connection === connection, let context else { return }
         exchange.responseBytes += body.readableBytes
+        if case .tunnel = reading { tunnelActive = .now() }
         if exchange.clientFraming == .chunked {
             context.write(
                 wrapOutboundOut(ChunkedEncoding.chunkStart(body.readableBytes, allocator: context.channel.allocator)),

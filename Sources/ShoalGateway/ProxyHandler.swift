@@ -47,6 +47,8 @@ final class ProxyHandler: ChannelInboundHandler {
     var waitIsIdle = false
     /// When the current wait began: for the header wait, when the head's first byte came.
     var waitStarted = NIODeadline.now()
+    /// When a tunnel last carried a byte, either way.
+    var tunnelActive = NIODeadline.now()
     /// The connection's one timer, and when it fires: see `ProxyHandler+Timer.swift`.
     var timer: Scheduled<Void>?
     var timerAt = NIODeadline.distantFuture
@@ -174,6 +176,7 @@ final class ProxyHandler: ChannelInboundHandler {
                 if let exchange, let connection = exchange.connection, inbound.readableBytes > 0 {
                     exchange.bodyBytes += inbound.readableBytes
                     connection.write(inbound)
+                    tunnelActive = .now()
                 }
                 inbound = .released
                 return

@@ -114,7 +114,9 @@ final class ScriptedHandler: ChannelInboundHandler {
 @Suite("the gateway's HTTP/1 framing, against an instance that answers with scripted bytes")
 struct GatewayFramingTests {
     /// A gateway in process with one route, `/f` (stripped) to the scripted instance.
-    static func withGateway(_ body: (Int, ScriptedInstance) async throws -> Void) async throws {
+    static func withGateway(
+        limits: GatewayConfiguration.Limits = .init(), _ body: (Int, ScriptedInstance) async throws -> Void
+    ) async throws {
         let instance = try await ScriptedInstance()
         defer { instance.stop() }
         let registry = EmbeddedRegistry()
@@ -122,7 +124,7 @@ struct GatewayFramingTests {
             try ServiceInstance(service: "scripted", id: "a", address: "127.0.0.1", port: instance.port),
             ttl: .seconds(300))
         let routes = try RouteTable([try GatewayRoute(prefix: "/f", service: "scripted", stripPrefix: true)])
-        var configuration = try GatewayConfiguration(port: 0, threads: 1, routes: routes)
+        var configuration = try GatewayConfiguration(port: 0, threads: 1, routes: routes, limits: limits)
         configuration.balancer.outlierDetection = nil
         let gateway = Gateway(configuration: configuration, discovery: registry)
         let group = ServiceGroup(
@@ -284,6 +286,38 @@ struct GatewayFramingTests {
             #expect(status == 502)
             let request = try #require(instance.requests.first { $0.hasPrefix("GET /switch ") }).lowercased()
             #expect(!request.contains("upgrade"), "\(request)")
+        }
+    }
+
+    @Test("a tunnel that carries nothing for the tunnel idle timeout is closed; one that keeps talking stays open")
+    func tunnelIdleTimeout() async throws {
+        try await Self.withGateway(limits: .init(tunnelIdleTimeout: .seconds(1))) { port, _ in
+            let handshake =
+                "GET /f/ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            let (talking, idleClosedAfter) = try await blocking {
+                let talker = try RawConnection(port: port, timeout: 5)
+                let idle = try RawConnection(port: port, timeout: 5)
+                talker.send(handshake)
+                idle.send(handshake)
+                _ = talker.receive(endingWith: "\r\n\r\n")
+                _ = idle.receive(endingWith: "\r\n\r\n")
+                let start = ContinuousClock.now
+                // Two seconds of a byte every 300 ms: never a second without one.
+                var echoes = 0
+                while ContinuousClock.now - start < .seconds(2) {
+                    talker.send("ping")
+                    if talker.receive(endingWith: "ping") == "ping" { echoes += 1 }
+                    usleep(300_000)
+                }
+                // The idle one was closed about a second after its handshake: reading it now
+                // finds the end at once (a connection still open would wait out the 5 s timeout).
+                let reading = ContinuousClock.now
+                let rest = idle.receive()
+                return (echoes, rest.isEmpty ? ContinuousClock.now - reading : nil)
+            }
+            #expect(talking >= 5, "\(talking) echoes")
+            #expect(idleClosedAfter.map { $0 < .seconds(1) } == true, "\(String(describing: idleClosedAfter))")
         }
     }
 }

@@ -45,7 +45,8 @@ struct ServeCommand: AsyncParsableCommand {
               --access-log SHOAL_ACCESS_LOG  access_log: /var/log/shoal/access.log
               --otlp-endpoint SHOAL_OTLP_ENDPOINT  otlp_endpoint: http://127.0.0.1:4318
             The limits are under `limits:` in the file (SHOAL_LIMITS_… in the environment): \
-            header_timeout, max_header_bytes, idle_timeout, max_connections, drain_timeout. \
+            header_timeout, max_header_bytes, idle_timeout, max_connections, drain_timeout, \
+            tunnel_idle_timeout. \
             Routes are under `routes:`, each a name with prefix, service, host, strip_prefix, \
             strategy, timeout, per_try_timeout, retries and max_body_bytes; --route adds more. \
             An unknown key in the file, or a value of the wrong type anywhere, is an error.

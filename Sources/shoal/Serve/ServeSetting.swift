@@ -44,6 +44,8 @@ struct ServeSetting: Sendable, Hashable {
         key: "limits.idle_timeout", flag: "", summary: "how long a keep-alive connection may idle")
     static let maxConnections = ServeSetting(
         key: "limits.max_connections", flag: "", summary: "the most client connections at once")
+    static let tunnelIdleTimeout = ServeSetting(
+        key: "limits.tunnel_idle_timeout", flag: "", summary: "how long a WebSocket tunnel may carry nothing")
     static let drainTimeout = ServeSetting(
         key: "limits.drain_timeout", flag: "", summary: "how long a graceful stop waits for requests")
 
@@ -52,7 +54,7 @@ struct ServeSetting: Sendable, Hashable {
         admin, token, insecure, redisURL, redisCA, listen, threads, tlsCertificate, tlsKey, accessLog, otlpEndpoint,
         maxHeaderBytes, headerTimeout,
         idleTimeout,
-        maxConnections, drainTimeout,
+        maxConnections, drainTimeout, tunnelIdleTimeout,
     ]
 
     /// The keys of one route in the file, under `routes.NAME.`.

@@ -90,7 +90,8 @@ struct ServeSettings: Sendable {
             idleTimeout: try duration(.idleTimeout, defaults.idleTimeout),
             maxConnections: reader.int(
                 forKey: ConfigKey(ServeSetting.maxConnections.key), default: defaults.maxConnections),
-            drainTimeout: try duration(.drainTimeout, defaults.drainTimeout))
+            drainTimeout: try duration(.drainTimeout, defaults.drainTimeout),
+            tunnelIdleTimeout: try duration(.tunnelIdleTimeout, defaults.tunnelIdleTimeout))
         let routeNames = Set(
             fileKeys.compactMap { key -> String? in
                 let parts = key.split(separator: ".")
