@@ -33,6 +33,8 @@ public final class Gateway: Service, Sendable {
     private let bound = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, any Error>])>((nil, []))
     /// The access log's file while ``run()`` runs.
     private let accessLogFile = Mutex<AccessLogFile?>(nil)
+    /// The TLS context new connections get: ``reloadTLS(_:)`` replaces it.
+    private let tlsContext = Mutex<NIOSSLContext?>(nil)
 
     /// A gateway over `discovery`; nothing listens until ``run()``.
     ///
@@ -89,13 +91,15 @@ public final class Gateway: Service, Sendable {
             throw error
         }
         let tlsContext: NIOSSLContext?
-        do {
-            tlsContext = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
+        do throws(GatewayTLSError) {
+            tlsContext = try configuration.tls.map { configuration throws(GatewayTLSError) in
+                try Self.context(configuration)
+            }
         } catch {
-            let failure = GatewayTLSError(reason: "\(error)")
-            fail(failure)
-            throw failure
+            fail(error)
+            throw error
         }
+        self.tlsContext.withLock { $0 = tlsContext }
         self.accessLogFile.withLock { $0 = accessLogFile }
         defer { self.accessLogFile.withLock { $0 = nil } }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
@@ -112,7 +116,7 @@ public final class Gateway: Service, Sendable {
         }
         let server: any Channel
         do {
-            server = try await bootstrap(group: group, loops: loops, tls: tlsContext).bind(
+            server = try await bootstrap(group: group, loops: loops, secure: tlsContext != nil).bind(
                 host: configuration.host, port: configuration.port
             ).get()
         } catch {
@@ -173,6 +177,24 @@ public final class Gateway: Service, Sendable {
         try accessLogFile.withLock { $0 }?.reopen()
     }
 
+    /// Takes new connections with `configuration` from now on (a renewed certificate); those
+    /// open keep theirs. Does nothing for a gateway that does not take HTTPS.
+    ///
+    /// - Throws: ``GatewayTLSError`` when the configuration cannot be used; the one in use stays.
+    public func reloadTLS(_ configuration: TLSConfiguration) throws(GatewayTLSError) {
+        guard self.configuration.tls != nil else { return }
+        let fresh = try Self.context(configuration)
+        tlsContext.withLock { $0 = fresh }
+    }
+
+    private static func context(_ configuration: TLSConfiguration) throws(GatewayTLSError) -> NIOSSLContext {
+        do {
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw GatewayTLSError(reason: "\(error)")
+        }
+    }
+
     private func fail(_ error: any Error) {
         let waiters = bound.withLock { state in
             defer { state.waiters = [] }
@@ -182,7 +204,7 @@ public final class Gateway: Service, Sendable {
     }
 
     private func bootstrap(
-        group: MultiThreadedEventLoopGroup, loops: [ObjectIdentifier: NIOLoopBound<GatewayLoop>], tls: NIOSSLContext?
+        group: MultiThreadedEventLoopGroup, loops: [ObjectIdentifier: NIOLoopBound<GatewayLoop>], secure: Bool
     ) -> ServerBootstrap {
         let shared = shared
         let limits = configuration.limits
@@ -199,7 +221,9 @@ public final class Gateway: Service, Sendable {
                 }
                 // The proxy handler reads and writes HTTP/1 bytes itself: no codec handlers.
                 return channel.eventLoop.makeCompletedFuture {
-                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
+                    if secure, let tls = self.tlsContext.withLock({ $0 }) {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    }
                     try channel.pipeline.syncOperations.addHandler(ProxyHandler(loop: loop.value))
                 }
             }

@@ -5,6 +5,10 @@ import NIOSSL
 import ShoalTesting
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @Suite("shoal serve --tls-cert/--tls-key: HTTPS on the gateway", .serialized)
 struct GatewayTLSTests {
     /// An HTTPS client that trusts only the test CA.
@@ -91,5 +95,55 @@ struct GatewayTLSTests {
         let notPEM = try await ShoalProcess.run(
             serve + ["--tls-cert", certificates.serverKey, "--tls-key", certificates.serverKey])
         #expect(notPEM.status == 2 && notPEM.stderr.contains("--tls-cert"), "\(notPEM.stderr)")
+    }
+
+    /// Whether a TLS handshake with the gateway verifies against the CA in `certificates`.
+    static func verifies(port: Int, trusting certificates: TestCertificates) async throws -> Bool {
+        let result = try await blocking {
+            try ChildProcess.run(
+                URL(fileURLWithPath: "/usr/bin/openssl"),
+                [
+                    "s_client", "-connect", "127.0.0.1:\(port)", "-CAfile", certificates.caCertificate,
+                    "-verify_return_error",
+                ], stdin: Data())
+        }
+        return result.status == 0 && result.output.contains("Verify return code: 0 (ok)")
+    }
+
+    @Test("SIGHUP reads the certificate and key again for new connections; files that do not load leave the old ones")
+    func reload() async throws {
+        let first = try TestCertificates.make()
+        let second = try TestCertificates.make()
+        let files = try scratchDirectory()
+        defer {
+            for directory in [first.directory, second.directory, files] {
+                try? FileManager.default.removeItem(at: directory)
+            }
+        }
+        let certificate = files.appendingPathComponent("cert.pem").path
+        let key = files.appendingPathComponent("key.pem").path
+        try FileManager.default.copyItem(atPath: first.serverCertificate, toPath: certificate)
+        try FileManager.default.copyItem(atPath: first.serverKey, toPath: key)
+        let serve = try await ServeProcess(["--tls-cert", certificate, "--tls-key", key])
+        defer { serve.stop() }
+        let port = serve.gatewayPort
+        #expect(try await Self.verifies(port: port, trusting: first))
+
+        // A renewal: new files at the same paths.
+        for (source, destination) in [(second.serverCertificate, certificate), (second.serverKey, key)] {
+            try FileManager.default.removeItem(atPath: destination)
+            try FileManager.default.copyItem(atPath: source, toPath: destination)
+        }
+        serve.shoal.process.signal(SIGHUP)
+        #expect(await eventually(within: 10) { serve.shoal.stderr.contains("SIGHUP: new connections get") })
+        #expect(try await Self.verifies(port: port, trusting: second))
+        #expect(try await !Self.verifies(port: port, trusting: first))
+
+        // A key file that does not load: the certificate in use stays.
+        try Data("not a key".utf8).write(to: URL(fileURLWithPath: key))
+        serve.shoal.process.signal(SIGHUP)
+        #expect(await eventually(within: 10) { serve.shoal.stderr.contains("the certificate in use stays") })
+        #expect(try await Self.verifies(port: port, trusting: second))
+        #expect(serve.shoal.process.isRunning)
     }
 }

@@ -53,7 +53,8 @@ struct ServeCommand: AsyncParsableCommand {
 
             With --tls-cert and --tls-key (PEM files: the certificate chain, then its key), \
             the gateway takes HTTPS (TLS 1.2 and 1.3, ALPN http/1.1) and sends requests on to \
-            instances over plain HTTP with X-Forwarded-Proto: https.
+            instances over plain HTTP with X-Forwarded-Proto: https. SIGHUP reads the two \
+            files again, for new connections.
 
             The access log has one JSON line for each request, written when its response \
             ends: time, request_id, client, method, host, target, protocol, status, route, \
@@ -196,17 +197,22 @@ struct ServeCommand: AsyncParsableCommand {
             StandardError.write("shoal: gateway on \(scheme)://\(gatewayHost):\(bound) (\(routes), \(threads))\n")
         }
         defer { announce.cancel() }
-        // SIGUSR1 reopens the access log (after a rotation moved it), as it does for nginx.
-        let reopening = Task {
-            for await _ in await UnixSignalsSequence(trapping: .sigusr1) {
-                do throws(GatewayAccessLogError) {
-                    try gateway.reopenAccessLog()
-                } catch {
-                    StandardError.write("shoal: SIGUSR1: \(error); the log goes on to the file it was going to\n")
+        // SIGUSR1 reopens the access log (after a rotation moved it), as it does for nginx;
+        // SIGHUP reads the TLS certificate and key again (after a renewal).
+        let signals = Task { [settings] in
+            for await signal in await UnixSignalsSequence(trapping: .sigusr1, .sighup) {
+                if signal == .sigusr1 {
+                    do throws(GatewayAccessLogError) {
+                        try gateway.reopenAccessLog()
+                    } catch {
+                        StandardError.write("shoal: SIGUSR1: \(error); the log goes on to the file it was going to\n")
+                    }
+                } else {
+                    Self.reloadTLS(gateway, settings)
                 }
             }
         }
-        defer { reopening.cancel() }
+        defer { signals.cancel() }
         do {
             try await group.run()
         } catch let error as GatewayListenError {
@@ -230,6 +236,21 @@ struct ServeCommand: AsyncParsableCommand {
             throw RuntimeFailure("serve stopped: \(error)")
         }
         await redisLocks?.close()
+    }
+
+    /// Reads the TLS files again for new connections; on failure, says why and keeps the
+    /// certificate in use.
+    private static func reloadTLS(_ gateway: Gateway, _ settings: ServeSettings) {
+        do {
+            guard let tls = try ServeTLS.configuration(certificate: settings.tlsCertificate, key: settings.tlsKey)
+            else { return }
+            try gateway.reloadTLS(tls)
+            StandardError.write("shoal: SIGHUP: new connections get the certificate in \(settings.tlsCertificate ?? "")\n")
+        } catch let error as UsageError {
+            StandardError.write("shoal: SIGHUP: \(error.message); the certificate in use stays\n")
+        } catch {
+            StandardError.write("shoal: SIGHUP: the gateway \(error); the certificate in use stays\n")
+        }
     }
 
     /// The settings given as flags; the others come from the environment or the file.
