@@ -245,7 +245,8 @@ struct ServeCommand: AsyncParsableCommand {
             guard let tls = try ServeTLS.configuration(certificate: settings.tlsCertificate, key: settings.tlsKey)
             else { return }
             try gateway.reloadTLS(tls)
-            StandardError.write("shoal: SIGHUP: new connections get the certificate in \(settings.tlsCertificate ?? "")\n")
+            let path = settings.tlsCertificate ?? ""
+            StandardError.write("shoal: SIGHUP: new connections get the certificate in \(path)\n")
         } catch let error as UsageError {
             StandardError.write("shoal: SIGHUP: \(error.message); the certificate in use stays\n")
         } catch {
