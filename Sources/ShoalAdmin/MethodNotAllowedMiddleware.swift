@@ -17,6 +17,7 @@ struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
             (["v1", "locks"], "GET"),
             (["v1", "locks", "*"], "POST, DELETE"),
             (["v1", "locks", "*", "renew"], "PUT"),
+            (["v1", "gateway"], "GET"),
         ]
     }
 

@@ -18,6 +18,7 @@ struct GatewayStatusTests {
         for _ in 0..<10 { _ = try await serve.gateway("/api/orders/1") }
 
         #expect(try await serve.request("GET", "/v1/gateway").status == 401)
+        #expect(try await serve.request("POST", "/v1/gateway", token: "secret").status == 405)
         let answer = try await serve.request("GET", "/v1/gateway", token: "secret")
         #expect(answer.status == 200)
         let status = ServeProcess.object(answer.body)
