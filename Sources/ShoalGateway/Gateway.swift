@@ -177,6 +177,16 @@ public final class Gateway: Service, Sendable {
         try accessLogFile.withLock { $0 }?.reopen()
     }
 
+    /// Checks what ``run()`` would find wrong before it listens: that the TLS configuration
+    /// makes a context (a key that is not the certificate's fails here) and that the access
+    /// log's file opens for appending (it is created if missing). Nothing listens.
+    ///
+    /// - Throws: ``GatewayTLSError`` or ``GatewayAccessLogError``.
+    public func check() throws {
+        if let tls = configuration.tls { _ = try Self.context(tls) }
+        if let accessLog = configuration.accessLog { _ = try AccessLogFile(accessLog.destination) }
+    }
+
     /// Takes new connections with `configuration` from now on (a renewed certificate); those
     /// open keep theirs. Does nothing for a gateway that does not take HTTPS.
     ///

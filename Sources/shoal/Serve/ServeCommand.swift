@@ -120,6 +120,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "A YAML file of settings (default: $SHOAL_CONFIG).")
     var config: String?
 
+    @Flag(
+        help:
+            "Check the settings, the TLS files and the access log, print what would run, and exit without listening (0: good, 2: not)."
+    )
+    var check = false
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let settings = try await ServeSettings.load(
@@ -162,6 +168,17 @@ struct ServeCommand: AsyncParsableCommand {
                 discovery: registry, tracer: tracing?.tracer)
         } catch {
             throw UsageError("\(error.message)")
+        }
+        if check {
+            do {
+                try gateway.check()
+            } catch {
+                await redisLocks?.close()
+                throw UsageError("the gateway \(error) (\(Self.flagsOf(error)))")
+            }
+            await redisLocks?.close()
+            print(Self.summary(settings, tls: tls != nil, state: settings.redisURL == nil ? "memory" : "Redis"))
+            return
         }
         let checker = HealthChecker(registry: registry)
         let router = Router()
@@ -236,6 +253,31 @@ struct ServeCommand: AsyncParsableCommand {
             throw RuntimeFailure("serve stopped: \(error)")
         }
         await redisLocks?.close()
+    }
+
+    /// What `--check` prints: where each part would listen, and the routes.
+    private static func summary(_ settings: ServeSettings, tls: Bool, state: String) -> String {
+        let scheme = tls ? "https" : "http"
+        var lines = [
+            "shoal: the settings are good.",
+            "gateway on \(scheme)://\(settings.listen) (\(settings.threads) threads), admin API on http://\(settings.admin), state in \(state)",
+        ]
+        if let accessLog = settings.accessLog {
+            lines.append("access log: \(accessLog == "-" ? "standard output" : accessLog)")
+        }
+        if let endpoint = settings.otlpEndpoint { lines.append("spans to: \(endpoint)") }
+        lines.append(settings.routes.isEmpty ? "no routes" : "routes:")
+        for route in settings.routes {
+            let strip = route.stripPrefix ? ", prefix stripped" : ""
+            lines.append("  \(route.host ?? "")\(route.prefix) -> \(route.service) (\(route.strategy.name)\(strip))")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The flags that set what `error` is about.
+    private static func flagsOf(_ error: any Error) -> String {
+        error is GatewayTLSError
+            ? "\(ServeSetting.tlsCertificate.flag), \(ServeSetting.tlsKey.flag)" : ServeSetting.accessLog.sources
     }
 
     /// Reads the TLS files again for new connections; on failure, says why and keeps the
