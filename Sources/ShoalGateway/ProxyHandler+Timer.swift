@@ -3,10 +3,11 @@ import NIOCore
 /// One timer a connection, re-armed lazily.
 ///
 /// A connection has up to three deadlines: the wait for a request's head (header or idle
-/// timeout), the current try's, and the request's overall one; a tunnel has its idle one. Scheduling and cancelling a
-/// NIO task for each, on each request, costs more than the rest of the request's own work. So
-/// the timer stays armed at the earliest deadline it was set for; a later deadline leaves it
-/// alone, and when it fires it acts on what is due and re-arms for what is left.
+/// timeout), the current try's, and the request's overall one; a tunnel has its idle one.
+/// Scheduling and cancelling a NIO task for each, on each request, costs more than the rest
+/// of the request's own work. So the timer stays armed at the earliest deadline it was set
+/// for; a later deadline leaves it alone, and when it fires it acts on what is due and
+/// re-arms for what is left.
 extension ProxyHandler {
     /// Arms the timer for the earliest pending deadline, unless it already fires before.
     func armTimer() {
