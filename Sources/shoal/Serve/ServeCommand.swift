@@ -174,7 +174,7 @@ struct ServeCommand: AsyncParsableCommand {
                 try gateway.check()
             } catch {
                 await redisLocks?.close()
-                throw UsageError("the gateway \(error) (\(Self.flagsOf(error)))")
+                throw Self.settingError(error) ?? UsageError("the gateway \(error)")
             }
             await redisLocks?.close()
             print(Self.summary(settings, tls: tls != nil, state: settings.redisURL == nil ? "memory" : "Redis"))
@@ -235,16 +235,9 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as GatewayListenError {
             await redisLocks?.close()
             throw RuntimeFailure("the gateway \(error) (--listen); choose another address")
-        } catch let error as GatewayTLSError {
-            await redisLocks?.close()
-            throw UsageError(
-                "the gateway \(error) (\(ServeSetting.tlsCertificate.flag), \(ServeSetting.tlsKey.flag)); check that the key is the certificate's"
-            )
-        } catch let error as GatewayAccessLogError {
-            await redisLocks?.close()
-            throw UsageError("the gateway \(error) (\(ServeSetting.accessLog.sources)); choose a path it can write")
         } catch {
             await redisLocks?.close()
+            if let usage = Self.settingError(error) { throw usage }
             // The gateway names itself; an address error from elsewhere is the admin listener's.
             if let error = error as? IOError, [EADDRINUSE, EADDRNOTAVAIL, EACCES].contains(error.errnoCode) {
                 throw RuntimeFailure(
@@ -253,47 +246,6 @@ struct ServeCommand: AsyncParsableCommand {
             throw RuntimeFailure("serve stopped: \(error)")
         }
         await redisLocks?.close()
-    }
-
-    /// What `--check` prints: where each part would listen, and the routes.
-    private static func summary(_ settings: ServeSettings, tls: Bool, state: String) -> String {
-        let scheme = tls ? "https" : "http"
-        var lines = [
-            "shoal: the settings are good.",
-            "gateway on \(scheme)://\(settings.listen) (\(settings.threads) threads), admin API on http://\(settings.admin), state in \(state)",
-        ]
-        if let accessLog = settings.accessLog {
-            lines.append("access log: \(accessLog == "-" ? "standard output" : accessLog)")
-        }
-        if let endpoint = settings.otlpEndpoint { lines.append("spans to: \(endpoint)") }
-        lines.append(settings.routes.isEmpty ? "no routes" : "routes:")
-        for route in settings.routes {
-            let strip = route.stripPrefix ? ", prefix stripped" : ""
-            lines.append("  \(route.host ?? "")\(route.prefix) -> \(route.service) (\(route.strategy.name)\(strip))")
-        }
-        return lines.joined(separator: "\n")
-    }
-
-    /// The flags that set what `error` is about.
-    private static func flagsOf(_ error: any Error) -> String {
-        error is GatewayTLSError
-            ? "\(ServeSetting.tlsCertificate.flag), \(ServeSetting.tlsKey.flag)" : ServeSetting.accessLog.sources
-    }
-
-    /// Reads the TLS files again for new connections; on failure, says why and keeps the
-    /// certificate in use.
-    private static func reloadTLS(_ gateway: Gateway, _ settings: ServeSettings) {
-        do {
-            guard let tls = try ServeTLS.configuration(certificate: settings.tlsCertificate, key: settings.tlsKey)
-            else { return }
-            try gateway.reloadTLS(tls)
-            let path = settings.tlsCertificate ?? ""
-            StandardError.write("shoal: SIGHUP: new connections get the certificate in \(path)\n")
-        } catch let error as UsageError {
-            StandardError.write("shoal: SIGHUP: \(error.message); the certificate in use stays\n")
-        } catch {
-            StandardError.write("shoal: SIGHUP: the gateway \(error); the certificate in use stays\n")
-        }
     }
 
     /// The settings given as flags; the others come from the environment or the file.

@@ -1,0 +1,20 @@
+import ShoalGateway
+
+/// What `shoal serve` does on SIGHUP (SIGUSR1 reopens the access log in `run()`).
+extension ServeCommand {
+    /// Reads the TLS files again for new connections; on failure, says why and keeps the
+    /// certificate in use.
+    static func reloadTLS(_ gateway: Gateway, _ settings: ServeSettings) {
+        do {
+            guard let tls = try ServeTLS.configuration(certificate: settings.tlsCertificate, key: settings.tlsKey)
+            else { return }
+            try gateway.reloadTLS(tls)
+            let path = settings.tlsCertificate ?? ""
+            StandardError.write("shoal: SIGHUP: new connections get the certificate in \(path)\n")
+        } catch let error as UsageError {
+            StandardError.write("shoal: SIGHUP: \(error.message); the certificate in use stays\n")
+        } catch {
+            StandardError.write("shoal: SIGHUP: the gateway \(error); the certificate in use stays\n")
+        }
+    }
+}
