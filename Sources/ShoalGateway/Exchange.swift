@@ -42,6 +42,9 @@ final class Exchange {
     var responseBytes = 0
     /// Whether the access log has this exchange's line.
     var logged = false
+    /// How long the instance that answered took to send its response's head, from the start
+    /// of its try; kept only for the access log.
+    var upstreamHeadNanoseconds: Int64?
     /// The client's request has ended (its whole body read).
     var requestEnded = false
     /// The response's head went to the client; the request can no longer be retried or

@@ -32,6 +32,6 @@ extension ProxyHandler {
                 upstream: upstream ?? exchange?.connection?.address ?? exchange?.failedAddresses.last,
                 tries: exchange?.tries ?? 0, requestBytes: exchange?.bodyBytes ?? 0,
                 responseBytes: responseBytes ?? exchange?.responseBytes ?? 0, durationNanoseconds: elapsed,
-                error: error))
+                upstreamNanoseconds: exchange?.upstreamHeadNanoseconds, error: error))
     }
 }

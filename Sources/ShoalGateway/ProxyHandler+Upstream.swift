@@ -158,6 +158,9 @@ extension ProxyHandler: UpstreamDelegate {
         }
         exchange.stopClocks()
         exchange.responseStarted = true
+        if loop.accessLog != nil {
+            exchange.upstreamHeadNanoseconds = (NIODeadline.now() - exchange.tryStarted).nanoseconds
+        }
         exchange.upstreamKeepAlive = head.keepAlive && framing != .untilClose
         exchange.status = head.status
         // A body of unknown length goes to an HTTP/1.1 client in chunks; an HTTP/1.0 client
@@ -180,6 +183,9 @@ extension ProxyHandler: UpstreamDelegate {
     private func switchProtocols(_ head: ResponseHead, _ exchange: Exchange, _ context: ChannelHandlerContext) {
         exchange.stopClocks()
         exchange.responseStarted = true
+        if loop.accessLog != nil {
+            exchange.upstreamHeadNanoseconds = (NIODeadline.now() - exchange.tryStarted).nanoseconds
+        }
         exchange.status = 101
         exchange.upstreamKeepAlive = false
         exchange.clientFraming = .untilClose

@@ -70,6 +70,8 @@ struct AccessLogTests {
         #expect(proxied["user_agent"] as? String == "access-log-test")
         #expect(proxied["client"] as? String == "127.0.0.1")
         #expect(proxied["error"] is NSNull)
+        let upstreamTime = proxied["upstream_ms"] as? Double
+        #expect(upstreamTime.map { $0 >= 0 && $0 <= (proxied["duration_ms"] as? Double ?? 0) } == true)
 
         let upload = try #require(Self.line(ids[1], in: lines))
         #expect(upload["method"] as? String == "POST" && upload["route"] as? String == "/small")
@@ -79,6 +81,7 @@ struct AccessLogTests {
         let noRoute = try #require(Self.line(ids[2], in: lines))
         #expect(noRoute["status"] as? Int == 404 && noRoute["route"] is NSNull && noRoute["upstream"] is NSNull)
         #expect(noRoute["error"] as? String == "no route for /nothing")
+        #expect(noRoute["upstream_ms"] is NSNull)
         #expect(noRoute["response_bytes"] as? Int == missing.body.utf8.count)
 
         let badGateway = try #require(Self.line(ids[3], in: lines))

@@ -33,7 +33,7 @@ struct AccessLogLineTests {
             AccessLogEntry(
                 time: 1_796_034_662_123, requestID: "abc", client: "10.0.0.1", request: request, status: 201,
                 route: "/api", upstream: "10.0.0.7:8080", tries: 2, requestBytes: 3, responseBytes: 512,
-                durationNanoseconds: 1_834_567, error: nil))
+                durationNanoseconds: 1_834_567, upstreamNanoseconds: 1_250_000, error: nil))
         let object = try object(line)
         #expect(object["time"] as? String == "2026-11-30T10:31:02.123Z")
         #expect(object["request_id"] as? String == "abc")
@@ -49,9 +49,10 @@ struct AccessLogLineTests {
         #expect(object["request_bytes"] as? Int == 3)
         #expect(object["response_bytes"] as? Int == 512)
         #expect(object["duration_ms"] as? Double == 1.834)
+        #expect(object["upstream_ms"] as? Double == 1.25)
         #expect(object["user_agent"] as? String == "curl/8.5.0")
         #expect(object["error"] is NSNull)
-        #expect(object.count == 16)
+        #expect(object.count == 17)
     }
 
     @Test("bytes that were not a request: the request's fields are null")
@@ -63,7 +64,9 @@ struct AccessLogLineTests {
                 durationNanoseconds: 0, error: "malformed request"))
         let object = try object(line)
         #expect(object["time"] as? String == "1970-01-01T00:00:00.000Z")
-        for key in ["request_id", "method", "host", "target", "protocol", "route", "upstream", "user_agent"] {
+        for key in [
+            "request_id", "method", "host", "target", "protocol", "route", "upstream", "upstream_ms", "user_agent",
+        ] {
             #expect(object[key] is NSNull, "\(key)")
         }
         #expect(object["status"] as? Int == 400 && object["error"] as? String == "malformed request")

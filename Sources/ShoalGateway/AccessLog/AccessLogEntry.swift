@@ -15,6 +15,9 @@ struct AccessLogEntry {
     var requestBytes = 0
     var responseBytes = 0
     var durationNanoseconds: Int64
+    /// How long the instance that answered took to send its response's head; `nil` when
+    /// none did.
+    var upstreamNanoseconds: Int64? = nil
     var error: String?
 }
 
@@ -54,6 +57,12 @@ extension [UInt8] {
         appendDecimal(Int64(entry.responseBytes))
         append(contentsOf: #","duration_ms":"#.utf8)
         appendMilliseconds(nanoseconds: entry.durationNanoseconds)
+        append(contentsOf: #","upstream_ms":"#.utf8)
+        if let upstream = entry.upstreamNanoseconds {
+            appendMilliseconds(nanoseconds: upstream)
+        } else {
+            append(contentsOf: "null".utf8)
+        }
         append(contentsOf: #","user_agent":"#.utf8)
         appendJSON(bytesOf: head, head?.fields.first { $0.kind == .userAgent }?.value)
         append(contentsOf: #","error":"#.utf8)

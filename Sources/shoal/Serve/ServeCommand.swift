@@ -58,7 +58,7 @@ struct ServeCommand: AsyncParsableCommand {
 
             The access log has one JSON line for each request, written when its response \
             ends: time, request_id, client, method, host, target, protocol, status, route, \
-            upstream, tries, request_bytes, response_bytes, duration_ms, user_agent and \
+            upstream, tries, request_bytes, response_bytes, duration_ms, upstream_ms, user_agent and \
             error. --access-log - writes it to standard output. Lines are written at least \
             every second, and when the gateway stops. The file is appended to; after moving \
             it away, send SIGUSR1 and the log goes on in a new file at the path.
