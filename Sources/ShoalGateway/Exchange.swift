@@ -78,6 +78,19 @@ final class Exchange {
         tryDeadline = nil
         overallActive = false
     }
+
+    /// The instance's response began: no more timeouts or retries. With `timed`, how long the
+    /// instance took to its response head is kept (for the access log).
+    func beginResponse(
+        status: Int, upstreamKeepAlive: Bool, clientFraming: HTTPBodyDecoder.Framing?, timed: Bool
+    ) {
+        stopClocks()
+        responseStarted = true
+        if timed { upstreamHeadNanoseconds = (NIODeadline.now() - tryStarted).nanoseconds }
+        self.status = status
+        self.upstreamKeepAlive = upstreamKeepAlive
+        self.clientFraming = clientFraming
+    }
 }
 
 extension NIODeadline {

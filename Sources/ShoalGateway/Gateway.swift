@@ -116,7 +116,7 @@ public final class Gateway: Service, Sendable {
         }
         let server: any Channel
         do {
-            server = try await bootstrap(group: group, loops: loops, secure: tlsContext != nil).bind(
+            server = try await bootstrap(group: group, loops: loops).bind(
                 host: configuration.host, port: configuration.port
             ).get()
         } catch {
@@ -214,7 +214,7 @@ public final class Gateway: Service, Sendable {
     }
 
     private func bootstrap(
-        group: MultiThreadedEventLoopGroup, loops: [ObjectIdentifier: NIOLoopBound<GatewayLoop>], secure: Bool
+        group: MultiThreadedEventLoopGroup, loops: [ObjectIdentifier: NIOLoopBound<GatewayLoop>]
     ) -> ServerBootstrap {
         let shared = shared
         let limits = configuration.limits
@@ -231,7 +231,7 @@ public final class Gateway: Service, Sendable {
                 }
                 // The proxy handler reads and writes HTTP/1 bytes itself: no codec handlers.
                 return channel.eventLoop.makeCompletedFuture {
-                    if secure, let tls = self.tlsContext.withLock({ $0 }) {
+                    if shared.secure, let tls = self.tlsContext.withLock({ $0 }) {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
                     }
                     try channel.pipeline.syncOperations.addHandler(ProxyHandler(loop: loop.value))

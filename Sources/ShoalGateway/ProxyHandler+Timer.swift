@@ -21,11 +21,16 @@ extension ProxyHandler {
     }
 
     private func earliestDeadline() -> NIODeadline? {
-        if case .tunnel = reading { return tunnelActive + shared.configuration.limits.tunnelIdleTimeout.timeAmount }
+        if case .tunnel = reading { return tunnelDeadline }
         guard let exchange else { return waitDeadline }
         var earliest = exchange.tryDeadline
         if exchange.overallActive { earliest = min(earliest ?? exchange.deadline, exchange.deadline) }
         return earliest
+    }
+
+    /// When a tunnel that carries nothing more is closed.
+    private var tunnelDeadline: NIODeadline {
+        tunnelActive + shared.configuration.limits.tunnelIdleTimeout.timeAmount
     }
 
     private func timerFired() {
@@ -33,8 +38,8 @@ extension ProxyHandler {
         timerAt = .distantFuture
         let now = NIODeadline.now()
         if case .tunnel = reading {
-            let timeout = shared.configuration.limits.tunnelIdleTimeout
-            guard tunnelActive + timeout.timeAmount > now else {
+            guard tunnelDeadline > now else {
+                let timeout = shared.configuration.limits.tunnelIdleTimeout
                 logAccess(exchange, status: 101, error: "the tunnel carried nothing for \(timeout)")
                 context?.close(promise: nil)
                 return

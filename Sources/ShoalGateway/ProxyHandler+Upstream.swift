@@ -156,17 +156,12 @@ extension ProxyHandler: UpstreamDelegate {
             switchProtocols(head, exchange, context)
             return
         }
-        exchange.stopClocks()
-        exchange.responseStarted = true
-        if loop.accessLog != nil {
-            exchange.upstreamHeadNanoseconds = (NIODeadline.now() - exchange.tryStarted).nanoseconds
-        }
-        exchange.upstreamKeepAlive = head.keepAlive && framing != .untilClose
-        exchange.status = head.status
         // A body of unknown length goes to an HTTP/1.1 client in chunks; an HTTP/1.0 client
         // reads it to the connection's end.
         let clientFraming = framing?.forClient(minorVersion: exchange.request.minorVersion)
-        exchange.clientFraming = clientFraming
+        exchange.beginResponse(
+            status: head.status, upstreamKeepAlive: head.keepAlive && framing != .untilClose,
+            clientFraming: clientFraming, timed: loop.accessLog != nil)
         let keepAlive =
             !closeAfterResponse && exchange.request.keepAlive && !shared.isDraining && clientFraming != .untilClose
         var buffer = context.channel.allocator.buffer(capacity: head.bytes.count + 256)
@@ -181,14 +176,8 @@ extension ProxyHandler: UpstreamDelegate {
     /// either closes. The handshake's time is the try's latency; the tunnel is not a request
     /// in flight for the balancer.
     private func switchProtocols(_ head: ResponseHead, _ exchange: Exchange, _ context: ChannelHandlerContext) {
-        exchange.stopClocks()
-        exchange.responseStarted = true
-        if loop.accessLog != nil {
-            exchange.upstreamHeadNanoseconds = (NIODeadline.now() - exchange.tryStarted).nanoseconds
-        }
-        exchange.status = 101
-        exchange.upstreamKeepAlive = false
-        exchange.clientFraming = .untilClose
+        exchange.beginResponse(
+            status: 101, upstreamKeepAlive: false, clientFraming: .untilClose, timed: loop.accessLog != nil)
         exchange.pick?.finish(.success(latency: exchange.tryStarted.elapsed))
         exchange.pick = nil
         closeAfterResponse = true

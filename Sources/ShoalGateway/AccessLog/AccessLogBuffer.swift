@@ -30,7 +30,7 @@ final class AccessLogBuffer {
     /// Writes the lines waiting, if any.
     func flush() {
         guard lines > 0 else { return }
-        let written = buffer.withUnsafeBytes { file.write($0) }
+        let written = buffer.withUnsafeBytes { file.append($0) }
         if !written { dropped.increment(by: lines) }
         buffer.removeAll(keepingCapacity: true)
         lines = 0

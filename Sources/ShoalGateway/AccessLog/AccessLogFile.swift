@@ -24,7 +24,7 @@ final class AccessLogFile: Sendable {
             descriptor = Mutex(STDOUT_FILENO)
         case .file(let path):
             self.path = path
-            descriptor = Mutex(try Self.open(path))
+            descriptor = Mutex(try Self.openForAppending(path))
         }
     }
 
@@ -32,14 +32,8 @@ final class AccessLogFile: Sendable {
         if path != nil { close(descriptor.withLock { $0 }) }
     }
 
-    private static func open(_ path: String) throws(GatewayAccessLogError) -> Int32 {
-        #if canImport(Glibc)
-            let opened = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        #elseif canImport(Musl)
-            let opened = Musl.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        #else
-            let opened = Darwin.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        #endif
+    private static func openForAppending(_ path: String) throws(GatewayAccessLogError) -> Int32 {
+        let opened = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard opened >= 0 else { throw GatewayAccessLogError(path: path, reason: String(cString: strerror(errno))) }
         return opened
     }
@@ -51,7 +45,7 @@ final class AccessLogFile: Sendable {
     ///   on where it went.
     func reopen() throws(GatewayAccessLogError) {
         guard let path else { return }
-        let fresh = try Self.open(path)
+        let fresh = try Self.openForAppending(path)
         let old = descriptor.withLock { descriptor in
             defer { descriptor = fresh }
             return descriptor
@@ -60,17 +54,11 @@ final class AccessLogFile: Sendable {
     }
 
     /// Writes all of `bytes`; `false` when the system refused (a full disk, a closed pipe).
-    func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
         descriptor.withLock { descriptor in
             var offset = 0
             while offset < bytes.count {
-                #if canImport(Glibc)
-                    let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                #elseif canImport(Musl)
-                    let written = Musl.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                #else
-                    let written = Darwin.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                #endif
+                let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
                     return false
