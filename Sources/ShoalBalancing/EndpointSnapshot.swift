@@ -8,6 +8,8 @@ final class EndpointSnapshot: Sendable {
     /// `core`, for hot paths that must not touch its shared reference count.
     let unmanagedCore: Unmanaged<BalancerCore>
     let endpoints: [Endpoint]
+    /// Each endpoint's ``Endpoint/address``, made once here rather than on every pick.
+    let addresses: [String]
     /// Owns the statistics objects.
     let stats: [EndpointStats]
     /// The same objects, unretained, in memory this snapshot allocates and frees: `stats`
@@ -39,6 +41,7 @@ final class EndpointSnapshot: Sendable {
         self.core = core
         unmanagedCore = Unmanaged.passUnretained(core)
         self.endpoints = endpoints
+        addresses = endpoints.map(\.address)
         self.stats = stats
         statsReferences = .allocate(capacity: stats.count)
         _ = statsReferences.initialize(from: stats.lazy.map { Unmanaged.passUnretained($0) })

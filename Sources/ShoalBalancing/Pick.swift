@@ -14,6 +14,10 @@ public struct Pick: Sendable {
     /// The chosen endpoint.
     public var endpoint: Endpoint { handle.snapshot.endpoints[index] }
 
+    /// The chosen endpoint's ``ShoalCore/Endpoint/address`` (`host:port`), made once per
+    /// endpoint set: cheaper than `endpoint.address`, which builds the string on each call.
+    public var address: String { handle.snapshot.addresses[index] }
+
     /// Reports how the request went.
     public func finish(_ outcome: PickOutcome) {
         // `handle` keeps the snapshot, its statistics and its core alive for the call.

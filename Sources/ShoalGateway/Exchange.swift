@@ -17,7 +17,7 @@ final class Exchange {
     /// When the overall timeout ends.
     let deadline: NIODeadline
     /// When the request's head arrived.
-    let started = NIODeadline.now()
+    let started: NIODeadline
     /// Whether the request has a body (a length above zero, or chunked).
     var hasBody: Bool { request.hasBody }
 
@@ -27,7 +27,7 @@ final class Exchange {
     /// The current try's pick, connection and start.
     var pick: Pick?
     var connection: UpstreamConnection?
-    var tryStarted = NIODeadline.now()
+    var tryStarted: NIODeadline
     /// When the current try times out; `nil` once its response began.
     var tryDeadline: NIODeadline?
     /// Whether ``deadline`` still applies: until a response begins.
@@ -63,13 +63,15 @@ final class Exchange {
 
     init(
         request: RequestHead, requestID: String, route: (index: Int, route: GatewayRoute)?,
-        upstreamHead: ByteBuffer, retryable: Bool, deadline: NIODeadline
+        upstreamHead: ByteBuffer, retryable: Bool, started: NIODeadline, deadline: NIODeadline
     ) {
         self.request = request
         self.requestID = requestID
         self.route = route
         self.upstreamHead = upstreamHead
         self.retryable = retryable
+        self.started = started
+        tryStarted = started
         self.deadline = deadline
     }
 

@@ -32,7 +32,7 @@ final class GatewayMetrics {
     }
 
     /// A response went to the client: from `upstream`, or the gateway's own when `nil`.
-    func response(route: Int?, upstream: String?, status: Int, started: NIODeadline) {
+    func response(route: Int?, upstream: String?, status: Int, started: NIODeadline, now: NIODeadline = .now()) {
         let key = RequestKey(route: route ?? -1, upstream: upstream ?? "none", status: status)
         Self.cached(key, in: &requests) {
             Counter(
@@ -42,7 +42,7 @@ final class GatewayMetrics {
         guard let route else { return }
         Self.cached(route, in: &durations) {
             Metrics.Timer(label: "shoal_gateway_request_duration_seconds", dimensions: [("route", label(route))])
-        }.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
+        }.recordNanoseconds((now - started).nanoseconds)
     }
 
     /// A try after the first.

@@ -3,8 +3,9 @@ import ShoalBalancing
 
 /// Tries: picking an instance, connecting, sending, and what the instance answers.
 extension ProxyHandler: UpstreamDelegate {
-    /// Picks an instance not tried yet and sends the request to it.
-    func startTry() {
+    /// Picks an instance not tried yet and sends the request to it; `now` is the time, when
+    /// the caller has it.
+    func startTry(now: NIODeadline = .now()) {
         guard let exchange, let (index, route) = exchange.route else { return }
         guard let picker = loop.picker(route: index) else {
             finishWithError(.noInstance(route.service), exchange)
@@ -27,12 +28,12 @@ extension ProxyHandler: UpstreamDelegate {
             loop.metrics.retry(route: index)
         }
         exchange.tries += 1
-        exchange.spanTry(address: pick.endpoint.address)
-        exchange.tryStarted = .now()
+        exchange.spanTry(address: pick.address)
+        exchange.tryStarted = now
         let attempt = exchange.tries
         exchange.tryDeadline = min(exchange.tryStarted + route.perTryTimeout.timeAmount, exchange.deadline)
         armTimer()
-        if let connection = loop.pool.idleConnection(to: pick.endpoint) {
+        if let connection = loop.pool.idleConnection(to: pick.address, now: now) {
             send(on: connection, exchange)
             return
         }
@@ -43,7 +44,7 @@ extension ProxyHandler: UpstreamDelegate {
             }
             switch result {
             case .failure(let error):
-                self.tryFailed(.connectFailure, "cannot connect to \(pick.endpoint.address): \(error)")
+                self.tryFailed(.connectFailure, "cannot connect to \(pick.address): \(error)")
             case .success(let connection):
                 self.send(on: connection, exchange)
             }
@@ -112,7 +113,7 @@ extension ProxyHandler: UpstreamDelegate {
         guard let exchange, let route = exchange.route?.route else { return }
         exchange.tryDeadline = nil
         exchange.spanTryFailed(detail)
-        if let pick = exchange.pick { exchange.failedAddresses.append(pick.endpoint.address) }
+        if let pick = exchange.pick { exchange.failedAddresses.append(pick.address) }
         exchange.pick?.finish(.failure(kind, latency: exchange.tryStarted.elapsed))
         exchange.pick = nil
         if let connection = exchange.connection {
@@ -168,7 +169,7 @@ extension ProxyHandler: UpstreamDelegate {
         head.writeClientHead(
             clientFraming: clientFraming, requestID: exchange.requestID, keepAlive: keepAlive,
             clientMinorVersion: exchange.request.minorVersion, to: &buffer)
-        context.write(wrapOutboundOut(buffer), promise: nil)
+        writeToClient(buffer)
     }
 
     /// The instance agreed to switch protocols (a WebSocket handshake): the client gets the
@@ -197,25 +198,24 @@ extension ProxyHandler: UpstreamDelegate {
         exchange.responseBytes += body.readableBytes
         if case .tunnel = reading { tunnelActive = .now() }
         if exchange.clientFraming == .chunked {
-            context.write(
-                wrapOutboundOut(ChunkedEncoding.chunkStart(body.readableBytes, allocator: context.channel.allocator)),
-                promise: nil)
-            context.write(wrapOutboundOut(body), promise: nil)
-            context.write(wrapOutboundOut(ChunkedEncoding.chunkEnd), promise: nil)
+            writeToClient(ChunkedEncoding.chunkStart(body.readableBytes, allocator: context.channel.allocator))
+            writeToClient(body)
+            writeToClient(ChunkedEncoding.chunkEnd)
         } else {
-            context.write(wrapOutboundOut(body), promise: nil)
+            writeToClient(body)
         }
         if !context.channel.isWritable {
             // Stop reading the instance before flushing: a flush that drains the client's
             // buffer reports writability at once, and turns reading back on.
             connection.setReading(false)
-            context.flush()
+            flushClient()
         }
     }
 
     func upstreamEnded(_ connection: UpstreamConnection) {
-        guard let exchange, exchange.connection === connection, let context else { return }
-        let latency = exchange.tryStarted.elapsed
+        guard let exchange, exchange.connection === connection, context != nil else { return }
+        let now = NIODeadline.now()
+        let latency = Duration.nanoseconds((now - exchange.tryStarted).nanoseconds)
         let failed = (exchange.status ?? 0) >= 500
         exchange.pick?.finish(failed ? .failure(.serverError, latency: latency) : .success(latency: latency))
         exchange.pick = nil
@@ -223,19 +223,19 @@ extension ProxyHandler: UpstreamDelegate {
         exchange.connection = nil
         loop.metrics.response(
             route: exchange.route?.index, upstream: connection.address, status: exchange.status ?? 0,
-            started: exchange.started)
+            started: exchange.started, now: now)
         logAccess(exchange, status: exchange.status ?? 0, upstream: connection.address)
         if exchange.upstreamKeepAlive && (exchange.requestEnded || !exchange.hasBody) {
-            loop.pool.release(connection)
+            loop.pool.release(connection, now: now)
         } else {
             connection.delegate = nil
             connection.close()
         }
         if !exchange.requestEnded && exchange.hasBody { closeAfterResponse = true }
         if exchange.clientFraming == .chunked {
-            context.write(wrapOutboundOut(ChunkedEncoding.lastChunk), promise: nil)
+            writeToClient(ChunkedEncoding.lastChunk)
         }
-        context.flush()
+        flushClient()
         exchange.endSpan(status: exchange.status ?? 0)
         exchange.responseEnded = true
         finishIfDone()
@@ -243,7 +243,7 @@ extension ProxyHandler: UpstreamDelegate {
 
     func upstreamReadComplete(_ connection: UpstreamConnection) {
         guard exchange?.connection === connection else { return }
-        context?.flush()
+        flushClient()
     }
 
     func upstream(_ connection: UpstreamConnection, closedWith error: (any Error)?) {

@@ -54,6 +54,8 @@ final class ProxyHandler: ChannelInboundHandler {
     var timerAt = NIODeadline.distantFuture
     /// Whether reading the client is paused (backpressure).
     var clientReadingPaused = false
+    /// Whether bytes were written to the client since the last flush.
+    private var clientUnflushed = false
     /// Set when the connection must close once the current response ends.
     var closeAfterResponse = false
     /// Set once the connection is closing.
@@ -249,11 +251,12 @@ final class ProxyHandler: ChannelInboundHandler {
         waitDeadline = nil
         let requestID = loop.requestIDs.id(given: head.requestID)
         let target = head.targetString
+        let now = NIODeadline.now()
         func refuse(_ response: GatewayErrorResponse) {
             // The body (if any) is not read: the connection closes after the answer.
             let exchange = Exchange(
                 request: head, requestID: requestID, route: nil, upstreamHead: ByteBuffer(), retryable: false,
-                deadline: .now())
+                started: now, deadline: now)
             self.exchange = exchange
             let close = head.hasBody || !head.keepAlive
             if close { closeAfterResponse = true }
@@ -284,7 +287,7 @@ final class ProxyHandler: ChannelInboundHandler {
             traceFields: traceFields, secure: shared.secure, to: &upstreamHead)
         let exchange = Exchange(
             request: head, requestID: requestID, route: (index, route), upstreamHead: upstreamHead,
-            retryable: head.isIdempotent && !head.hasBody, deadline: .now() + route.timeout.timeAmount)
+            retryable: head.isIdempotent && !head.hasBody, started: now, deadline: now + route.timeout.timeAmount)
         exchange.span = span
         self.exchange = exchange
         if head.hasBody {
@@ -298,7 +301,7 @@ final class ProxyHandler: ChannelInboundHandler {
             exchange.requestEnded = true
         }
         shared.upstreams[index].retryBudget.deposit()
-        startTry()
+        startTry(now: now)
     }
 
     private func requestBody(_ data: ByteBuffer) {
@@ -364,6 +367,19 @@ final class ProxyHandler: ChannelInboundHandler {
     }
 
     // MARK: Answers and the end of an exchange
+
+    /// Writes bytes of the instance's response to the client, unflushed.
+    func writeToClient(_ bytes: ByteBuffer) {
+        clientUnflushed = true
+        context?.write(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    /// Sends what was written to the client, if anything was.
+    func flushClient() {
+        guard clientUnflushed, let context else { return }
+        clientUnflushed = false
+        context.flush()
+    }
 
     /// Writes an answer of the gateway's own; with `close`, the connection closes after it.
     func write(_ response: GatewayErrorResponse, requestID: String?, close: Bool) {

@@ -37,6 +37,9 @@ final class UpstreamConnection {
     let context: ChannelHandlerContext
     /// Whether reading the instance is paused (backpressure from the client).
     private var readingPaused = false
+    /// Whether bytes were written since the last flush: a flush with nothing to send still
+    /// walks NIO's pipeline and write path.
+    private var unflushed = false
     /// Bytes read and not yet parsed.
     private var inbound = ByteBuffer.released
     private var scanner = HTTPHeadScanner()
@@ -54,10 +57,14 @@ final class UpstreamConnection {
 
     /// Writes bytes of the request, unflushed.
     func write(_ bytes: ByteBuffer) {
+        unflushed = true
         context.write(NIOAny(bytes), promise: nil)
     }
 
+    /// Sends what was written, if anything was.
     func flush() {
+        guard unflushed else { return }
+        unflushed = false
         context.flush()
     }
 

@@ -22,11 +22,12 @@ final class UpstreamConnectionPool {
     /// Idle connections, over all instances.
     var idleCount: Int { idle.values.reduce(0) { $0 + $1.connections.count } }
 
-    /// An idle connection to `endpoint` that can carry a request, if there is one.
-    func idleConnection(to endpoint: Endpoint) -> UpstreamConnection? {
-        guard let list = idle[endpoint.address] else { return nil }
+    /// An idle connection to the instance at `address` (`host:port`) that can carry a
+    /// request, if there is one.
+    func idleConnection(to address: String, now: NIODeadline) -> UpstreamConnection? {
+        guard let list = idle[address] else { return nil }
         while let connection = list.connections.popLast() {
-            if !connection.isClosed, connection.channel.isActive, !expired(connection, at: .now()) {
+            if !connection.isClosed, connection.channel.isActive, !expired(connection, at: now) {
                 return connection
             }
             connection.close()
@@ -35,8 +36,8 @@ final class UpstreamConnectionPool {
     }
 
     /// Takes back a connection whose exchange ended cleanly, to keep it for the next request
-    /// (or closes it when the pool is full).
-    func release(_ connection: UpstreamConnection) {
+    /// (or closes it when the pool is full); `now` is the time, when the caller has it.
+    func release(_ connection: UpstreamConnection, now: NIODeadline = .now()) {
         connection.delegate = nil
         guard !connection.isClosed, connection.channel.isActive,
             (idle[connection.address]?.connections.count ?? 0) < settings.maxIdlePerInstance
@@ -44,7 +45,7 @@ final class UpstreamConnectionPool {
             connection.close()
             return
         }
-        connection.idleSince = .now()
+        connection.idleSince = now
         if let list = idle[connection.address] {
             list.connections.append(connection)
         } else {

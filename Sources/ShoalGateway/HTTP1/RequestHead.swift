@@ -68,7 +68,7 @@ struct RequestHead: HTTPHead {
         keepAlive = minorVersion == 0 ? connection.keepAlive : !connection.close
         connectionNames = connection.names
         isUpgrade =
-            minorVersion == 1 && connection.names.contains(Array("upgrade".utf8))
+            minorVersion == 1 && connection.names.contains { $0.elementsEqual("upgrade".utf8) }
             && fields.contains { $0.kind == .upgrade } && length ?? 0 == 0 && codings.isEmpty
     }
 
