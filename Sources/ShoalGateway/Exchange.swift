@@ -6,9 +6,9 @@ import Tracing
 final class Exchange {
     let request: RequestHead
     let requestID: String
-    /// The route's index and the route, or `nil` when the gateway answers itself (no route,
-    /// a refused request), reading and dropping any body.
-    let route: (index: Int, route: GatewayRoute)?
+    /// The route, or `nil` when the gateway answers itself (no route, a refused request),
+    /// reading and dropping any body.
+    let route: RouteEntry?
     /// What goes upstream: the head rewritten for the route (empty when there is no route).
     let upstreamHead: ByteBuffer
     /// Whether a failed try may be repeated on another instance: an idempotent method and no
@@ -62,7 +62,7 @@ final class Exchange {
     var span: (any Span)?
 
     init(
-        request: RequestHead, requestID: String, route: (index: Int, route: GatewayRoute)?,
+        request: RequestHead, requestID: String, route: RouteEntry?,
         upstreamHead: ByteBuffer, retryable: Bool, started: NIODeadline, deadline: NIODeadline
     ) {
         self.request = request

@@ -65,11 +65,14 @@ public struct GatewayRoute: Sendable, Hashable {
         self.maxBodyBytes = maxBodyBytes
     }
 
-    /// Whether `path` (without the query) is under this route's prefix.
+    /// Whether `path` (without the query) is under this route's prefix, compared byte by
+    /// byte, as a proxy matches paths.
     func matches(path: Substring) -> Bool {
-        guard path.hasPrefix(prefix) else { return false }
-        if prefix == "/" || path.count == prefix.count { return true }
-        return path[path.index(path.startIndex, offsetBy: prefix.count)] == "/"
+        let (path, prefix) = (path.utf8, prefix.utf8)
+        guard path.starts(with: prefix) else { return false }
+        // The prefix starts with "/": one byte long, it is "/" and matches every path.
+        if prefix.count == 1 || path.count == prefix.count { return true }
+        return path[path.index(path.startIndex, offsetBy: prefix.count)] == UInt8(ascii: "/")
     }
 
     /// The URI sent upstream for `uri` (path and query), with the prefix removed when

@@ -12,6 +12,9 @@ final class GatewayShared: Sendable {
     let upstreams: [ServiceBalancer]
     /// Each route's name in metrics and the access log: its host (if any) and prefix.
     let routeLabels: [String]
+    /// The route table, and each of its routes by reference, in the table's order.
+    let routes: RouteTable
+    let routeEntries: [RouteEntry]
     /// Client connections open now.
     let connections = Atomic<Int>(0)
     /// Set when a graceful shutdown began: keep-alive ends with the response in flight.
@@ -26,12 +29,13 @@ final class GatewayShared: Sendable {
     init(configuration: GatewayConfiguration, upstreams: [ServiceBalancer], tracer: any Tracer) {
         self.configuration = configuration
         self.upstreams = upstreams
-        routeLabels = configuration.routes.routes.map { ($0.host ?? "") + $0.prefix }
+        routes = configuration.routes
+        routeLabels = routes.routes.map { ($0.host ?? "") + $0.prefix }
+        routeEntries = routes.routes.enumerated().map { RouteEntry(index: $0.offset, route: $0.element) }
         secure = configuration.tls != nil
         self.tracer = tracer is NoOpTracer ? nil : tracer
     }
 
-    var routes: RouteTable { configuration.routes }
     var isDraining: Bool { draining.load(ordering: .relaxed) }
 }
 

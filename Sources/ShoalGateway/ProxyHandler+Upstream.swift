@@ -6,7 +6,8 @@ extension ProxyHandler: UpstreamDelegate {
     /// Picks an instance not tried yet and sends the request to it; `now` is the time, when
     /// the caller has it.
     func startTry(now: NIODeadline = .now()) {
-        guard let exchange, let (index, route) = exchange.route else { return }
+        guard let exchange, let entry = exchange.route else { return }
+        let (index, route) = (entry.index, entry.route)
         guard let picker = loop.picker(route: index) else {
             finishWithError(.noInstance(route.service), exchange)
             return
@@ -86,10 +87,10 @@ extension ProxyHandler: UpstreamDelegate {
     /// Whether a failed try may be followed by another: nothing reached the client, the
     /// request can be repeated, tries and time are left, and the retry budget allows.
     private func mayRetry(_ exchange: Exchange) -> Bool {
-        guard let route = exchange.route?.route, !exchange.responseStarted, exchange.retryable,
-            exchange.tries <= route.retries, NIODeadline.now() < exchange.deadline
+        guard let entry = exchange.route, !exchange.responseStarted, exchange.retryable,
+            exchange.tries <= entry.route.retries, NIODeadline.now() < exchange.deadline
         else { return false }
-        return shared.upstreams[exchange.route!.index].retryBudget.tryWithdraw()
+        return shared.upstreams[entry.index].retryBudget.tryWithdraw()
     }
 
     /// Ends the current try (its pick and connection) without a verdict on the instance.

@@ -270,7 +270,8 @@ final class ProxyHandler: ChannelInboundHandler {
             refuse(.noRoute(String(target.prefix { $0 != "?" })))
             return
         }
-        let route = shared.routes.routes[index]
+        let entry = shared.routeEntries[index]
+        let route = entry.route
         if let length = head.contentLength, length > route.maxBodyBytes {
             refuse(Self.tooLarge(route))
             return
@@ -286,7 +287,7 @@ final class ProxyHandler: ChannelInboundHandler {
             target: route.upstreamURI(target), hostIfMissing: route.service, clientIP: clientIP, requestID: requestID,
             traceFields: traceFields, secure: shared.secure, to: &upstreamHead)
         let exchange = Exchange(
-            request: head, requestID: requestID, route: (index, route), upstreamHead: upstreamHead,
+            request: head, requestID: requestID, route: entry, upstreamHead: upstreamHead,
             retryable: head.isIdempotent && !head.hasBody, started: now, deadline: now + route.timeout.timeAmount)
         exchange.span = span
         self.exchange = exchange
@@ -305,9 +306,10 @@ final class ProxyHandler: ChannelInboundHandler {
     }
 
     private func requestBody(_ data: ByteBuffer) {
-        guard let exchange, let route = exchange.route?.route else { return }  // refused: dropped
+        guard let exchange, let entry = exchange.route else { return }  // refused: dropped
         exchange.bodyBytes += data.readableBytes
-        if exchange.bodyBytes > route.maxBodyBytes {
+        if exchange.bodyBytes > entry.route.maxBodyBytes {
+            let route = entry.route
             reading = .dropping
             if exchange.responseStarted {
                 logAccess(exchange, status: exchange.status ?? 0, error: Self.tooLarge(route).message)

@@ -27,7 +27,10 @@ public struct RouteTable: Sendable {
     ///   - host: the `Host` header, perhaps with a port. Read only when a route names a host.
     ///   - uri: the request target, path and query.
     public func match(host: @autoclosure () -> String?, uri: String) -> Int? {
-        let path = uri.prefix { $0 != "?" && $0 != "#" }
+        // Bytes, not characters: a target is ASCII, and a `?` or `#` byte is never inside a
+        // longer UTF-8 sequence, so its index is a valid one of the string.
+        let end = uri.utf8.firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? uri.endIndex
+        let path = uri[..<end]
         let hostName = anyHost ? host().map(Self.hostName) : nil
         return routes.firstIndex { route in
             (route.host == nil || route.host == hostName) && route.matches(path: path)

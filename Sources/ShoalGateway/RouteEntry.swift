@@ -1,0 +1,15 @@
+/// A route of the gateway's table and its index there, made once when the gateway starts.
+///
+/// An exchange holds its route by this reference: copying a ``GatewayRoute`` (its host,
+/// prefix and service strings) into every request, and out again at each use, cost more
+/// reference counting than the rest of the request's bookkeeping.
+final class RouteEntry: Sendable {
+    /// The index in the route table, for the route's upstream set, metrics and label.
+    let index: Int
+    let route: GatewayRoute
+
+    init(index: Int, route: GatewayRoute) {
+        self.index = index
+        self.route = route
+    }
+}
