@@ -110,7 +110,7 @@ struct RequestHeadTests {
             traceFields: [("traceparent", "new")], to: &buffer)
         let text = String(buffer: buffer)
         #expect(
-            text == "POST /7 HTTP/1.1\r\nHost: shop\r\nAccept:  text/plain\r\ncontent-length: 3\r\n"
+            text == "POST /7 HTTP/1.1\r\nHost: shop\r\nAccept:  text/plain \r\ncontent-length: 3\r\n"
                 + "x-forwarded-for: 10.0.0.1, 127.0.0.1\r\nx-forwarded-proto: http\r\nx-forwarded-host: shop\r\n"
                 + "x-request-id: rid\r\ntraceparent: new\r\n\r\n")
 
@@ -131,6 +131,38 @@ struct RequestHeadTests {
         #expect(
             String(buffer: third)
                 == "GET /b HTTP/1.1\r\nhost: orders\r\nx-forwarded-proto: http\r\nx-request-id: r\r\n\r\n")
+    }
+
+    @Test("kept field lines go on as they came, in order, around the dropped ones; the request line too when it can")
+    func keptLines() throws {
+        let head = try parse(
+            "GET /x?q=1 HTTP/1.1\r\nhost: h \r\nConnection: x-a\r\nX-A: 1\r\nAccept: */*\r\nB:\r\n"
+                + "X-Forwarded-For: 10.0.0.9\r\nUser-Agent:\tu\t\r\nKeep-Alive: 5\r\nZ: z\r\n\r\n")
+        var buffer = ByteBuffer()
+        head.writeUpstreamHead(
+            target: "/x?q=1", hostIfMissing: "s", clientIP: "127.0.0.1", requestID: "r", traceFields: [], to: &buffer)
+        #expect(
+            String(buffer: buffer)
+                == "GET /x?q=1 HTTP/1.1\r\nhost: h \r\nAccept: */*\r\nB:\r\nUser-Agent:\tu\t\r\nZ: z\r\n"
+                + "x-forwarded-for: 10.0.0.9, 127.0.0.1\r\nx-forwarded-proto: http\r\nx-forwarded-host: h\r\n"
+                + "x-request-id: r\r\n\r\n")
+
+        // Host is end to end: a Connection option naming it does not drop it.
+        var named = ByteBuffer()
+        try parse("GET / HTTP/1.1\r\nHost: a\r\nConnection: host, x-b\r\nX-B: 1\r\n\r\n").writeUpstreamHead(
+            target: "/", hostIfMissing: "s", clientIP: nil, requestID: "r", traceFields: [], to: &named)
+        #expect(String(buffer: named).hasPrefix("GET / HTTP/1.1\r\nHost: a\r\nx-forwarded-proto: http\r\n"))
+
+        // A rewritten target, or another version, makes a new request line.
+        var stripped = ByteBuffer()
+        head.writeUpstreamHead(
+            target: "/", hostIfMissing: "s", clientIP: nil, requestID: "r", traceFields: [], to: &stripped)
+        #expect(String(buffer: stripped).hasPrefix("GET / HTTP/1.1\r\nhost: h \r\nAccept"))
+        let old = try parse("GET /x HTTP/1.0\r\nHost: h\r\n\r\n")
+        var upgraded = ByteBuffer()
+        old.writeUpstreamHead(
+            target: "/x", hostIfMissing: "s", clientIP: nil, requestID: "r", traceFields: [], to: &upgraded)
+        #expect(String(buffer: upgraded).hasPrefix("GET /x HTTP/1.1\r\nHost: h\r\n"))
     }
 
     @Test(

@@ -58,6 +58,23 @@ struct ResponseHeadTests {
             String(buffer: closing)
                 == "HTTP/1.1 200 OK\r\nX-Request-Id: theirs\r\ncontent-length: 2\r\nconnection: close\r\n\r\n")
 
+        // Kept lines as they came, around dropped ones; an HTTP/1.0 or reason-less status
+        // line is written anew.
+        let mixed = try parse(
+            "HTTP/1.0 404 Not Found\r\nA: 1 \r\nConnection: close\r\nB:\t2\r\nTransfer-Encoding: chunked\r\n"
+                + "C: 3\r\n\r\n")
+        var rewritten = ByteBuffer()
+        mixed.writeClientHead(
+            clientFraming: .chunked, requestID: "rid", keepAlive: true, clientMinorVersion: 1, to: &rewritten)
+        #expect(
+            String(buffer: rewritten)
+                == "HTTP/1.1 404 Not Found\r\nA: 1 \r\nB:\t2\r\nC: 3\r\ntransfer-encoding: chunked\r\n"
+                + "x-request-id: rid\r\n\r\n")
+        var bare = ByteBuffer()
+        try parse("HTTP/1.1 204\r\nX: y\r\n\r\n").writeClientHead(
+            clientFraming: nil, requestID: "rid", keepAlive: true, clientMinorVersion: 1, to: &bare)
+        #expect(String(buffer: bare) == "HTTP/1.1 204 \r\nX: y\r\nx-request-id: rid\r\n\r\n")
+
         var old = ByteBuffer()
         own.writeClientHead(
             clientFraming: .length(2), requestID: "rid", keepAlive: true, clientMinorVersion: 0, to: &old)

@@ -4,7 +4,8 @@ import NIOCore
 /// (`scripts/fuzz-http1`). A broken promise traps, which the fuzzer reports:
 /// - nothing traps on any input;
 /// - a request head that is accepted is forwarded as a head that is accepted again, with
-///   the same method, target and framing, no hop-by-hop field and one `X-Request-Id`;
+///   the same method, target and framing, no hop-by-hop field, one `X-Request-Id`, and the
+///   client's other fields with the same names and values in the same order;
 /// - a response head that is accepted goes to the client as one that is accepted again,
 ///   with the same status and the framing the gateway chose;
 /// - a chunked body decodes to the same data whole and in two pieces.
@@ -31,6 +32,24 @@ public enum HTTP1FuzzCheck {
         precondition(again.isUpgrade == head.isUpgrade, "the upgrade changed")
         precondition(head.isUpgrade || !again.fields.contains { $0.kind == .upgrade }, "an Upgrade field")
         precondition(again.fields.filter { $0.kind == .requestID }.count == 1, "not one X-Request-Id")
+        precondition(
+            passedOn(head) == passedOn(again, addedHost: !head.fields.contains { $0.kind == .host }),
+            "the fields passed on changed")
+    }
+
+    /// The names and values of the fields a proxy passes on as they came; with `addedHost`,
+    /// without the first `Host`, which the gateway added.
+    private static func passedOn(_ head: RequestHead, addedHost: Bool = false) -> [[UInt8]] {
+        var fields = head.fields.filter { field in
+            switch field.kind {
+            case .host: true
+            case .other, .userAgent: !head.field(field, isNamedIn: head.connectionNames)
+            case .upgrade: head.isUpgrade
+            default: false
+            }
+        }
+        if addedHost { fields.removeFirst() }
+        return fields.flatMap { [head.bytes[$0.name].map(\.asciiLowercased), Array(head.bytes[$0.value])] }
     }
 
     static func checkClientHead(_ head: ResponseHead) {

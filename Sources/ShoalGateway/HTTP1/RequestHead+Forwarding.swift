@@ -3,7 +3,7 @@ import NIOCore
 /// The request head a proxy sends on (RFC 9110 §7.6 and the X-Forwarded-* conventions).
 extension RequestHead {
     /// Writes the head for the instance: HTTP/1.1, the target rewritten for the route, the
-    /// client's fields but the hop-by-hop ones and those the gateway sets, then
+    /// client's field lines as they came but the hop-by-hop ones and those the gateway sets, then
     /// `X-Forwarded-For` (the client's address appended), `X-Forwarded-Proto`,
     /// `X-Forwarded-Host`, `X-Request-Id` and any trace context. A request that asks to
     /// switch protocols keeps its `Upgrade` field, with `Connection: upgrade`.
@@ -19,10 +19,18 @@ extension RequestHead {
         target: String, hostIfMissing: String, clientIP: String?, requestID: String, traceFields: [(String, String)],
         secure: Bool = false, to buffer: inout ByteBuffer
     ) {
-        buffer.writeBytes(bytes[method])
-        buffer.writeStaticString(" ")
-        buffer.writeString(target)
-        buffer.writeStaticString(" HTTP/1.1\r\n")
+        // The request line as it came, when only the version could change and it is 1.1.
+        let versionStart = self.target.upperBound + 1
+        if bytes[versionStart..<versionStart + 8].elementsEqual("HTTP/1.1".utf8),
+            target.utf8.elementsEqual(bytes[self.target])
+        {
+            buffer.writeBytes(bytes[0..<versionStart + 10])
+        } else {
+            buffer.writeBytes(bytes[method])
+            buffer.writeStaticString(" ")
+            buffer.writeString(target)
+            buffer.writeStaticString(" HTTP/1.1\r\n")
+        }
         if !fields.contains(where: { $0.kind == .host }) {
             buffer.writeStaticString("host: ")
             buffer.writeString(hostIfMissing)
@@ -30,25 +38,33 @@ extension RequestHead {
         }
         var forwardedFor: [Range<Int>] = []
         let traceNames = traceFields.map { Array($0.0.utf8) }
+        var run = FieldRun()
         for field in fields {
             switch field.kind {
-            case .other, .host, .userAgent:
-                if !connectionNames.isEmpty && self.field(field, isNamedIn: connectionNames) { continue }
-                if !traceNames.isEmpty && self.field(field, isNamedIn: traceNames) { continue }
-                buffer.writeBytes(bytes[field.name.lowerBound..<field.value.upperBound])
-                buffer.writeStaticString("\r\n")
-            case .forwardedFor:
-                forwardedFor.append(field.value)
-            case .upgrade:
+            case .host:
+                // End to end, and required in HTTP/1.1: a `Connection` option that names it
+                // does not remove it (else the instance gets a request it must refuse).
+                run.keep(field)
+            case .other, .userAgent:
+                if !connectionNames.isEmpty && self.field(field, isNamedIn: connectionNames)
+                    || !traceNames.isEmpty && self.field(field, isNamedIn: traceNames)
+                {
+                    run.write(from: bytes, to: &buffer)
+                    continue
+                }
+                run.keep(field)
+            case .upgrade where isUpgrade:
                 // Kept only when the request asks to switch protocols; `Connection` says so below.
-                guard isUpgrade else { continue }
-                buffer.writeBytes(bytes[field.name.lowerBound..<field.value.upperBound])
-                buffer.writeStaticString("\r\n")
-            case .contentLength, .transferEncoding, .connection, .expect, .requestID, .forwardedProto,
+                run.keep(field)
+            case .forwardedFor:
+                run.write(from: bytes, to: &buffer)
+                forwardedFor.append(field.value)
+            case .upgrade, .contentLength, .transferEncoding, .connection, .expect, .requestID, .forwardedProto,
                 .forwardedHost, .hopByHop:
-                continue
+                run.write(from: bytes, to: &buffer)
             }
         }
+        run.write(from: bytes, to: &buffer)
         if chunked {
             buffer.writeStaticString("transfer-encoding: chunked\r\n")
         } else if let contentLength {
@@ -76,10 +92,15 @@ extension RequestHead {
         if let host = fields.first(where: { $0.kind == .host }) {
             buffer.writeStaticString("x-forwarded-host: ")
             buffer.writeBytes(bytes[host.value])
-            buffer.writeStaticString("\r\n")
+            buffer.writeStaticString("\r\nx-request-id: ")
+        } else {
+            buffer.writeStaticString("x-request-id: ")
         }
-        buffer.writeStaticString("x-request-id: ")
         buffer.writeString(requestID)
+        guard !traceFields.isEmpty else {
+            buffer.writeStaticString("\r\n\r\n")
+            return
+        }
         buffer.writeStaticString("\r\n")
         for (name, value) in traceFields {
             buffer.writeString(name)

@@ -3,7 +3,7 @@ import NIOCore
 /// The response head a proxy sends back.
 extension ResponseHead {
     /// Writes the head for the client: HTTP/1.1 with the instance's status and reason, its
-    /// fields but the hop-by-hop ones, the body's framing for the client, `X-Request-Id` when
+    /// field lines as they came but the hop-by-hop ones, the body's framing for the client, `X-Request-Id` when
     /// the instance did not set one, and `Connection: close` or `keep-alive` as needed.
     ///
     /// - Parameters:
@@ -15,24 +15,32 @@ extension ResponseHead {
         clientFraming: HTTPBodyDecoder.Framing?, requestID: String, keepAlive: Bool, clientMinorVersion: Int,
         to buffer: inout ByteBuffer
     ) {
-        buffer.writeStaticString("HTTP/1.1 ")
-        buffer.writeBytes(bytes[9..<12])
-        buffer.writeStaticString(" ")
-        buffer.writeBytes(bytes[reason])
-        buffer.writeStaticString("\r\n")
+        if bytes[0..<9].elementsEqual("HTTP/1.1 ".utf8), bytes[12] == HTTPHeadParser.space {
+            // The status line as it came: it ends in CRLF where the reason does.
+            buffer.writeBytes(bytes[0..<reason.upperBound + 2])
+        } else {
+            buffer.writeStaticString("HTTP/1.1 ")
+            buffer.writeBytes(bytes[9..<12])
+            buffer.writeStaticString(" ")
+            buffer.writeBytes(bytes[reason])
+            buffer.writeStaticString("\r\n")
+        }
+        var run = FieldRun()
         for field in fields {
             switch field.kind {
             case .other, .host, .userAgent, .expect, .requestID, .forwardedFor, .forwardedProto, .forwardedHost:
-                if !connectionNames.isEmpty && self.field(field, isNamedIn: connectionNames) { continue }
-                buffer.writeBytes(bytes[field.name.lowerBound..<field.value.upperBound])
-                buffer.writeStaticString("\r\n")
-            case .contentLength:
-                // Written below from the parsed value, once; dropped with Transfer-Encoding.
-                continue
-            case .transferEncoding, .connection, .hopByHop, .upgrade:
-                continue
+                if !connectionNames.isEmpty && self.field(field, isNamedIn: connectionNames) {
+                    run.write(from: bytes, to: &buffer)
+                    continue
+                }
+                run.keep(field)
+            case .contentLength, .transferEncoding, .connection, .hopByHop, .upgrade:
+                // Content-Length is written below from the parsed value, once; dropped with
+                // Transfer-Encoding.
+                run.write(from: bytes, to: &buffer)
             }
         }
+        run.write(from: bytes, to: &buffer)
         switch clientFraming {
         case .length(let length):
             buffer.writeStaticString("content-length: ")
