@@ -38,6 +38,8 @@ final class Exchange {
     var pendingBytes = 0
     /// Body bytes read so far.
     var bodyBytes = 0
+    /// The trailer fields of a chunked request body, once it ended with any.
+    var requestTrailers: HTTPFieldList?
     /// Response body bytes written to the client so far.
     var responseBytes = 0
     /// Whether the access log has this exchange's line.

@@ -79,9 +79,12 @@ extension ProxyHandler: UpstreamDelegate {
         }
     }
 
-    /// Writes what ends the request's body, if its framing has anything: the last chunk.
+    /// Writes what ends the request's body, if its framing has anything: the last chunk, with
+    /// the trailer fields that may go on.
     func sendEnd(of exchange: Exchange, on connection: UpstreamConnection) {
-        if exchange.request.chunked { connection.write(ChunkedEncoding.lastChunk) }
+        guard exchange.request.chunked else { return }
+        connection.write(
+            ChunkedEncoding.lastChunk(trailers: exchange.requestTrailers, allocator: connection.channel.allocator))
     }
 
     /// Whether a failed try may be followed by another: nothing reached the client, the
@@ -213,8 +216,8 @@ extension ProxyHandler: UpstreamDelegate {
         }
     }
 
-    func upstreamEnded(_ connection: UpstreamConnection) {
-        guard let exchange, exchange.connection === connection, context != nil else { return }
+    func upstreamEnded(_ connection: UpstreamConnection, trailers: HTTPFieldList?) {
+        guard let exchange, exchange.connection === connection, let context else { return }
         let now = NIODeadline.now()
         let latency = Duration.nanoseconds((now - exchange.tryStarted).nanoseconds)
         let failed = (exchange.status ?? 0) >= 500
@@ -234,7 +237,8 @@ extension ProxyHandler: UpstreamDelegate {
         }
         if !exchange.requestEnded && exchange.hasBody { closeAfterResponse = true }
         if exchange.clientFraming == .chunked {
-            writeToClient(ChunkedEncoding.lastChunk)
+            // An HTTP/1.0 client reads to the close: no trailer section to put them in.
+            writeToClient(ChunkedEncoding.lastChunk(trailers: trailers, allocator: context.channel.allocator))
         }
         flushClient()
         exchange.endSpan(status: exchange.status ?? 0)

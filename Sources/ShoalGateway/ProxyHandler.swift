@@ -207,6 +207,7 @@ final class ProxyHandler: ChannelInboundHandler {
                     requestBody(data)
                 case .end:
                     reading = .held
+                    exchange?.requestTrailers = decoder.trailers
                     requestEnd()
                 }
             }

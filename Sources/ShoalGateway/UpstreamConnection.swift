@@ -6,8 +6,8 @@ protocol UpstreamDelegate: AnyObject {
     /// A final response's head; `framing` is `nil` when it has no body.
     func upstream(_ connection: UpstreamConnection, head: ResponseHead, framing: HTTPBodyDecoder.Framing?)
     func upstream(_ connection: UpstreamConnection, body: ByteBuffer)
-    /// The response ended.
-    func upstreamEnded(_ connection: UpstreamConnection)
+    /// The response ended, with the trailer fields of a chunked body that had any.
+    func upstreamEnded(_ connection: UpstreamConnection, trailers: HTTPFieldList?)
     func upstreamReadComplete(_ connection: UpstreamConnection)
     func upstream(_ connection: UpstreamConnection, closedWith error: (any Error)?)
     func upstreamWritabilityChanged(_ connection: UpstreamConnection)
@@ -109,7 +109,7 @@ final class UpstreamConnection {
                 case .end:
                     body = nil
                     let leftover = inbound.readableBytes > 0
-                    delegate.upstreamEnded(self)
+                    delegate.upstreamEnded(self, trailers: decoder.trailers)
                     if leftover { close() }  // bytes past the response: not reusable
                     return
                 }
@@ -160,7 +160,7 @@ final class UpstreamConnection {
         // A body framed by the connection's end ends here.
         if var decoder = body, delegate != nil, decoder.connectionClosed() {
             body = nil
-            delegate?.upstreamEnded(self)
+            delegate?.upstreamEnded(self, trailers: nil)
         }
         onClose?()
         onClose = nil

@@ -18,7 +18,8 @@ final class ScriptedInstance: Sendable {
     /// The answers: path → raw response bytes. `/record` answers with the request's own bytes.
     static let answers: [String: String] = [
         "/chunked":
-            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n"
+            + "Content-Length: 9\r\nServer-Timing: db;dur=53\r\n\r\n",
         "/close": "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the close",
         "/head": "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n",
         "/early": "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
@@ -79,7 +80,8 @@ final class ScriptedHandler: ChannelInboundHandler {
         let head = pending[..<headEnd.upperBound].lowercased()
         let body = pending[headEnd.upperBound...]
         if head.contains("transfer-encoding: chunked") {
-            guard body.hasSuffix("0\r\n\r\n") else { return }
+            // The last chunk, then trailer fields (if any) and a blank line.
+            guard body.hasPrefix("0\r\n") || body.contains("\r\n0\r\n"), body.hasSuffix("\r\n\r\n") else { return }
         } else if let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
             let length = Int(line.dropFirst(15).trimmingPrefix(" "))
         {
@@ -144,36 +146,47 @@ struct GatewayFramingTests {
         try await body(port, instance)
     }
 
-    @Test("a chunked request goes on chunked, without its extensions and trailers")
+    @Test("a chunked request goes on chunked, without its extensions, with the trailer fields that may go on")
     func chunkedRequest() async throws {
         try await Self.withGateway { port, instance in
             let answer = try await blocking {
                 let connection = try RawConnection(port: port, timeout: 5)
                 connection.send(
                     "POST /f/record HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-                        + "3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nTrailer-Field: 1\r\n\r\n")
-                return connection.receive(endingWith: "0\r\n\r\n")
+                        + "3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nTrailer-Field: 1\r\nHost: b\r\nDigest: x\r\n\r\n")
+                return connection.receive(endingWith: "Digest: x\r\n\r\n")
             }
             #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\n"))
             let request = try #require(instance.requests.last)
             #expect(request.hasPrefix("POST /record HTTP/1.1\r\nHost: a\r\ntransfer-encoding: chunked\r\n"))
-            #expect(request.hasSuffix("\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"))
+            #expect(request.hasSuffix("\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\nTrailer-Field: 1\r\nDigest: x\r\n\r\n"))
         }
     }
 
-    @Test("a chunked answer reaches the client chunked, and the connection carries the next request")
+    @Test(
+        "a chunked answer reaches the client chunked with the trailer fields that may go on; the connection carries the next request"
+    )
     func chunkedResponse() async throws {
         try await Self.withGateway { port, _ in
             let (first, second) = try await blocking {
                 let connection = try RawConnection(port: port, timeout: 5)
                 connection.send("GET /f/chunked HTTP/1.1\r\nHost: a\r\n\r\n")
-                let first = connection.receive(endingWith: "0\r\n\r\n")
+                let first = connection.receive(endingWith: "db;dur=53\r\n\r\n")
                 connection.send("GET /f/record HTTP/1.1\r\nHost: a\r\n\r\n")
                 return (first, connection.readResponse())
             }
             #expect(first.hasPrefix("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nx-request-id: "))
-            #expect(first.hasSuffix("\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"))
+            #expect(
+                first.hasSuffix("\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\nServer-Timing: db;dur=53\r\n\r\n"))
             #expect(second?.status == 200)
+
+            // HTTP/1.0 reads the body to the close: it has no trailer section to carry them.
+            let old = try await blocking {
+                let connection = try RawConnection(port: port, timeout: 5)
+                connection.send("GET /f/chunked HTTP/1.0\r\n\r\n")
+                return String(decoding: connection.receive(), as: UTF8.self)
+            }
+            #expect(old.hasPrefix("HTTP/1.1 200 OK\r\n") && old.hasSuffix("\r\n\r\nhello world"))
         }
     }
 

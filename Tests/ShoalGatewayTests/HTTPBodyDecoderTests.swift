@@ -7,9 +7,10 @@ import Testing
 
 @Suite("bodies: by length, in chunks, or to the connection's end, whatever pieces they arrive in")
 struct HTTPBodyDecoderTests {
-    /// Feeds `pieces` in turn; the data decoded, whether the body ended, and what was left.
+    /// Feeds `pieces` in turn; the data decoded, whether the body ended, what was left, and the
+    /// trailer fields as `name: value` lines.
     static func decode(_ framing: HTTPBodyDecoder.Framing, _ pieces: [[UInt8]]) throws(HTTPParseError) -> (
-        data: [UInt8], ended: Bool, rest: [UInt8]
+        data: [UInt8], ended: Bool, rest: [UInt8], trailers: [String]
     ) {
         var decoder = HTTPBodyDecoder(framing)
         var buffer = ByteBuffer()
@@ -19,11 +20,17 @@ struct HTTPBodyDecoderTests {
             while let next = try decoder.next(from: &buffer) {
                 switch next {
                 case .data(let slice): data += slice.readableBytesView
-                case .end: return (data, true, Array(buffer.readableBytesView) + pieces[(index + 1)...].joined())
+                case .end:
+                    let trailers = decoder.trailers.map { list in
+                        list.fields.map { list.string($0.name) + ": " + list.string($0.value) }
+                    }
+                    return (
+                        data, true, Array(buffer.readableBytesView) + pieces[(index + 1)...].joined(), trailers ?? []
+                    )
                 }
             }
         }
-        return (data, false, Array(buffer.readableBytesView))
+        return (data, false, Array(buffer.readableBytesView), [])
     }
 
     /// `data` in chunks of the given sizes, with an extension and a trailer.
@@ -54,7 +61,46 @@ struct HTTPBodyDecoderTests {
             }
             let result = try? Self.decode(.chunked, pieces)
             #expect(result?.data == data && result?.ended == true && result?.rest == Array("GET /next".utf8))
+            #expect(result?.trailers == ["X-Trailer: t"])
         }
+    }
+
+    @Test(
+        "trailer fields are read as a head's fields are, and the ones that may go on are written after the last chunk")
+    func trailers() throws {
+        let wire = "1\r\na\r\n0\r\nChecksum: abc \r\nContent-Length: 5\r\nX-B:\t2\r\nHost: h\r\nTE: x\r\n\r\nnext"
+        let result = try Self.decode(.chunked, [Array(wire.utf8)])
+        #expect(result.ended && result.rest == Array("next".utf8))
+        #expect(result.trailers == ["Checksum: abc", "Content-Length: 5", "X-B: 2", "Host: h", "TE: x"])
+        #expect(try Self.decode(.chunked, [Array("0\r\n\r\n".utf8)]).trailers.isEmpty)
+
+        let last = ChunkedEncoding.lastChunk(trailers: try Self.trailers(wire), allocator: ByteBufferAllocator())
+        #expect(String(buffer: last) == "0\r\nChecksum: abc \r\nX-B:\t2\r\n\r\n")
+        // Only fields the gateway reads in a head: nothing goes on but the last chunk.
+        let framing = try Self.trailers("0\r\nContent-Length: 5\r\nConnection: close\r\n\r\n")
+        #expect(framing?.fields.count == 2)
+        #expect(String(buffer: ChunkedEncoding.lastChunk(trailers: framing, allocator: .init())) == "0\r\n\r\n")
+
+        for (bad, reason) in [
+            ("0\r\nNo colon\r\n\r\n", "field name"), ("0\r\n folded: x\r\n\r\n", "line folding"),
+            ("0\r\nX : 1\r\n\r\n", "field name"),
+        ] {
+            var refusal: HTTPParseError?
+            do { _ = try Self.trailers(bad) } catch { refusal = error }
+            #expect(
+                refusal?.message.contains("trailer") == true && refusal?.message.contains(reason) == true,
+                "\(bad.debugDescription): \(refusal?.message ?? "accepted")")
+        }
+    }
+
+    /// The trailer fields of the chunked body `wire`, decoded whole.
+    static func trailers(_ wire: String) throws(HTTPParseError) -> HTTPFieldList? {
+        var decoder = HTTPBodyDecoder(.chunked)
+        var buffer = ByteBuffer(string: wire)
+        while let piece = try decoder.next(from: &buffer) {
+            if case .end = piece { break }
+        }
+        return decoder.trailers
     }
 
     @Test("a length-framed body ends at its length; one framed by the close, at the close")

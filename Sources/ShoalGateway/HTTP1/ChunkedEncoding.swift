@@ -14,4 +14,25 @@ enum ChunkedEncoding {
     static let chunkEnd = ByteBuffer(staticString: "\r\n")
     /// The last chunk and an empty trailer section.
     static let lastChunk = ByteBuffer(staticString: "0\r\n\r\n")
+
+    /// The last chunk and the trailer fields of `trailers` that may go on: those the gateway
+    /// gives no meaning to. The framing, routing and hop-by-hop fields it reads in a head
+    /// (`Content-Length`, `Transfer-Encoding`, `Host`, `Connection` and the like) have none
+    /// in a trailer section (RFC 9110 §6.5.1), and are dropped.
+    static func lastChunk(trailers: HTTPFieldList?, allocator: ByteBufferAllocator) -> ByteBuffer {
+        guard let trailers, trailers.fields.contains(where: { $0.kind == .other }) else { return lastChunk }
+        var buffer = allocator.buffer(capacity: trailers.bytes.count + 3)
+        buffer.writeStaticString("0\r\n")
+        var run = FieldRun()
+        for field in trailers.fields {
+            if field.kind == .other {
+                run.keep(field)
+            } else {
+                run.write(from: trailers.bytes, to: &buffer)
+            }
+        }
+        run.write(from: trailers.bytes, to: &buffer)
+        buffer.writeStaticString("\r\n")
+        return buffer
+    }
 }

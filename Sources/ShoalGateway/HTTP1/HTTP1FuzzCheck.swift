@@ -8,7 +8,7 @@ import NIOCore
 ///   client's other fields with the same names and values in the same order;
 /// - a response head that is accepted goes to the client as one that is accepted again,
 ///   with the same status and the framing the gateway chose;
-/// - a chunked body decodes to the same data whole and in two pieces.
+/// - a chunked body decodes to the same data and trailer fields whole and in two pieces.
 @_spi(Fuzzing)
 public enum HTTP1FuzzCheck {
     public static func check(_ bytes: UnsafeRawBufferPointer) {
@@ -79,7 +79,7 @@ public enum HTTP1FuzzCheck {
     }
 
     static func checkChunked(_ bytes: [UInt8]) {
-        func decode(_ pieces: [ArraySlice<UInt8>]) -> (data: [UInt8], ended: Bool)? {
+        func decode(_ pieces: [ArraySlice<UInt8>]) -> (data: [UInt8], ended: Bool, trailers: [UInt8]?)? {
             var decoder = HTTPBodyDecoder(.chunked)
             var buffer = ByteBuffer()
             var data: [UInt8] = []
@@ -87,19 +87,21 @@ public enum HTTP1FuzzCheck {
                 buffer.writeBytes(piece)
                 do {
                     while let next = try decoder.next(from: &buffer) {
-                        guard case .data(let slice) = next else { return (data, true) }
+                        guard case .data(let slice) = next else { return (data, true, decoder.trailers?.bytes) }
                         data += slice.readableBytesView
                     }
                 } catch {
                     return nil
                 }
             }
-            return (data, false)
+            return (data, false, nil)
         }
         let whole = decode([bytes[...]])
         let split = decode([bytes[..<(bytes.count / 2)], bytes[(bytes.count / 2)...]])
         if let whole, whole.ended {
-            precondition(split?.ended == true && split?.data == whole.data, "a split chunked body decoded differently")
+            precondition(
+                split?.ended == true && split?.data == whole.data && split?.trailers == whole.trailers,
+                "a split chunked body decoded differently")
         }
     }
 }

@@ -4,8 +4,9 @@ import NIOCore
 /// a length, chunks, or the connection's end.
 ///
 /// Chunked bodies are decoded strictly: hexadecimal sizes of at most 15 digits, extensions
-/// skipped, CRLF after every size and every chunk's data, and trailer fields read and
-/// dropped. Data comes out as slices of the received buffer, never copied.
+/// skipped, CRLF after every size and every chunk's data, and trailer fields parsed as a
+/// head's fields are (``trailers``). Data comes out as slices of the received buffer, never
+/// copied.
 struct HTTPBodyDecoder {
     enum Framing: Equatable {
         case length(Int)
@@ -49,6 +50,10 @@ struct HTTPBodyDecoder {
     static let maxTrailerBytes = 16384
 
     private var state: State
+    /// The trailer section's bytes while it is read: empty unless it has a field.
+    private var trailerBytes: [UInt8] = []
+    /// The trailer fields of a chunked body, once it ended with any.
+    private(set) var trailers: HTTPFieldList?
 
     init(_ framing: Framing) {
         switch framing {
@@ -145,11 +150,33 @@ struct HTTPBodyDecoder {
                 }
                 state = .trailer(lineLength: lineLength + 1, total: total + 1)
             }
+            // Kept from a section's first field on: most bodies end without one.
+            if total > 0 || byte != cr { trailerBytes.append(byte) }
         case .trailerLF(let lineLength, let total):
             guard byte == lf else { throw HTTPParseError("malformed chunked body: CR without LF") }
-            state = lineLength == 0 ? .done : .trailer(lineLength: 0, total: total + 1)
+            if !trailerBytes.isEmpty { trailerBytes.append(byte) }
+            guard lineLength == 0 else {
+                state = .trailer(lineLength: 0, total: total + 1)
+                return
+            }
+            state = .done
+            if !trailerBytes.isEmpty { try readTrailers() }
         case .length, .chunkData, .untilClose, .done:
             preconditionFailure("data states are read in next(from:)")
+        }
+    }
+
+    /// Parses the trailer section read, strictly, as a head's fields are.
+    private mutating func readTrailers() throws(HTTPParseError) {
+        let bytes = trailerBytes
+        trailerBytes = []
+        do {
+            let fields = try bytes.withUnsafeBufferPointer { bytes throws(HTTPParseError) in
+                try HTTPHeadParser.fields(bytes, from: 0)
+            }
+            trailers = HTTPFieldList(bytes: bytes, fields: fields)
+        } catch {
+            throw HTTPParseError("malformed chunked body: in the trailer fields, \(error.message)")
         }
     }
 
