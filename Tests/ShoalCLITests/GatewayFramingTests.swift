@@ -18,7 +18,7 @@ final class ScriptedInstance: Sendable {
     /// The answers: path → raw response bytes. `/record` answers with the request's own bytes.
     static let answers: [String: String] = [
         "/chunked":
-            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n"
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-T, Server-Timing\r\n\r\n5;ext\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n"
             + "Content-Length: 9\r\nServer-Timing: db;dur=53\r\n\r\n",
         "/close": "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the close",
         "/head": "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n",
@@ -175,7 +175,9 @@ struct GatewayFramingTests {
                 connection.send("GET /f/record HTTP/1.1\r\nHost: a\r\n\r\n")
                 return (first, connection.readResponse())
             }
-            #expect(first.hasPrefix("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nx-request-id: "))
+            #expect(
+                first.hasPrefix(
+                    "HTTP/1.1 200 OK\r\nTrailer: X-T, Server-Timing\r\ntransfer-encoding: chunked\r\nx-request-id: "))
             #expect(
                 first.hasSuffix("\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\nServer-Timing: db;dur=53\r\n\r\n"))
             #expect(second?.status == 200)

@@ -47,9 +47,9 @@ struct HTTPField {
         case 2: return named("te") ? .hopByHop : .other
         case 4: return named("host") ? .host : .other
         case 6: return named("expect") ? .expect : .other
-        case 7:
-            if named("upgrade") { return .upgrade }
-            return named("trailer") ? .hopByHop : .other
+        // `Trailer` (which fields the trailer section holds) is end to end, not hop-by-hop
+        // (RFC 9110 §6.6.2): it goes on with the trailers it announces.
+        case 7: return named("upgrade") ? .upgrade : .other
         case 10:
             if named("connection") { return .connection }
             if named("user-agent") { return .userAgent }
