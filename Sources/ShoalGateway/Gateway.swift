@@ -32,7 +32,7 @@ public final class Gateway: Service, Sendable {
     private let wallClock: any WallClock
     private let bound = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, any Error>])>((nil, []))
     /// The access log's file while ``run()`` runs.
-    private let accessLogFile = Mutex<AccessLogFile?>(nil)
+    private let accessLogWriter = Mutex<AccessLogWriter?>(nil)
     /// The TLS context new connections get: ``reloadTLS(_:)`` replaces it.
     private let tlsContext = Mutex<NIOSSLContext?>(nil)
 
@@ -100,8 +100,11 @@ public final class Gateway: Service, Sendable {
             throw error
         }
         self.tlsContext.withLock { $0 = tlsContext }
-        self.accessLogFile.withLock { $0 = accessLogFile }
-        defer { self.accessLogFile.withLock { $0 = nil } }
+        let accessLogWriter = accessLogFile.map {
+            AccessLogWriter(file: $0, maxPendingBytes: configuration.accessLog?.maxPendingBytes ?? 0)
+        }
+        self.accessLogWriter.withLock { $0 = accessLogWriter }
+        defer { self.accessLogWriter.withLock { $0 = nil } }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
         var loops: [ObjectIdentifier: NIOLoopBound<GatewayLoop>] = [:]
         for (n, eventLoop) in group.makeIterator().enumerated() {
@@ -109,7 +112,7 @@ public final class Gateway: Service, Sendable {
                 NIOLoopBound(
                     GatewayLoop(
                         eventLoop: eventLoop, shared: shared, seed: UInt64.random(in: .min ... .max) &+ UInt64(n),
-                        accessLog: accessLogFile.map { AccessLogBuffer(file: $0, wallClock: wallClock) }),
+                        accessLog: accessLogWriter.map { AccessLogBuffer(writer: $0, wallClock: wallClock) }),
                     eventLoop: eventLoop)
             }.get()
             loops[ObjectIdentifier(eventLoop)] = loop
@@ -163,6 +166,7 @@ public final class Gateway: Service, Sendable {
         for loop in allLoops {
             try? await loop.eventLoop.submit { loop.value.accessLog?.flush() }.get()
         }
+        await accessLogWriter?.finish(within: configuration.limits.drainTimeout)
         try? await group.shutdownGracefully()
     }
 
@@ -174,7 +178,7 @@ public final class Gateway: Service, Sendable {
     /// - Throws: ``GatewayAccessLogError`` when the path cannot be opened; the log then goes on
     ///   to the file it was going to.
     public func reopenAccessLog() throws(GatewayAccessLogError) {
-        try accessLogFile.withLock { $0 }?.reopen()
+        try accessLogWriter.withLock { $0 }?.file.reopen()
     }
 
     /// Checks what ``run()`` would find wrong before it listens: that the TLS configuration

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalGateway
 import ShoalTesting
 import Testing
 
@@ -101,6 +102,47 @@ struct AccessLogTests {
             #expect(time.map { abs($0.timeIntervalSince(started)) < 120 } == true, "\(line)")
             #expect((line["duration_ms"] as? Double).map { $0 >= 0 } == true)
         }
+    }
+
+    @Test(
+        "a destination that takes nothing (a pipe nobody reads) holds up no request; lines past the limit are dropped")
+    func blockedDestination() async throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fifo = directory.appendingPathComponent("access.fifo").path
+        try #require(mkfifo(fifo, 0o600) == 0)
+        // A reader that never reads: the gateway's open succeeds, and the pipe fills at 64 KiB.
+        let reader = open(fifo, O_RDONLY | O_NONBLOCK)
+        try #require(reader >= 0)
+        defer { close(reader) }
+        let requests = 3000
+        let answered = try await GatewayFramingTests.withGateway(
+            accessLog: .init(.file(fifo), flushInterval: .milliseconds(50), maxPendingBytes: 64 << 10)
+        ) { port, _ in
+            try await blocking {
+                let connection = try RawConnection(port: port, timeout: 5)
+                var answered = 0
+                for _ in 0..<requests {
+                    connection.send("GET /f/record HTTP/1.1\r\nHost: a\r\n\r\n")
+                    guard connection.readResponse()?.status == 200 else { break }
+                    answered += 1
+                }
+                return answered
+            }
+        }
+        #expect(answered == requests)
+        // What the pipe holds: lines, far fewer than the requests (about 330 bytes each). The
+        // writer goes on as this reads, so the last line may be cut where the reading stops.
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = read(reader, &chunk, chunk.count)
+            guard count > 0 else { break }
+            bytes += chunk[..<count]
+        }
+        let lines = bytes[..<(bytes.lastIndex(of: UInt8(ascii: "\n")) ?? 0)].split(separator: UInt8(ascii: "\n"))
+        #expect(lines.count > 0 && lines.count < requests / 2, "\(lines.count) lines")
+        #expect(lines.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0))) is [String: Any] })
     }
 
     @Test("lines still in the buffer are written when SIGTERM stops the gateway")

@@ -116,9 +116,10 @@ final class ScriptedHandler: ChannelInboundHandler {
 @Suite("the gateway's HTTP/1 framing, against an instance that answers with scripted bytes")
 struct GatewayFramingTests {
     /// A gateway in process with one route, `/f` (stripped) to the scripted instance.
-    static func withGateway(
-        limits: GatewayConfiguration.Limits = .init(), _ body: (Int, ScriptedInstance) async throws -> Void
-    ) async throws {
+    static func withGateway<Result>(
+        limits: GatewayConfiguration.Limits = .init(), accessLog: GatewayConfiguration.AccessLog? = nil,
+        _ body: (Int, ScriptedInstance) async throws -> Result
+    ) async throws -> Result {
         let instance = try await ScriptedInstance()
         defer { instance.stop() }
         let registry = EmbeddedRegistry()
@@ -128,6 +129,7 @@ struct GatewayFramingTests {
         let routes = try RouteTable([try GatewayRoute(prefix: "/f", service: "scripted", stripPrefix: true)])
         var configuration = try GatewayConfiguration(port: 0, threads: 1, routes: routes, limits: limits)
         configuration.balancer.outlierDetection = nil
+        configuration.accessLog = accessLog
         let gateway = Gateway(configuration: configuration, discovery: registry)
         let group = ServiceGroup(
             services: [registry, gateway], gracefulShutdownSignals: [], logger: Logger(label: "test"))
@@ -143,7 +145,7 @@ struct GatewayFramingTests {
             }) == 200
         }
         try #require(routed)
-        try await body(port, instance)
+        return try await body(port, instance)
     }
 
     @Test("a chunked request goes on chunked, without its extensions, with the trailer fields that may go on")

@@ -1,22 +1,19 @@
-import Metrics
 import ShoalCore
 
-/// One event loop's access-log lines not yet written. It writes them when it holds
-/// ``flushBytes``, and when told to (every flush interval, and at the end).
+/// One event loop's access-log lines not yet handed to the writer. It hands them over when it
+/// holds ``flushBytes``, and when told to (every flush interval, and at the end).
 final class AccessLogBuffer {
     /// How many bytes of lines wait before they are written.
     static let flushBytes = 32 * 1024
 
-    private let file: AccessLogFile
+    private let writer: AccessLogWriter
     /// Where each line's `time` comes from.
     let wallClock: any WallClock
     private var buffer: [UInt8] = []
     private var lines = 0
-    /// Lines lost to failed writes: `shoal_gateway_access_log_dropped_lines_total`.
-    private let dropped = Counter(label: "shoal_gateway_access_log_dropped_lines_total")
 
-    init(file: AccessLogFile, wallClock: any WallClock) {
-        self.file = file
+    init(writer: AccessLogWriter, wallClock: any WallClock) {
+        self.writer = writer
         self.wallClock = wallClock
         buffer.reserveCapacity(Self.flushBytes + 4096)
     }
@@ -27,11 +24,11 @@ final class AccessLogBuffer {
         if buffer.count >= Self.flushBytes { flush() }
     }
 
-    /// Writes the lines waiting, if any.
+    /// Hands the lines waiting, if any, to the writer.
     func flush() {
         guard lines > 0 else { return }
-        let written = buffer.withUnsafeBytes { file.append($0) }
-        if !written { dropped.increment(by: lines) }
+        writer.write(buffer, lines: lines)
+        // The writer holds the old storage: this makes a new one of the same size.
         buffer.removeAll(keepingCapacity: true)
         lines = 0
     }

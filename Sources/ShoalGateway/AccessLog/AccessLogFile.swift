@@ -8,9 +8,9 @@ import Synchronization
     import Darwin
 #endif
 
-/// The access log's file descriptor, shared by the event loops. Each write is of whole lines
-/// and holds the lock, so lines from two loops never mix, even in a pipe; a reopen swaps the
-/// descriptor under the same lock, between two writes.
+/// The access log's file descriptor, written by ``AccessLogWriter``'s thread. Each write is of
+/// whole lines and holds the lock; a reopen swaps the descriptor under the same lock, between
+/// two writes.
 final class AccessLogFile: Sendable {
     /// The file's path; `nil` for standard output.
     let path: String?

@@ -2,11 +2,15 @@ extension GatewayConfiguration {
     /// Where the gateway writes its access log: one JSON object a line for each request,
     /// written when its response ends (or when it ends without one).
     ///
-    /// Lines are kept in a buffer on each event loop and written when it holds 32 KiB, every
-    /// ``flushInterval``, and when the gateway stops. Writes to a file append (`O_APPEND`);
-    /// to rotate it, move it away and call ``Gateway/reopenAccessLog()``. As in nginx, the writes are
-    /// made by the event loops themselves: a destination that blocks (a full pipe) holds up
-    /// the requests of that loop.
+    /// Lines are kept in a buffer on each event loop, handed to a writer thread when it holds
+    /// 32 KiB, every ``flushInterval``, and when the gateway stops. Writes to a file append
+    /// (`O_APPEND`); to rotate it, move it away and call ``Gateway/reopenAccessLog()``.
+    ///
+    /// A destination that blocks (a full pipe, a stalled disk) holds up only the writer, not
+    /// the requests (nginx's workers write their logs themselves, and stall). Up to
+    /// ``maxPendingBytes`` of lines wait for it; past that, lines are dropped and counted in
+    /// `shoal_gateway_access_log_dropped_lines_total`. At a stop, the gateway waits for the
+    /// writer up to its drain timeout.
     ///
     /// A line looks like this (wrapped here):
     ///
@@ -40,10 +44,15 @@ extension GatewayConfiguration {
         public var destination: Destination
         /// The longest a line waits in a buffer. Default 1 s.
         public var flushInterval: Duration
+        /// The most bytes of lines that wait for a destination that does not take them;
+        /// further lines are dropped. Default 16 MiB (about 50,000 lines).
+        public var maxPendingBytes: Int
 
-        public init(_ destination: Destination, flushInterval: Duration = .seconds(1)) {
+        public init(_ destination: Destination, flushInterval: Duration = .seconds(1), maxPendingBytes: Int = 16 << 20)
+        {
             self.destination = destination
             self.flushInterval = flushInterval
+            self.maxPendingBytes = maxPendingBytes
         }
     }
 }
