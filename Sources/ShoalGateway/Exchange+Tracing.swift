@@ -14,6 +14,19 @@ extension Exchange {
         tracer.extract(request, into: &context, using: RequestHeadExtractor())
         let method = request.methodName
         let span = tracer.startSpan("\(method) \(route.prefix)", context: context, ofKind: .server)
+        // A span the sampler dropped (most, with a ratio sampler) keeps nothing: building its
+        // attributes cost about as much as starting it. Its context still goes on.
+        if span.isRecording {
+            setAttributes(of: span, request: request, route: route, requestID: requestID, clientIP: clientIP)
+        }
+        tracer.inject(span.context, into: &traceFields, using: TraceFieldsInjector())
+        return span
+    }
+
+    private static func setAttributes(
+        of span: any Span, request: RequestHead, route: GatewayRoute, requestID: String, clientIP: String?
+    ) {
+        let method = request.methodName
         span.updateAttributes { attributes in
             attributes["http.request.method"] = method
             attributes["http.route"] = route.prefix
@@ -22,19 +35,19 @@ extension Exchange {
             attributes["shoal.request_id"] = requestID
             if let clientIP { attributes["client.address"] = clientIP }
         }
-        tracer.inject(span.context, into: &traceFields, using: TraceFieldsInjector())
-        return span
     }
 
     /// Notes a try on the span: which instance, and which try it is.
     func spanTry(address: String) {
-        span?.addEvent(
+        guard let span, span.isRecording else { return }
+        span.addEvent(
             SpanEvent(name: "try", attributes: ["server.address": "\(address)", "shoal.try": .int64(Int64(tries))]))
     }
 
     /// Notes why a try failed.
     func spanTryFailed(_ reason: String) {
-        span?.addEvent(SpanEvent(name: "try failed", attributes: ["shoal.reason": "\(reason)"]))
+        guard let span, span.isRecording else { return }
+        span.addEvent(SpanEvent(name: "try failed", attributes: ["shoal.reason": "\(reason)"]))
     }
 
     /// Ends the span with the status the client got, or with `error` when the client got
@@ -42,6 +55,10 @@ extension Exchange {
     func endSpan(status: Int?, error: String? = nil) {
         guard let span else { return }
         self.span = nil
+        guard span.isRecording else {
+            span.end()
+            return
+        }
         span.updateAttributes { attributes in
             if let status { attributes["http.response.status_code"] = status }
             if tries > 0 { attributes["shoal.tries"] = tries }

@@ -44,6 +44,19 @@ struct OTLPExportTests {
         defer { routed.stop() }
         let serve = routed.serve
 
+        // First a request the client's trace does not sample: the span is dropped (the default
+        // sampler follows the parent), but the instance still gets the trace, unsampled, with
+        // the gateway's span as parent.
+        let unsampledTrace = "0af7651916cd43dd8448eb211c80319c"
+        let unsampled = try await serve.gateway(
+            "/api/echo", headers: ["traceparent": "00-\(unsampledTrace)-b7ad6b7169203331-00"])
+        let unsampledEcho = try #require(
+            try JSONSerialization.jsonObject(with: Data(unsampled.body.utf8)) as? [String: Any])
+        let unsampledParent = (unsampledEcho["headers"] as? [[String]] ?? []).first { $0.first == "traceparent" }?.last
+        let parts = unsampledParent?.split(separator: "-").map(String.init) ?? []
+        #expect(parts.count == 4 && parts[1] == unsampledTrace && parts[3] == "00", "\(unsampledParent ?? "none")")
+        #expect(parts.count == 4 && parts[2].count == 16 && parts[2] != "b7ad6b7169203331")
+
         let traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
         let clientSpan = "00f067aa0ba902b7"
         let answer = try await serve.gateway("/api/echo", headers: ["traceparent": "00-\(traceID)-\(clientSpan)-01"])
@@ -69,6 +82,8 @@ struct OTLPExportTests {
         let spanID = Self.hex(span.bytes(2).first)
         #expect(spanID.count == 16)
         #expect(upstreamParent == "00-\(traceID)-\(spanID)-01")
+        // The unsampled request ended first: had its span been kept, it would be exported by now.
+        #expect(try Self.spans(collector.exports).allSatisfy { Self.hex($0.span.bytes(1).first) != unsampledTrace })
         await collector.stop()
     }
 
