@@ -125,6 +125,7 @@ public final class Gateway: Service, Sendable {
         } catch {
             let failure = GatewayListenError(address: "\(configuration.host):\(configuration.port)", reason: "\(error)")
             fail(failure)
+            await accessLogWriter?.finish(within: .zero)  // nothing was logged: it stops its thread
             try? await group.shutdownGracefully()
             throw failure
         }
