@@ -83,13 +83,6 @@ public final class Gateway: Service, Sendable {
     ///   ``GatewayTLSError`` when the TLS configuration cannot be used, and
     ///   ``GatewayListenError`` when the address cannot be listened on.
     public func run() async throws {
-        let accessLogFile: AccessLogFile?
-        do {
-            accessLogFile = try configuration.accessLog.map { try AccessLogFile($0.destination) }
-        } catch {
-            fail(error)
-            throw error
-        }
         let tlsContext: NIOSSLContext?
         do throws(GatewayTLSError) {
             tlsContext = try configuration.tls.map { configuration throws(GatewayTLSError) in
@@ -99,10 +92,17 @@ public final class Gateway: Service, Sendable {
             fail(error)
             throw error
         }
-        self.tlsContext.withLock { $0 = tlsContext }
-        let accessLogWriter = accessLogFile.map {
-            AccessLogWriter(file: $0, maxPendingBytes: configuration.accessLog?.maxPendingBytes ?? 0)
+        // Last of what can fail before listening: the writer's thread starts here.
+        let accessLogWriter: AccessLogWriter?
+        do {
+            accessLogWriter = try configuration.accessLog.map {
+                AccessLogWriter(file: try AccessLogFile($0.destination), maxPendingBytes: $0.maxPendingBytes)
+            }
+        } catch {
+            fail(error)
+            throw error
         }
+        self.tlsContext.withLock { $0 = tlsContext }
         self.accessLogWriter.withLock { $0 = accessLogWriter }
         defer { self.accessLogWriter.withLock { $0 = nil } }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
