@@ -118,12 +118,14 @@ struct LockCommandTests {
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let marker = directory.appendingPathComponent("terminated").path
+        let ready = directory.appendingPathComponent("ready").path
         let holder = try BackgroundShoal(
             [
                 "lock", "--redis", redis.url, "--name", "job", "--ttl", "1s", "--",
-                "sh", "-c", "trap 'echo TERM > \(marker); exit 143' TERM; while :; do sleep 0.05; done",
+                "sh", "-c", "trap 'echo TERM > \(marker); exit 143' TERM; : > \(ready); while :; do sleep 0.05; done",
             ], in: directory)
-        #expect(try await eventually(within: 5) { try redis.keys().contains("shoal:lock:job") })
+        // Paused only once the command runs and has set its trap.
+        #expect(await eventually(within: 5) { FileManager.default.fileExists(atPath: ready) })
         holder.process.signal(SIGSTOP)
         try await Task.sleep(for: .milliseconds(1300))  // past the 1 s TTL: Redis expires the key
         let other = try await ShoalProcess.run([
@@ -139,17 +141,38 @@ struct LockCommandTests {
         #expect(try redis.keys() == ["shoal:lock:job:fence"])
     }
 
+    @Test("a lease that ran out before the command could start: exits 76 without running it")
+    func lostBeforeStart() async throws {
+        let redis = try RedisServer.start()
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ran = directory.appendingPathComponent("ran").path
+        // Redis paused: the lock is granted only after its 300 ms lease has run out.
+        try redis.pause()
+        let holder = try BackgroundShoal(
+            ["lock", "--redis", redis.url, "--name", "job", "--ttl", "300ms", "--no-wait", "--", "touch", ran],
+            in: directory)
+        try await Task.sleep(for: .milliseconds(800))
+        try redis.resume()
+        #expect(await eventually(within: 10) { !holder.process.isRunning })
+        #expect(holder.process.exitCode == 76)
+        #expect(holder.stderr.contains("its time-to-live passed before the command could start; 'touch' was not run"))
+        #expect(!FileManager.default.fileExists(atPath: ran))
+        #expect(try redis.keys() == ["shoal:lock:job:fence"])
+    }
+
     @Test("a command that ignores SIGTERM after a lost lock gets SIGKILL once --grace passes")
     func graceThenKill() async throws {
         let redis = try RedisServer.start()
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
+        let ready = directory.appendingPathComponent("ready").path
         let holder = try BackgroundShoal(
             [
                 "lock", "--redis", redis.url, "--name", "job", "--ttl", "2s", "--grace", "300ms", "--",
-                "sh", "-c", "trap '' TERM; while :; do sleep 0.05; done",
+                "sh", "-c", "trap '' TERM; : > \(ready); while :; do sleep 0.05; done",
             ], in: directory)
-        #expect(try await eventually(within: 5) { try redis.keys().contains("shoal:lock:job") })
+        #expect(await eventually(within: 5) { FileManager.default.fileExists(atPath: ready) })
         _ = try redis.command("DEL", "shoal:lock:job")  // the next renewal is refused
         let deleted = ContinuousClock.now
         #expect(await eventually(within: 10) { !holder.process.isRunning })
@@ -163,13 +186,13 @@ struct LockCommandTests {
         let redis = try RedisServer.start()
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
+        let ready = directory.appendingPathComponent("ready").path
         let holder = try BackgroundShoal(
             [
                 "lock", "--redis", redis.url, "--name", "job", "--",
-                "sh", "-c", "trap 'exit 42' TERM; while :; do sleep 0.05; done",
+                "sh", "-c", "trap 'exit 42' TERM; : > \(ready); while :; do sleep 0.05; done",
             ], in: directory)
-        #expect(try await eventually(within: 5) { try redis.keys().contains("shoal:lock:job") })
-        try await Task.sleep(for: .milliseconds(100))  // the child has set its trap
+        #expect(await eventually(within: 5) { FileManager.default.fileExists(atPath: ready) })
         holder.process.signal(SIGTERM)
         #expect(await eventually(within: 5) { !holder.process.isRunning })
         #expect(holder.process.exitCode == 42)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import ShoalClient
+import ShoalCore
 import ShoalLock
 import ShoalRedis
 
@@ -20,7 +21,7 @@ struct LockCommand: AsyncParsableCommand {
             --ttl. If it is lost while the command runs (Redis refused a renewal, or --ttl \
             passed without a confirmed one, say because this process was paused), the \
             command gets SIGTERM, then SIGKILL after --grace, and shoal says why and exits \
-            76. SIGTERM, SIGINT and SIGHUP sent to shoal are passed on to the command; \
+            76; if it is lost before the command starts, the command is not run. SIGTERM, SIGINT and SIGHUP sent to shoal are passed on to the command; \
             while waiting for the lock, they end the wait (leaving the line) and shoal exits \
             128 + the signal. \
             SHOAL_REDIS_URL stands in for --redis. With --server, the lock is taken through \
@@ -104,6 +105,15 @@ struct LockCommand: AsyncParsableCommand {
         if let signal = route.received {  // came as the lock was taken
             _ = try? await locks.release(lease)
             throw ExitRequest(code: 128 + signal, message: "interrupted before running the command")
+        }
+        // A pause between taking the lock and starting the command (SIGSTOP, a stalled
+        // machine) can outlast the lease; another holder may have the lock by now.
+        if locks.clock.now() >= lease.confirmedUntil + (.zero - lease.ttl / 10) {
+            _ = try? await locks.release(lease)
+            let lost = LockLost(
+                name: name, fencingToken: lease.fencingToken,
+                reason: "its time-to-live passed before the command could start")
+            throw ExitRequest(code: ExitStatus.lockLost, message: "\(lost); '\(command[0])' was not run")
         }
         let child: ChildCommand
         do {
