@@ -9,10 +9,15 @@ import Synchronization
 ///
 /// | request | body | reply |
 /// |---|---|---|
-/// | `POST /v1/locks/{name}` | `{"ttl":"10s","wait":"5s"}` | 200 `{"token","fencing_token","ttl_ms"}`; 409 when not acquired within `wait` |
+/// | `POST /v1/locks/{name}` | `{"ttl":"10s","wait":"5s"}` | 200 `{"token","fencing_token","ttl_ms","confirmed_ms"}`; 409 when not acquired within `wait` |
 /// | `PUT /v1/locks/{name}/renew` | `{"token"}` | 200 `{"fencing_token","ttl_ms"}`; 409 when that token no longer holds it |
 /// | `DELETE /v1/locks/{name}` | `{"token"}` | 204; 409 when that token does not hold it |
 /// | `GET /v1/locks` | — | the held locks: name, fencing token, time left, waiters; never tokens |
+///
+/// `confirmed_ms` is how long the lock is held for certain, counted from when the server
+/// began handling the request: a client adds it to when it sent the request. After a wait
+/// in line it is longer than `ttl_ms`, by about the wait; counted from the reply's arrival,
+/// `ttl_ms` would claim time the lease may not have.
 ///
 /// A holder renews before its `ttl` runs out (every third of it is usual). A request that
 /// waits stays open for up to `wait`; a client that closes its connection meanwhile leaves
@@ -43,6 +48,7 @@ public struct LockAPI: Sendable {
     }
 
     private func acquire(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let arrived = locks.clock.now()
         let name = try Self.name(context)
         var request = request
         let (ttl, wait) = try LockRequest.acquire(try await Self.body(&request))
@@ -83,6 +89,7 @@ public struct LockAPI: Sendable {
             [
                 "token": LockToken.make(lease), "fencing_token": lease.fencingToken,
                 "ttl_ms": LockToken.milliseconds(ttl),
+                "confirmed_ms": LockToken.milliseconds(max(lease.confirmedUntil - arrived, .zero)),
             ]
                 as [String: Any])
     }

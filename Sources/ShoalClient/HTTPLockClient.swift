@@ -129,8 +129,13 @@ public struct HTTPLockClient: DistributedLock {
         else {
             throw LockError(.backendFailure, "cannot acquire lock '\(name)': \(server) answered without a token")
         }
+        // Counted from the request's arrival, which came after `sentAt`: a bound that holds
+        // after a wait in line too, where `sentAt + ttl` may already have passed. A server
+        // without the field answered at once: the lease runs from the request.
+        let confirmed = (reply.object["confirmed_ms"] as? NSNumber).map { Duration.milliseconds($0.int64Value) } ?? ttl
         return LockLease(
-            name: name, token: token, fencingToken: fencing.uint64Value, ttl: ttl, confirmedUntil: sentAt + ttl)
+            name: name, token: token, fencingToken: fencing.uint64Value, ttl: ttl,
+            confirmedUntil: sentAt + max(confirmed, .zero))
     }
 
     /// Maps an unexpected status to the error it means.

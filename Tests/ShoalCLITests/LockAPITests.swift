@@ -18,6 +18,7 @@ struct LockAPITests {
         let token = try #require(grant["token"] as? String)
         let fencing = try #require(grant["fencing_token"] as? Int)
         #expect(grant["ttl_ms"] as? Int == 5000)
+        #expect((grant["confirmed_ms"] as? Int).map { $0 > 4000 && $0 <= 5000 } == true, "\(first.body)")
 
         // Held: a try and a short wait are both refused.
         #expect(try await serve.request("POST", "/v1/locks/report").status == 409)

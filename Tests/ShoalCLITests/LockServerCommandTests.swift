@@ -47,6 +47,29 @@ struct LockServerCommandTests {
         #expect((ServeProcess.object(listing.body)["locks"] as? [Any])?.isEmpty == true, "\(listing.body)")
     }
 
+    @Test(
+        "a holder handed the lock after waiting longer than its TTL holds it and runs its command",
+        arguments: [false, true])
+    func waitedPastTTL(onRedis: Bool) async throws {
+        let redis = onRedis ? try RedisServer.start() : nil
+        let serve = try await ServeProcess(redis.map { ["--redis", $0.url] } ?? [])
+        defer { serve.stop() }
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let marker = directory.appendingPathComponent("ran").path
+        // Held for 2 s and never renewed: the waiter gets it after four of its own TTLs.
+        #expect(try await serve.request("POST", "/v1/locks/job", body: #"{"ttl":"2s"}"#).status == 200)
+        let waiter = try BackgroundShoal(
+            [
+                "lock", "--server", "http://127.0.0.1:\(serve.port)", "--name", "job", "--ttl", "500ms", "--wait",
+                "10s", "--", "sh", "-c", "sleep 1; echo $SHOAL_LOCK_FENCING_TOKEN > \(marker)",
+            ],
+            in: directory)
+        #expect(await waiter.process.exited(within: 15))
+        #expect(waiter.process.exitCode == 0, "\(waiter.stderr)")
+        #expect(FileManager.default.fileExists(atPath: marker))
+    }
+
     @Test("exit codes: 75 when held with --no-wait, 69 when the server is away, 2 for a wrong token or a bad URL")
     func exitCodes() async throws {
         let serve = try await ServeProcess(["--token", "secret"])
@@ -75,16 +98,16 @@ struct LockServerCommandTests {
         let serve = try await ServeProcess()
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
+        let ready = directory.appendingPathComponent("ready").path
         let holder = try BackgroundShoal(
             [
                 "lock", "--server", "http://127.0.0.1:\(serve.port)", "--name", "job", "--ttl", "1s", "--grace", "1s",
-                "--", "sleep", "30",
+                "--", "sh", "-c", ": > \(ready); exec sleep 30",
             ],
             in: directory)
-        #expect(
-            await eventually(within: 10) {
-                (try? await serve.request("GET", "/v1/locks").body.contains("\"job\"")) == true
-            })
+        // Once the command runs, the grant has reached the holder (a server paused between
+        // granting and answering would leave it waiting for the answer instead).
+        #expect(await eventually(within: 10) { FileManager.default.fileExists(atPath: ready) })
         serve.shoal.process.signal(SIGSTOP)  // renewals now go unanswered
         defer {
             serve.shoal.process.signal(SIGCONT)
