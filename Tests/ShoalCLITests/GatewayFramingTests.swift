@@ -263,8 +263,10 @@ struct GatewayFramingTests {
                 connection.send(
                     "GET /f/ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n"
                         + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\nearly")
-                let head = connection.receive(endingWith: "\r\n\r\n")
-                let early = connection.receive(endingWith: "early")
+                // The echo of "early" may come in the same read as the 101's head.
+                let answer = connection.receive(endingWith: "early")
+                let headEnd = answer.range(of: "\r\n\r\n")?.upperBound ?? answer.endIndex
+                let (head, early) = (String(answer[..<headEnd]), String(answer[headEnd...]))
                 connection.send("hello through the tunnel")
                 let echoed = connection.receive(endingWith: "tunnel")
                 connection.send(payload + "end")
