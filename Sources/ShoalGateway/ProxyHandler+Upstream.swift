@@ -173,7 +173,7 @@ extension ProxyHandler: UpstreamDelegate {
         head.writeClientHead(
             clientFraming: clientFraming, requestID: exchange.requestID, keepAlive: keepAlive,
             clientMinorVersion: exchange.request.minorVersion, to: &buffer)
-        writeToClient(buffer)
+        stageForClient(buffer)
     }
 
     /// The instance agreed to switch protocols (a WebSocket handshake): the client gets the
@@ -188,7 +188,7 @@ extension ProxyHandler: UpstreamDelegate {
         closeAfterResponse = true
         var buffer = context.channel.allocator.buffer(capacity: head.bytes.count + 64)
         head.writeSwitchingHead(requestID: exchange.requestID, to: &buffer)
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        writeAndFlushToClient(buffer)
         reading = .tunnel
         tunnelActive = .now()
         armTimer()

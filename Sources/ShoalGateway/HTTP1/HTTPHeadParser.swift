@@ -12,6 +12,9 @@ enum HTTPHeadParser {
 
     /// The field lines from `index` to the blank line.
     static func fields(_ bytes: UnsafeBufferPointer<UInt8>, from index: Int) throws(HTTPParseError) -> [HTTPField] {
+        // Copied out of the globals once: read in the loops, they are a lazy global's
+        // accessor call a byte.
+        let (token, fieldValue) = (ASCIISet.token, ASCIISet.fieldValue)
         var fields: [HTTPField] = []
         fields.reserveCapacity(12)
         var i = index
@@ -27,7 +30,7 @@ enum HTTPHeadParser {
                 throw HTTPParseError("malformed header: a line starts with whitespace (obsolete line folding)")
             }
             let nameStart = i
-            while i < end, ASCIISet.token.contains(bytes[i]) { i += 1 }
+            while i < end, token.contains(bytes[i]) { i += 1 }
             guard i > nameStart, i < end, bytes[i] == UInt8(ascii: ":") else {
                 throw HTTPParseError("malformed header: a field name must be a token followed by ':'")
             }
@@ -36,7 +39,7 @@ enum HTTPHeadParser {
             while i < end, bytes[i] == space || bytes[i] == tab { i += 1 }
             let valueStart = i
             while i < end, bytes[i] != cr {
-                guard ASCIISet.fieldValue.contains(bytes[i]) else {
+                guard fieldValue.contains(bytes[i]) else {
                     throw HTTPParseError("malformed header: the value of \(string(bytes, name)) holds a control byte")
                 }
                 i += 1
