@@ -47,7 +47,9 @@ struct LibmemcachedDifferentialTests {
     @Test("random weighted server sets place 400 random keys exactly as libmemcached does")
     func randomServerSets() async throws {
         #expect(LibmemcachedDriver.isInstalled, "libmemcached-dev is not installed")
-        let driver = try LibmemcachedDriver.binary.get()
+        // Compiling and running the driver block: on threads of their own, not the few that
+        // every test's async code shares.
+        let driver = try await blocking { try LibmemcachedDriver.binary.get() }
         let ports = [11211, 11211, 11212, 6379, 22122]
         await propertyCheck(count: 40, input: Gen.int(in: 1...100), Gen.uint64()) { count, seed in
             var random = SplitMix(seed: seed)
@@ -68,8 +70,8 @@ struct LibmemcachedDifferentialTests {
                 return "\(i):" + String(String.UnicodeScalarView(scalars.filter { $0 != "," }))
             }
             let arguments = servers.map { "\($0.address)=\(Int($0.weight))" }
-            let result = try ChildProcess.run(
-                driver, arguments, stdin: Data((keys.joined(separator: "\n") + "\n").utf8))
+            let input = Data((keys.joined(separator: "\n") + "\n").utf8)
+            let result = try await blocking { try ChildProcess.run(driver, arguments, stdin: input) }
             #expect(result.status == 0)
             let rows = String(decoding: result.stdout, as: UTF8.self).split(separator: "\n").dropFirst()
             #expect(rows.count == keys.count)
