@@ -6,6 +6,9 @@
 /// (malformed or smuggling requests, a head sent slowly) and reading raw answers. For tests.
 public final class RawConnection {
     private let socket: Int32
+    /// Bytes read past the end of the last response ``readResponse(keep:)`` returned (the
+    /// next one, when the peer answers pipelined requests): the next read starts with them.
+    private var leftover: [UInt8] = []
 
     /// Connects to `127.0.0.1:port`; reads wait at most `timeout` seconds.
     public init(port: Int, timeout: Double = 10) throws {
@@ -49,7 +52,7 @@ public final class RawConnection {
 
     /// Reads what arrives until the peer closes or `limit` bytes came or a read times out.
     public func receive(limit: Int = 1 << 20) -> [UInt8] {
-        var received: [UInt8] = []
+        var received = takeLeftover()
         var buffer = [UInt8](repeating: 0, count: 65536)
         while received.count < limit {
             let n = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
@@ -62,7 +65,7 @@ public final class RawConnection {
     /// Reads until what arrived ends with `suffix`, the peer closes, or a read times out.
     public func receive(endingWith suffix: String) -> String {
         let marker = Array(suffix.utf8)
-        var received: [UInt8] = []
+        var received = takeLeftover()
         var buffer = [UInt8](repeating: 0, count: 65536)
         while !received.suffix(marker.count).elementsEqual(marker) {
             let n = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
@@ -75,7 +78,7 @@ public final class RawConnection {
     /// Reads one response: its head, then a body of its Content-Length (counted, not kept
     /// beyond `keep` bytes). `nil` if the connection closed or timed out first.
     public func readResponse(keep: Int = 1 << 16) -> (status: Int, head: String, bodyBytes: Int, body: [UInt8])? {
-        var pending: [UInt8] = []
+        var pending = takeLeftover()
         var buffer = [UInt8](repeating: 0, count: 65536)
         func fill() -> Bool {
             let n = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
@@ -93,9 +96,15 @@ public final class RawConnection {
         let head = String(decoding: pending[..<headEnd!], as: UTF8.self)
         var rest = Array(pending[(headEnd! + 4)...])
         let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
-        let length =
-            head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
-            .flatMap { Int($0.split(separator: ":")[1].trimmingPrefix(" ")) } ?? 0
+        let declared = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+            .flatMap { Int($0.split(separator: ":")[1].trimmingPrefix(" ")) }
+        let length = declared ?? 0
+        // Past a declared length, the bytes are the next response's. (Without one, all that
+        // came is returned as the body, as before.)
+        if let declared, rest.count > declared {
+            leftover = Array(rest[declared...])
+            rest.removeSubrange(declared...)
+        }
         var total = rest.count
         var body = Array(rest.prefix(keep))
         rest = []
@@ -106,5 +115,10 @@ public final class RawConnection {
             if body.count < keep { body += buffer[..<min(n, keep - body.count)] }
         }
         return (status, head, total, body)
+    }
+
+    private func takeLeftover() -> [UInt8] {
+        defer { leftover = [] }
+        return leftover
     }
 }

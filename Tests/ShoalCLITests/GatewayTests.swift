@@ -76,6 +76,8 @@ struct GatewayTests {
         // Pipelined requests are answered in order.
         let pipelined = try RawConnection(port: serve.gatewayPort)
         pipelined.send("GET /api/echo/1 HTTP/1.1\r\nHost: a\r\n\r\nGET /api/orders/2 HTTP/1.1\r\nHost: a\r\n\r\n")
+        // Read late, so that both answers are likely waiting and come in one read.
+        try await Task.sleep(for: .milliseconds(300))
         let first = pipelined.readResponse()
         let second = pipelined.readResponse()
         #expect(first.map { String(decoding: $0.body, as: UTF8.self).contains(#""uri":"/echo/1""#) } == true)
