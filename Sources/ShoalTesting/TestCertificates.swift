@@ -43,4 +43,31 @@ public struct TestCertificates: Sendable {
         }
         return TestCertificates(directory: directory)
     }
+
+    /// Issues a certificate signed by this CA for the DNS names `hosts`, written as
+    /// `name.pem` and `name.key` in `directory`.
+    public func issue(_ name: String, hosts: [String], into directory: URL) throws {
+        let openssl = URL(fileURLWithPath: "/usr/bin/openssl")
+        let path = { (file: String) in directory.appendingPathComponent(file).path }
+        let scratch = { (file: String) in self.directory.appendingPathComponent("\(name)-\(file)").path }
+        let names = hosts.map { "DNS:\($0)" }.joined(separator: ",")
+        try "subjectAltName=\(names)\n".write(toFile: scratch("san.ext"), atomically: true, encoding: .utf8)
+        let steps: [[String]] = [
+            [
+                "req", "-newkey", "rsa:2048", "-nodes", "-keyout", path("\(name).key"), "-out", scratch("csr"),
+                "-subj", "/CN=\(hosts.first ?? name)",
+            ],
+            [
+                "x509", "-req", "-in", scratch("csr"), "-CA", caCertificate, "-CAkey",
+                self.directory.appendingPathComponent("ca.key").path, "-CAcreateserial", "-out", path("\(name).pem"),
+                "-days", "2", "-extfile", scratch("san.ext"),
+            ],
+        ]
+        for step in steps {
+            let result = try ChildProcess.run(openssl, step)
+            guard result.status == 0 else {
+                throw RedisServerError("openssl \(step[0]) failed: \(result.stderr)")
+            }
+        }
+    }
 }

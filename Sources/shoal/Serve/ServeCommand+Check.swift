@@ -9,6 +9,7 @@ extension ServeCommand {
             "shoal: the settings are good.",
             "gateway on \(scheme)://\(settings.listen) (\(settings.threads) threads), admin API on http://\(settings.admin), state in \(state)",
         ]
+        if let directory = settings.tlsDirectory { lines.append("certificates by name (SNI) from: \(directory)") }
         if let accessLog = settings.accessLog {
             lines.append("access log: \(accessLog == "-" ? "standard output" : accessLog)")
         }

@@ -6,11 +6,13 @@ extension ServeCommand {
     /// certificate in use.
     static func reloadTLS(_ gateway: Gateway, _ settings: ServeSettings) {
         do {
-            guard let tls = try ServeTLS.configuration(certificate: settings.tlsCertificate, key: settings.tlsKey)
+            guard
+                let tls = try ServeTLS.configuration(
+                    certificate: settings.tlsCertificate, key: settings.tlsKey, directory: settings.tlsDirectory)
             else { return }
             try gateway.reloadTLS(tls)
-            let path = settings.tlsCertificate ?? ""
-            StandardError.write("shoal: SIGHUP: new connections get the certificate in \(path)\n")
+            let paths = [settings.tlsCertificate, settings.tlsDirectory].compactMap { $0 }.joined(separator: " and ")
+            StandardError.write("shoal: SIGHUP: new connections get the certificates in \(paths)\n")
         } catch let error as UsageError {
             StandardError.write("shoal: SIGHUP: \(error.message); the certificate in use stays\n")
         } catch {

@@ -42,6 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
               --threads    SHOAL_THREADS     threads: 2
               --tls-cert   SHOAL_TLS_CERT    tls: {cert: /etc/shoal/cert.pem}
               --tls-key    SHOAL_TLS_KEY     tls: {key: /etc/shoal/key.pem}
+              --tls-dir    SHOAL_TLS_DIR     tls: {dir: /etc/shoal/certs}
               --access-log SHOAL_ACCESS_LOG  access_log: /var/log/shoal/access.log
               --otlp-endpoint SHOAL_OTLP_ENDPOINT  otlp_endpoint: http://127.0.0.1:4318
             The limits are under `limits:` in the file (SHOAL_LIMITS_… in the environment): \
@@ -53,7 +54,11 @@ struct ServeCommand: AsyncParsableCommand {
 
             With --tls-cert and --tls-key (PEM files: the certificate chain, then its key), \
             the gateway takes HTTPS (TLS 1.2 and 1.3, ALPN http/1.1) and sends requests on to \
-            instances over plain HTTP with X-Forwarded-Proto: https. SIGHUP reads the two \
+            instances over plain HTTP with X-Forwarded-Proto: https. With --tls-dir, each \
+            NAME.pem (or NAME.crt) there with its NAME.key serves the DNS names of its \
+            subjectAlternativeName (*.example.com for one label) to clients that ask for them \
+            in the TLS hello (SNI); an exact name wins over a wildcard, and other clients get \
+            --tls-cert (or, without it, the directory's first certificate). SIGHUP reads the \
             files again, for new connections.
 
             The access log has one JSON line for each request, written when its response \
@@ -108,6 +113,11 @@ struct ServeCommand: AsyncParsableCommand {
     var tlsKey: String?
 
     @Option(
+        name: .customLong("tls-dir"),
+        help: "A directory of NAME.pem and NAME.key pairs, each served to clients asking for its names (SNI).")
+    var tlsDirectory: String?
+
+    @Option(
         name: .customLong("access-log"),
         help: "Write a JSON line for each request to this file, or to standard output with '-' (default: none).")
     var accessLog: String?
@@ -153,7 +163,8 @@ struct ServeCommand: AsyncParsableCommand {
             registry = EmbeddedRegistry()
             locks = EmbeddedLock()
         }
-        let tls = try ServeTLS.configuration(certificate: settings.tlsCertificate, key: settings.tlsKey)
+        let tls = try ServeTLS.configuration(
+            certificate: settings.tlsCertificate, key: settings.tlsKey, directory: settings.tlsDirectory)
         let tracing = try settings.otlpEndpoint.map { endpoint throws(UsageError) in
             try ServeTracing.backend(endpoint: endpoint)
         }
@@ -261,6 +272,7 @@ struct ServeCommand: AsyncParsableCommand {
         set(.listen, listen)
         set(.tlsCertificate, tlsCertificate)
         set(.tlsKey, tlsKey)
+        set(.tlsDirectory, tlsDirectory)
         set(.accessLog, accessLog)
         set(.otlpEndpoint, otlpEndpoint)
         if let threads { values[.threads] = ConfigValue(.int(threads), isSecret: false) }

@@ -34,6 +34,8 @@ struct ServeSetting: Sendable, Hashable {
     static let tlsCertificate = ServeSetting(
         key: "tls.cert", flag: "--tls-cert", summary: "the gateway's TLS certificate chain (PEM)")
     static let tlsKey = ServeSetting(key: "tls.key", flag: "--tls-key", summary: "the gateway's TLS private key (PEM)")
+    static let tlsDirectory = ServeSetting(
+        key: "tls.dir", flag: "--tls-dir", summary: "certificates chosen by SNI: NAME.pem with NAME.key")
     static let otlpEndpoint = ServeSetting(
         key: "otlp_endpoint", flag: "--otlp-endpoint", summary: "the OpenTelemetry collector that gets request spans")
     static let maxHeaderBytes = ServeSetting(
@@ -51,7 +53,8 @@ struct ServeSetting: Sendable, Hashable {
 
     /// Every setting `shoal serve` reads, but the routes'.
     static let all: [ServeSetting] = [
-        admin, token, insecure, redisURL, redisCA, listen, threads, tlsCertificate, tlsKey, accessLog, otlpEndpoint,
+        admin, token, insecure, redisURL, redisCA, listen, threads, tlsCertificate, tlsKey, tlsDirectory, accessLog,
+        otlpEndpoint,
         maxHeaderBytes, headerTimeout,
         idleTimeout,
         maxConnections, drainTimeout, tunnelIdleTimeout,

@@ -21,6 +21,8 @@ struct ServeSettings: Sendable {
     /// The PEM files of the gateway's TLS certificate chain and key; plain HTTP when `nil`.
     var tlsCertificate: String?
     var tlsKey: String?
+    /// A directory of more certificates, chosen by the name a client asks for (SNI).
+    var tlsDirectory: String?
     /// Where the access log goes: a path, or `-` for standard output; none when `nil`.
     var accessLog: String?
     /// The OpenTelemetry collector's base URL; no spans are made when `nil`.
@@ -112,6 +114,7 @@ struct ServeSettings: Sendable {
             threads: reader.int(forKey: ConfigKey(ServeSetting.threads.key), default: defaultThreads),
             tlsCertificate: string(.tlsCertificate),
             tlsKey: string(.tlsKey),
+            tlsDirectory: string(.tlsDirectory),
             accessLog: string(.accessLog),
             otlpEndpoint: string(.otlpEndpoint),
             routes: routes,

@@ -1,40 +1,81 @@
 import NIOSSL
 
 /// The gateway's TLS server configuration, from the PEM files `--tls-cert` and `--tls-key`
-/// name.
+/// and the certificates of `--tls-dir`, chosen by SNI (see ``SNICertificates``).
 enum ServeTLS {
-    /// The configuration for the certificate chain in `certificate` and the key in `key`; `nil`
-    /// when neither is given.
+    /// The configuration for the default certificate chain in `certificate` and its key in
+    /// `key`, with the certificates in `directory` for the names they serve; `nil` when none
+    /// is given. Without `certificate`, the directory's first certificate is the default.
     ///
-    /// - Throws: `UsageError` when only one is given, or a file does not hold what it should.
-    static func configuration(certificate: String?, key: String?) throws(UsageError) -> TLSConfiguration? {
-        guard certificate != nil || key != nil else { return nil }
-        guard let certificate, let key else {
-            throw UsageError(
-                "TLS needs both a certificate chain and its key: give \(ServeSetting.tlsCertificate.flag) and \(ServeSetting.tlsKey.flag) (or neither)"
-            )
+    /// - Throws: `UsageError` when only one of `certificate` and `key` is given, or a file
+    ///   does not hold what it should.
+    static func configuration(certificate: String?, key: String?, directory: String? = nil) throws(UsageError)
+        -> TLSConfiguration?
+    {
+        guard certificate != nil || key != nil || directory != nil else { return nil }
+        let sni = try directory.map { directory throws(UsageError) in
+            try SNICertificates(SNICertificates.load(directory: directory))
         }
         let chain: [NIOSSLCertificate]
-        do {
-            chain = try NIOSSLCertificate.fromPEMFile(certificate)
-        } catch {
-            throw UsageError(
-                "\(ServeSetting.tlsCertificate.flag) '\(certificate)' is not a PEM certificate file: \(error)")
-        }
-        guard !chain.isEmpty else {
-            throw UsageError("\(ServeSetting.tlsCertificate.flag) '\(certificate)' holds no certificate")
-        }
         let privateKey: NIOSSLPrivateKey
-        do {
-            privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
-        } catch {
-            throw UsageError("\(ServeSetting.tlsKey.flag) '\(key)' is not a PEM private key file: \(error)")
+        if certificate != nil || key != nil {
+            guard let certificate, let key else {
+                throw UsageError(
+                    "TLS needs both a certificate chain and its key: give \(ServeSetting.tlsCertificate.flag) and \(ServeSetting.tlsKey.flag) (or neither)"
+                )
+            }
+            (chain, privateKey) = try pair(certificate: certificate, key: key, source: nil)
+        } else if let first = sni?.entries.first {
+            (chain, privateKey) = (first.chain, first.key)
+        } else {
+            return nil
         }
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
         // NIOSSL's server default still takes TLS 1.0 and 1.1, which browsers and RFC 8996 retired.
         configuration.minimumTLSVersion = .tlsv12
         configuration.applicationProtocols = ["http/1.1"]
+        if let sni {
+            configuration.sslContextCallback = { hello, promise in
+                promise.succeed(sni.override(for: hello.serverHostname))
+            }
+        }
         return configuration
+    }
+
+    /// The certificate chain in `certificate` and the private key in `key`, checked to be a
+    /// pair; `source` names where they came from in messages (the flags when `nil`).
+    static func pair(certificate: String, key: String, source: String?) throws(UsageError) -> (
+        [NIOSSLCertificate], NIOSSLPrivateKey
+    ) {
+        let certificateSource = source ?? ServeSetting.tlsCertificate.flag
+        let keySource = source ?? ServeSetting.tlsKey.flag
+        let chain: [NIOSSLCertificate]
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(certificate)
+        } catch {
+            throw UsageError("\(certificateSource) '\(certificate)' is not a PEM certificate file: \(error)")
+        }
+        guard !chain.isEmpty else {
+            throw UsageError("\(certificateSource) '\(certificate)' holds no certificate")
+        }
+        let privateKey: NIOSSLPrivateKey
+        do {
+            privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+        } catch {
+            throw UsageError("\(keySource) '\(key)' is not a PEM private key file: \(error)")
+        }
+        // The flags' pair is checked when the gateway makes its context; a directory's would
+        // only fail in a handshake, so each is checked here.
+        if source != nil {
+            do {
+                _ = try NIOSSLContext(
+                    configuration: .makeServerConfiguration(
+                        certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey)))
+            } catch {
+                throw UsageError("\(keySource) '\(key)' is not the key of '\(certificate)': \(error)")
+            }
+        }
+        return (chain, privateKey)
     }
 }

@@ -1,0 +1,125 @@
+import Foundation
+import NIOSSL
+import X509
+
+/// The certificates of `--tls-dir`, chosen for each TLS connection by the host name the
+/// client asks for in its hello (SNI, RFC 6066 §3), as HAProxy's `crt DIR` does.
+///
+/// Each `NAME.pem` or `NAME.crt` in the directory (a certificate chain) goes with the
+/// `NAME.key` beside it. A certificate serves the DNS names of its subjectAlternativeName
+/// extension; `*.example.com` serves any one label in front of `example.com`. An exact name
+/// wins over a wildcard; a name no certificate serves, or no name at all, gets the default
+/// certificate (`--tls-cert`, else the directory's first by file name).
+struct SNICertificates: Sendable {
+    /// One certificate chain with its key, and the names it serves (lowercase).
+    struct Entry: Sendable {
+        let file: String
+        let names: [String]
+        let chain: [NIOSSLCertificate]
+        let key: NIOSSLPrivateKey
+    }
+
+    let entries: [Entry]
+    /// Entry indices by exact name, and by the domain under a wildcard (`example.com` for
+    /// `*.example.com`).
+    private let exact: [String: Int]
+    private let wildcard: [String: Int]
+
+    /// - Throws: `UsageError` when two certificates claim the same name.
+    init(_ entries: [Entry]) throws(UsageError) {
+        var exact: [String: Int] = [:]
+        var wildcard: [String: Int] = [:]
+        for (index, entry) in entries.enumerated() {
+            for name in entry.names {
+                let isWildcard = name.hasPrefix("*.")
+                let key = isWildcard ? String(name.dropFirst(2)) : name
+                if let other = isWildcard ? wildcard[key] : exact[key] {
+                    throw UsageError(
+                        "--tls-dir: '\(entries[other].file)' and '\(entry.file)' both serve \(name); keep one")
+                }
+                if isWildcard { wildcard[key] = index } else { exact[key] = index }
+            }
+        }
+        self.entries = entries
+        self.exact = exact
+        self.wildcard = wildcard
+    }
+
+    /// The certificate for `hostname`, if one serves it.
+    func entry(for hostname: String) -> Entry? {
+        var name = hostname.lowercased()
+        if name.hasSuffix(".") { name.removeLast() }  // a fully qualified name's root
+        if let index = exact[name] { return entries[index] }
+        guard let dot = name.firstIndex(of: "."), let index = wildcard[String(name[name.index(after: dot)...])]
+        else { return nil }
+        return entries[index]
+    }
+
+    /// What a TLS hello naming a host gets: the certificate serving that name, or no change
+    /// (the default certificate).
+    func override(for hostname: String?) -> NIOSSLContextConfigurationOverride {
+        guard let hostname, let entry = entry(for: hostname) else { return .noChanges }
+        var override = NIOSSLContextConfigurationOverride()
+        override.certificateChain = entry.chain.map { .certificate($0) }
+        override.privateKey = .privateKey(entry.key)
+        return override
+    }
+
+    /// Reads every certificate and key pair in `directory`, by file name.
+    ///
+    /// - Throws: `UsageError` naming the file: a directory that cannot be read or holds no
+    ///   pair, a certificate without its key or a key without its certificate, a file that
+    ///   does not load, a key that is not its certificate's, or a certificate that names no
+    ///   DNS host.
+    static func load(directory: String) throws(UsageError) -> [Entry] {
+        let files: [String]
+        do {
+            files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        } catch {
+            throw UsageError("--tls-dir: cannot read the directory '\(directory)': \(error.localizedDescription)")
+        }
+        func stem(_ file: String) -> String { (file as NSString).deletingPathExtension }
+        let certificates = files.filter { $0.hasSuffix(".pem") || $0.hasSuffix(".crt") }
+        let keys = Set(files.filter { $0.hasSuffix(".key") })
+        if let orphan = keys.sorted().first(where: { key in !certificates.contains { stem($0) == stem(key) } }) {
+            throw UsageError(
+                "--tls-dir: '\(orphan)' in '\(directory)' has no certificate beside it (\(stem(orphan)).pem)")
+        }
+        var entries: [Entry] = []
+        for file in certificates {
+            let keyFile = stem(file) + ".key"
+            guard keys.contains(keyFile) else {
+                throw UsageError("--tls-dir: '\(file)' in '\(directory)' has no key beside it (\(keyFile))")
+            }
+            let path = (directory as NSString).appendingPathComponent(file)
+            let (chain, key) = try ServeTLS.pair(
+                certificate: path, key: (directory as NSString).appendingPathComponent(keyFile), source: "--tls-dir")
+            let names = try dnsNames(of: chain[0], file: path)
+            entries.append(Entry(file: path, names: names, chain: chain, key: key))
+        }
+        guard !entries.isEmpty else {
+            throw UsageError("--tls-dir: '\(directory)' holds no NAME.pem (or NAME.crt) with its NAME.key")
+        }
+        return entries
+    }
+
+    /// The DNS names of the certificate's subjectAlternativeName extension, lowercase.
+    private static func dnsNames(of certificate: NIOSSLCertificate, file: String) throws(UsageError) -> [String] {
+        let names: [String]
+        do {
+            let parsed = try Certificate(derEncoded: try certificate.toDERBytes())
+            let alternatives = try parsed.extensions.subjectAlternativeNames
+            names = (alternatives.map(Array.init) ?? []).compactMap { (name: GeneralName) -> String? in
+                if case .dnsName(let dns) = name { return dns.lowercased() }
+                return nil
+            }
+        } catch {
+            throw UsageError("--tls-dir: '\(file)' cannot be read as an X.509 certificate: \(error)")
+        }
+        guard !names.isEmpty else {
+            throw UsageError(
+                "--tls-dir: '\(file)' names no DNS host in its subjectAlternativeName, so no client could ask for it")
+        }
+        return names
+    }
+}
