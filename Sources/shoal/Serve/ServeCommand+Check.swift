@@ -10,6 +10,9 @@ extension ServeCommand {
             "gateway on \(scheme)://\(settings.listen) (\(settings.threads) threads), admin API on http://\(settings.admin), state in \(state)",
         ]
         if let directory = settings.tlsDirectory { lines.append("certificates by name (SNI) from: \(directory)") }
+        if let clientCA = settings.tlsClientCA {
+            lines.append("client certificates required, from CAs in: \(clientCA)")
+        }
         if let accessLog = settings.accessLog {
             lines.append("access log: \(accessLog == "-" ? "standard output" : accessLog)")
         }

@@ -6,10 +6,7 @@ extension ServeCommand {
     /// certificate in use.
     static func reloadTLS(_ gateway: Gateway, _ settings: ServeSettings) {
         do {
-            guard
-                let tls = try ServeTLS.configuration(
-                    certificate: settings.tlsCertificate, key: settings.tlsKey, directory: settings.tlsDirectory)
-            else { return }
+            guard let tls = try ServeTLS.configuration(settings) else { return }
             try gateway.reloadTLS(tls)
             let paths = [settings.tlsCertificate, settings.tlsDirectory].compactMap { $0 }.joined(separator: " and ")
             StandardError.write("shoal: SIGHUP: new connections get the certificates in \(paths)\n")

@@ -43,6 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
               --tls-cert   SHOAL_TLS_CERT    tls: {cert: /etc/shoal/cert.pem}
               --tls-key    SHOAL_TLS_KEY     tls: {key: /etc/shoal/key.pem}
               --tls-dir    SHOAL_TLS_DIR     tls: {dir: /etc/shoal/certs}
+              --tls-client-ca SHOAL_TLS_CLIENT_CA  tls: {client_ca: /etc/shoal/clients.pem}
               --access-log SHOAL_ACCESS_LOG  access_log: /var/log/shoal/access.log
               --otlp-endpoint SHOAL_OTLP_ENDPOINT  otlp_endpoint: http://127.0.0.1:4318
             The limits are under `limits:` in the file (SHOAL_LIMITS_… in the environment): \
@@ -58,8 +59,10 @@ struct ServeCommand: AsyncParsableCommand {
             NAME.pem (or NAME.crt) there with its NAME.key serves the DNS names of its \
             subjectAlternativeName (*.example.com for one label) to clients that ask for them \
             in the TLS hello (SNI); an exact name wins over a wildcard, and other clients get \
-            --tls-cert (or, without it, the directory's first certificate). SIGHUP reads the \
-            files again, for new connections.
+            --tls-cert (or, without it, the directory's first certificate). With \
+            --tls-client-ca, a client must present a certificate that chains to one of the CA \
+            certificates in that PEM file (mutual TLS), or the handshake fails. SIGHUP reads \
+            the files again, for new connections.
 
             The access log has one JSON line for each request, written when its response \
             ends: time, request_id, client, method, host, target, protocol, status, route, \
@@ -118,6 +121,11 @@ struct ServeCommand: AsyncParsableCommand {
     var tlsDirectory: String?
 
     @Option(
+        name: .customLong("tls-client-ca"),
+        help: "Require client certificates that chain to a CA in this PEM file (mutual TLS).")
+    var tlsClientCA: String?
+
+    @Option(
         name: .customLong("access-log"),
         help: "Write a JSON line for each request to this file, or to standard output with '-' (default: none).")
     var accessLog: String?
@@ -163,8 +171,7 @@ struct ServeCommand: AsyncParsableCommand {
             registry = EmbeddedRegistry()
             locks = EmbeddedLock()
         }
-        let tls = try ServeTLS.configuration(
-            certificate: settings.tlsCertificate, key: settings.tlsKey, directory: settings.tlsDirectory)
+        let tls = try ServeTLS.configuration(settings)
         let tracing = try settings.otlpEndpoint.map { endpoint throws(UsageError) in
             try ServeTracing.backend(endpoint: endpoint)
         }
@@ -273,6 +280,7 @@ struct ServeCommand: AsyncParsableCommand {
         set(.tlsCertificate, tlsCertificate)
         set(.tlsKey, tlsKey)
         set(.tlsDirectory, tlsDirectory)
+        set(.tlsClientCA, tlsClientCA)
         set(.accessLog, accessLog)
         set(.otlpEndpoint, otlpEndpoint)
         if let threads { values[.threads] = ConfigValue(.int(threads), isSecret: false) }

@@ -34,6 +34,8 @@ struct ServeSetting: Sendable, Hashable {
     static let tlsCertificate = ServeSetting(
         key: "tls.cert", flag: "--tls-cert", summary: "the gateway's TLS certificate chain (PEM)")
     static let tlsKey = ServeSetting(key: "tls.key", flag: "--tls-key", summary: "the gateway's TLS private key (PEM)")
+    static let tlsClientCA = ServeSetting(
+        key: "tls.client_ca", flag: "--tls-client-ca", summary: "CA certificates clients must present one of (PEM)")
     static let tlsDirectory = ServeSetting(
         key: "tls.dir", flag: "--tls-dir", summary: "certificates chosen by SNI: NAME.pem with NAME.key")
     static let otlpEndpoint = ServeSetting(
@@ -53,7 +55,8 @@ struct ServeSetting: Sendable, Hashable {
 
     /// Every setting `shoal serve` reads, but the routes'.
     static let all: [ServeSetting] = [
-        admin, token, insecure, redisURL, redisCA, listen, threads, tlsCertificate, tlsKey, tlsDirectory, accessLog,
+        admin, token, insecure, redisURL, redisCA, listen, threads, tlsCertificate, tlsKey, tlsDirectory, tlsClientCA,
+        accessLog,
         otlpEndpoint,
         maxHeaderBytes, headerTimeout,
         idleTimeout,

@@ -23,6 +23,8 @@ struct ServeSettings: Sendable {
     var tlsKey: String?
     /// A directory of more certificates, chosen by the name a client asks for (SNI).
     var tlsDirectory: String?
+    /// CA certificates a client's certificate must chain to (mutual TLS); none asked when `nil`.
+    var tlsClientCA: String?
     /// Where the access log goes: a path, or `-` for standard output; none when `nil`.
     var accessLog: String?
     /// The OpenTelemetry collector's base URL; no spans are made when `nil`.
@@ -115,6 +117,7 @@ struct ServeSettings: Sendable {
             tlsCertificate: string(.tlsCertificate),
             tlsKey: string(.tlsKey),
             tlsDirectory: string(.tlsDirectory),
+            tlsClientCA: string(.tlsClientCA),
             accessLog: string(.accessLog),
             otlpEndpoint: string(.otlpEndpoint),
             routes: routes,

@@ -3,6 +3,44 @@ import NIOSSL
 /// The gateway's TLS server configuration, from the PEM files `--tls-cert` and `--tls-key`
 /// and the certificates of `--tls-dir`, chosen by SNI (see ``SNICertificates``).
 enum ServeTLS {
+    /// The configuration `settings` ask for; `nil` for plain HTTP.
+    static func configuration(_ settings: ServeSettings) throws(UsageError) -> TLSConfiguration? {
+        guard
+            var configuration = try configuration(
+                certificate: settings.tlsCertificate, key: settings.tlsKey, directory: settings.tlsDirectory)
+        else {
+            if settings.tlsClientCA != nil {
+                throw UsageError(
+                    "\(ServeSetting.tlsClientCA.flag) needs TLS: give \(ServeSetting.tlsCertificate.flag) and \(ServeSetting.tlsKey.flag), or \(ServeSetting.tlsDirectory.flag)"
+                )
+            }
+            return nil
+        }
+        if let clientCA = settings.tlsClientCA { try requireClientCertificates(from: clientCA, in: &configuration) }
+        return configuration
+    }
+
+    /// Makes `configuration` ask every client for a certificate and refuse the handshake
+    /// unless one comes that chains to a CA certificate in the PEM file `path`. (No host
+    /// name is checked: a client's certificate names the client, not this server.)
+    static func requireClientCertificates(from path: String, in configuration: inout TLSConfiguration)
+        throws(UsageError)
+    {
+        let authorities: [NIOSSLCertificate]
+        do {
+            authorities = try NIOSSLCertificate.fromPEMFile(path)
+        } catch {
+            throw UsageError("\(ServeSetting.tlsClientCA.flag) '\(path)' is not a PEM certificate file: \(error)")
+        }
+        guard !authorities.isEmpty else {
+            throw UsageError("\(ServeSetting.tlsClientCA.flag) '\(path)' holds no certificate")
+        }
+        configuration.trustRoots = .certificates(authorities)
+        configuration.certificateVerification = .noHostnameVerification
+        // Clients holding several certificates can pick the one these CAs issued.
+        configuration.sendCANameList = true
+    }
+
     /// The configuration for the default certificate chain in `certificate` and its key in
     /// `key`, with the certificates in `directory` for the names they serve; `nil` when none
     /// is given. Without `certificate`, the directory's first certificate is the default.
