@@ -26,15 +26,7 @@ enum ServeTLS {
     static func requireClientCertificates(from path: String, in configuration: inout TLSConfiguration)
         throws(UsageError)
     {
-        let authorities: [NIOSSLCertificate]
-        do {
-            authorities = try NIOSSLCertificate.fromPEMFile(path)
-        } catch {
-            throw UsageError("\(ServeSetting.tlsClientCA.flag) '\(path)' is not a PEM certificate file: \(error)")
-        }
-        guard !authorities.isEmpty else {
-            throw UsageError("\(ServeSetting.tlsClientCA.flag) '\(path)' holds no certificate")
-        }
+        let authorities = try certificates(in: path, source: ServeSetting.tlsClientCA.flag)
         configuration.trustRoots = .certificates(authorities)
         configuration.certificateVerification = .noHostnameVerification
         // Clients holding several certificates can pick the one these CAs issued.
@@ -47,7 +39,7 @@ enum ServeTLS {
     ///
     /// - Throws: `UsageError` when only one of `certificate` and `key` is given, or a file
     ///   does not hold what it should.
-    static func configuration(certificate: String?, key: String?, directory: String? = nil) throws(UsageError)
+    private static func configuration(certificate: String?, key: String?, directory: String?) throws(UsageError)
         -> TLSConfiguration?
     {
         guard certificate != nil || key != nil || directory != nil else { return nil }
@@ -86,17 +78,8 @@ enum ServeTLS {
     static func pair(certificate: String, key: String, source: String?) throws(UsageError) -> (
         [NIOSSLCertificate], NIOSSLPrivateKey
     ) {
-        let certificateSource = source ?? ServeSetting.tlsCertificate.flag
         let keySource = source ?? ServeSetting.tlsKey.flag
-        let chain: [NIOSSLCertificate]
-        do {
-            chain = try NIOSSLCertificate.fromPEMFile(certificate)
-        } catch {
-            throw UsageError("\(certificateSource) '\(certificate)' is not a PEM certificate file: \(error)")
-        }
-        guard !chain.isEmpty else {
-            throw UsageError("\(certificateSource) '\(certificate)' holds no certificate")
-        }
+        let chain = try certificates(in: certificate, source: source ?? ServeSetting.tlsCertificate.flag)
         let privateKey: NIOSSLPrivateKey
         do {
             privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
@@ -115,5 +98,18 @@ enum ServeTLS {
             }
         }
         return (chain, privateKey)
+    }
+
+    /// The certificates in the PEM file `path`, at least one; `source` (a flag) names it in
+    /// messages.
+    private static func certificates(in path: String, source: String) throws(UsageError) -> [NIOSSLCertificate] {
+        let certificates: [NIOSSLCertificate]
+        do {
+            certificates = try NIOSSLCertificate.fromPEMFile(path)
+        } catch {
+            throw UsageError("\(source) '\(path)' is not a PEM certificate file: \(error)")
+        }
+        guard !certificates.isEmpty else { throw UsageError("\(source) '\(path)' holds no certificate") }
+        return certificates
     }
 }
