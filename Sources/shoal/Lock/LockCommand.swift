@@ -21,9 +21,9 @@ struct LockCommand: AsyncParsableCommand {
             --ttl. If it is lost while the command runs (Redis refused a renewal, or --ttl \
             passed without a confirmed one, say because this process was paused), the \
             command gets SIGTERM, then SIGKILL after --grace, and shoal says why and exits \
-            76; if it is lost before the command starts, the command is not run. SIGTERM, SIGINT and SIGHUP sent to shoal are passed on to the command; \
-            while waiting for the lock, they end the wait (leaving the line) and shoal exits \
-            128 + the signal. \
+            76; if it is lost before the command starts, the command is not run. SIGTERM, \
+            SIGINT and SIGHUP sent to shoal are passed on to the command; while waiting for \
+            the lock, they end the wait (leaving the line) and shoal exits 128 + the signal. \
             SHOAL_REDIS_URL stands in for --redis. With --server, the lock is taken through \
             the lock API of a shoal serve (its admin address), which holds it in Redis or \
             in its own memory; SHOAL_TOKEN stands in for --token.

@@ -105,13 +105,11 @@ struct SNICertificates: Sendable {
 
     /// The DNS names of the certificate's subjectAlternativeName extension, lowercase.
     private static func dnsNames(of certificate: NIOSSLCertificate, file: String) throws(UsageError) -> [String] {
-        let names: [String]
+        var names: [String] = []
         do {
             let parsed = try Certificate(derEncoded: try certificate.toDERBytes())
-            let alternatives = try parsed.extensions.subjectAlternativeNames
-            names = (alternatives.map(Array.init) ?? []).compactMap { (name: GeneralName) -> String? in
-                if case .dnsName(let dns) = name { return dns.lowercased() }
-                return nil
+            for name in try parsed.extensions.subjectAlternativeNames.map(Array.init) ?? [] {
+                if case .dnsName(let dns) = name, !names.contains(dns.lowercased()) { names.append(dns.lowercased()) }
             }
         } catch {
             throw UsageError("--tls-dir: '\(file)' cannot be read as an X.509 certificate: \(error)")
