@@ -24,6 +24,13 @@ public struct GatewayConfiguration: Sendable {
     /// takes HTTPS and terminates TLS; instances are still reached over plain HTTP/1.1, with
     /// `X-Forwarded-Proto: https`. `nil` (the default): plain HTTP.
     public var tls: TLSConfiguration?
+    /// With TLS that asks clients for certificates (`certificateVerification` and
+    /// `trustRoots` on ``tls``), what to tell instances about the client's verified
+    /// certificate: the value of the `X-Forwarded-Client-Cert` field each request gets, in
+    /// place of any the client sent (a client must not vouch for itself). Bytes that may not
+    /// be in a field value are left out of what it returns. A request from a client without
+    /// a certificate gets no such field. `nil` (the default): the field passes as it came.
+    public var describeClientCertificate: (@Sendable (NIOSSLCertificate) -> String)?
 
     /// Limits that protect the gateway from its clients.
     public struct Limits: Sendable, Hashable {

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOSSL
 import ShoalBalancing
 import ShoalDiscovery
 import Synchronization
@@ -23,6 +24,8 @@ final class GatewayShared: Sendable {
     let counters = GatewayCounters()
     /// Whether clients come over TLS.
     let secure: Bool
+    /// What instances are told of a client's certificate; `nil` when they are not.
+    let describeClientCertificate: (@Sendable (NIOSSLCertificate) -> String)?
     /// Where request spans go; `nil` when no tracer records them, so requests skip tracing.
     let tracer: (any Tracer)?
 
@@ -33,6 +36,7 @@ final class GatewayShared: Sendable {
         routeLabels = routes.routes.map { ($0.host ?? "") + $0.prefix }
         routeEntries = routes.routes.enumerated().map { RouteEntry(index: $0.offset, route: $0.element) }
         secure = configuration.tls != nil
+        describeClientCertificate = secure ? configuration.describeClientCertificate : nil
         self.tracer = tracer is NoOpTracer ? nil : tracer
     }
 

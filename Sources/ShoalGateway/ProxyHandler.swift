@@ -64,6 +64,9 @@ final class ProxyHandler: ChannelInboundHandler {
     /// Set once the connection is closing.
     private var closing = false
     var clientIP: String?
+    /// The `X-Forwarded-Client-Cert` value for this connection's requests, once worked out
+    /// (`.some(nil)`: the client presented no certificate). See `ProxyHandler+ClientCertificate.swift`.
+    var clientCertificate: String??
 
     /// The most bytes of early requests held before reading the client pauses.
     static let maxHeldBytes = 1 << 20
@@ -288,9 +291,12 @@ final class ProxyHandler: ChannelInboundHandler {
                 traceFields: &traceFields)
         }
         var upstreamHead = context.channel.allocator.buffer(capacity: head.bytes.count + 512)
+        let describes = shared.describeClientCertificate != nil
         head.writeUpstreamHead(
             target: route.upstreamURI(target), hostIfMissing: route.service, clientIP: clientIP, requestID: requestID,
-            traceFields: traceFields, secure: shared.secure, to: &upstreamHead)
+            traceFields: traceFields, secure: shared.secure,
+            clientCertificate: describes ? describedCertificate() : nil,
+            replacesClientCertificate: describes, to: &upstreamHead)
         let exchange = Exchange(
             request: head, requestID: requestID, route: entry, upstreamHead: upstreamHead,
             retryable: head.isIdempotent && !head.hasBody, started: now, deadline: now + route.timeout.timeAmount)

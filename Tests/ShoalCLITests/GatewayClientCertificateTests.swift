@@ -6,9 +6,10 @@ import Testing
 struct GatewayClientCertificateTests {
     /// A request over TLS through `openssl s_client`, with the client certificate and key in
     /// `directory` named `client` (none when `nil`): what came back, handshake and HTTP.
-    static func request(port: Int, client: String?, in directory: URL, trusting certificates: TestCertificates)
-        async throws -> String
-    {
+    static func request(
+        port: Int, client: String?, in directory: URL, trusting certificates: TestCertificates,
+        path: String = "/nowhere", headers: String = ""
+    ) async throws -> String {
         let identity =
             client.map {
                 [
@@ -21,7 +22,7 @@ struct GatewayClientCertificateTests {
                 URL(fileURLWithPath: "/usr/bin/openssl"),
                 ["s_client", "-connect", "127.0.0.1:\(port)", "-CAfile", certificates.caCertificate, "-ign_eof"]
                     + identity,
-                stdin: Data("GET /nowhere HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n".utf8))
+                stdin: Data("GET \(path) HTTP/1.1\r\nHost: a\r\n\(headers)Connection: close\r\n\r\n".utf8))
         }
         return result.output + result.stderr
     }
@@ -55,6 +56,47 @@ struct GatewayClientCertificateTests {
         #expect(serve.shoal.process.isRunning)
     }
 
+    @Test("instances get X-Forwarded-Client-Cert for the client's certificate, never one the client sent")
+    func forwardsTheCertificate() async throws {
+        let certificates = try TestCertificates.make()
+        let clients = try scratchDirectory()
+        let web = try await SampleServiceProcess(name: "web-1")
+        defer {
+            web.stop()
+            for directory in [certificates.directory, clients] { try? FileManager.default.removeItem(at: directory) }
+        }
+        try certificates.issue("trusted", hosts: ["client.test"], into: clients)
+        let serve = try await ServeProcess(
+            [
+                "--tls-cert", certificates.serverCertificate, "--tls-key", certificates.serverKey,
+                "--tls-client-ca", certificates.caCertificate,
+            ], config: GatewayTests.routes)
+        defer { serve.stop() }
+        try await serve.register("web", web)
+        let port = serve.gatewayPort
+        func echo() async throws -> String {
+            try await Self.request(
+                port: port, client: "trusted", in: clients, trusting: certificates, path: "/api/echo",
+                headers: "X-Forwarded-Client-Cert: Hash=forged\r\n")
+        }
+        #expect(await eventually(within: 10) { (try? await echo())?.contains("x-backend: web-1") == true })
+        let echoed = try await echo()
+        // The fingerprint as openssl computes it, against the gateway's own hash.
+        let fingerprint = try await blocking {
+            try ChildProcess.run(
+                URL(fileURLWithPath: "/usr/bin/openssl"),
+                [
+                    "x509", "-in", clients.appendingPathComponent("trusted.pem").path, "-noout", "-fingerprint",
+                    "-sha256",
+                ])
+        }
+        let hash = (fingerprint.output.split(separator: "=").last ?? "").lowercased().filter(\.isHexDigit)
+        #expect(hash.count == 64, "\(fingerprint.output)")
+        let expected = #"["x-forwarded-client-cert","Hash=\#(hash);Subject=\"CN=client.test\";DNS=client.test"]"#
+        #expect(echoed.contains(expected), "\(echoed)")
+        #expect(!echoed.contains("forged"), "\(echoed)")
+    }
+
     @Test("--tls-client-ca without TLS, or a file that is not PEM, exits 2 naming the flag")
     func badSettings() async throws {
         let certificates = try TestCertificates.make()
@@ -69,6 +111,7 @@ struct GatewayClientCertificateTests {
                 "--tls-cert", certificates.serverCertificate, "--tls-key", certificates.serverKey,
                 "--tls-client-ca", notCertificates,
             ])
-        #expect(notPEM.status == 2 && notPEM.stderr.contains("--tls-client-ca '\(notCertificates)'"), "\(notPEM.stderr)")
+        #expect(
+            notPEM.status == 2 && notPEM.stderr.contains("--tls-client-ca '\(notCertificates)'"), "\(notPEM.stderr)")
     }
 }

@@ -133,6 +133,32 @@ struct RequestHeadTests {
                 == "GET /b HTTP/1.1\r\nhost: orders\r\nx-forwarded-proto: http\r\nx-request-id: r\r\n\r\n")
     }
 
+    @Test("X-Forwarded-Client-Cert passes as it came, unless the gateway describes the certificate itself")
+    func clientCertificateField() throws {
+        let head = try parse("GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-Client-Cert: Hash=forged\r\nZ: z\r\n\r\n")
+        #expect(head.fields.map(\.kind) == [.host, .forwardedClientCert, .other])
+        var passed = ByteBuffer()
+        head.writeUpstreamHead(
+            target: "/", hostIfMissing: "s", clientIP: nil, requestID: "r", traceFields: [], to: &passed)
+        #expect(
+            String(buffer: passed).hasPrefix(
+                "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-Client-Cert: Hash=forged\r\nZ: z\r\n"))
+        var replaced = ByteBuffer()
+        head.writeUpstreamHead(
+            target: "/", hostIfMissing: "s", clientIP: nil, requestID: "r", traceFields: [],
+            clientCertificate: "Hash=ab;DNS=c", replacesClientCertificate: true, to: &replaced)
+        #expect(
+            String(buffer: replaced)
+                == "GET / HTTP/1.1\r\nHost: a\r\nZ: z\r\nx-forwarded-client-cert: Hash=ab;DNS=c\r\n"
+                + "x-forwarded-proto: http\r\nx-forwarded-host: a\r\nx-request-id: r\r\n\r\n")
+        // A client without a certificate: the field it sent is dropped, and none is set.
+        var dropped = ByteBuffer()
+        head.writeUpstreamHead(
+            target: "/", hostIfMissing: "s", clientIP: nil, requestID: "r", traceFields: [],
+            replacesClientCertificate: true, to: &dropped)
+        #expect(!String(buffer: dropped).lowercased().contains("x-forwarded-client-cert"))
+    }
+
     @Test("kept field lines go on as they came, in order, around the dropped ones; the request line too when it can")
     func keptLines() throws {
         let head = try parse(

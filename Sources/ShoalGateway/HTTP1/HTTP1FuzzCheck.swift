@@ -43,7 +43,7 @@ public enum HTTP1FuzzCheck {
         var fields = head.fields.filter { field in
             switch field.kind {
             case .host: true
-            case .other, .userAgent: !head.field(field, isNamedIn: head.connectionNames)
+            case .other, .userAgent, .forwardedClientCert: !head.field(field, isNamedIn: head.connectionNames)
             case .upgrade: head.isUpgrade
             default: false
             }

@@ -24,6 +24,9 @@ struct HTTPField {
         case userAgent
         /// `Upgrade`: hop-by-hop, but forwarded on a request that asks to switch protocols.
         case upgrade
+        /// `X-Forwarded-Client-Cert`: replaced when the gateway describes client certificates
+        /// itself (``GatewayConfiguration/describeClientCertificate``), else passed on.
+        case forwardedClientCert
         /// Describes one connection, never forwarded (RFC 9110 §7.6.1).
         case hopByHop
     }
@@ -65,6 +68,7 @@ struct HTTPField {
             return named("x-forwarded-proto") ? .forwardedProto : .other
         case 18: return named("proxy-authenticate") ? .hopByHop : .other
         case 19: return named("proxy-authorization") ? .hopByHop : .other
+        case 23: return named("x-forwarded-client-cert") ? .forwardedClientCert : .other
         default: return .other
         }
     }

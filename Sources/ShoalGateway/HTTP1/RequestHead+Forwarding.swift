@@ -15,9 +15,12 @@ extension RequestHead {
     ///   - traceFields: fields a tracer injected (lowercase names); they replace the client's
     ///     fields of the same names.
     ///   - secure: whether the client came over TLS (`X-Forwarded-Proto: https`).
+    ///   - clientCertificate: with `replacesClientCertificate`, the `X-Forwarded-Client-Cert`
+    ///     value the gateway sets (none when `nil`), in place of any the client sent.
     func writeUpstreamHead(
         target: String, hostIfMissing: String, clientIP: String?, requestID: String, traceFields: [(String, String)],
-        secure: Bool = false, to buffer: inout ByteBuffer
+        secure: Bool = false, clientCertificate: String? = nil, replacesClientCertificate: Bool = false,
+        to buffer: inout ByteBuffer
     ) {
         // The request line as it came, when only the version could change and it is 1.1.
         let versionStart = self.target.upperBound + 1
@@ -45,8 +48,10 @@ extension RequestHead {
                 // End to end, and required in HTTP/1.1: a `Connection` option that names it
                 // does not remove it (else the instance gets a request it must refuse).
                 run.keep(field)
-            case .other, .userAgent:
-                if !connectionNames.isEmpty && self.field(field, isNamedIn: connectionNames)
+            case .other, .userAgent, .forwardedClientCert:
+                // A client must not vouch for its own certificate where the gateway does.
+                if field.kind == .forwardedClientCert && replacesClientCertificate
+                    || !connectionNames.isEmpty && self.field(field, isNamedIn: connectionNames)
                     || !traceNames.isEmpty && self.field(field, isNamedIn: traceNames)
                 {
                     run.write(from: bytes, to: &buffer)
@@ -86,6 +91,11 @@ extension RequestHead {
                 buffer.writeBytes(bytes[previous])
                 buffer.writeStaticString("\r\n")
             }
+        }
+        if let clientCertificate {
+            buffer.writeStaticString("x-forwarded-client-cert: ")
+            buffer.writeString(clientCertificate)
+            buffer.writeStaticString("\r\n")
         }
         if isUpgrade { buffer.writeStaticString("connection: upgrade\r\n") }
         buffer.writeStaticString(secure ? "x-forwarded-proto: https\r\n" : "x-forwarded-proto: http\r\n")

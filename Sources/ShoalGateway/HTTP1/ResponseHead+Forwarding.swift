@@ -28,7 +28,8 @@ extension ResponseHead {
         var run = FieldRun()
         for field in fields {
             switch field.kind {
-            case .other, .host, .userAgent, .expect, .requestID, .forwardedFor, .forwardedProto, .forwardedHost:
+            case .other, .host, .userAgent, .expect, .requestID, .forwardedFor, .forwardedProto, .forwardedHost,
+                .forwardedClientCert:
                 if !connectionNames.isEmpty && self.field(field, isNamedIn: connectionNames) {
                     run.write(from: bytes, to: &buffer)
                     continue

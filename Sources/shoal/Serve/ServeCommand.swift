@@ -61,8 +61,9 @@ struct ServeCommand: AsyncParsableCommand {
             in the TLS hello (SNI); an exact name wins over a wildcard, and other clients get \
             --tls-cert (or, without it, the directory's first certificate). With \
             --tls-client-ca, a client must present a certificate that chains to one of the CA \
-            certificates in that PEM file (mutual TLS), or the handshake fails. SIGHUP reads \
-            the files again, for new connections.
+            certificates in that PEM file (mutual TLS), or the handshake fails; instances get \
+            X-Forwarded-Client-Cert (Hash, Subject, URI and DNS, as Envoy writes it) in place \
+            of any the client sent. SIGHUP reads the files again, for new connections.
 
             The access log has one JSON line for each request, written when its response \
             ends: time, request_id, client, method, host, target, protocol, status, route, \
@@ -177,13 +178,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let gateway: Gateway
         do throws(GatewayConfigurationError) {
-            gateway = Gateway(
-                configuration: try GatewayConfiguration(
-                    host: gatewayHost, port: gatewayPort, threads: settings.threads,
-                    routes: try RouteTable(settings.routes),
-                    limits: settings.limits,
-                    accessLog: settings.accessLog.map { .init($0 == "-" ? .standardOutput : .file($0)) }, tls: tls),
-                discovery: registry, tracer: tracing?.tracer)
+            var configuration = try GatewayConfiguration(
+                host: gatewayHost, port: gatewayPort, threads: settings.threads,
+                routes: try RouteTable(settings.routes),
+                limits: settings.limits,
+                accessLog: settings.accessLog.map { .init($0 == "-" ? .standardOutput : .file($0)) }, tls: tls)
+            // With client certificates required, instances hear whose each request is.
+            if settings.tlsClientCA != nil { configuration.describeClientCertificate = ClientCertificateField.describe }
+            gateway = Gateway(configuration: configuration, discovery: registry, tracer: tracing?.tracer)
         } catch {
             throw UsageError("\(error.message)")
         }
