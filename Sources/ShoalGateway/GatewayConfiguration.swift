@@ -26,10 +26,14 @@ public struct GatewayConfiguration: Sendable {
     public var tls: TLSConfiguration?
     /// With TLS that asks clients for certificates (`certificateVerification` and
     /// `trustRoots` on ``tls``), what to tell instances about the client's verified
-    /// certificate: the value of the `X-Forwarded-Client-Cert` field each request gets, in
-    /// place of any the client sent (a client must not vouch for itself). Bytes that may not
-    /// be in a field value are left out of what it returns. A request from a client without
-    /// a certificate gets no such field. `nil` (the default): the field passes as it came.
+    /// certificate: the value of the `X-Forwarded-Client-Cert` field each request gets.
+    /// Bytes that may not be in a field value are left out of what it returns. A request
+    /// from a client without a certificate gets no such field; `nil` (the default): none
+    /// does.
+    ///
+    /// Over TLS the gateway is where the client's connection ends, so an
+    /// `X-Forwarded-Client-Cert` the client sent is always dropped: a client must not vouch
+    /// for itself. Over plain HTTP (behind another proxy that sets it) it passes as it came.
     public var describeClientCertificate: (@Sendable (NIOSSLCertificate) -> String)?
 
     /// Limits that protect the gateway from its clients.

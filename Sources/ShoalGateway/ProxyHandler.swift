@@ -296,7 +296,7 @@ final class ProxyHandler: ChannelInboundHandler {
             target: route.upstreamURI(target), hostIfMissing: route.service, clientIP: clientIP, requestID: requestID,
             traceFields: traceFields, secure: shared.secure,
             clientCertificate: describes ? describedCertificate() : nil,
-            replacesClientCertificate: describes, to: &upstreamHead)
+            replacesClientCertificate: shared.secure, to: &upstreamHead)
         let exchange = Exchange(
             request: head, requestID: requestID, route: entry, upstreamHead: upstreamHead,
             retryable: head.isIdempotent && !head.hasBody, started: now, deadline: now + route.timeout.timeAmount)

@@ -53,6 +53,7 @@ struct GatewayTests {
             headers: [
                 "X-Request-Id": "req-42", "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
                 "Connection": "x-drop-me", "X-Drop-Me": "1", "X-Forwarded-For": "10.1.1.1",
+                "X-Forwarded-Client-Cert": "Hash=set-by-a-proxy-in-front",
             ])
         #expect(echo.status == 200)
         #expect(echo.headers["x-request-id"] == "req-42")
@@ -66,6 +67,8 @@ struct GatewayTests {
         #expect(headers["x-request-id"] == "req-42")
         #expect(headers["traceparent"] == "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
         #expect(headers["x-drop-me"] == nil)  // named by Connection: hop-by-hop
+        // Plain HTTP: a proxy in front terminated TLS and vouches for the client.
+        #expect(headers["x-forwarded-client-cert"] == "Hash=set-by-a-proxy-in-front")
 
         let missing = try await serve.gateway("/nowhere")
         #expect(missing.status == 404)

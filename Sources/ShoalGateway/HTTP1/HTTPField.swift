@@ -24,8 +24,8 @@ struct HTTPField {
         case userAgent
         /// `Upgrade`: hop-by-hop, but forwarded on a request that asks to switch protocols.
         case upgrade
-        /// `X-Forwarded-Client-Cert`: replaced when the gateway describes client certificates
-        /// itself (``GatewayConfiguration/describeClientCertificate``), else passed on.
+        /// `X-Forwarded-Client-Cert`: dropped from requests that came over TLS (the gateway
+        /// sets its own, ``GatewayConfiguration/describeClientCertificate``), else passed on.
         case forwardedClientCert
         /// Describes one connection, never forwarded (RFC 9110 §7.6.1).
         case hopByHop
