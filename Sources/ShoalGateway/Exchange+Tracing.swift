@@ -17,16 +17,17 @@ extension Exchange {
         // A span the sampler dropped (most, with a ratio sampler) keeps nothing: building its
         // attributes cost about as much as starting it. Its context still goes on.
         if span.isRecording {
-            setAttributes(of: span, request: request, route: route, requestID: requestID, clientIP: clientIP)
+            setAttributes(
+                of: span, method: method, request: request, route: route, requestID: requestID, clientIP: clientIP)
         }
         tracer.inject(span.context, into: &traceFields, using: TraceFieldsInjector())
         return span
     }
 
     private static func setAttributes(
-        of span: any Span, request: RequestHead, route: GatewayRoute, requestID: String, clientIP: String?
+        of span: any Span, method: String, request: RequestHead, route: GatewayRoute, requestID: String,
+        clientIP: String?
     ) {
-        let method = request.methodName
         span.updateAttributes { attributes in
             attributes["http.request.method"] = method
             attributes["http.route"] = route.prefix

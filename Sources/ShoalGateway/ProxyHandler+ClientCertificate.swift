@@ -5,10 +5,10 @@ import NIOSSL
 extension ProxyHandler {
     /// The description of the certificate the client presented, made once per connection
     /// with ``GatewayConfiguration/describeClientCertificate`` and kept to bytes a field
-    /// value may hold; `nil` when there is none.
+    /// value may hold; `nil` when there is none, or when instances are not told.
     func describedCertificate() -> String? {
-        if let clientCertificate { return clientCertificate }
         guard let describe = shared.describeClientCertificate, let context else { return nil }
+        if let clientCertificate { return clientCertificate }
         // The handshake is over before a request's bytes arrive: the peer's certificate, if
         // it sent one, is known.
         let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate

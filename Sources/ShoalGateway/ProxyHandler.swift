@@ -291,11 +291,9 @@ final class ProxyHandler: ChannelInboundHandler {
                 traceFields: &traceFields)
         }
         var upstreamHead = context.channel.allocator.buffer(capacity: head.bytes.count + 512)
-        let describes = shared.describeClientCertificate != nil
         head.writeUpstreamHead(
             target: route.upstreamURI(target), hostIfMissing: route.service, clientIP: clientIP, requestID: requestID,
-            traceFields: traceFields, secure: shared.secure,
-            clientCertificate: describes ? describedCertificate() : nil,
+            traceFields: traceFields, secure: shared.secure, clientCertificate: describedCertificate(),
             replacesClientCertificate: shared.secure, to: &upstreamHead)
         let exchange = Exchange(
             request: head, requestID: requestID, route: entry, upstreamHead: upstreamHead,
@@ -385,16 +383,14 @@ final class ProxyHandler: ChannelInboundHandler {
     /// bytes costs the channel less than two.
     func writeToClient(_ bytes: ByteBuffer) {
         clientUnflushed = true
-        if var staged = stagedForClient {
+        if var staged = stagedForClient, bytes.readableBytes <= staged.writableBytes {
             stagedForClient = nil  // the buffer's only reference: appending does not copy it
-            if bytes.readableBytes <= staged.writableBytes {
-                var bytes = bytes
-                staged.writeBuffer(&bytes)
-                stagedForClient = staged
-                return
-            }
-            context?.write(wrapOutboundOut(staged), promise: nil)
+            var bytes = bytes
+            staged.writeBuffer(&bytes)
+            stagedForClient = staged
+            return
         }
+        writeStagedForClient()
         context?.write(wrapOutboundOut(bytes), promise: nil)
     }
 

@@ -3,8 +3,8 @@ import NIOCore
 /// The request head a proxy sends on (RFC 9110 §7.6 and the X-Forwarded-* conventions).
 extension RequestHead {
     /// Writes the head for the instance: HTTP/1.1, the target rewritten for the route, the
-    /// client's field lines as they came but the hop-by-hop ones and those the gateway sets, then
-    /// `X-Forwarded-For` (the client's address appended), `X-Forwarded-Proto`,
+    /// client's field lines as they came but the hop-by-hop ones and those the gateway sets,
+    /// then `X-Forwarded-For` (the client's address appended), `X-Forwarded-Proto`,
     /// `X-Forwarded-Host`, `X-Request-Id` and any trace context. A request that asks to
     /// switch protocols keeps its `Upgrade` field, with `Connection: upgrade`.
     ///

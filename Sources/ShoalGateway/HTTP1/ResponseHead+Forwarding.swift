@@ -3,8 +3,9 @@ import NIOCore
 /// The response head a proxy sends back.
 extension ResponseHead {
     /// Writes the head for the client: HTTP/1.1 with the instance's status and reason, its
-    /// field lines as they came but the hop-by-hop ones, the body's framing for the client, `X-Request-Id` when
-    /// the instance did not set one, and `Connection: close` or `keep-alive` as needed.
+    /// field lines as they came but the hop-by-hop ones, the body's framing for the client,
+    /// `X-Request-Id` when the instance did not set one, and `Connection: close` or
+    /// `keep-alive` as needed.
     ///
     /// - Parameters:
     ///   - clientFraming: how the body goes to the client; `nil` for a response without one
