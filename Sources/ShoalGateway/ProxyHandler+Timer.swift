@@ -15,8 +15,11 @@ extension ProxyHandler {
         if timer != nil && timerAt <= next { return }
         timer?.cancel()
         timerAt = next
-        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: next) { [weak self] in
-            self?.timerFired()
+        // The task holds the handler until it runs or is cancelled, which the handler does
+        // when its channel goes. (A weak reference would put every retain of the handler on
+        // the runtime's slow path.)
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: next) {
+            self.timerFired()
         }
     }
 

@@ -38,9 +38,11 @@ extension ProxyHandler: UpstreamDelegate {
             send(on: connection, exchange)
             return
         }
-        loop.pool.connect(pick.endpoint) { [weak self, weak exchange] result in
-            guard let self, let exchange, self.exchange === exchange, exchange.tries == attempt else {
-                if case .success(let connection) = result { self?.loop.pool.release(connection) }
+        // Held until the connect ends (within the connect timeout): no weak references, which
+        // would slow every retain of the handler and the exchange.
+        loop.pool.connect(pick.endpoint) { result in
+            guard self.exchange === exchange, exchange.tries == attempt else {
+                if case .success(let connection) = result { self.loop.pool.release(connection) }
                 return
             }
             switch result {

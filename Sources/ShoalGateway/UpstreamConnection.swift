@@ -21,11 +21,16 @@ final class UpstreamConnection {
     /// `host:port` of the instance.
     let address: String
     /// The exchange using the connection; `nil` while it is idle in the pool.
-    weak var delegate: (any UpstreamDelegate)?
+    ///
+    /// A strong reference, cleared whenever the connection leaves an exchange (released to
+    /// the pool, closed, or dropped by the exchange). It is not `weak` because a weak
+    /// reference gives its object a side table for good, and every retain and release of the
+    /// client's handler then takes the runtime's slow path, several times a request.
+    var delegate: (any UpstreamDelegate)?
     /// Set once the connection closed (the peer, an error, or the pool).
     private(set) var isClosed = false
     /// Called once when the connection closes, so the pool can forget it.
-    var onClose: (() -> Void)?
+    var onClose: ((UpstreamConnection) -> Void)?
     /// When it went idle, for the pool's idle timeout.
     var idleSince: NIODeadline = .now()
     /// Whether the request in flight is HEAD: its answer has no body, whatever it says.
@@ -162,8 +167,9 @@ final class UpstreamConnection {
             body = nil
             delegate?.upstreamEnded(self, trailers: nil)
         }
-        onClose?()
-        onClose = nil
+        let onClose = self.onClose
+        self.onClose = nil
+        onClose?(self)
         delegate?.upstream(self, closedWith: error)
         delegate = nil
     }

@@ -106,8 +106,8 @@ final class UpstreamConnectionPool {
                     let connection = UpstreamConnection(channel: channel, address: address, context: handlerContext)
                     handler.connection = connection
                     self.openCount += 1
-                    connection.onClose = { [weak self, weak connection] in
-                        guard let self, let connection else { return }
+                    // The pool outlives its connections: each closes before the gateway stops.
+                    connection.onClose = { connection in
                         self.openCount -= 1
                         self.idle[connection.address]?.connections.removeAll { $0 === connection }
                     }
