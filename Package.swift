@@ -127,6 +127,12 @@ let package = Package(
             dependencies: [
                 "ShoalCore", "ShoalDiscovery", "ShoalLock", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            // The dashboard's files are compiled into the module, so the one `shoal` binary
+            // serves them wherever it is copied (no resource bundle beside it).
+            resources: [
+                .embedInCode("Dashboard/dashboard.html"), .embedInCode("Dashboard/dashboard.js"),
+                .embedInCode("Dashboard/dashboard.css"),
             ]
         ),
         .executableTarget(

@@ -41,7 +41,7 @@ final class GatewayMetrics {
         }.increment()
         guard let route else { return }
         Self.cached(route, in: &durations) {
-            Metrics.Timer(label: "shoal_gateway_request_duration_seconds", dimensions: [("route", label(route))])
+            Metrics.Timer(label: Gateway.requestDurationMetric, dimensions: [("route", label(route))])
         }.recordNanoseconds((now - started).nanoseconds)
     }
 

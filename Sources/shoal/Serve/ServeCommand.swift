@@ -207,8 +207,11 @@ struct ServeCommand: AsyncParsableCommand {
         LockAPI(locks: locks).addRoutes(to: router)
         GatewayStatusRoute(gateway: gateway).addRoutes(to: router)
         let prometheus = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: prometheus))
+        var metrics = PrometheusMetricsFactory(registry: prometheus)
+        metrics.durationHistogramBuckets[Gateway.requestDurationMetric] = Gateway.requestDurationBuckets
+        MetricsSystem.bootstrap(metrics)
         MetricsRoute { prometheus.emitToString() }.addRoutes(to: router)
+        DashboardRoute().addRoutes(to: router)
         var logger = Logger(label: "shoal")
         logger.logLevel = .warning
         let backend = registry is RedisRegistry ? "Redis" : "memory"
