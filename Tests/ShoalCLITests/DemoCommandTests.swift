@@ -1,9 +1,16 @@
 import Foundation
+import ShoalTesting
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 @Suite("shoal demo")
 struct DemoCommandTests {
-    @Test("plain lines when not on a terminal; no request fails when an instance is killed; the slowed one loses its share")
+    @Test(
+        "plain lines when not on a terminal; no request fails when an instance is killed; the slowed one loses its share"
+    )
     func demo() async throws {
         let result = try await ShoalProcess.run(["demo", "--duration", "6s"])
         #expect(result.status == 0, "\(result.stderr)")
@@ -21,11 +28,39 @@ struct DemoCommandTests {
         if percents.count == 2 { #expect(percents[1] * 3 < percents[0], "\(shareLine)") }
     }
 
+    @Test("while it runs, its dashboard's admin API shows the demo's route, instances and traffic")
+    func dashboard() async throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let output = directory.appendingPathComponent("demo.out").path
+        let demo = try BackgroundShoal(["demo", "--duration", "5s"], in: directory, standardOutput: output)
+        defer { demo.process.kill() }
+        func printed() -> String { (try? String(contentsOfFile: output, encoding: .utf8)) ?? "" }
+        #expect(await eventually(within: 30) { printed().contains("\nt=1s ") })
+        let line = try #require(printed().split(separator: "\n").first { $0.hasPrefix("dashboard: http://127.0.0.1:") })
+        let port = try #require(
+            line.split(separator: "127.0.0.1:").last?.split(separator: "/").first.flatMap { Int($0) })
+        let base = "http://127.0.0.1:\(port)"
+        let (page, _) = try await URLSession.shared.data(from: URL(string: base + "/dashboard")!)
+        #expect(String(decoding: page, as: UTF8.self).contains("/dashboard/dashboard.js"))
+        let (data, _) = try await URLSession.shared.data(from: URL(string: base + "/v1/gateway")!)
+        let status = ServeProcess.object(String(decoding: data, as: UTF8.self))
+        let route = try #require((status["routes"] as? [[String: Any]])?.first)
+        #expect(route["service"] as? String == "demo" && route["prefix"] as? String == "/")
+        #expect((route["instances"] as? [Any])?.count ?? 0 >= 4, "\(route)")
+        let (metrics, _) = try await URLSession.shared.data(from: URL(string: base + "/metrics")!)
+        #expect(String(decoding: metrics, as: UTF8.self).contains(#"shoal_gateway_requests_total{route="/""#))
+        #expect(await demo.process.exited(within: 30))
+        #expect(demo.process.exitCode == 0, "\(demo.stderr)")
+    }
+
     @Test("bad flags exit 2 naming the flag")
     func badFlags() async throws {
         let short = try await ShoalProcess.run(["demo", "--duration", "1s"])
         #expect(short.status == 2 && short.stderr.contains("--duration"))
         let clients = try await ShoalProcess.run(["demo", "--clients", "0"])
         #expect(clients.status == 2 && clients.stderr.contains("--clients"))
+        let port = try await ShoalProcess.run(["demo", "--dashboard-port", "70000"])
+        #expect(port.status == 2 && port.stderr.contains("--dashboard-port"))
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Hummingbird
 import Logging
 import NIOPosix
 import ServiceLifecycle
@@ -6,6 +7,7 @@ import ShoalBalancing
 import ShoalCore
 import ShoalDiscovery
 import ShoalGateway
+import ShoalLock
 
 #if canImport(Glibc)
     import Glibc
@@ -37,14 +39,22 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(help: "Print plain lines, not a redrawn view.")
     var plain = false
 
+    @Option(help: "The dashboard's port on 127.0.0.1 (0 picks a free one).")
+    var dashboardPort = 0
+
     func run() async throws {
         let duration = try DurationParsing.parse(self.duration, flag: "--duration")
         guard duration >= .seconds(3), duration <= .seconds(3600) else {
             throw UsageError("--duration must be between 3s and 1h, not \(self.duration)")
         }
         guard (1...256).contains(clients) else { throw UsageError("--clients must be in 1...256, not \(clients)") }
+        guard (0...65535).contains(dashboardPort) else {
+            throw UsageError("--dashboard-port must be in 0...65535, not \(dashboardPort)")
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let samples = DemoInstances.all.map { SampleService(name: $0.name, latency: $0.latency, failureRate: $0.failureRate) }
+        let samples = DemoInstances.all.map {
+            SampleService(name: $0.name, latency: $0.latency, failureRate: $0.failureRate)
+        }
         var ports: [Int] = []
         for service in samples {
             let channel = try await service.start(host: "127.0.0.1", port: 0, group: group)
@@ -55,7 +65,8 @@ struct DemoCommand: AsyncParsableCommand {
         for (sample, port) in zip(DemoInstances.all, ports) {
             let instance = try ServiceInstance(service: "demo", id: sample.name, address: "127.0.0.1", port: port)
             _ = try await registry.register(instance, ttl: .seconds(3600))
-            checker.check(instance, with: try HealthCheck(.http(path: "/health"), interval: .milliseconds(500), fall: 2, rise: 2))
+            checker.check(
+                instance, with: try HealthCheck(.http(path: "/health"), interval: .milliseconds(500), fall: 2, rise: 2))
         }
         let gateway = Gateway(
             configuration: try GatewayConfiguration(
@@ -63,12 +74,36 @@ struct DemoCommand: AsyncParsableCommand {
             discovery: registry)
         var logger = Logger(label: "shoal-demo")
         logger.logLevel = .critical
+        // The admin listener, as `shoal serve` has it, for the dashboard.
+        let (dashboardPorts, boundDashboard) = AsyncStream.makeStream(of: Int.self)
+        let admin = Application(
+            router: AdminRouter.make(
+                registry: registry, checker: checker, locks: EmbeddedLock(), gateway: gateway, token: nil),
+            configuration: .init(address: .hostname("127.0.0.1", port: dashboardPort), serverName: "shoal"),
+            onServerRunning: { channel in
+                boundDashboard.yield(channel.localAddress?.port ?? 0)
+                boundDashboard.finish()
+            }, logger: logger)
         let services = ServiceGroup(
-            services: [registry, checker, gateway], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: [registry, checker, gateway, admin], gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
         let view = DemoView(interactive: !plain && isatty(STDOUT_FILENO) == 1, names: DemoInstances.all.map(\.name))
-        async let serving: Void = services.run()
+        let serving = Task {
+            defer { boundDashboard.finish() }
+            try await services.run()
+        }
         let port = try await gateway.boundPort()
-        view.start(port: port, clients: clients, duration: duration)
+        var dashboard: Int?
+        for await bound in dashboardPorts {
+            dashboard = bound
+            break
+        }
+        guard let dashboard else {
+            try? await serving.value
+            throw RuntimeFailure(
+                "the dashboard cannot listen on 127.0.0.1:\(dashboardPort); choose another --dashboard-port")
+        }
+        view.start(port: port, dashboard: dashboard, clients: clients, duration: duration)
         let stats = DemoStats()
         let traffic = Task { await DemoTraffic.run(clients: clients, port: port, group: group, stats: stats) }
         let story = DemoStory(duration: duration, samples: samples)
@@ -85,7 +120,7 @@ struct DemoCommand: AsyncParsableCommand {
         await traffic.value
         view.summary(stats.all, story: story, counters: gateway.counters)
         await services.triggerGracefulShutdown()
-        try? await serving
+        try? await serving.value
         for service in samples { service.stop() }
         try? await group.shutdownGracefully()
     }
@@ -138,7 +173,8 @@ final class DemoStory {
             let slower = instance.latency * 10
             samples[DemoInstances.slowed].latencyNanoseconds.store(slower.totalNanoseconds, ordering: .relaxed)
             let milliseconds = { (duration: Duration) in Int((duration.seconds * 1000).rounded()) }
-            events.append("slowed \(instance.name) from \(milliseconds(instance.latency)) ms to \(milliseconds(slower)) ms")
+            events.append(
+                "slowed \(instance.name) from \(milliseconds(instance.latency)) ms to \(milliseconds(slower)) ms")
         }
         return events
     }

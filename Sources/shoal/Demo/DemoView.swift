@@ -1,5 +1,9 @@
 import ShoalGateway
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What `shoal demo` prints: a view redrawn each second on a terminal, or one plain line a
 /// second otherwise; then a summary.
 final class DemoView {
@@ -15,30 +19,32 @@ final class DemoView {
         self.names = names
     }
 
-    func start(port: Int, clients: Int, duration: Duration) {
+    func start(port: Int, dashboard: Int, clients: Int, duration: Duration) {
         header =
             "shoal demo: gateway on http://127.0.0.1:\(port), \(names.count) instances of \"demo\" "
-            + "(peakEWMA), \(clients) clients, \(Int(duration.seconds)) s"
-        if !interactive { print(header) }
+            + "(peakEWMA), \(clients) clients, \(Int(duration.seconds)) s\n"
+            + "dashboard: http://127.0.0.1:\(dashboard)/dashboard (open it while the demo runs)"
+        if !interactive { printed(header) }
     }
 
     func event(_ text: String) {
         events.append((second, text))
-        if !interactive { print("t=\(second)s event: \(text)") }
+        if !interactive { printed("t=\(second)s event: \(text)") }
     }
 
     func second(_ second: Int, _ window: DemoStats.Window) {
         self.second = second
         windows.append(window)
         let served = window.byInstance.values.reduce(0, +)
-        let shares = names.map { name in (name, served == 0 ? 0 : Double(window.byInstance[name] ?? 0) / Double(served)) }
+        let shares = names.map { name in (name, served == 0 ? 0 : Double(window.byInstance[name] ?? 0) / Double(served))
+        }
         let rate = window.latencies.count
         let sorted = window.latencies.sorted()
         let p50 = nearestRankQuantile(sorted, 0.5)
         let p99 = nearestRankQuantile(sorted, 0.99)
         if !interactive {
             let shareText = shares.map { "\($0.0) \(percent($0.1))" }.joined(separator: " ")
-            print(
+            printed(
                 "t=\(second)s \(rate) req/s p50=\(format(p50))ms p99=\(format(p99))ms errors=\(window.errors) share: \(shareText)"
             )
             return
@@ -54,7 +60,7 @@ final class DemoView {
             screen += "\n"
             for event in events { screen += "  t=\(event.second)s  \(event.text)\n" }
         }
-        print(screen, terminator: "")
+        printed(screen, terminator: "")
     }
 
     func summary(_ totals: DemoStats.Totals, story: DemoStory, counters: GatewayCounters) {
@@ -70,7 +76,8 @@ final class DemoView {
             let share = served == 0 ? 0 : Double(latencies.count) / Double(served)
             print(
                 "  \(name)   \(pad(String(latencies.count), 8))  \(pad(percent(share), 5))  "
-                    + "\(pad(format(nearestRankQuantile(latencies, 0.5)), 7))  \(pad(format(nearestRankQuantile(latencies, 0.99)), 7))")
+                    + "\(pad(format(nearestRankQuantile(latencies, 0.5)), 7))  \(pad(format(nearestRankQuantile(latencies, 0.99)), 7))"
+            )
         }
         let retries = counters.retries.load(ordering: .relaxed)
         print("  the gateway retried \(retries) requests on another instance (connection failures and 503s)")
@@ -89,6 +96,13 @@ final class DemoView {
         let served = windows.reduce(0) { $0 + $1.byInstance.values.reduce(0, +) }
         let mine = windows.reduce(0) { $0 + ($1.byInstance[name] ?? 0) }
         return served == 0 ? 0 : Double(mine) / Double(served)
+    }
+
+    /// Prints and sends it at once: into a pipe or a file, standard output would otherwise
+    /// hold a line a second until the end.
+    private func printed(_ text: String, terminator: String = "\n") {
+        print(text, terminator: terminator)
+        fflush(nil)
     }
 
     private func percent(_ share: Double) -> String { "\(Int((share * 100).rounded()))%" }

@@ -3,9 +3,7 @@ import Configuration
 import Foundation
 import Hummingbird
 import Logging
-import Metrics
 import NIOCore
-import Prometheus
 import ServiceLifecycle
 import ShoalAdmin
 import ShoalCore
@@ -201,17 +199,8 @@ struct ServeCommand: AsyncParsableCommand {
             return
         }
         let checker = HealthChecker(registry: registry)
-        let router = Router()
-        if let token { router.add(middleware: BearerTokenMiddleware(token: token)) }
-        RegistryAPI(registry: registry, checker: checker).addRoutes(to: router)
-        LockAPI(locks: locks).addRoutes(to: router)
-        GatewayStatusRoute(gateway: gateway).addRoutes(to: router)
-        let prometheus = PrometheusCollectorRegistry()
-        var metrics = PrometheusMetricsFactory(registry: prometheus)
-        metrics.durationHistogramBuckets[Gateway.requestDurationMetric] = Gateway.requestDurationBuckets
-        MetricsSystem.bootstrap(metrics)
-        MetricsRoute { prometheus.emitToString() }.addRoutes(to: router)
-        DashboardRoute().addRoutes(to: router)
+        let router = AdminRouter.make(
+            registry: registry, checker: checker, locks: locks, gateway: gateway, token: token)
         var logger = Logger(label: "shoal")
         logger.logLevel = .warning
         let backend = registry is RedisRegistry ? "Redis" : "memory"
