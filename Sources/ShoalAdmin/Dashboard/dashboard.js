@@ -357,7 +357,7 @@
         showTokenForm(token !== "");
         return;
       }
-      setState("cannot reach shoal serve: " + error.message, "error");
+      setState("cannot reach shoal: " + error.message, "error");
     }
     timer = setTimeout(poll, pollMilliseconds);
   }
