@@ -345,6 +345,10 @@
 
       byId("token-form").hidden = true;
       byId("main").hidden = false;
+      // An admin API without a gateway (an app that embeds the registry alone) has no
+      // /v1/gateway: its part of the page stays hidden.
+      byId("tiles").hidden = !gateway;
+      byId("routes-section").hidden = !gateway;
       if (gateway) {
         renderTiles(gateway, metrics, measured);
         renderRoutes(gateway, measured);
