@@ -36,7 +36,8 @@ final class DemoView {
         self.second = second
         windows.append(window)
         let served = window.byInstance.values.reduce(0, +)
-        let shares = names.map { name in (name, served == 0 ? 0 : Double(window.byInstance[name] ?? 0) / Double(served))
+        let shares = names.map { name in
+            (name, served == 0 ? 0 : Double(window.byInstance[name] ?? 0) / Double(served))
         }
         let rate = window.latencies.count
         let sorted = window.latencies.sorted()
