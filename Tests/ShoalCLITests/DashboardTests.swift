@@ -90,15 +90,24 @@ struct DashboardBrowserTests {
             })
         #expect(try await serve.request("POST", "/v1/locks/nightly-backup", body: #"{"ttl":"5m"}"#).status == 200)
 
-        let traffic = Task {
-            while !Task.isCancelled {
-                async let first = try? serve.gateway("/api/a")
-                async let second = try? serve.gateway("/api/b")
-                _ = await (first, second)
-            }
-        }
-        defer { traffic.cancel() }
-        try await Task.sleep(for: .milliseconds(300))
+        // Traffic from a process of its own (two clients, for at most a minute), so that it
+        // flows while the browser runs even when this process's threads are busy.
+        let client = """
+            import threading, urllib.request, time
+            def send():
+                end = time.time() + 60
+                while time.time() < end:
+                    urllib.request.urlopen("http://127.0.0.1:\(serve.gatewayPort)/api/x").read()
+            for _ in range(2): threading.Thread(target=send, daemon=True).start()
+            time.sleep(60)
+            """
+        let traffic = try SpawnedProcess.spawn("/usr/bin/python3", ["-c", client])
+        defer { traffic.kill() }
+        #expect(
+            await eventually(within: 20) {
+                let metrics = (try? await serve.request("GET", "/metrics"))?.body ?? ""
+                return metrics.contains(#"shoal_gateway_requests_total{route="/api",upstream="127.0.0.1"#)
+            })
         let page = try await Chromium.page("http://127.0.0.1:\(serve.port)/dashboard")
 
         #expect(page.contains(#"<span id="state" class="state live">live · "#), "\(page.prefix(3000))")
