@@ -4,12 +4,16 @@ import ShoalRedis
 import ShoalTesting
 import Testing
 
-/// A registry of its own on `redis`, as another process would have.
-func redisRegistry(_ redis: RedisServer) -> RedisRegistry {
+/// A registry of its own on `redis`, as another process would have, quick to notice that the
+/// server is away; `leaseTimeout` is how long a call waits for one of the pool's connections.
+func redisRegistry(_ redis: RedisServer, leaseTimeout: Duration = .seconds(5)) -> RedisRegistry {
     var configuration = RedisConfiguration(host: redis.host, port: redis.port)
     configuration.connectTimeout = .milliseconds(500)
     configuration.commandTimeout = .milliseconds(500)
-    return RedisRegistry(configuration: configuration)
+    return RedisRegistry(
+        pool: RedisConnectionPool(
+            configuration: configuration, pool: RedisPoolConfiguration(leaseTimeout: leaseTimeout)),
+        subscriber: RedisSubscriber(configuration: configuration))
 }
 
 /// The next snapshot from `iterator` within `seconds`, or `nil`.
@@ -36,7 +40,9 @@ struct RedisRegistryTests {
     @Test("a burst of changes elsewhere: the watcher's lookups are coalesced and its last snapshot has them all")
     func burstCoalesced() async throws {
         let redis = try RedisServer.start()
-        let a = redisRegistry(redis)
+        // 200 registrations at once wait in line for the pool's connections: on a loaded
+        // machine (parallel `swift test`) longer than the default 5 s.
+        let a = redisRegistry(redis, leaseTimeout: .seconds(60))
         let b = redisRegistry(redis)
         var iterator = b.subscribe("burst").makeAsyncIterator()
         #expect(await next(&iterator)?.instances.isEmpty == true)
