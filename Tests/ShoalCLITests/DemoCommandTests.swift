@@ -25,7 +25,9 @@ struct DemoCommandTests {
         let shareLine = try #require(lines.first { $0.contains("svc-2's share:") })
         let percents = shareLine.split(separator: " ").filter { $0.hasSuffix("%") }.compactMap { Int($0.dropLast()) }
         #expect(percents.count == 2)
-        if percents.count == 2 { #expect(percents[1] * 3 < percents[0], "\(shareLine)") }
+        // Alone it falls to about a tenth or less; on a machine busy with other tests, where
+        // every instance answers slowly, to about a third.
+        if percents.count == 2 { #expect(percents[1] * 2 < percents[0], "\(shareLine)") }
     }
 
     @Test("while it runs, its dashboard's admin API shows the demo's route, instances and traffic")

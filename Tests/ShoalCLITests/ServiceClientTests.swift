@@ -81,10 +81,12 @@ struct ServiceClientTests {
 
     @Test("an instance 10× slower than the others gets few calls with the default strategy")
     func slowInstance() async throws {
+        // Latencies well above a busy machine's scheduling delays, which add to every call
+        // and would narrow a 2 ms against 20 ms gap.
         let instances = [
-            try await SampleServiceProcess(name: "fast1", latency: "2ms"),
-            try await SampleServiceProcess(name: "fast2", latency: "2ms"),
-            try await SampleServiceProcess(name: "slow", latency: "20ms"),
+            try await SampleServiceProcess(name: "fast1", latency: "5ms"),
+            try await SampleServiceProcess(name: "fast2", latency: "5ms"),
+            try await SampleServiceProcess(name: "slow", latency: "50ms"),
         ]
         defer { for instance in instances { instance.stop() } }
         let client = ServiceClient(discovery: try await Self.registry("callee", instances))

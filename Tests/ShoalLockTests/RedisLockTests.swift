@@ -35,7 +35,9 @@ struct RedisLockTests {
             for locks in holders {
                 group.addTask {
                     for _ in 0..<rounds {
-                        try await locks.withLock("counter", ttl: .seconds(5), wait: .seconds(30)) { lease in
+                        // A TTL that the watchdog keeps renewing even on a machine busy with
+                        // other tests; exclusion does not depend on its length.
+                        try await locks.withLock("counter", ttl: .seconds(20), wait: .seconds(30)) { lease in
                             tokens.update { $0.append(lease.fencingToken) }
                             let value = try await connection.send(RESPCommand("GET", "counter")).string ?? "0"
                             try await Task.sleep(for: .microseconds(200))  // widen the race window

@@ -4,12 +4,13 @@ import ShoalRedis
 import ShoalTesting
 import Testing
 
-/// Redlock over `servers`, with short time-outs so a stopped server costs little.
-func redlock(_ servers: [RedisServer]) -> Redlock {
+/// Redlock over `servers`, with short time-outs so a stopped server costs little (unless
+/// `connectTimeout` says otherwise).
+func redlock(_ servers: [RedisServer], connectTimeout: Duration = .milliseconds(200)) -> Redlock {
     Redlock(
         servers: servers.map {
             var configuration = RedisConfiguration(host: $0.host, port: $0.port)
-            configuration.connectTimeout = .milliseconds(200)
+            configuration.connectTimeout = connectTimeout
             return configuration
         }, retryDelay: .milliseconds(20))
 }
@@ -19,8 +20,9 @@ struct RedlockTests {
     @Test("a majority of three takes the lock, a second holder is refused, release clears every server")
     func majority() async throws {
         let servers = try (0..<3).map { _ in try RedisServer.start() }
-        let first = redlock(servers)
-        let second = redlock(servers)
+        // Every server is up: connects may take long on a busy machine without failing the test.
+        let first = redlock(servers, connectTimeout: .seconds(5))
+        let second = redlock(servers, connectTimeout: .seconds(5))
         let started = SystemClock().now()
         // A TTL that outlasts the test on a loaded machine, so the release finds the lock.
         let lease = try #require(try await first.tryAcquire("report", ttl: .seconds(60)))
