@@ -115,14 +115,20 @@ struct DashboardBrowserTests {
         let shares = Self.values(of: "data-share", in: api).compactMap(Double.init)
         #expect(shares.count == 2, "\(api)")
         #expect(abs(shares.reduce(0, +) - 100) < 1.5, "\(shares)")
-        for port in [routed.web.port, second.port] {
+        for (port, id) in [(routed.web.port, "web-1"), (second.port, "web-2")] {
             #expect(api.contains(#"data-instance="127.0.0.1:\#(port)""#), "\(api)")
+            // With the registry's id beside the address.
+            #expect(api.contains(#"127.0.0.1:\#(port)<span class="id"> \#(id)</span>"#), "\(api)")
         }
         let rate = try #require(Self.element(#"<b class="route-rate">"#, "</b>", in: api))
         #expect((Double(rate.replacingOccurrences(of: ",", with: "")) ?? 0) > 0, "\(rate)")
         #expect(!api.contains("p50 <b>–</b>"), "no latency percentile: \(api)")
         let total = try #require(Self.element(#"id="requests-rate">"#, "</div>", in: page))
         #expect((Double(total.replacingOccurrences(of: ",", with: "")) ?? 0) > 0, "\(total)")
+        // The sparkline of requests a second: a point per poll after the first.
+        let history = try #require(Self.element(#"id="requests-history""#, "</svg>", in: page))
+        let points = Self.values(of: "points", in: history).first?.split(separator: " ") ?? []
+        #expect(points.count >= 2, "\(history)")
 
         let orders = try #require(Self.element(#"data-route="/api/orders">"#, "</article>", in: page))
         #expect(orders.contains("No instance of orders passes its checks"), "\(orders)")

@@ -6,7 +6,11 @@
   const pollMilliseconds = 1000;
   const windowMilliseconds = 10000;
   const maxServicesListed = 50;
+  const historyLength = 60;
   const samples = [];
+  // Requests and 5xx answers a second between consecutive polls, the newest last: the
+  // tiles' sparklines.
+  const history = [];
   let token = sessionStorage.getItem("shoal.token") || "";
   let timer = null;
 
@@ -167,11 +171,35 @@
     return node;
   }
 
-  function tile(label, value, id, detail) {
+  function tile(label, value, id, detail, spark) {
     return element("div", { class: "tile" },
       element("div", { class: "value", id }, value),
       element("div", { class: "label" }, label),
-      detail ? element("div", { class: "detail" }, detail) : null);
+      detail ? element("div", { class: "detail" }, detail) : null,
+      spark || null);
+  }
+
+  // A line of the last minute's values, scaled to the largest; drawn through the DOM, which
+  // the page's Content-Security-Policy allows.
+  function sparkline(values, id) {
+    const svgNamespace = "http://www.w3.org/2000/svg";
+    const width = 120;
+    const height = 28;
+    const svg = document.createElementNS(svgNamespace, "svg");
+    svg.setAttribute("class", "spark");
+    svg.setAttribute("id", id);
+    svg.setAttribute("viewBox", "0 0 " + width + " " + height);
+    svg.setAttribute("preserveAspectRatio", "none");
+    if (values.length < 2) return svg;
+    const top = Math.max(...values, 1e-9);
+    const step = width / (historyLength - 1);
+    const start = width - step * (values.length - 1);
+    const points = values.map((v, i) =>
+      (start + i * step).toFixed(1) + "," + (height - 1 - (v / top) * (height - 2)).toFixed(1));
+    const line = document.createElementNS(svgNamespace, "polyline");
+    line.setAttribute("points", points.join(" "));
+    svg.append(line);
+    return svg;
   }
 
   function table(headings, rows) {
@@ -187,15 +215,29 @@
     const idle = gauge(metrics, "shoal_gateway_upstream_connections", { state: "idle" });
     const mode = [gateway.tls ? "HTTPS" : "HTTP", gateway.draining ? "draining" : null].filter(Boolean).join(", ");
     byId("tiles").replaceChildren(
-      tile("requests/s", t ? rate(t.requests) : "–", "requests-rate"),
-      tile("5xx/s", t ? rate(t.errors) : "–", "errors-rate", share),
+      tile("requests/s", t ? rate(t.requests) : "–", "requests-rate", null,
+        sparkline(history.map((h) => h.requests), "requests-history")),
+      tile("5xx/s", t ? rate(t.errors) : "–", "errors-rate", share,
+        sparkline(history.map((h) => h.errors), "errors-history")),
       tile("retries/s", t ? rate(t.retries) : "–", "retries-rate"),
       tile("client connections", gateway.connections, "connections", mode),
       tile("upstream connections", open == null ? "–" : open, "upstream-connections",
         idle == null ? null : idle + " idle"));
   }
 
-  function renderRoutes(gateway, measured) {
+  // The registry's id of the instance of `service` at `address` (HOST:PORT), if it is listed.
+  function registeredID(details, service, address) {
+    const detail = details.get(service);
+    const found = detail ? detail.instances.find((i) => i.address + ":" + i.port === address) : null;
+    return found ? found.id : null;
+  }
+
+  function addressCell(details, service, address) {
+    const id = registeredID(details, service, address);
+    return element("td", { class: "address" }, address, id ? element("span", { class: "id" }, " " + id) : null);
+  }
+
+  function renderRoutes(gateway, measured, details) {
     const cards = gateway.routes.map((route) => {
       const label = (route.host || "") + route.prefix;
       const r = measured ? measured.routes.get(label) || emptyRoute() : null;
@@ -204,7 +246,7 @@
         const u = r ? r.upstreams.get(instance.address) : null;
         const share = u && total > 0 ? (100 * u.requests) / total : 0;
         return element("tr", { "data-instance": instance.address, "data-share": share.toFixed(1) },
-          element("td", { class: "address" }, instance.address),
+          addressCell(details, route.service, instance.address),
           element("td", { class: instance.healthy ? "good" : "bad" },
             instance.healthy ? "passing" : "failing checks"),
           element("td", { class: instance.ejected ? "bad" : null },
@@ -227,7 +269,7 @@
           if (listed.has(address) || u.requests === 0) continue;
           const share = total > 0 ? (100 * u.requests) / total : 0;
           rows.push(element("tr", { class: "gone", "data-instance": address, "data-share": share.toFixed(1) },
-            element("td", { class: "address" }, address),
+            addressCell(details, route.service, address),
             element("td", { colspan: 5 }, "no longer in the set (deregistered, or failing its checks)"),
             element("td", { class: "number" }, rate(u.requests)),
             element("td", { class: "share" }, element("span", null, share.toFixed(0) + "%")),
@@ -338,6 +380,15 @@
       const now = performance.now();
       samples.push({ at: now, metrics });
       while (samples.length > 2 && now - samples[1].at >= windowMilliseconds) samples.shift();
+      if (samples.length > 1) {
+        const previous = samples[samples.length - 2];
+        const since = (now - previous.at) / 1000;
+        if (since > 0) {
+          const { totals } = rates(since, growth(previous.metrics, metrics));
+          history.push({ requests: totals.requests, errors: totals.errors });
+          if (history.length > historyLength) history.shift();
+        }
+      }
       const oldest = samples[0];
       const seconds = (now - oldest.at) / 1000;
       const measured = samples.length > 1 && seconds > 0 ? rates(seconds, growth(oldest.metrics, metrics)) : null;
@@ -351,7 +402,7 @@
       byId("routes-section").hidden = !gateway;
       if (gateway) {
         renderTiles(gateway, metrics, measured);
-        renderRoutes(gateway, measured);
+        renderRoutes(gateway, measured, details);
       }
       renderRegistry(services, details);
       renderLocks(locks);
@@ -371,6 +422,7 @@
     token = byId("token").value;
     sessionStorage.setItem("shoal.token", token);
     samples.length = 0;
+    history.length = 0;
     if (timer) clearTimeout(timer);
     poll();
   });
