@@ -1,6 +1,6 @@
 "use strict";
-// Shoal's dashboard: polls the admin API (/v1/gateway, /v1/services, /metrics) once a second
-// and draws what it says. Everything that comes from the server goes into the page as text,
+// Shoal's dashboard: polls the admin API (/v1/gateway, /v1/services, /v1/locks, /metrics)
+// once a second and draws what it says. Everything that comes from the server goes into the page as text,
 // never as markup: service names and metadata are whatever instances registered.
 (() => {
   const pollMilliseconds = 1000;
