@@ -40,6 +40,7 @@ struct DashboardTests {
     func files() async throws {
         let serve = try await ServeProcess(["--token", "secret"])
         defer { serve.stop() }
+        #expect(serve.shoal.stderr.contains("shoal: dashboard on http://127.0.0.1:\(serve.port)/dashboard\n"))
         let connection = try RawConnection(port: serve.port)
         #expect(connection.send("GET / HTTP/1.1\r\nHost: shoal\r\n\r\n"))
         let root = try #require(connection.readResponse())

@@ -208,7 +208,9 @@ struct ServeCommand: AsyncParsableCommand {
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: "shoal"),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port.map(String.init) ?? String(port)
-                StandardError.write("shoal: registry API on http://\(host):\(bound) (state in \(backend))\n")
+                StandardError.write(
+                    "shoal: registry API on http://\(host):\(bound) (state in \(backend))\n"
+                        + "shoal: dashboard on http://\(host):\(bound)/dashboard\n")
             }, logger: logger)
         // Stopped in reverse order: the exporter goes last, with the gateway's last spans. A
         // service that fails (a listener that cannot bind) stops the others gracefully, so
