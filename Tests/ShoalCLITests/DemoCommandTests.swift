@@ -5,6 +5,9 @@ import Testing
 #if canImport(FoundationNetworking)
     import FoundationNetworking
 #endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite("shoal demo")
 struct DemoCommandTests {
@@ -64,5 +67,20 @@ struct DemoCommandTests {
         #expect(clients.status == 2 && clients.stderr.contains("--clients"))
         let port = try await ShoalProcess.run(["demo", "--dashboard-port", "70000"])
         #expect(port.status == 2 && port.stderr.contains("--dashboard-port"))
+        // A port in use: exit 1, naming the flag.
+        let taken = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(taken) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(taken, $0, length) == 0 && listen(taken, 1) == 0 && getsockname(taken, $0, &length) == 0
+            }
+        }
+        #expect(bound)
+        let busy = try await ShoalProcess.run(["demo", "--dashboard-port", "\(UInt16(bigEndian: address.sin_port))"])
+        #expect(busy.status == 1 && busy.stderr.contains("choose another --dashboard-port"), "\(busy.stderr)")
     }
 }

@@ -100,6 +100,8 @@ struct DemoCommand: AsyncParsableCommand {
         }
         guard let dashboard else {
             try? await serving.value
+            for service in samples { service.stop() }
+            try? await group.shutdownGracefully()
             throw RuntimeFailure(
                 "the dashboard cannot listen on 127.0.0.1:\(dashboardPort); choose another --dashboard-port")
         }
