@@ -85,6 +85,42 @@ struct GatewaySNITests {
         #expect(try await Self.handshake(port: port, name: nil, verifying: "a.test", trusting: certificates).verified)
     }
 
+    @Test("a certificate file that holds its key too (as HAProxy takes them) needs no NAME.key; a wrong one exits 2")
+    func combinedFile() async throws {
+        let certificates = try TestCertificates.make()
+        let directory = try scratchDirectory()
+        defer {
+            try? FileManager.default.removeItem(at: certificates.directory)
+            try? FileManager.default.removeItem(at: directory)
+        }
+        try certificates.issue("c", hosts: ["c.test"], into: directory)
+        let pem = directory.appendingPathComponent("c.pem")
+        let key = directory.appendingPathComponent("c.key")
+        // The key first, then the chain: the order in the file does not matter.
+        try (try Data(contentsOf: key) + (try Data(contentsOf: pem))).write(to: pem)
+        try FileManager.default.removeItem(at: key)
+        let serve = try await ServeProcess(["--tls-dir", directory.path])
+        let handshake = try await Self.handshake(
+            port: serve.gatewayPort, name: "c.test", verifying: "c.test", trusting: certificates)
+        serve.stop()
+        #expect(handshake.verified, "\(handshake)")
+
+        // Another key in the file: refused at start, naming the file.
+        let chain = try String(contentsOf: pem, encoding: .utf8).components(separatedBy: "-----BEGIN CERTIFICATE-----")
+        let otherKey = try String(contentsOfFile: certificates.serverKey, encoding: .utf8)
+        try
+            (otherKey + "-----BEGIN CERTIFICATE-----"
+            + chain.dropFirst().joined(separator: "-----BEGIN CERTIFICATE-----"))
+            .write(to: pem, atomically: true, encoding: .utf8)
+        let wrong = try await ShoalProcess.run([
+            "serve", "--admin", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--tls-dir", directory.path,
+        ])
+        #expect(
+            wrong.status == 2
+                && wrong.stderr.contains("'\(pem.path)' holds a private key that is not its certificate's"),
+            "\(wrong.stderr)")
+    }
+
     @Test("a directory without pairs, a lone file, a key that is not its certificate's, or a name twice exits 2")
     func badDirectories() async throws {
         let certificates = try TestCertificates.make()
@@ -108,7 +144,7 @@ struct GatewaySNITests {
         let key = directory.appendingPathComponent("a.key").path
         let aside = directory.appendingPathComponent("a.key.aside").path
         try FileManager.default.moveItem(atPath: key, toPath: aside)
-        try await refused("'a.pem' in '\(directory.path)' has no key beside it")
+        try await refused("'a.pem' in '\(directory.path)' has no key, neither beside it (a.key) nor in it")
         try FileManager.default.copyItem(atPath: certificates.serverKey, toPath: key)
         try await refused("is not the key of")
         try FileManager.default.removeItem(atPath: key)

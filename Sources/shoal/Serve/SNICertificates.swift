@@ -6,7 +6,7 @@ import X509
 /// client asks for in its hello (SNI, RFC 6066 §3), as HAProxy's `crt DIR` does.
 ///
 /// Each `NAME.pem` or `NAME.crt` in the directory (a certificate chain) goes with the
-/// `NAME.key` beside it. A certificate serves the DNS names of its subjectAlternativeName
+/// `NAME.key` beside it, or with the private key in the same file. A certificate serves the DNS names of its subjectAlternativeName
 /// extension; `*.example.com` serves any one label in front of `example.com`. An exact name
 /// wins over a wildcard; a name no certificate serves, or no name at all, gets the default
 /// certificate (`--tls-cert`, else the directory's first by file name).
@@ -87,13 +87,18 @@ struct SNICertificates: Sendable {
         }
         var entries: [Entry] = []
         for file in certificates {
-            let keyFile = stem(file) + ".key"
-            guard keys.contains(keyFile) else {
-                throw UsageError("--tls-dir: '\(file)' in '\(directory)' has no key beside it (\(keyFile))")
-            }
             let path = (directory as NSString).appendingPathComponent(file)
-            let (chain, key) = try ServeTLS.pair(
-                certificate: path, key: (directory as NSString).appendingPathComponent(keyFile), source: "--tls-dir")
+            let keyFile = stem(file) + ".key"
+            let keyPath: String
+            if keys.contains(keyFile) {
+                keyPath = (directory as NSString).appendingPathComponent(keyFile)
+            } else if holdsPrivateKey(path) {
+                keyPath = path  // the chain and its key in one file, as HAProxy takes them
+            } else {
+                throw UsageError(
+                    "--tls-dir: '\(file)' in '\(directory)' has no key, neither beside it (\(keyFile)) nor in it")
+            }
+            let (chain, key) = try ServeTLS.pair(certificate: path, key: keyPath, source: "--tls-dir")
             let names = try dnsNames(of: chain[0], file: path)
             entries.append(Entry(file: path, names: names, chain: chain, key: key))
         }
@@ -101,6 +106,12 @@ struct SNICertificates: Sendable {
             throw UsageError("--tls-dir: '\(directory)' holds no NAME.pem (or NAME.crt) with its NAME.key")
         }
         return entries
+    }
+
+    /// Whether the PEM file at `path` also holds a private key (`-----BEGIN … PRIVATE KEY-----`).
+    private static func holdsPrivateKey(_ path: String) -> Bool {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return false }
+        return text.split(separator: "\n").contains { $0.hasPrefix("-----BEGIN ") && $0.hasSuffix("PRIVATE KEY-----") }
     }
 
     /// The DNS names of the certificate's subjectAlternativeName extension, lowercase.

@@ -94,6 +94,10 @@ enum ServeTLS {
                     configuration: .makeServerConfiguration(
                         certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey)))
             } catch {
+                if key == certificate {
+                    throw UsageError(
+                        "\(keySource) '\(key)' holds a private key that is not its certificate's: \(error)")
+                }
                 throw UsageError("\(keySource) '\(key)' is not the key of '\(certificate)': \(error)")
             }
         }
