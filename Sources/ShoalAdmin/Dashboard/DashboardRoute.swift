@@ -21,8 +21,12 @@ import Hummingbird
 /// elsewhere (`Content-Security-Policy: default-src 'self'`), and everything the server
 /// sends goes into the page as text, never as markup.
 public struct DashboardRoute: Sendable {
+    /// The dashboard; it has no settings, since everything it shows comes from the API.
     public init() {}
 
+    /// Adds `GET /`, `GET /dashboard` and the page's script and style sheet to `router`.
+    /// Put it beside the routes the page reads; a page whose server lacks `/v1/gateway` (an
+    /// app that embeds the registry alone) shows the registry and the locks only.
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         router.get("/") { _, _ in
             Response(status: .found, headers: [.location: "/dashboard"])
