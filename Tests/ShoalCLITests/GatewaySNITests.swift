@@ -28,12 +28,9 @@ struct GatewaySNITests {
         "each name gets the certificate serving it, exact before wildcard; others get the default; SIGHUP adds new ones"
     )
     func choosesByName() async throws {
-        let certificates = try TestCertificates.make()
-        let directory = try scratchDirectory()
-        defer {
-            try? FileManager.default.removeItem(at: certificates.directory)
-            try? FileManager.default.removeItem(at: directory)
-        }
+        let scratch = try CertificateScratch()
+        defer { scratch.remove() }
+        let (certificates, directory) = (scratch.certificates, scratch.directory)
         try certificates.issue("a", hosts: ["a.test"], into: directory)
         try certificates.issue("wild", hosts: ["*.b.test", "b.test"], into: directory)
         try certificates.issue("exact", hosts: ["x.b.test"], into: directory)
@@ -68,12 +65,9 @@ struct GatewaySNITests {
 
     @Test("without --tls-cert the directory's first certificate is the default")
     func directoryAlone() async throws {
-        let certificates = try TestCertificates.make()
-        let directory = try scratchDirectory()
-        defer {
-            try? FileManager.default.removeItem(at: certificates.directory)
-            try? FileManager.default.removeItem(at: directory)
-        }
+        let scratch = try CertificateScratch()
+        defer { scratch.remove() }
+        let (certificates, directory) = (scratch.certificates, scratch.directory)
         try certificates.issue("b", hosts: ["b.test"], into: directory)
         try certificates.issue("a", hosts: ["a.test"], into: directory)
         let serve = try await ServeProcess(["--tls-dir", directory.path])
@@ -87,12 +81,9 @@ struct GatewaySNITests {
 
     @Test("a certificate file that holds its key too (as HAProxy takes them) needs no NAME.key; a wrong one exits 2")
     func combinedFile() async throws {
-        let certificates = try TestCertificates.make()
-        let directory = try scratchDirectory()
-        defer {
-            try? FileManager.default.removeItem(at: certificates.directory)
-            try? FileManager.default.removeItem(at: directory)
-        }
+        let scratch = try CertificateScratch()
+        defer { scratch.remove() }
+        let (certificates, directory) = (scratch.certificates, scratch.directory)
         try certificates.issue("c", hosts: ["c.test"], into: directory)
         let pem = directory.appendingPathComponent("c.pem")
         let key = directory.appendingPathComponent("c.key")
@@ -123,12 +114,9 @@ struct GatewaySNITests {
 
     @Test("a directory without pairs, a lone file, a key that is not its certificate's, or a name twice exits 2")
     func badDirectories() async throws {
-        let certificates = try TestCertificates.make()
-        let directory = try scratchDirectory()
-        defer {
-            try? FileManager.default.removeItem(at: certificates.directory)
-            try? FileManager.default.removeItem(at: directory)
-        }
+        let scratch = try CertificateScratch()
+        defer { scratch.remove() }
+        let (certificates, directory) = (scratch.certificates, scratch.directory)
         let serve = ["serve", "--admin", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--tls-dir", directory.path]
         func refused(_ expected: String) async throws {
             let result = try await ShoalProcess.run(serve)
@@ -154,5 +142,21 @@ struct GatewaySNITests {
         try await refused("both serve a.test")
         try FileManager.default.removeItem(at: directory.appendingPathComponent("again.pem"))
         try await refused("'again.key' in '\(directory.path)' has no certificate beside it")
+    }
+}
+
+/// A throw-away CA and an empty directory for `--tls-dir`, removed together.
+struct CertificateScratch {
+    let certificates: TestCertificates
+    let directory: URL
+
+    init() throws {
+        certificates = try TestCertificates.make()
+        directory = try scratchDirectory()
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(at: certificates.directory)
+        try? FileManager.default.removeItem(at: directory)
     }
 }
