@@ -103,7 +103,7 @@ struct SNICertificates: Sendable {
             entries.append(Entry(file: path, names: names, chain: chain, key: key))
         }
         guard !entries.isEmpty else {
-            throw UsageError("--tls-dir: '\(directory)' holds no NAME.pem (or NAME.crt) with its NAME.key")
+            throw UsageError("--tls-dir: '\(directory)' holds no NAME.pem (or NAME.crt) with its private key")
         }
         return entries
     }

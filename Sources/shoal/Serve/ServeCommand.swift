@@ -54,8 +54,8 @@ struct ServeCommand: AsyncParsableCommand {
             With --tls-cert and --tls-key (PEM files: the certificate chain, then its key), \
             the gateway takes HTTPS (TLS 1.2 and 1.3, ALPN http/1.1) and sends requests on to \
             instances over plain HTTP with X-Forwarded-Proto: https. With --tls-dir, each \
-            NAME.pem (or NAME.crt) there with its NAME.key serves the DNS names of its \
-            subjectAlternativeName (*.example.com for one label) to clients that ask for them \
+            NAME.pem (or NAME.crt) there, with its key in NAME.key or in the same file, serves the \
+            DNS names of its subjectAlternativeName (*.example.com for one label) to clients that ask for them \
             in the TLS hello (SNI); an exact name wins over a wildcard, and other clients get \
             --tls-cert (or, without it, the directory's first certificate). With \
             --tls-client-ca, a client must present a certificate that chains to one of the CA \
@@ -116,7 +116,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("tls-dir"),
-        help: "A directory of NAME.pem and NAME.key pairs, each served to clients asking for its names (SNI).")
+        help:
+            "A directory of NAME.pem files (key in NAME.key or in the file), each served to clients asking for its names (SNI)."
+    )
     var tlsDirectory: String?
 
     @Option(

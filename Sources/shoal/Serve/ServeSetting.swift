@@ -37,7 +37,7 @@ struct ServeSetting: Sendable, Hashable {
     static let tlsClientCA = ServeSetting(
         key: "tls.client_ca", flag: "--tls-client-ca", summary: "CA certificates clients must present one of (PEM)")
     static let tlsDirectory = ServeSetting(
-        key: "tls.dir", flag: "--tls-dir", summary: "certificates chosen by SNI: NAME.pem with NAME.key")
+        key: "tls.dir", flag: "--tls-dir", summary: "certificates chosen by SNI: NAME.pem with its key")
     static let otlpEndpoint = ServeSetting(
         key: "otlp_endpoint", flag: "--otlp-endpoint", summary: "the OpenTelemetry collector that gets request spans")
     static let maxHeaderBytes = ServeSetting(
