@@ -62,7 +62,7 @@ public struct LockLost: Error, Hashable, Sendable, CustomStringConvertible {
 public struct LockError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What went wrong. New codes may be added; switch with a `default`.
     public struct Code: Hashable, Sendable {
-        fileprivate enum Base: Hashable, Sendable { case notAcquired, invalidArgument, backendFailure }
+        fileprivate enum Base: Hashable, Sendable { case notAcquired, invalidArgument, backendFailure, notReplicated }
         fileprivate let base: Base
         /// Another holder kept the lock for the whole wait.
         public static let notAcquired = Code(base: .notAcquired)
@@ -70,6 +70,9 @@ public struct LockError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let invalidArgument = Code(base: .invalidArgument)
         /// The backend (Redis) could not be reached or failed.
         public static let backendFailure = Code(base: .backendFailure)
+        /// The backend granted the lock, but fewer replicas than asked for confirmed the
+        /// grant in time (``RedisLock/minimumReplicas``); the lock was given back.
+        public static let notReplicated = Code(base: .notReplicated)
     }
 
     public let code: Code

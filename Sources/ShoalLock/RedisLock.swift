@@ -31,10 +31,14 @@ import ShoalRedis
 /// - **Cancelling** a wait, or a wait that runs out, takes the waiter out of line and drops
 ///   its subscription.
 ///
-/// Fencing tokens increase by one per acquisition. The counter starts from the server's
-/// clock (microseconds), so tokens keep increasing even after Redis loses its data, as long
-/// as the server's clock does not go back. A single Redis server is a single point of
-/// failure: when it restarts empty, holders learn of the loss at their next renewal.
+/// Fencing tokens strictly increase per name: each grant moves the lock's counter to the
+/// larger of one more than before and the server's clock in microseconds. Tokens therefore
+/// keep rising when the counter goes back: a restart from an older snapshot, a replica
+/// promoted before it had the last grants, a restart with no data; the server's clock must
+/// not be behind the last grant's by more than the time the restart or failover took.
+/// Holders learn that Redis lost their lock at their next renewal. With
+/// ``minimumReplicas`` above zero, a grant counts only once that many replicas have it
+/// (`WAIT`); see <doc:RedisLockGuarantees> for what each setting promises.
 public final class RedisLock: DistributedLock {
     public let clock: any MonotonicClock
     /// The connections commands go over.
@@ -49,6 +53,13 @@ public final class RedisLock: DistributedLock {
     public let placeTimeToLive: Duration
     /// The channel this lock service's waiters hear hand-overs on (`<prefix>notices:<random>`).
     public let noticeChannel: String
+    /// How many replicas must have a grant before it is returned (`WAIT`). Default 0: a grant
+    /// is returned as soon as the primary made it. When fewer confirm within
+    /// ``replicaTimeout``, the lock is given back and the call throws
+    /// ``LockError/Code-swift.struct/notReplicated``.
+    public let minimumReplicas: Int
+    /// How long a grant waits for ``minimumReplicas``. Default 500 ms.
+    public let replicaTimeout: Duration
 
     /// Locks on the server `configuration` names, with a pool and a subscriber of their own
     /// on one event loop: callers that run on ``RedisConnectionPool/taskExecutor`` of
@@ -56,20 +67,25 @@ public final class RedisLock: DistributedLock {
     public convenience init(
         configuration: RedisConfiguration, pool: RedisPoolConfiguration = RedisPoolConfiguration(),
         clock: any MonotonicClock = SystemClock(), keyPrefix: String = "shoal:lock:",
-        fallbackInterval: Duration = .milliseconds(250)
+        fallbackInterval: Duration = .milliseconds(250), minimumReplicas: Int = 0,
+        replicaTimeout: Duration = .milliseconds(500)
     ) {
         let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
         self.init(
             pool: RedisConnectionPool(configuration: configuration, pool: pool, eventLoop: eventLoop, clock: clock),
             subscriber: RedisSubscriber(configuration: configuration, eventLoop: eventLoop), clock: clock,
-            keyPrefix: keyPrefix, fallbackInterval: fallbackInterval)
+            keyPrefix: keyPrefix, fallbackInterval: fallbackInterval, minimumReplicas: minimumReplicas,
+            replicaTimeout: replicaTimeout)
     }
 
     /// Locks over a pool and a subscriber that reach the same server.
     public init(
         pool: RedisConnectionPool, subscriber: RedisSubscriber, clock: any MonotonicClock = SystemClock(),
-        keyPrefix: String = "shoal:lock:", fallbackInterval: Duration = .milliseconds(250)
+        keyPrefix: String = "shoal:lock:", fallbackInterval: Duration = .milliseconds(250), minimumReplicas: Int = 0,
+        replicaTimeout: Duration = .milliseconds(500)
     ) {
+        self.minimumReplicas = max(0, minimumReplicas)
+        self.replicaTimeout = replicaTimeout
         self.pool = pool
         self.subscriber = subscriber
         self.clock = clock
@@ -89,25 +105,46 @@ public final class RedisLock: DistributedLock {
         try LockLease.validate(name, ttl: ttl)
         try RedisLockKeys.checkName(name)
         switch try await attempt(name, token: LockLease.randomToken(), ttl: ttl, queue: false).outcome {
-        case .granted(let lease): return lease
+        case .granted(let lease): return try await replicated(lease)
         case .held: return nil
         }
     }
 
+    /// Waits up to `wait` for the lock. While Redis cannot be reached, or fails over, the
+    /// wait goes on: each failed try is followed by another after a back-off, with the same
+    /// token, so a grant whose reply was lost is found and kept. Only when the wait runs out
+    /// is the last failure thrown (``LockError/Code-swift.struct/backendFailure``).
     public func acquire(_ name: String, ttl: Duration, wait: Duration) async throws -> LockLease {
         try LockLease.validate(name, ttl: ttl)
         try RedisLockKeys.checkName(name)
         guard wait >= .zero else { throw LockError(.invalidArgument, "wait must not be negative, not \(wait)") }
-        let keys = RedisLockKeys(prefix: keyPrefix, name: name)
         let token = LockLease.randomToken()
         let giveUpAt = clock.now() + wait
+        var failures = 0
+        while true {
+            do {
+                return try await acquire(name, token: token, ttl: ttl, wait: wait, giveUpAt: giveUpAt)
+            } catch let error as LockError where error.code == .backendFailure {
+                let resumeAt = clock.now() + pool.pool.backoff.delay(attempt: failures)
+                failures += 1
+                guard resumeAt < giveUpAt else { throw error }
+                try await clock.sleep(until: resumeAt)
+            }
+        }
+    }
+
+    /// One wait for the lock, which a failure of Redis ends.
+    private func acquire(
+        _ name: String, token: String, ttl: Duration, wait: Duration, giveUpAt: MonotonicInstant
+    ) async throws -> LockLease {
+        let keys = RedisLockKeys(prefix: keyPrefix, name: name)
         // Free with nobody in line: one round trip, no subscription. Skipped when the release
         // notices are subscribed already (this process waited for the lock a moment ago):
         // then the first try below is as quick and also joins the line.
         if !subscriber.isSubscribed(to: noticeChannel),
             case .granted(let lease) = try await attempt(name, token: token, ttl: ttl, queue: false).outcome
         {
-            return lease
+            return try await replicated(lease)
         }
         let doorbell = Doorbell(eventLoop: pool.eventLoop)
         let listener: RedisSubscriber.Listener
@@ -132,7 +169,7 @@ public final class RedisLock: DistributedLock {
                 let (outcome, sentAt) = try await attempt(name, token: token, ttl: ttl, queue: true)
                 switch outcome {
                 case .granted(let lease):
-                    return lease
+                    return try await replicated(lease)
                 case .held(let expiresIn):
                     let now = clock.now()
                     guard now < giveUpAt else {
@@ -142,8 +179,8 @@ public final class RedisLock: DistributedLock {
                     if let expiresIn { pause = min(pause, expiresIn) }
                     try await doorbell.wait(upTo: pause)
                     if let fencingToken = doorbell.handed {
-                        return try await handedOver(
-                            name, token: token, fencingToken: fencingToken, ttl: ttl, after: sentAt)
+                        return try await replicated(
+                            handedOver(name, token: token, fencingToken: fencingToken, ttl: ttl, after: sentAt))
                     }
                 }
             }

@@ -46,6 +46,32 @@ struct RedisLockKeys: Sendable {
 /// The Lua scripts of ``RedisLock``. Each runs atomically on the server, so checking the
 /// holder and changing the lock are one step.
 enum RedisLockScripts {
+    /// The Lua function `next_fence()`, which both granting scripts start with: it moves the
+    /// counter in `KEYS[2]` to the larger of one more than its value and the server's clock in
+    /// microseconds, and returns it.
+    ///
+    /// The clock is what keeps tokens rising when the counter goes back: a restart from a
+    /// snapshot taken before the last grants, a replica promoted before it had them, a
+    /// restart with no data. Each token is at most the clock at its grant plus the number
+    /// of grants in that microsecond, so after any of these the next token is higher than
+    /// every one handed out before, as long as the clock of the server that grants it is not
+    /// behind the clock of the one that granted the last, by more than the time between the
+    /// two grants (at least a failover's detection time, or a restart's).
+    ///
+    /// Tokens stay below 2⁵³, so Lua's numbers hold them exactly: the clock reaches that in
+    /// the year 2255. The value is written with `%d`, never as a float.
+    static let nextFence = """
+        local function next_fence()
+          local time = redis.call('TIME')
+          local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+          local fence = tonumber(redis.call('GET', KEYS[2]) or '0') + 1
+          if now > fence then fence = now end
+          redis.call('SET', KEYS[2], string.format('%d', fence))
+          return fence
+        end
+
+        """
+
     /// Takes the lock if it is free and the caller is first in line (or nobody is in line),
     /// or finds it was handed to the caller. Otherwise puts the caller in line (when asked
     /// to) or refreshes its place.
@@ -54,21 +80,13 @@ enum RedisLockScripts {
     /// place time-to-live ms, the waiter's notice channel.
     /// Returns {1, fencing token} or {0, the holder's remaining ms, or -1 if not held}.
     ///
-    /// With nobody in line, it is one `SET NX PX` and an `INCR`. Otherwise places whose
-    /// deadline passed (waiters that crashed or stalled) are dropped from the head of the
-    /// line first. A new fencing counter starts from the server's clock in microseconds, so
-    /// tokens keep increasing even after Redis loses its data, as long as the server's clock
-    /// does not go back.
+    /// With nobody in line, it is one `SET NX PX` and the next fencing token
+    /// (``nextFence``). Otherwise places whose deadline passed (waiters that crashed or
+    /// stalled) are dropped from the head of the line first.
     static let acquire = RedisScript(
-        """
+        nextFence + """
         local function granted()
-          local fence = redis.call('INCR', KEYS[2])
-          if fence == 1 then
-            local time = redis.call('TIME')
-            fence = tonumber(time[1] .. string.format('%06d', tonumber(time[2])))
-            redis.call('SET', KEYS[2], time[1] .. string.format('%06d', tonumber(time[2])))
-          end
-          return {1, fence}
+          return {1, next_fence()}
         end
         local token = ARGV[1]
         if redis.call('EXISTS', KEYS[3]) == 0 then
@@ -118,7 +136,7 @@ enum RedisLockScripts {
     /// KEYS: ``RedisLockKeys/all``. ARGV: token.
     /// Returns 1 if released (or handed over), 0 if the token did not hold it.
     static let release = RedisScript(
-        """
+        nextFence + """
         if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
         if redis.call('EXISTS', KEYS[3]) == 1 then
           local time = redis.call('TIME')
@@ -133,7 +151,7 @@ enum RedisLockScripts {
             if deadline and waiter and tonumber(deadline) > now then
               local ttl, channel = string.match(waiter, '^(%d+) (.+)$')
               redis.call('SET', KEYS[1], head, 'PX', ttl)
-              local fence = redis.call('INCR', KEYS[2])
+              local fence = next_fence()
               redis.call('PUBLISH', channel, head .. ' ' .. fence)
               return 1
             end

@@ -23,13 +23,16 @@ public final class RedisServer: Sendable {
     /// Where the server listens.
     public let host = "127.0.0.1"
     public let port: Int
+    /// What ``start(extraArguments:)`` was given; ``restart()`` starts with them again.
+    public let extraArguments: [String]
     private let process: Mutex<SpawnedProcess>
 
     /// `redis://127.0.0.1:PORT`.
     public var url: String { "redis://\(host):\(port)" }
 
-    private init(port: Int, process: SpawnedProcess) {
+    private init(port: Int, extraArguments: [String], process: SpawnedProcess) {
         self.port = port
+        self.extraArguments = extraArguments
         self.process = Mutex(process)
     }
 
@@ -42,12 +45,21 @@ public final class RedisServer: Sendable {
             let port = try freePort()
             do {
                 let process = try launch(port: port, extraArguments: extraArguments)
-                return RedisServer(port: port, process: process)
+                return RedisServer(port: port, extraArguments: extraArguments, process: process)
             } catch {
                 lastError = error  // most likely another process took the port: try another
             }
         }
         throw lastError
+    }
+
+    /// Starts `redis-server` with its data in `directory`, which holds a snapshot
+    /// (`dump.rdb`) only when a test asks for one with `SAVE`: automatic snapshots and the
+    /// append-only file stay off. ``restart()`` loads that snapshot, as a server restarted
+    /// after `kill -9` with Debian's default `save` rules loads its last one.
+    public static func start(directory: URL, extraArguments: [String] = []) throws -> RedisServer {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return try start(extraArguments: ["--dir", directory.path, "--dbfilename", "dump.rdb"] + extraArguments)
     }
 
     private static func launch(port: Int, extraArguments: [String]) throws -> SpawnedProcess {
@@ -101,10 +113,12 @@ public final class RedisServer: Sendable {
         process.withLock { $0.kill() }
     }
 
-    /// Kills the server if it runs and starts a new, empty one on the same port.
+    /// Kills the server if it runs and starts it again on the same port, with the same
+    /// arguments: empty, unless those name a directory with a snapshot to load
+    /// (``start(directory:extraArguments:)``).
     public func restart() throws {
         kill()
-        let fresh = try Self.launch(port: port, extraArguments: [])
+        let fresh = try Self.launch(port: port, extraArguments: extraArguments)
         process.withLock { $0 = fresh }
     }
 
