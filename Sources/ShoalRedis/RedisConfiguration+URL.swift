@@ -10,65 +10,63 @@ extension RedisConfiguration {
     /// The port defaults to 6379 and the database to 0. IPv6 hosts go in brackets
     /// (`redis://[::1]:6379`). Percent-escapes in the user and password are decoded.
     ///
+    /// The Sentinel form, as lettuce reads it, names the sentinels and the primary instead:
+    /// `redis-sentinel://[[USER]:PASSWORD@]HOST[:PORT][,HOST2[:PORT2]…][/DB]#PRIMARY`, or
+    /// `rediss-sentinel://…` for TLS. Sentinel ports default to 26379; the primary's name may
+    /// also be given as `?sentinelMasterId=PRIMARY`. The user, password and TLS apply to the
+    /// sentinels and to the data nodes alike; set ``sentinel`` afterwards to tell them apart.
+    ///
     /// - Throws: ``RedisURLError`` naming what is wrong.
     public init(url: String) throws(RedisURLError) {
+        if url.hasPrefix("redis-sentinel://") || url.hasPrefix("rediss-sentinel://") {
+            self = try Self(sentinelURL: url)
+            return
+        }
         let secure = url.hasPrefix("rediss://")
         guard secure || url.hasPrefix("redis://") else {
-            throw RedisURLError(url, "it must start with redis:// (or rediss:// for TLS)")
+            throw RedisURLError(
+                url, "it must start with redis:// (or rediss:// for TLS), or redis-sentinel:// (rediss-sentinel://)")
         }
-        var rest = Substring(url.dropFirst(secure ? "rediss://".count : "redis://".count))
-        var database = 0
-        if let slash = rest.firstIndex(of: "/") {
-            let path = rest[rest.index(after: slash)...]
-            rest = rest[..<slash]
-            if !path.isEmpty {
-                guard let number = Int(path), number >= 0 else {
-                    throw RedisURLError(url, "the database '\(path)' is not a number ≥ 0")
-                }
-                database = number
-            }
+        let parts = try RedisURLParts(url, schemeLength: secure ? "rediss://".count : "redis://".count)
+        if parts.fragment != nil || parts.query != nil {
+            throw RedisURLError(url, "'#' and '?' belong to the redis-sentinel:// form only")
         }
-        var username: String?
-        var password: String?
-        if let at = rest.lastIndex(of: "@") {
-            let credentials = rest[..<at]
-            rest = rest[rest.index(after: at)...]
-            if let colon = credentials.firstIndex(of: ":") {
-                let user = try Self.decode(credentials[..<colon], in: url)
-                username = user.isEmpty ? nil : user
-                password = try Self.decode(credentials[credentials.index(after: colon)...], in: url)
-            } else {
-                password = try Self.decode(credentials, in: url)  // redis://PASSWORD@host, as redis-cli reads it
-            }
-        }
-        var host = rest
-        var port = 6379
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]") else { throw RedisURLError(url, "an IPv6 host lacks its ']'") }
-            host = rest[rest.index(after: rest.startIndex)..<close]
-            let after = rest[rest.index(after: close)...]
+        let (host, port) = try Self.hostAndPort(parts.hosts, defaultPort: 6379, in: url)
+        self.init(
+            host: host, port: port, username: parts.username, password: parts.password, database: parts.database,
+            tls: secure ? RedisTLS() : nil)
+    }
+
+    /// `HOST[:PORT]`, the host of an IPv6 address in brackets.
+    static func hostAndPort(
+        _ text: Substring, defaultPort: Int, in url: String
+    ) throws(RedisURLError) -> (host: String, port: Int) {
+        var host = text
+        var port = defaultPort
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { throw RedisURLError(url, "an IPv6 host lacks its ']'") }
+            host = text[text.index(after: text.startIndex)..<close]
+            let after = text[text.index(after: close)...]
             if !after.isEmpty {
                 guard after.hasPrefix(":") else { throw RedisURLError(url, "unexpected '\(after)' after the host") }
                 port = try Self.port(after.dropFirst(), in: url)
             }
-        } else if let colon = rest.lastIndex(of: ":") {
-            host = rest[..<colon]
-            port = try Self.port(rest[rest.index(after: colon)...], in: url)
+        } else if let colon = text.lastIndex(of: ":") {
+            host = text[..<colon]
+            port = try Self.port(text[text.index(after: colon)...], in: url)
         }
         guard !host.isEmpty else { throw RedisURLError(url, "it names no host") }
-        self.init(
-            host: String(host), port: port, username: username, password: password, database: database,
-            tls: secure ? RedisTLS() : nil)
+        return (String(host), port)
     }
 
-    private static func port(_ text: Substring, in url: String) throws(RedisURLError) -> Int {
+    static func port(_ text: Substring, in url: String) throws(RedisURLError) -> Int {
         guard let port = Int(text), (1...65535).contains(port) else {
             throw RedisURLError(url, "the port '\(text)' is not a number in 1...65535")
         }
         return port
     }
 
-    private static func decode(_ text: Substring, in url: String) throws(RedisURLError) -> String {
+    static func decode(_ text: Substring, in url: String) throws(RedisURLError) -> String {
         var bytes: [UInt8] = []
         var iterator = text.utf8.makeIterator()
         while let byte = iterator.next() {

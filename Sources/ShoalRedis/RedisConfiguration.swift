@@ -25,13 +25,17 @@ public struct RedisConfiguration: Sendable, Hashable {
     public var commandTimeout: Duration
     /// TLS settings; `nil` (the default) for plain TCP. See ``RedisTLS``.
     public var tls: RedisTLS?
+    /// The sentinels to ask where the primary is; `nil` (the default) to connect to
+    /// ``host`` and ``port``, which are ignored when this is set. See ``RedisSentinel``.
+    public var sentinel: RedisSentinel?
 
     public init(
         host: String = "127.0.0.1", port: Int = 6379, username: String? = nil, password: String? = nil,
         database: Int = 0, clientName: String? = nil, connectTimeout: Duration = .seconds(5),
-        commandTimeout: Duration = .seconds(5), tls: RedisTLS? = nil
+        commandTimeout: Duration = .seconds(5), tls: RedisTLS? = nil, sentinel: RedisSentinel? = nil
     ) {
         self.tls = tls
+        self.sentinel = sentinel
         self.host = host
         self.port = port
         self.username = username
@@ -54,6 +58,16 @@ public struct RedisConfiguration: Sendable, Hashable {
 /// The server's certificate must chain to a trusted root, and name the server: NIOSSL (RFC
 /// 6125) accepts it when one of its DNS names matches ``serverHostname`` (or the host, when
 /// that is a name), or one of its IP addresses matches the address connected to.
+extension RedisConfiguration {
+    /// What this configuration connects to, for messages: `host:port`, or the primary the
+    /// sentinels name.
+    public var serverDescription: String {
+        guard let sentinel else { return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+        let sentinels = sentinel.sentinels.map(\.description).joined(separator: ",")
+        return "primary '\(sentinel.primaryName)' (sentinels \(sentinels))"
+    }
+}
+
 public struct RedisTLS: Sendable, Hashable {
     /// NIOSSL's client settings: trust roots, client certificate, protocol versions.
     public var configuration: TLSConfiguration

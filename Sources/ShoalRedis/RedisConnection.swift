@@ -63,10 +63,23 @@ public final class RedisConnection: Sendable {
         try await connect(configuration, group: group, onPush: nil)
     }
 
-    /// Connects, sending RESP3 push frames (pub/sub) to `onPush` on the connection's event loop.
+    /// Connects, sending RESP3 push frames (pub/sub) to `onPush` on the connection's event
+    /// loop; to the primary the sentinels name, when the configuration has them.
     static func connect(
         _ configuration: RedisConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         onPush: (@Sendable (RESPValue) -> Void)?
+    ) async throws(RedisError) -> RedisConnection {
+        guard let sentinel = configuration.sentinel else {
+            return try await connectDirectly(configuration, group: group, onPush: onPush)
+        }
+        return try await connectToPrimary(configuration, sentinel: sentinel, group: group, onPush: onPush)
+    }
+
+    /// Connects to ``RedisConfiguration/host`` and ``RedisConfiguration/port``. When the
+    /// configuration has sentinels, the set-up also checks with `ROLE` that the server is a
+    /// primary.
+    static func connectDirectly(
+        _ configuration: RedisConfiguration, group: any EventLoopGroup, onPush: (@Sendable (RESPValue) -> Void)?
     ) async throws(RedisError) -> RedisConnection {
         let address = "\(configuration.host):\(configuration.port)"
         let timeout = TimeAmount.nanoseconds(configuration.connectTimeout.totalNanoseconds)
@@ -142,12 +155,18 @@ public final class RedisConnection: Sendable {
         if configuration.database != 0 {
             commands.append(RESPCommand("SELECT", String(configuration.database)))
         }
+        if configuration.sentinel != nil {
+            commands.append(RESPCommand("ROLE"))
+        }
         let replies = try await pipeline(commands, timeout: configuration.connectTimeout)
         for (command, reply) in zip(commands, replies) where reply.isError {
             let name = command.arguments.first.map { String(buffer: $0) } ?? "?"
             throw RedisError(
                 .setupFailed, "\(address) refused \(name) while connecting: \(reply.string ?? "\(reply)")",
                 serverMessage: reply.string)
+        }
+        if configuration.sentinel != nil, let role = replies.last, !Self.isPrimary(role) {
+            throw RedisError(.notPrimary, "\(address), which the sentinels named, is not a primary: ROLE answered \(role)")
         }
     }
 
@@ -215,6 +234,22 @@ public final class RedisConnection: Sendable {
     /// Runs `body` once, when the connection closes (at once if it is closed already).
     func onClose(_ body: @escaping @Sendable () -> Void) {
         channel.closeFuture.whenComplete { _ in body() }
+    }
+
+    /// Returns when the connection has closed; cancelling the caller closes it.
+    func waitUntilClosed() async {
+        let channel = channel
+        await withTaskCancellationHandler {
+            try? await channel.closeFuture.get()
+        } onCancel: {
+            channel.close(promise: nil)
+        }
+    }
+
+    /// Starts closing the connection without waiting for it to close.
+    func closeSoon() {
+        closing.store(true, ordering: .releasing)
+        channel.close(promise: nil)
     }
 
     /// Closes the connection; waiting commands fail with a closed connection.

@@ -34,10 +34,23 @@ public final class RedisConnectionPool: Service, Sendable {
     private struct Idle {
         let connection: RedisConnection
         let since: MonotonicInstant
+        let generation: Int
+    }
+
+    private struct Lent {
+        let connection: RedisConnection
+        let generation: Int
     }
 
     private struct State {
         var idle: [Idle] = []
+        /// Connections lent now, by identity, with the generation they were opened in.
+        var lent: [ObjectIdentifier: Lent] = [:]
+        /// Goes up by one each time the pool drains (a failover): connections of an older
+        /// generation are closed, not lent again.
+        var generation = 0
+        /// Where the last connection opened goes: the primary, as far as the pool knows.
+        var primary: RedisSentinel.Address?
         /// Open or opening connections, lent or idle.
         var open = 0
         var waiters: [(id: Int, continuation: CheckedContinuation<RedisConnection?, any Error>)] = []
@@ -91,7 +104,11 @@ public final class RedisConnectionPool: Service, Sendable {
     public func withConnection<Result>(_ body: (RedisConnection) async throws -> Result) async throws -> Result {
         let connection = try await lease()
         defer { giveBack(connection) }
-        return try await body(connection)
+        do {
+            return try await body(connection)
+        } catch let error as RedisError where error.code == .server && error.serverMessage?.hasPrefix("READONLY") == true {
+            throw readOnly(connection, error)
+        }
     }
 
     /// ``withConnection(_:)`` for bodies that throw only ``RedisError``.
@@ -100,27 +117,77 @@ public final class RedisConnectionPool: Service, Sendable {
     ) async throws(RedisError) -> Result {
         let connection = try await lease()
         defer { giveBack(connection) }
-        return try await body(connection)
+        do {
+            return try await body(connection)
+        } catch where error.code == .server && error.serverMessage?.hasPrefix("READONLY") == true {
+            throw readOnly(connection, error)
+        }
+    }
+
+    /// A write reached a server that is now a replica: with sentinels, the pool drains, so the
+    /// next caller connects to the new primary.
+    private func readOnly(_ connection: RedisConnection, _ error: RedisError) -> RedisError {
+        guard configuration.sentinel != nil else { return error }
+        drain()
+        return RedisError(
+            .notPrimary, "\(connection.address) is no longer the primary (\(error.message)); the pool reconnects",
+            serverMessage: error.serverMessage)
+    }
+
+    /// Drains the pool if its connections go elsewhere than `primary`.
+    func primaryMoved(to primary: RedisSentinel.Address) {
+        let moved = state.withLock { state in
+            guard let current = state.primary, current != primary else { return false }
+            state.primary = nil
+            return true
+        }
+        if moved { drain() }
+    }
+
+    /// Closes every connection, idle or lent, and opens new ones for later callers: after a
+    /// failover, none of them reaches the primary any more. Commands in flight on lent
+    /// connections fail with ``RedisError/Code-swift.struct/connectionClosed``.
+    public func drain() {
+        let connections = state.withLock { state -> [RedisConnection] in
+            state.generation += 1
+            let idle = state.idle.map(\.connection)
+            state.open -= state.idle.count
+            state.idle = []
+            return idle + state.lent.values.map(\.connection)
+        }
+        for connection in connections { connection.closeSoon() }
     }
 
     /// Opens the minimum, then looks after the connections until graceful shutdown or
     /// cancellation, and closes them all.
+    ///
+    /// With sentinels (``RedisConfiguration/sentinel``), it also listens to one of them for
+    /// `+switch-master`, and drains the pool when the primary moves (``drain()``).
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            var failures = 0
-            while !Task.isCancelled {
-                var pause = self.pool.healthCheckInterval
-                if await self.openMinimum() {
-                    failures = 0
-                    await self.checkIdle()
-                } else {
-                    pause = min(pause, self.pool.backoff.delay(attempt: failures))
-                    failures += 1
+            await withDiscardingTaskGroup { group in
+                if let sentinel = self.configuration.sentinel {
+                    group.addTask { await self.followFailovers(of: sentinel) }
                 }
-                try? await Task.sleep(for: pause)
+                group.addTask { await self.upkeep() }
             }
         }
         await close()
+    }
+
+    private func upkeep() async {
+        var failures = 0
+        while !Task.isCancelled {
+            var pause = pool.healthCheckInterval
+            if await openMinimum() {
+                failures = 0
+                await checkIdle()
+            } else {
+                pause = min(pause, pool.backoff.delay(attempt: failures))
+                failures += 1
+            }
+            try? await Task.sleep(for: pause)
+        }
     }
 
     /// Closes every connection; callers in line and later ones fail.
@@ -144,7 +211,7 @@ public final class RedisConnectionPool: Service, Sendable {
 
     private enum Next {
         case use(RedisConnection)
-        case open
+        case open(generation: Int)
         case wait
     }
 
@@ -153,20 +220,28 @@ public final class RedisConnectionPool: Service, Sendable {
             let next = try state.withLock { state throws(RedisError) -> Next in
                 if state.closed { throw closedError }
                 while let idle = state.idle.popLast() {
-                    if idle.connection.isConnected { return .use(idle.connection) }
+                    if idle.connection.isConnected {
+                        state.lent[ObjectIdentifier(idle.connection)] = Lent(
+                            connection: idle.connection, generation: idle.generation)
+                        return .use(idle.connection)
+                    }
                     state.open -= 1
                 }
                 if state.open < pool.maximumConnections {
                     state.open += 1
-                    return .open
+                    return .open(generation: state.generation)
                 }
                 return .wait
             }
             switch next {
             case .use(let connection):
                 return connection
-            case .open:
-                return try await openConnection()
+            case .open(let generation):
+                let connection = try await openConnection()
+                state.withLock { state in
+                    state.lent[ObjectIdentifier(connection)] = Lent(connection: connection, generation: generation)
+                }
+                return connection
             case .wait:
                 if let connection = try await waitInLine() { return connection }
             }
@@ -176,7 +251,10 @@ public final class RedisConnectionPool: Service, Sendable {
     /// Opens a connection the caller has already counted in `open`.
     private func openConnection() async throws(RedisError) -> RedisConnection {
         do {
-            return try await RedisConnection.connect(configuration, group: eventLoop)
+            let connection = try await RedisConnection.connect(configuration, group: eventLoop)
+            let address = RedisSentinel.Address(host: connection.configuration.host, port: connection.configuration.port)
+            state.withLock { $0.primary = address }
+            return connection
         } catch {
             let waiter = state.withLock { state in
                 state.open -= 1
@@ -238,32 +316,40 @@ public final class RedisConnectionPool: Service, Sendable {
         let now = clock.now()
         enum After { case handed(CheckedContinuation<RedisConnection?, any Error>, RedisConnection?), done, close }
         let after = state.withLock { state -> After in
-            guard connection.isConnected, !state.closed else {
+            let lent = state.lent.removeValue(forKey: ObjectIdentifier(connection))
+            let current = lent.map { $0.generation == state.generation } ?? true
+            guard connection.isConnected, !state.closed, current else {
                 state.open -= 1
                 if !state.waiters.isEmpty { return .handed(state.waiters.removeFirst().continuation, nil) }
                 return connection.isConnected ? .close : .done
             }
-            if !state.waiters.isEmpty { return .handed(state.waiters.removeFirst().continuation, connection) }
-            state.idle.append(Idle(connection: connection, since: now))
+            if !state.waiters.isEmpty {
+                state.lent[ObjectIdentifier(connection)] = Lent(connection: connection, generation: state.generation)
+                return .handed(state.waiters.removeFirst().continuation, connection)
+            }
+            state.idle.append(Idle(connection: connection, since: now, generation: state.generation))
             return .done
         }
         switch after {
         case .handed(let waiter, let connection): waiter.resume(returning: connection)
         case .done: break
-        case .close: Task { await connection.close() }
+        case .close: connection.closeSoon()
         }
     }
 
     /// Opens connections up to the minimum; `false` if the server could not be reached.
     private func openMinimum() async -> Bool {
         while true {
-            let openOne = state.withLock { state in
-                guard !state.closed, state.open < pool.minimumConnections else { return false }
+            let generation = state.withLock { state -> Int? in
+                guard !state.closed, state.open < pool.minimumConnections else { return nil }
                 state.open += 1
-                return true
+                return state.generation
             }
-            guard openOne else { return true }
+            guard let generation else { return true }
             guard let connection = try? await openConnection() else { return false }
+            state.withLock { state in
+                state.lent[ObjectIdentifier(connection)] = Lent(connection: connection, generation: generation)
+            }
             giveBack(connection)
         }
     }
@@ -283,6 +369,8 @@ public final class RedisConnectionPool: Service, Sendable {
                     state.open -= 1
                 } else {
                     keep.append(idle)
+                    state.lent[ObjectIdentifier(idle.connection)] = Lent(
+                        connection: idle.connection, generation: idle.generation)
                 }
             }
             state.idle = []  // lent to the health check, still counted as open

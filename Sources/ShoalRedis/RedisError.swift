@@ -6,7 +6,7 @@ public struct RedisError: Error, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable {
         fileprivate enum Base: Hashable, Sendable {
             case connectionRefused, connectionClosed, timeout, cancelled, server, protocolViolation, setupFailed,
-                tlsFailed
+                tlsFailed, notPrimary
         }
         fileprivate let base: Base
 
@@ -29,6 +29,9 @@ public struct RedisError: Error, Hashable, Sendable, CustomStringConvertible {
         /// The TLS handshake failed (an untrusted or mismatched certificate, a server that
         /// does not speak TLS), or the TLS settings could not be used.
         public static let tlsFailed = Code(base: .tlsFailed)
+        /// The server the sentinels named is not a primary (`ROLE` says replica: a
+        /// failover is under way), or no sentinel could name one in time.
+        public static let notPrimary = Code(base: .notPrimary)
     }
 
     /// What went wrong.

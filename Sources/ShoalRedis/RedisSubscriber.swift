@@ -55,6 +55,8 @@ public final class RedisSubscriber: Sendable {
         var listeners: [String: [Int: Registered]] = [:]
         var nextID = 0
         var connection: RedisConnection?
+        /// With sentinels: the connection to one of them that hears of failovers.
+        var watch: RedisConnection?
         var connecting: Task<RedisConnection, any Error>?
         var reconnecting = false
         var closed = false
@@ -121,7 +123,11 @@ public final class RedisSubscriber: Sendable {
                 waiting.resume(throwing: RedisError(.connectionClosed, "the subscriber was closed"))
             }
             state.awaitingConfirmation = [:]
-            defer { state.connection = nil }
+            defer {
+                state.connection = nil
+                state.watch = nil
+            }
+            state.watch?.closeSoon()
             return (state.connection, finishes)
         }
         finishes.forEach { $0() }
@@ -248,9 +254,25 @@ public final class RedisSubscriber: Sendable {
             state.withLock { $0.connecting = nil }
             throw error
         }
+        var watch: RedisConnection?
+        if let sentinel = configuration.sentinel {
+            do {
+                watch = try await RedisSentinelWatch.open(sentinel, group: eventLoop) { [weak opened] primary in
+                    // The primary moved: this connection is to a replica now, or to nothing.
+                    guard let opened, opened.configuration.host != primary.host || opened.configuration.port != primary.port
+                    else { return }
+                    opened.closeSoon()
+                }
+            } catch {
+                state.withLock { $0.connecting = nil }
+                await opened.close()
+                throw error
+            }
+        }
         let installed = state.withLock { state -> Bool in
             guard !state.closed else { return false }
             state.connection = opened
+            state.watch = watch
             state.lingering = [:]
             state.requested = Set(state.listeners.keys)
             state.confirmed = []
@@ -260,10 +282,13 @@ public final class RedisSubscriber: Sendable {
             return true
         }
         guard installed else {
+            watch?.closeSoon()
             await opened.close()
             throw RedisError(.connectionClosed, "the subscriber was closed")
         }
         opened.onClose { [weak self] in self?.lostConnection(opened) }
+        // Without a sentinel to hear from, a failover could go unnoticed: start again.
+        watch?.onClose { [weak opened] in opened?.closeSoon() }
         return opened
     }
 
@@ -293,6 +318,8 @@ public final class RedisSubscriber: Sendable {
         let reconnect = state.withLock { state -> Bool in
             guard state.connection === connection else { return false }
             state.connection = nil
+            state.watch?.closeSoon()
+            state.watch = nil
             state.connecting = nil
             state.lost.formUnion(state.confirmed)
             state.requested = []

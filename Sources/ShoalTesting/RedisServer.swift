@@ -20,17 +20,20 @@ import Synchronization
 /// try redis.resume()
 /// ```
 public final class RedisServer: Sendable {
-    /// Where the server listens.
-    public let host = "127.0.0.1"
+    /// Where the server runs: loopback, or a host of a ``NetworkLab``.
+    public let site: TestHost
+    /// Where the server listens: the site's address.
+    public var host: String { site.address }
     public let port: Int
     /// What ``start(extraArguments:)`` was given; ``restart()`` starts with them again.
     public let extraArguments: [String]
     private let process: Mutex<SpawnedProcess>
 
-    /// `redis://127.0.0.1:PORT`.
+    /// `redis://HOST:PORT`.
     public var url: String { "redis://\(host):\(port)" }
 
-    private init(port: Int, extraArguments: [String], process: SpawnedProcess) {
+    private init(site: TestHost, port: Int, extraArguments: [String], process: SpawnedProcess) {
+        self.site = site
         self.port = port
         self.extraArguments = extraArguments
         self.process = Mutex(process)
@@ -44,8 +47,8 @@ public final class RedisServer: Sendable {
         for _ in 0..<5 {
             let port = try freePort()
             do {
-                let process = try launch(port: port, extraArguments: extraArguments)
-                return RedisServer(port: port, extraArguments: extraArguments, process: process)
+                let process = try launch(on: .loopback, port: port, extraArguments: extraArguments)
+                return RedisServer(site: .loopback, port: port, extraArguments: extraArguments, process: process)
             } catch {
                 lastError = error  // most likely another process took the port: try another
             }
@@ -62,7 +65,14 @@ public final class RedisServer: Sendable {
         return try start(extraArguments: ["--dir", directory.path, "--dbfilename", "dump.rdb"] + extraArguments)
     }
 
-    private static func launch(port: Int, extraArguments: [String]) throws -> SpawnedProcess {
+    /// Starts `redis-server` on a host of a ``NetworkLab``, listening on its address at
+    /// `port`, with persistence off.
+    public static func start(on site: TestHost, port: Int = 6379, extraArguments: [String] = []) throws -> RedisServer {
+        let process = try launch(on: site, port: port, extraArguments: extraArguments)
+        return RedisServer(site: site, port: port, extraArguments: extraArguments, process: process)
+    }
+
+    private static func launch(on site: TestHost, port: Int, extraArguments: [String]) throws -> SpawnedProcess {
         let executable = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first {
             FileManager.default.isExecutableFile(atPath: $0)
         }
@@ -71,29 +81,42 @@ public final class RedisServer: Sendable {
         }
         let arguments =
             [
-                "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--port", String(port), "--bind", site.address, "--save", "", "--appendonly", "no",
                 "--daemonize", "no", "--protected-mode", "yes", "--logfile", "", "--loglevel", "warning",
                 "--dir", FileManager.default.temporaryDirectory.path,
+                // Servers share the directory: a replica's full sync must not write a file another reads.
+                "--dbfilename", "shoal-test-\(UUID().uuidString).rdb", "--repl-diskless-load", "swapdb",
             ] + extraArguments
-        let process = try SpawnedProcess.spawn(executable, arguments)
+        let process = try site.spawn(executable, arguments)
         var waited = 0.0
         while waited < 10 {
             if !process.isRunning {
-                throw RedisServerError("redis-server exited at once on port \(port)")
+                throw RedisServerError("redis-server exited at once on \(site) port \(port)")
             }
-            if (try? RedisTestConnection(port: port, timeout: 0.2).command(["PING"])) != nil {
+            if (try? RedisTestConnection(host: site.address, port: port, timeout: 0.2).command(["PING"])) != nil {
                 return process
             }
             usleep(5_000)
             waited += 0.005
         }
         process.kill()
-        throw RedisServerError("redis-server on port \(port) did not answer PING within 10 s")
+        throw RedisServerError("redis-server on \(site) port \(port) did not answer PING within 10 s")
     }
 
     /// Sends one command on a new connection and returns the reply (for set-up and audits).
+    ///
+    /// It sends `AUTH` first when the server was started with `--requirepass`.
     public func command(_ arguments: String..., timeout: TimeInterval = 2) throws -> RESPValue {
-        try RedisTestConnection(port: port, timeout: timeout).command(arguments)
+        let connection = try RedisTestConnection(host: host, port: port, timeout: timeout)
+        if let password { _ = try connection.command(["AUTH", password]) }
+        return try connection.command(arguments)
+    }
+
+    /// The `--requirepass` the server was started with, if any.
+    public var password: String? {
+        extraArguments.firstIndex(of: "--requirepass").flatMap {
+            extraArguments.index(after: $0) < extraArguments.endIndex ? extraArguments[$0 + 1] : nil
+        }
     }
 
     /// The keys in the database, for checking that a test left nothing behind.
@@ -118,7 +141,7 @@ public final class RedisServer: Sendable {
     /// (``start(directory:extraArguments:)``).
     public func restart() throws {
         kill()
-        let fresh = try Self.launch(port: port, extraArguments: extraArguments)
+        let fresh = try Self.launch(on: site, port: port, extraArguments: extraArguments)
         process.withLock { $0 = fresh }
     }
 

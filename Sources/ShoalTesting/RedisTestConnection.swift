@@ -11,8 +11,9 @@ import ShoalRESP
 public struct RedisTestConnection: ~Copyable {
     private let socket: Int32
 
-    /// Connects to 127.0.0.1:`port`; reads and writes time out after `timeout` seconds.
-    public init(port: Int, timeout: TimeInterval) throws {
+    /// Connects to `host`:`port` (an IPv4 address); reads and writes time out after
+    /// `timeout` seconds.
+    public init(host: String = "127.0.0.1", port: Int, timeout: TimeInterval) throws {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw RedisServerError("cannot open a socket: errno \(errno)") }
         var limit = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1e6))
@@ -21,7 +22,7 @@ public struct RedisTestConnection: ~Copyable {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_addr.s_addr = inet_addr(host)
         let connected = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
@@ -30,7 +31,7 @@ public struct RedisTestConnection: ~Copyable {
         guard connected else {
             let code = errno
             close(socket)
-            throw RedisServerError("cannot connect to 127.0.0.1:\(port): errno \(code)")
+            throw RedisServerError("cannot connect to \(host):\(port): errno \(code)")
         }
         self.socket = socket
     }

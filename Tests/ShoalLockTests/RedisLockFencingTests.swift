@@ -77,10 +77,10 @@ struct RedisLockFencingTests {
         let primary = try RedisServer.start(extraArguments: ["--repl-diskless-sync-delay", "0"])
         let replica = try RedisServer.start(extraArguments: ["--replicaof", primary.host, String(primary.port)])
         defer { replica.stop() }
-        #expect(try await eventually(within: 10) { try replicaCount(primary) == 1 })
+        #expect(try await eventually(within: 10) { try SentinelCluster.replicasInSync(primary) == 1 })
         var configuration = RedisConfiguration(host: primary.host, port: primary.port)
         configuration.connectTimeout = .seconds(1)
-        let one = RedisLock(configuration: configuration, minimumReplicas: 1)
+        let one = RedisLock(configuration: configuration, minimumReplicas: 1, replicaTimeout: .seconds(5))
         let lease = try #require(try await one.tryAcquire("replicated", ttl: .seconds(5)))
         #expect(try replica.command("GET", "shoal:lock:replicated").string == lease.token)
         _ = try await one.release(lease)
@@ -93,10 +93,4 @@ struct RedisLockFencingTests {
         await one.close()
         await two.close()
     }
-}
-
-/// How many replicas the primary has in sync (`state=online` in `INFO replication`).
-private func replicaCount(_ primary: RedisServer) throws -> Int {
-    let info = try primary.command("INFO", "replication").string ?? ""
-    return info.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("slave") && $0.contains("state=online") }.count
 }
