@@ -58,6 +58,7 @@ let package = Package(
             dependencies: [
                 "ShoalCore", "ShoalRedis", "ShoalRESP", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -216,6 +217,9 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        // Failures across hosts: each test builds a NetworkLab (hosts as network namespaces)
+        // and runs real redis-server, redis-sentinel and shoal processes on it.
+        .testTarget(name: "ShoalFailoverTests", dependencies: ["shoal", "ShoalTesting", "ShoalRESP"]),
         .testTarget(
             name: "ShoalCLITests",
             dependencies: [

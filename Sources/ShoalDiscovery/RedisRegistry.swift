@@ -163,23 +163,31 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
     }
 
     /// Sweeps expired instances until graceful shutdown or cancellation, then stops
-    /// listening, finishes every subscription and closes the connections.
+    /// listening, finishes every subscription and closes the connections. It also runs the
+    /// pool's upkeep (``RedisConnectionPool/run()``), which follows failovers when the
+    /// configuration names sentinels.
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            var reachable = true
-            while !Task.isCancelled {
-                let swept = try? await self.pool.evaluate(
-                    RedisRegistryScripts.sweep, keys: [self.keys.expiries],
-                    arguments: [self.keyPrefix, self.keys.changes, "1000"])
-                if (swept != nil) != reachable {  // Redis went away or came back: tell watchers
-                    reachable = swept != nil
-                    let watched = self.state.withLock { Array($0.watched.keys) }
-                    for service in watched { await self.refresh(service) }
-                }
-                try? await Task.sleep(for: self.sweepInterval)
+            await withDiscardingTaskGroup { group in
+                group.addTask { try? await self.pool.run() }
+                group.addTask { await self.sweep() }
             }
         }
         await close()
+    }
+
+    private func sweep() async {
+        var reachable = true
+        while !Task.isCancelled {
+            let swept = try? await pool.evaluate(
+                RedisRegistryScripts.sweep, keys: [keys.expiries], arguments: [keyPrefix, keys.changes, "1000"])
+            if (swept != nil) != reachable {  // Redis went away or came back: tell watchers
+                reachable = swept != nil
+                let watched = state.withLock { Array($0.watched.keys) }
+                for service in watched { await refresh(service) }
+            }
+            try? await Task.sleep(for: sweepInterval)
+        }
     }
 
     /// Stops listening, finishes every subscription and closes the connections.

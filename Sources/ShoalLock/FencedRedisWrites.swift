@@ -20,7 +20,8 @@ import ShoalRedis
 /// ```
 ///
 /// The highest token seen is kept beside the value, in `<key>:fence`. A write with a token
-/// equal to the highest is allowed (the same holder writing again). Tokens are compared as
+/// equal to the highest is allowed (the same holder writing again). For a read-modify-write,
+/// read with ``get(_:fencingToken:)``, which counts as seeing the token. Tokens are compared as
 /// Lua numbers, exact up to 2⁵³.
 public struct FencedRedisWrites: Sendable {
     /// What a fenced write did.
@@ -41,13 +42,50 @@ public struct FencedRedisWrites: Sendable {
         return {1, token}
         """)
 
+    /// What a fenced read found.
+    public enum Read: Sendable, Hashable {
+        /// The value (`nil` if the key does not exist); the token is now the highest seen.
+        case value(String?)
+        /// A higher token has read or written the key; the value was not read.
+        case rejected(highestSeen: UInt64)
+    }
+
+    static let readScript = RedisScript(
+        """
+        local seen = tonumber(redis.call('GET', KEYS[2]) or '0')
+        local token = tonumber(ARGV[1])
+        if token < seen then return {0, seen} end
+        if token > seen then redis.call('SET', KEYS[2], ARGV[1]) end
+        return {1, redis.call('GET', KEYS[1])}
+        """)
+
     public let connection: RedisConnection
 
     public init(connection: RedisConnection) {
         self.connection = connection
     }
 
-    /// Sets `key` to `value` unless a higher fencing token has written it.
+    /// Reads `key` unless a higher fencing token has read or written it, and makes this
+    /// token the highest seen.
+    ///
+    /// For a read-modify-write, read with the token too: then a holder that paused between
+    /// its read and its write cannot write a value computed from what it read, once a newer
+    /// holder has read. With a plain read, both could write values computed from the same
+    /// read, each with a token higher than the last write's, and one update would be lost.
+    public func get(_ key: String, fencingToken: UInt64) async throws(RedisError) -> Read {
+        let reply = try await connection.evaluate(
+            Self.readScript, keys: [key, "\(key):fence"], arguments: [String(fencingToken)])
+        guard case .array(let parts) = reply, parts.count == 2, case .integer(let read) = parts[0] else {
+            throw RedisError(.protocolViolation, "unexpected reply to a fenced read of \(key): \(reply)")
+        }
+        if read == 1 { return .value(parts[1] == .null ? nil : parts[1].string) }
+        guard case .integer(let seen) = parts[1] else {
+            throw RedisError(.protocolViolation, "unexpected reply to a fenced read of \(key): \(reply)")
+        }
+        return .rejected(highestSeen: UInt64(max(seen, 0)))
+    }
+
+    /// Sets `key` to `value` unless a higher fencing token has read or written it.
     public func set(_ key: String, to value: String, fencingToken: UInt64) async throws(RedisError) -> Outcome {
         let reply = try await connection.evaluate(
             Self.script, keys: [key, "\(key):fence"], arguments: [value, String(fencingToken)])

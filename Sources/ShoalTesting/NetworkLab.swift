@@ -19,10 +19,11 @@ import Synchronization
 /// ```
 ///
 /// Partitions drop packets with nftables inside the hosts' namespaces, so connections hang
-/// as they do when a network fails, rather than being refused. Everything (the processes
-/// still running in the namespaces, the namespaces, the bridge) is removed when the lab is
-/// released or ``tearDown()`` is called, and labs that a crashed test process left behind
-/// are removed by the next one.
+/// as they do when a network fails, rather than being refused. A partition between hosts
+/// leaves them reachable from the test process; ``isolate(_:)`` cuts that too. Everything
+/// (the processes still running in the namespaces, the namespaces, the bridge) is removed
+/// when the lab is released or ``tearDown()`` is called, and labs that a crashed test
+/// process left behind are removed by the next one.
 ///
 /// Needs root, `ip` (iproute2) and `nft` (nftables); `scripts/test` installs them. Without
 /// them, creating a lab throws ``NetworkLabError`` saying what is missing.
@@ -105,18 +106,21 @@ public final class NetworkLab: Sendable {
     /// Cuts `group` off from `others`: packets between any host of one and any host of the
     /// other are dropped, both ways. Hosts within each side still reach each other.
     public func partition(_ group: [Int], from others: [Int]) throws {
+        var dropped: [Int: [String]] = [:]
         for a in group {
             for b in others where a != b {
-                try drop(between: a, and: hosts[b].address)
-                try drop(between: b, and: hosts[a].address)
+                dropped[a, default: []].append(hosts[b].address)
+                dropped[b, default: []].append(hosts[a].address)
             }
+        }
+        for (index, addresses) in dropped.sorted(by: { $0.key < $1.key }) {
+            try drop(in: index, addresses)
         }
     }
 
     /// Cuts `index` off from every other host and from the test process.
     public func isolate(_ index: Int) throws {
-        try partition([index], from: Array(hosts.indices))
-        try drop(between: index, and: gateway)
+        try drop(in: index, hosts.indices.filter { $0 != index }.map { hosts[$0].address } + [gateway])
     }
 
     /// Ends every partition.
@@ -135,9 +139,13 @@ public final class NetworkLab: Sendable {
         _ = try? Self.run(Self.ip, ["link", "del", bridge])
     }
 
-    private func drop(between index: Int, and address: String) throws {
-        try nft(namespaces[index], ["add", "rule", "inet", "lab", "in", "ip", "saddr", address, "drop"])
-        try nft(namespaces[index], ["add", "rule", "inet", "lab", "out", "ip", "daddr", address, "drop"])
+    /// Drops, in host `index`, every packet from or to `addresses`: one `nft` call, so the
+    /// cut is made at once.
+    private func drop(in index: Int, _ addresses: [String]) throws {
+        let set = "{ " + addresses.joined(separator: ", ") + " }"
+        try nft(
+            namespaces[index],
+            ["add rule inet lab in ip saddr \(set) drop; add rule inet lab out ip daddr \(set) drop"])
     }
 
     private func nft(_ namespace: String, _ arguments: [String]) throws {

@@ -37,7 +37,8 @@ public final class RedisSentinelProcess: Sendable {
         let directory = FileManager.default.temporaryDirectory.appending(path: "shoal-sentinel-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var lines = [
-            "port \(port)", "bind \(site.address)", "daemonize no", "logfile \"\"", "loglevel warning",
+            "port \(port)", "bind \(site.address)", "protected-mode \(site.namespace == nil ? "yes" : "no")",
+            "daemonize no", "logfile \"\"", "loglevel warning",
             "dir \(directory.path)", "sentinel resolve-hostnames no",
             "sentinel monitor \(name) \(primary.host) \(primary.port) \(quorum)",
             "sentinel down-after-milliseconds \(name) \(downAfterMilliseconds)",

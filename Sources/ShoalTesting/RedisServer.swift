@@ -82,7 +82,9 @@ public final class RedisServer: Sendable {
         let arguments =
             [
                 "--port", String(port), "--bind", site.address, "--save", "", "--appendonly", "no",
-                "--daemonize", "no", "--protected-mode", "yes", "--logfile", "", "--loglevel", "warning",
+                "--daemonize", "no",
+                // Off on a lab host, whose address only the lab's hosts reach: other hosts connect.
+                "--protected-mode", site.namespace == nil ? "yes" : "no", "--logfile", "", "--loglevel", "warning",
                 "--dir", FileManager.default.temporaryDirectory.path,
                 // Servers share the directory: a replica's full sync must not write a file another reads.
                 "--dbfilename", "shoal-test-\(UUID().uuidString).rdb", "--repl-diskless-load", "swapdb",

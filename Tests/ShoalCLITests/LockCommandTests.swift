@@ -102,7 +102,7 @@ struct LockCommandTests {
             (["--redis", "redis://h", "--", "true"], "--name"),
             (
                 ["--redis", "redis://h", "--redis-ca", "/etc/hosts", "--name", "x", "--", "true"],
-                "needs a rediss:// URL"
+                "needs a rediss:// (or rediss-sentinel://) URL"
             ),
         ])
     func usage(arguments: [String], expected: String) async throws {

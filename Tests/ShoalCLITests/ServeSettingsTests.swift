@@ -46,7 +46,7 @@ struct ServeSettingsTests {
             (nil, ["SHOAL_TOKEN": ""], "the token must not be empty"),
             (nil, ["SHOAL_ADMIN": "0.0.0.0:0"], "is not a loopback address"),
             ("admin: 8081\n", [:], "admin address must be HOST:PORT"),
-            ("redis:\n  url: redis://127.0.0.1\n  ca: /etc/hostname\n", [:], "--redis-ca needs a rediss:// URL"),
+            ("redis:\n  url: redis://127.0.0.1\n  ca: /etc/hostname\n", [:], "--redis-ca needs a rediss:// (or rediss-sentinel://) URL"),
         ] as [(String?, [String: String], String)]
     )
     func badSetting(config: String?, environment: [String: String], message: String) async throws {

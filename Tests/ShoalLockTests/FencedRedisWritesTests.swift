@@ -24,6 +24,22 @@ struct FencedRedisWritesTests {
         await connection.close()
     }
 
+    @Test("a fenced read raises the highest token seen: a holder that read before a newer one cannot write after it")
+    func fencedRead() async throws {
+        let redis = try RedisServer.start()
+        let connection = try await RedisConnection.connect(RedisConfiguration(host: redis.host, port: redis.port))
+        let writes = FencedRedisWrites(connection: connection)
+        #expect(try await writes.get("counter", fencingToken: 10) == .value(nil))
+        #expect(try await writes.set("counter", to: "1", fencingToken: 10) == .written)
+        #expect(try await writes.get("counter", fencingToken: 10) == .value("1"))  // the stale holder reads 1
+        #expect(try await writes.get("counter", fencingToken: 20) == .value("1"))  // so does the new one
+        #expect(try await writes.set("counter", to: "2", fencingToken: 10) == .rejected(highestSeen: 20))
+        #expect(try await writes.get("counter", fencingToken: 15) == .rejected(highestSeen: 20))
+        #expect(try await writes.set("counter", to: "2", fencingToken: 20) == .written)
+        #expect(try redis.command("GET", "counter").string == "2")
+        await connection.close()
+    }
+
     @Test("end to end: a holder that lost its lease cannot overwrite the next holder's write")
     func staleHolder() async throws {
         let redis = try RedisServer.start()

@@ -68,7 +68,9 @@ struct LockCommand: AsyncParsableCommand {
         switch settings.backend {
         case .redis(let configuration):
             let locks = RedisLock(configuration: configuration)
-            try await Self.closing({ await locks.close() }) { try await run(with: locks, settings) }
+            try await Self.closing({ await locks.close() }) {
+                try await locks.running { try await run(with: locks, settings) }
+            }
         case .server(let url, let token):
             let locks = HTTPLockClient(server: url, token: token)
             try await Self.closing({ await locks.shutdown() }) { try await run(with: locks, settings) }

@@ -22,7 +22,8 @@ struct ServeCommand: AsyncParsableCommand {
             The gateway listens on --listen and sends each request to an instance of the \
             service its route names (--route, or routes in the file). The registry is in \
             memory unless --redis names a Redis server, which several `shoal serve` \
-            processes may share. The admin API (registry, /metrics, /healthz) listens on \
+            processes may share; a redis-sentinel:// URL names the sentinels of a primary, \
+            which shoal follows through failovers. The admin API (registry, /metrics, /healthz) listens on \
             --admin. With --token every /v1 request, and /metrics, must carry \
             `Authorization: Bearer <token>`. An admin address that is not loopback needs a \
             token, or --insecure. SIGTERM or SIGINT stops accepting, lets requests in flight \
@@ -168,7 +169,7 @@ struct ServeCommand: AsyncParsableCommand {
             redisLocks = RedisLock(configuration: redis)
             locks = redisLocks!
         } else {
-            if settings.redisCA != nil { throw UsageError("--redis-ca needs a rediss:// URL in --redis") }
+            if settings.redisCA != nil { throw UsageError("--redis-ca needs a rediss:// (or rediss-sentinel://) URL in --redis") }
             registry = EmbeddedRegistry()
             locks = EmbeddedLock()
         }
@@ -217,7 +218,10 @@ struct ServeCommand: AsyncParsableCommand {
         // Stopped in reverse order: the exporter goes last, with the gateway's last spans. A
         // service that fails (a listener that cannot bind) stops the others gracefully, so
         // they do not log their cancellation as errors.
-        let services: [any Service] = (tracing.map { [$0.service] } ?? []) + [registry, checker, gateway, application]
+        // The Redis lock service runs too: with sentinels, it follows failovers at once.
+        let services: [any Service] =
+            (tracing.map { [$0.service] } ?? []) + (redisLocks.map { [$0] } ?? [])
+            + [registry, checker, gateway, application]
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services.map { .init(service: $0, failureTerminationBehavior: .gracefullyShutdownGroup) },

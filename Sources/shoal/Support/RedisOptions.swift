@@ -8,13 +8,13 @@ import ShoalRedis
 struct RedisOptions: ParsableArguments {
     @Option(
         help:
-            "The Redis server: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB], rediss://… for TLS. Default: $SHOAL_REDIS_URL."
+            "The Redis server: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB], rediss://… for TLS; or the primary its sentinels name: redis-sentinel://[[USER]:PASSWORD@]HOST[:PORT][,HOST[:PORT]…][/DB]#PRIMARY (rediss-sentinel://… for TLS). Default: $SHOAL_REDIS_URL."
     )
     var redis: String?
 
     @Option(
         name: .customLong("redis-ca"),
-        help: "A PEM file of CA certificates to trust for rediss:// (default: the system's).")
+        help: "A PEM file of CA certificates to trust for rediss:// and rediss-sentinel:// (default: the system's).")
     var redisCA: String?
 
     /// The configuration the flags describe.
@@ -32,8 +32,9 @@ struct RedisOptions: ParsableArguments {
         return try Self.configuration(url: url, ca: redisCA)
     }
 
-    /// The configuration for a `redis://` or `rediss://` URL, trusting the CAs in the PEM file
-    /// `ca` (if given) for TLS.
+    /// The configuration for a `redis://`, `rediss://`, `redis-sentinel://` or
+    /// `rediss-sentinel://` URL, trusting the CAs in the PEM file `ca` (if given) for TLS, to the
+    /// data nodes and the sentinels alike.
     static func configuration(url: String, ca: String?) throws(UsageError) -> RedisConfiguration {
         var configuration: RedisConfiguration
         do {
@@ -42,11 +43,14 @@ struct RedisOptions: ParsableArguments {
             throw UsageError("--redis: \(error.message)")
         }
         if let ca {
-            guard configuration.tls != nil else { throw UsageError("--redis-ca needs a rediss:// URL") }
+            guard configuration.tls != nil else {
+                throw UsageError("--redis-ca needs a rediss:// (or rediss-sentinel://) URL")
+            }
             guard FileManager.default.isReadableFile(atPath: ca) else {
                 throw UsageError("--redis-ca: cannot read '\(ca)'")
             }
             configuration.tls?.configuration.trustRoots = .file(ca)
+            configuration.sentinel?.tls?.configuration.trustRoots = .file(ca)
         }
         return configuration
     }
