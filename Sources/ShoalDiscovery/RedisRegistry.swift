@@ -23,6 +23,13 @@ import Synchronization
 /// - While Redis cannot be reached, ``lookup(_:)`` serves the last snapshot it saw, marked
 ///   ``ServiceSnapshot/isStale``. The sweeper notices within ``sweepInterval`` and gives
 ///   watchers that stale snapshot once, then a fresh one when Redis is back.
+/// - Redis may come back having lost data (restarted empty or from an older snapshot, a
+///   replica promoted too early). For one time-to-live after Redis went away or came back
+///   (or the subscriber reconnected, or a service's index went back), watchers keep seeing
+///   each instance they knew that is missing, until it registers again or its time-to-live
+///   passes; see `RegistryContinuity`. A gateway thus keeps routing to instances that are
+///   still there while they register again. An instance deregistered in that window leaves
+///   the watchers' view up to one time-to-live late.
 ///
 /// Registration times are the Redis server's clock. The keys are listed on
 /// `RedisRegistryKeys` in the source; the registry needs a standalone Redis (its sweeper
@@ -33,21 +40,27 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
     public let keyPrefix: String
     /// How often the sweeper looks for expired instances. Default 250 ms.
     public let sweepInterval: Duration
+    /// Times the instances kept after Redis lost data.
+    public let clock: any MonotonicClock
     private let keys: RedisRegistryKeys
     private let state = Mutex(State())
 
     private struct Watched {
         var watchers: [Int: AsyncStream<ServiceSnapshot>.Continuation] = [:]
-        /// The index and staleness of the last snapshot the watchers got.
+        /// The index, staleness and instances of the last snapshot the watchers got.
         var lastIndex: UInt64?
         var lastStale = false
+        var lastIDs: [String] = []
+        /// Instances kept for the watchers after Redis lost data.
+        var continuity = RegistryContinuity()
         /// A lookup for the watchers is under way; `again` asks it for one more when done.
         var refreshing = false
         var again = false
     }
 
     private struct State {
-        var cache: [String: ServiceSnapshot] = [:]
+        /// The last snapshot of each service read from Redis, with its instances' TTLs.
+        var cache: [String: (snapshot: ServiceSnapshot, ttls: [String: Duration])] = [:]
         var watched: [String: Watched] = [:]
         var nextWatcher = 0
         var listener: RedisSubscriber.Listener?
@@ -57,18 +70,19 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
     /// A registry on the server `configuration` names, with a pool and a subscriber of its own.
     public convenience init(
         configuration: RedisConfiguration, keyPrefix: String = "shoal:registry:",
-        sweepInterval: Duration = .milliseconds(250)
+        sweepInterval: Duration = .milliseconds(250), clock: any MonotonicClock = SystemClock()
     ) {
         self.init(
             pool: RedisConnectionPool(configuration: configuration),
             subscriber: RedisSubscriber(configuration: configuration), keyPrefix: keyPrefix,
-            sweepInterval: sweepInterval)
+            sweepInterval: sweepInterval, clock: clock)
     }
 
     public init(
         pool: RedisConnectionPool, subscriber: RedisSubscriber, keyPrefix: String = "shoal:registry:",
-        sweepInterval: Duration = .milliseconds(250)
+        sweepInterval: Duration = .milliseconds(250), clock: any MonotonicClock = SystemClock()
     ) {
+        self.clock = clock
         self.pool = pool
         self.subscriber = subscriber
         self.keyPrefix = keyPrefix
@@ -114,14 +128,20 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
     }
 
     public func lookup(_ service: String) async throws -> ServiceSnapshot {
+        try await lookupWithTTLs(service).snapshot
+    }
+
+    /// ``lookup(_:)``, with the time-to-live of each instance, by id.
+    private func lookupWithTTLs(_ service: String) async throws -> (snapshot: ServiceSnapshot, ttls: [String: Duration]) {
         do {
-            let snapshot = try await fetch(service)
-            state.withLock { $0.cache[service] = snapshot }
-            return snapshot
+            let fetched = try await fetch(service)
+            state.withLock { $0.cache[service] = fetched }
+            return fetched
         } catch let error as DiscoveryError where error.code == .backendFailure {
             guard let cached = state.withLock({ $0.cache[service] }) else { throw error }
-            return ServiceSnapshot(
-                service: service, index: cached.index, instances: cached.instances, isStale: true)
+            let stale = ServiceSnapshot(
+                service: service, index: cached.snapshot.index, instances: cached.snapshot.instances, isStale: true)
+            return (stale, cached.ttls)
         }
     }
 
@@ -183,9 +203,13 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
                 RedisRegistryScripts.sweep, keys: [keys.expiries], arguments: [keyPrefix, keys.changes, "1000"])
             if (swept != nil) != reachable {  // Redis went away or came back: tell watchers
                 reachable = swept != nil
-                let watched = state.withLock { Array($0.watched.keys) }
-                for service in watched { await refresh(service) }
+                for service in disrupted() { await refresh(service) }
             }
+            let now = clock.now()
+            let due = state.withLock { state in
+                state.watched.filter { $0.value.continuity.nextRelease.map { $0 <= now } ?? false }.map(\.key)
+            }
+            for service in due { await refresh(service) }  // a kept instance's time is up
             try? await Task.sleep(for: sweepInterval)
         }
     }
@@ -219,7 +243,7 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
                         let index = words.count > 1 ? UInt64(words[1]) : nil
                         Task { await self.refresh(service, ifBeyond: index) }
                     case .resubscribed:
-                        let watched = self.state.withLock { Array($0.watched.keys) }
+                        let watched = self.disrupted()
                         Task { for service in watched { await self.refresh(service) } }
                     }
                 }
@@ -227,11 +251,20 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
                 return
             } catch {
                 // Redis is away: tell watchers their snapshot is stale, and try again.
-                let watched = state.withLock { Array($0.watched.keys) }
-                for service in watched { await refresh(service) }
+                for service in disrupted() { await refresh(service) }
                 try? await Task.sleep(for: subscriber.backoff.delay(attempt: attempt))
                 attempt += 1
             }
+        }
+    }
+
+    /// Redis may have lost data: every watched service keeps its missing instances for a
+    /// while. Returns the watched services.
+    private func disrupted() -> [String] {
+        let now = clock.now()
+        return state.withLock { state in
+            for service in state.watched.keys { state.watched[service]?.continuity.disrupted(at: now) }
+            return Array(state.watched.keys)
         }
     }
 
@@ -255,10 +288,11 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
         guard start else { return }
         var again = true
         while again {
-            let snapshot = try? await lookup(service)
+            let fetched = try? await lookupWithTTLs(service)
+            let now = clock.now()
             again = state.withLock { state in
                 guard var watched = state.watched[service] else { return false }
-                if let snapshot { Self.publish(snapshot, to: &watched) }
+                if let fetched { Self.publish(fetched.snapshot, ttls: fetched.ttls, to: &watched, at: now) }
                 let again = watched.again
                 watched.again = false
                 watched.refreshing = again
@@ -268,21 +302,32 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
         }
     }
 
-    /// Yields `snapshot` to the watchers if it is newer, or its staleness changed.
-    private static func publish(_ snapshot: ServiceSnapshot, to watched: inout Watched) {
+    /// Yields `snapshot`, with the instances kept after a disruption, to the watchers if it
+    /// is newer, its staleness changed, its index went back (Redis lost data), or a kept
+    /// instance came or went.
+    private static func publish(
+        _ snapshot: ServiceSnapshot, ttls: [String: Duration], to watched: inout Watched, at now: MonotonicInstant
+    ) {
+        let regressed = !snapshot.isStale && watched.lastIndex.map { snapshot.index < $0 } ?? false
+        if regressed { watched.continuity.disrupted(at: now) }
+        let merged = watched.continuity.merge(snapshot, ttls: ttls, at: now)
+        let ids = merged.instances.map(\.id)
         let newer = watched.lastIndex.map { snapshot.index > $0 } ?? true
         let staleChanged = watched.lastIndex != nil && snapshot.isStale != watched.lastStale
-        guard newer || staleChanged else { return }
-        watched.lastIndex = max(snapshot.index, watched.lastIndex ?? 0)
+        let keptChanged = !newer && !regressed && watched.lastIndex == snapshot.index && ids != watched.lastIDs
+        guard newer || staleChanged || regressed || keptChanged else { return }
+        watched.lastIndex = regressed ? snapshot.index : max(snapshot.index, watched.lastIndex ?? 0)
         watched.lastStale = snapshot.isStale
-        for continuation in watched.watchers.values { continuation.yield(snapshot) }
+        watched.lastIDs = ids
+        for continuation in watched.watchers.values { continuation.yield(merged) }
     }
 
-    private func fetch(_ service: String) async throws -> ServiceSnapshot {
+    private func fetch(_ service: String) async throws -> (snapshot: ServiceSnapshot, ttls: [String: Duration]) {
         let reply = try await evaluate(RedisRegistryScripts.lookup, service: service, arguments: [service])
         guard case .array(let parts) = reply, parts.count >= 2, case .integer(let index) = parts[0] else {
             throw Self.unexpected(reply, "looking up \(service)")
         }
+        var ttls: [String: Duration] = [:]
         let instances = parts.dropFirst(2).compactMap { row -> ServiceInstance? in
             guard case .array(let fields) = row, fields.count == 5, let id = fields[0].string,
                 let json = fields[1].string, let stored = StoredRegistration.decode(json),
@@ -294,10 +339,12 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
             else { return nil }
             instance.registeredAt = registeredAt
             instance.renewedAt = expiry - stored.ttlMilliseconds
+            ttls[id] = .milliseconds(stored.ttlMilliseconds)
             return instance
         }
-        return ServiceSnapshot(
+        let snapshot = ServiceSnapshot(
             service: service, index: UInt64(max(index, 0)), instances: instances.sorted { $0.id < $1.id })
+        return (snapshot, ttls)
     }
 
     private func summaries(_ services: [String]) async throws -> [ServiceSummary] {

@@ -165,7 +165,8 @@ struct ServeCommand: AsyncParsableCommand {
         var redisLocks: RedisLock?
         if let url = settings.redisURL {
             let redis = try RedisOptions.configuration(url: url, ca: settings.redisCA)
-            registry = RedisRegistry(configuration: redis)
+            // Registrations accepted here are put back if Redis loses them (anti-entropy).
+            registry = ReassertingRegistry(RedisRegistry(configuration: redis))
             redisLocks = RedisLock(configuration: redis)
             locks = redisLocks!
         } else {
@@ -206,7 +207,7 @@ struct ServeCommand: AsyncParsableCommand {
             registry: registry, checker: checker, locks: locks, gateway: gateway, token: token)
         var logger = Logger(label: "shoal")
         logger.logLevel = .warning
-        let backend = registry is RedisRegistry ? "Redis" : "memory"
+        let backend = registry is ReassertingRegistry ? "Redis" : "memory"
         let application = Application(
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: "shoal"),
             onServerRunning: { channel in
