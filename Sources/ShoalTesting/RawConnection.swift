@@ -2,7 +2,7 @@
     import Glibc
 #endif
 
-/// A blocking TCP connection to a loopback port, for sending bytes no HTTP client would
+/// A blocking TCP connection to a port on loopback (or a lab host), for sending bytes no HTTP client would
 /// (malformed or smuggling requests, a head sent slowly) and reading raw answers. For tests.
 public final class RawConnection {
     private let socket: Int32
@@ -10,8 +10,8 @@ public final class RawConnection {
     /// next one, when the peer answers pipelined requests): the next read starts with them.
     private var leftover: [UInt8] = []
 
-    /// Connects to `127.0.0.1:port`; reads wait at most `timeout` seconds.
-    public init(port: Int, timeout: Double = 10) throws {
+    /// Connects to `host:port` (an IPv4 address); reads wait at most `timeout` seconds.
+    public init(host: String = "127.0.0.1", port: Int, timeout: Double = 10) throws {
         socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw RedisServerError("socket() failed: errno \(errno)") }
         var wait = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1_000_000))
@@ -19,7 +19,7 @@ public final class RawConnection {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_addr.s_addr = inet_addr(host)
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
@@ -27,7 +27,7 @@ public final class RawConnection {
         }
         guard connected == 0 else {
             close(socket)
-            throw RedisServerError("cannot connect to 127.0.0.1:\(port): errno \(errno)")
+            throw RedisServerError("cannot connect to \(host):\(port): errno \(errno)")
         }
     }
 
