@@ -35,6 +35,9 @@ struct BenchLockCommand: AsyncParsableCommand {
     @Option(help: "Where the clients' tasks run: event-loop (their pool's loop, no thread hops) or global.")
     var executor: String = "event-loop"
 
+    @Option(help: "Grant the lock only once this many replicas have it (Redis WAIT); 0 grants at once.")
+    var replicas = 0
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -49,7 +52,10 @@ struct BenchLockCommand: AsyncParsableCommand {
         }
         let onEventLoop = executor == "event-loop"
         let clock = SystemClock()
-        let services = (0..<clients).map { _ in RedisLock(configuration: configuration, clock: clock) }
+        guard replicas >= 0 else { throw UsageError("--replicas must not be negative, not \(replicas)") }
+        let services = (0..<clients).map { _ in
+            RedisLock(configuration: configuration, clock: clock, minimumReplicas: replicas)
+        }
         do {
             for locks in services {  // open connections and subscriptions before timing
                 let lease = try await locks.acquire(name, ttl: .seconds(10), wait: .seconds(30))

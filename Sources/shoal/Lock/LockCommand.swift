@@ -24,15 +24,17 @@ struct LockCommand: AsyncParsableCommand {
             76; if it is lost before the command starts, the command is not run. SIGTERM, \
             SIGINT and SIGHUP sent to shoal are passed on to the command; while waiting for \
             the lock, they end the wait (leaving the line) and shoal exits 128 + the signal. \
-            SHOAL_REDIS_URL stands in for --redis. With --server, the lock is taken through \
+            SHOAL_REDIS_URL stands in for --redis, which also takes the Sentinel form \
+            (redis-sentinel://HOST[:PORT],…#PRIMARY): the lock follows failovers. With --server, the lock is taken through \
             the lock API of a shoal serve (its admin address), which holds it in Redis or \
             in its own memory; SHOAL_TOKEN stands in for --token.
 
             Exit codes: the command's own (128 + N if signal N ended it) after it ran with \
             the lock held; 75 the lock was not free within --wait, or at once with \
             --no-wait; 76 the lock was lost while the command ran; 69 Redis or the server \
-            could not be reached; 127 the command could not be started; 2 bad usage (also \
-            when the server refuses the token, the name or a time).
+            could not be reached, or fewer than --replicas replicas had the grant; 127 the \
+            command could not be started; 2 bad usage (also when the server refuses the \
+            token, the name or a time).
             """
     )
 
@@ -57,6 +59,12 @@ struct LockCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-wait"), help: "Exit 75 at once if the lock is held.")
     var noWait = false
 
+    @Option(
+        help:
+            "With --redis: grant the lock only once this many replicas have it (Redis WAIT, up to 500ms); 0 grants at once."
+    )
+    var replicas = 0
+
     @Option(help: "After a lost lock, how long the command has between SIGTERM and SIGKILL.")
     var grace: String = "10s"
 
@@ -67,7 +75,7 @@ struct LockCommand: AsyncParsableCommand {
         let settings = try validated()
         switch settings.backend {
         case .redis(let configuration):
-            let locks = RedisLock(configuration: configuration)
+            let locks = RedisLock(configuration: configuration, minimumReplicas: replicas)
             try await Self.closing({ await locks.close() }) {
                 try await locks.running { try await run(with: locks, settings) }
             }
@@ -162,7 +170,7 @@ struct LockCommand: AsyncParsableCommand {
             return try await locks.acquire(name, ttl: settings.ttl, wait: wait)
         } catch let error as LockError where error.code == .notAcquired {
             throw ExitRequest(code: ExitStatus.notAcquired, message: error.message)
-        } catch let error as LockError where error.code == .backendFailure {
+        } catch let error as LockError where error.code == .backendFailure || error.code == .notReplicated {
             throw ExitRequest(code: ExitStatus.unavailable, message: error.message)
         } catch let error as LockError where error.code == .invalidArgument {
             throw ExitRequest(code: ExitStatus.usage, message: error.message)
@@ -192,9 +200,11 @@ struct LockCommand: AsyncParsableCommand {
             }
             let token = token ?? ProcessInfo.processInfo.environment["SHOAL_TOKEN"]
             if token?.isEmpty == true { throw UsageError("--token must not be empty") }
+            if replicas != 0 { throw UsageError("--replicas goes with --redis (a shoal serve decides for itself)") }
             backend = .server(server, token: token)
         } else {
             if token != nil { throw UsageError("--token goes with --server") }
+            guard replicas >= 0 else { throw UsageError("--replicas must not be negative, not \(replicas)") }
             backend = .redis(try redisOptions.configuration())
         }
         let ttl = try DurationParsing.parse(ttl, flag: "--ttl")
