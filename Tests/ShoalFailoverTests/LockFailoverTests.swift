@@ -13,23 +13,6 @@ struct LockFailoverTests {
         case partition = "partitioned from every host"
     }
 
-    /// The hosts of one run, and what runs on them.
-    struct Run {
-        let lab: NetworkLab
-        let cluster: SentinelCluster
-        let resource: RedisServer
-
-        init() throws {
-            lab = try NetworkLab(hosts: 10)
-            cluster = try SentinelCluster.start(
-                servers: [lab.host(0), lab.host(1), lab.host(2)], sentinels: [lab.host(3), lab.host(4), lab.host(5)],
-                downAfterMilliseconds: 1000)
-            resource = try RedisServer.start(on: lab.host(9))
-        }
-
-        var clientHosts: [TestHost] { [lab.host(6), lab.host(7), lab.host(8)] }
-    }
-
     @Test("kill -9 of the primary mid-run: accepted writes in token order, no lost update, locks granted again soon")
     func killedPrimary() async throws {
         try await failover(.kill)
@@ -41,13 +24,11 @@ struct LockFailoverTests {
     }
 
     private func failover(_ fault: Fault) async throws {
-        let run = try Run()
-        defer {
-            run.cluster.stop()
-            run.lab.tearDown()
-        }
+        let run = try SentinelLab(hosts: 10)
+        defer { run.tearDown() }
+        let resource = try RedisServer.start(on: run.host(9))
         let clients = try FencedCounterClients(
-            count: 8, on: run.clientHosts, lockURL: run.cluster.url, resource: run.resource,
+            count: 8, on: [run.host(6), run.host(7), run.host(8)], lockURL: run.cluster.url, resource: resource,
             arguments: ["--turns", "100000", "--duration", "14s", "--ttl", "2s", "--wait", "30s"])
         try await Task.sleep(for: .seconds(4))
         let old = try run.cluster.primary()
@@ -60,7 +41,7 @@ struct LockFailoverTests {
         #expect(new !== old)
         #expect(await clients.finished(within: 60), "clients still running: \(clients.errors())")
 
-        let audit = try clients.audit(run.resource)
+        let audit = try clients.audit(resource)
         let before = audit.written.filter { ($0.grantedAt ?? 0) < faultAt }
         let after = audit.written.compactMap(\.grantedAt).filter { $0 > faultAt }
         #expect(before.count > 20, "the clients were taking the lock before the fault: \(audit)")

@@ -13,13 +13,9 @@ import Testing
 struct PausedHolderTests {
     @Test("the resource rejects the paused holder's write when it resumes, and shoal lock exits 76")
     func pausedHolder() async throws {
-        let lab = try NetworkLab(hosts: 9)
-        let cluster = try SentinelCluster.start(
-            servers: [lab.host(0), lab.host(1), lab.host(2)], sentinels: [lab.host(3), lab.host(4), lab.host(5)])
-        defer {
-            cluster.stop()
-            lab.tearDown()
-        }
+        let lab = try SentinelLab(hosts: 9)
+        defer { lab.tearDown() }
+        let cluster = lab.cluster
         let resource = try RedisServer.start(on: lab.host(8))
         let primary = try cluster.primary()
         func held(_ name: String) -> Bool { (try? primary.command("EXISTS", "shoal:lock:\(name)")) == .integer(1) }

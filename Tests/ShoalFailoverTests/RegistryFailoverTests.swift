@@ -10,14 +10,10 @@ import Testing
 struct RegistryFailoverTests {
     @Test("kill -9 of the Sentinel primary: no GET through the gateway fails, and an instance registered after it gets traffic")
     func sentinelFailover() async throws {
-        let lab = try NetworkLab(hosts: 10)
-        let cluster = try SentinelCluster.start(
-            servers: [lab.host(0), lab.host(1), lab.host(2)], sentinels: [lab.host(3), lab.host(4), lab.host(5)])
-        defer {
-            cluster.stop()
-            lab.tearDown()
-        }
-        try await gatewayThrough(lab, redisURL: cluster.url, label: "Sentinel failover") {
+        let setup = try SentinelLab(hosts: 10)
+        defer { setup.tearDown() }
+        let cluster = setup.cluster
+        try await gatewayThrough(setup.lab, redisURL: cluster.url, label: "Sentinel failover") {
             let old = try cluster.primary()
             old.kill()
             _ = try await cluster.failover(from: old)

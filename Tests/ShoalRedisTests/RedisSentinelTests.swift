@@ -36,18 +36,54 @@ private func poolAddress(_ pool: RedisConnectionPool) async throws -> String {
     try await pool.withConnection { $0.address }
 }
 
+/// What a listener heard.
+private final class HeardEvents: Sendable {
+    let events = Mutex<[RedisSubscriber.Event]>([])
+}
+
+/// A running pool and a subscriber listening to `deploys`, both through the sentinels.
+private final class SentinelFollowers {
+    let pool: RedisConnectionPool
+    let subscriber: RedisSubscriber
+    private let heard = HeardEvents()
+    private let running: Task<Void, any Error>
+    private var listener: RedisSubscriber.Listener?
+
+    var events: [RedisSubscriber.Event] { heard.events.withLock { $0 } }
+
+    init(_ configuration: RedisConfiguration) async throws {
+        let pool = RedisConnectionPool(configuration: configuration, pool: RedisPoolConfiguration(backoff: quickBackoff))
+        self.pool = pool
+        running = Task { try await pool.run() }
+        subscriber = RedisSubscriber(configuration: configuration, backoff: quickBackoff)
+        let heard = heard
+        listener = try await subscriber.listen(to: "deploys") { event in heard.events.withLock { $0.append(event) } }
+    }
+
+    /// Whether, after a resubscription, `payload` published on `primary` reaches the listener.
+    func hears(_ payload: String, publishedOn primary: RedisServer) async throws -> Bool {
+        guard await eventually(within: 10, { events.contains(.resubscribed) }) else { return false }
+        _ = try primary.command("PUBLISH", "deploys", payload)
+        let message = RedisSubscriber.Event.message(RedisMessage(channel: "deploys", payload: ByteBuffer(string: payload)))
+        return await eventually { events.last == message }
+    }
+
+    func stop() async {
+        listener?.cancel()
+        await subscriber.close()
+        running.cancel()
+        _ = await running.result
+    }
+}
+
 @Suite("Redis Sentinel: real sentinels, real failovers", .serialized, .timeLimit(.minutes(2)))
 struct RedisSentinelTests {
     @Test("kill -9 of the primary: the pool reconnects to the promoted replica, and the subscriber subscribes there")
     func followsAKilledPrimary() async throws {
         let cluster = try SentinelCluster.start()
         defer { cluster.stop() }
-        let configuration = try sentinelConfiguration(cluster)
-        let pool = RedisConnectionPool(configuration: configuration, pool: RedisPoolConfiguration(backoff: quickBackoff))
-        let running = Task { try await pool.run() }
-        let subscriber = RedisSubscriber(configuration: configuration, backoff: quickBackoff)
-        let events = Mutex<[RedisSubscriber.Event]>([])
-        let listener = try await subscriber.listen(to: "deploys") { event in events.withLock { $0.append(event) } }
+        let followers = try await SentinelFollowers(try sentinelConfiguration(cluster))
+        let pool = followers.pool
 
         let old = try cluster.primary()
         #expect(old === cluster.servers[0])
@@ -62,14 +98,9 @@ struct RedisSentinelTests {
         #expect(try await poolAddress(pool) == "\(new.host):\(new.port)")
         print("kill -9 of the primary: the pool wrote to the new primary \(writable) after the kill")
 
-        #expect(await eventually(within: 10) { events.withLock { $0 } == [.resubscribed] })
-        _ = try new.command("PUBLISH", "deploys", "v2")
-        let message = RedisSubscriber.Event.message(RedisMessage(channel: "deploys", payload: ByteBuffer(string: "v2")))
-        #expect(await eventually { events.withLock { $0 }.last == message })
-        listener.cancel()
-        await subscriber.close()
-        running.cancel()
-        _ = await running.result
+        #expect(try await followers.hears("v2", publishedOn: new))
+        #expect(followers.events.first == .resubscribed)
+        await followers.stop()
     }
 
     @Test("a paused primary: +switch-master drains connections hung on it, and once it is back as a replica nothing goes there")
@@ -78,11 +109,8 @@ struct RedisSentinelTests {
         defer { cluster.stop() }
         var configuration = try sentinelConfiguration(cluster)
         configuration.commandTimeout = .seconds(20)  // longer than the failover: only a drain frees a hung command
-        let pool = RedisConnectionPool(configuration: configuration, pool: RedisPoolConfiguration(backoff: quickBackoff))
-        let running = Task { try await pool.run() }
-        let subscriber = RedisSubscriber(configuration: configuration, backoff: quickBackoff)
-        let events = Mutex<[RedisSubscriber.Event]>([])
-        let listener = try await subscriber.listen(to: "deploys") { event in events.withLock { $0.append(event) } }
+        let followers = try await SentinelFollowers(configuration)
+        let pool = followers.pool
         let old = try cluster.primary()
         _ = try await pool.send(RESPCommand("SET", "greeting", "before"))
 
@@ -103,14 +131,8 @@ struct RedisSentinelTests {
         #expect(await eventually(within: 20) { !SentinelCluster.isPrimary(old) })
         for index in 0..<20 { _ = try await pool.send(RESPCommand("SET", "after-resume", String(index))) }
         #expect(try new.command("GET", "after-resume").string == "19")
-        #expect(await eventually(within: 10) { events.withLock { $0 }.contains(.resubscribed) })
-        _ = try new.command("PUBLISH", "deploys", "v3")
-        let message = RedisSubscriber.Event.message(RedisMessage(channel: "deploys", payload: ByteBuffer(string: "v3")))
-        #expect(await eventually { events.withLock { $0 }.last == message })
-        listener.cancel()
-        await subscriber.close()
-        running.cancel()
-        _ = await running.result
+        #expect(try await followers.hears("v3", publishedOn: new))
+        await followers.stop()
     }
 
     @Test("sentinels and data nodes with a password; a dead first sentinel is passed over; a wrong password says so")
