@@ -72,6 +72,7 @@ public final class NetworkLab: Sendable {
         hosts = namespaces.enumerated().map { TestHost(address: "198.18.\(subnet).\($0.offset + 10)", namespace: $0.element) }
         do {
             try Self.run(Self.ip, ["link", "add", bridge, "type", "bridge"])
+            try Self.run(Self.ip, ["link", "set", bridge, "alias", "\(Self.namePrefix)\(pid)"])  // whose it is
             try Self.run(Self.ip, ["addr", "add", "\(gateway)/24", "dev", bridge])
             try Self.run(Self.ip, ["link", "set", bridge, "up"])
             for (index, host) in hosts.enumerated() {
@@ -177,14 +178,11 @@ public final class NetworkLab: Sendable {
         guard let links = try? output(ip, ["-o", "link", "show", "type", "bridge"]) else { return }
         for line in links.split(whereSeparator: \.isNewline) {
             let fields = line.split(separator: " ")
-            guard fields.count > 1 else { continue }
-            let name = fields[1].trimmingCharacters(in: CharacterSet(charactersIn: ":"))
-            // A bridge of a lab with no host left: its pid's labs are gone.
-            if name.hasPrefix("shl"), name.hasSuffix("b"),
-                (try? output(ip, ["-o", "link", "show", "master", name]))?.isEmpty ?? false
-            {
-                _ = try? run(ip, ["link", "del", name])
-            }
+            guard fields.count > 1, let alias = fields.firstIndex(of: "alias"), alias + 1 < fields.count,
+                fields[alias + 1].hasPrefix(namePrefix),
+                let pid = pid_t(fields[alias + 1].dropFirst(namePrefix.count)), kill(pid, 0) != 0, errno == ESRCH
+            else { continue }
+            _ = try? run(ip, ["link", "del", String(fields[1].dropLast())])  // "NAME:"
         }
     }
 

@@ -46,5 +46,11 @@ struct ServeCheckTests {
         #expect(mismatched.status == 2 && mismatched.stderr.contains("--tls-key"), "\(mismatched.stderr)")
         let badLog = try await ShoalProcess.run(["serve", "--check", "--access-log", "/nonexistent-shoal-dir/a.log"])
         #expect(badLog.status == 2 && badLog.stderr.contains("--access-log"), "\(badLog.stderr)")
+
+        // The Sentinel form of the Redis URL, from the file (checking reaches no server).
+        try Data("redis:\n  url: redis-sentinel://10.0.0.1,10.0.0.2:26380#shoal\n".utf8).write(to: config)
+        let sentinel = try await ShoalProcess.run(["serve", "--check", "--config", config.path])
+        #expect(sentinel.status == 0, "\(sentinel.stderr)")
+        #expect(sentinel.output.contains("Redis"), "\(sentinel.output)")
     }
 }

@@ -55,5 +55,10 @@ struct LockFailoverTests {
             "LockFailover \(fault.rawValue): \(audit); last grant \(faultAt - lastBefore) ms before the fault, "
                 + "first grant \(window) ms after it (down-after-milliseconds \(run.cluster.downAfterMilliseconds))")
         #expect(window < 15_000, "locks were granted again \(window) ms after the fault")
+        if fault == .partition {
+            // Healed, the old primary hears of the failover and becomes a replica.
+            try run.lab.heal()
+            #expect(await eventually(within: 30) { !SentinelCluster.isPrimary(old) })
+        }
     }
 }
