@@ -314,7 +314,7 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
         let ids = merged.instances.map(\.id)
         let newer = watched.lastIndex.map { snapshot.index > $0 } ?? true
         let staleChanged = watched.lastIndex != nil && snapshot.isStale != watched.lastStale
-        let keptChanged = !newer && !regressed && watched.lastIndex == snapshot.index && ids != watched.lastIDs
+        let keptChanged = watched.lastIndex == snapshot.index && ids != watched.lastIDs
         guard newer || staleChanged || regressed || keptChanged else { return }
         watched.lastIndex = regressed ? snapshot.index : max(snapshot.index, watched.lastIndex ?? 0)
         watched.lastStale = snapshot.isStale

@@ -71,19 +71,19 @@ public final class NetworkLab: Sendable {
         namespaces = (0..<count).map { "\(Self.namePrefix)\(pid)-\(serial)-\($0)" }
         hosts = namespaces.enumerated().map { TestHost(address: "198.18.\(subnet).\($0.offset + 10)", namespace: $0.element) }
         do {
-            try Self.run(Self.ip, ["link", "add", bridge, "type", "bridge"])
-            try Self.run(Self.ip, ["link", "set", bridge, "alias", "\(Self.namePrefix)\(pid)"])  // whose it is
-            try Self.run(Self.ip, ["addr", "add", "\(gateway)/24", "dev", bridge])
-            try Self.run(Self.ip, ["link", "set", bridge, "up"])
+            _ = try Self.output(Self.ip, ["link", "add", bridge, "type", "bridge"])
+            _ = try Self.output(Self.ip, ["link", "set", bridge, "alias", "\(Self.namePrefix)\(pid)"])  // whose it is
+            _ = try Self.output(Self.ip, ["addr", "add", "\(gateway)/24", "dev", bridge])
+            _ = try Self.output(Self.ip, ["link", "set", bridge, "up"])
             for (index, host) in hosts.enumerated() {
                 let namespace = namespaces[index]
                 let outside = "shl\(label)h\(index)"
-                try Self.run(Self.ip, ["netns", "add", namespace])
-                try Self.run(Self.ip, ["link", "add", outside, "type", "veth", "peer", "name", "eth0", "netns", namespace])
-                try Self.run(Self.ip, ["link", "set", outside, "master", bridge, "up"])
-                try Self.run(Self.ip, ["-n", namespace, "addr", "add", "\(host.address)/24", "dev", "eth0"])
-                try Self.run(Self.ip, ["-n", namespace, "link", "set", "eth0", "up"])
-                try Self.run(Self.ip, ["-n", namespace, "link", "set", "lo", "up"])
+                _ = try Self.output(Self.ip, ["netns", "add", namespace])
+                _ = try Self.output(Self.ip, ["link", "add", outside, "type", "veth", "peer", "name", "eth0", "netns", namespace])
+                _ = try Self.output(Self.ip, ["link", "set", outside, "master", bridge, "up"])
+                _ = try Self.output(Self.ip, ["-n", namespace, "addr", "add", "\(host.address)/24", "dev", "eth0"])
+                _ = try Self.output(Self.ip, ["-n", namespace, "link", "set", "eth0", "up"])
+                _ = try Self.output(Self.ip, ["-n", namespace, "link", "set", "lo", "up"])
                 try nft(namespace, ["add", "table", "inet", "lab"])
                 for (chain, hook) in [("in", "input"), ("out", "output")] {
                     try nft(
@@ -137,7 +137,7 @@ public final class NetworkLab: Sendable {
     public func tearDown() {
         guard !tornDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
         for namespace in namespaces { Self.remove(namespace: namespace) }
-        _ = try? Self.run(Self.ip, ["link", "del", bridge])
+        _ = try? Self.output(Self.ip, ["link", "del", bridge])
     }
 
     /// Drops, in host `index`, every packet from or to `addresses`: one `nft` call, so the
@@ -150,7 +150,7 @@ public final class NetworkLab: Sendable {
     }
 
     private func nft(_ namespace: String, _ arguments: [String]) throws {
-        try Self.run(Self.ip, ["netns", "exec", namespace, Self.nft ?? "nft"] + arguments)
+        _ = try Self.output(Self.ip, ["netns", "exec", namespace, Self.nft ?? "nft"] + arguments)
     }
 
     /// Kills the processes in `namespace` and deletes it (and so its end of the veth pair).
@@ -161,7 +161,7 @@ public final class NetworkLab: Sendable {
                 _ = kill(pid, SIGKILL)
             }
         }
-        _ = try? run(ip, ["netns", "del", namespace])
+        _ = try? output(ip, ["netns", "del", namespace])
     }
 
     /// Removes the namespaces (and bridges) of labs whose test process is gone.
@@ -182,7 +182,7 @@ public final class NetworkLab: Sendable {
                 fields[alias + 1].hasPrefix(namePrefix),
                 let pid = pid_t(fields[alias + 1].dropFirst(namePrefix.count)), kill(pid, 0) != 0, errno == ESRCH
             else { continue }
-            _ = try? run(ip, ["link", "del", String(fields[1].dropLast())])  // "NAME:"
+            _ = try? output(ip, ["link", "del", String(fields[1].dropLast())])  // "NAME:"
         }
     }
 
@@ -194,11 +194,6 @@ public final class NetworkLab: Sendable {
             if !routes.contains("198.18.\(subnet).0/24") { return subnet }
         }
         throw NetworkLabError("every test subnet 198.18.1-250.0/24 is in use: remove stale labs with ip netns del")
-    }
-
-    @discardableResult
-    static func run(_ path: String, _ arguments: [String]) throws -> String {
-        try output(path, arguments)
     }
 
     /// Runs a program, waits for it, and returns its standard output; throws with its
