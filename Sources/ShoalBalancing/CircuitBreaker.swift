@@ -6,8 +6,11 @@ import Synchronization
 /// ```swift
 /// let breaker = CircuitBreaker(configuration: .init(failureRateThreshold: 0.5), clock: SystemClock())
 /// if breaker.allowsRequest() {
-///     let ok = await send()
-///     breaker.record(success: ok)
+///     if let ok = await send() {
+///         breaker.record(success: ok)
+///     } else {
+///         breaker.abandon()  // cancelled: the probe slot goes back
+///     }
 /// }
 /// ```
 ///
@@ -89,6 +92,13 @@ public final class CircuitBreaker: Sendable {
             state.record(success: success, at: now)
             closed.store(state.phase == .closed, ordering: .relaxed)
         }
+    }
+
+    /// Gives back what ``allowsRequest()`` reserved for a request that was cancelled before
+    /// it was answered, without counting a success or a failure.
+    public func abandon() {
+        if closed.load(ordering: .relaxed) { return }
+        state.withLock { $0.abandon() }
     }
 
     /// The current phase.

@@ -107,6 +107,15 @@ public struct CircuitBreakerState: Sendable, Hashable {
         }
     }
 
+    /// Gives back what ``allowsRequest(at:)`` reserved for a request that ended without an
+    /// answer (cancelled by its caller): in half-open, its probe slot is free again. It counts
+    /// as neither a success nor a failure, since the endpoint was never judged.
+    public mutating func abandon() {
+        if phase == .halfOpen {
+            probesInFlight = max(0, probesInFlight - 1)
+        }
+    }
+
     private mutating func open(at now: Int64) {
         phase = .open(until: now &+ configuration.openDuration.totalNanoseconds)
     }

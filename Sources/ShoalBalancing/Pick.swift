@@ -37,7 +37,11 @@ public struct Pick: Sendable {
             bounded.release(assignment)
         }
         let failed = outcome.countsAsFailure
-        if case .failure(.cancelled, _) = outcome { return }
+        if case .failure(.cancelled, _) = outcome {
+            // Not judged: give back a half-open probe slot, but learn nothing else.
+            stats.breaker?.abandon()
+            return
+        }
         var now: Int64?
         if let pickedAt {
             // The answer arrived `latency` after the pick: no need to read the clock again.

@@ -20,16 +20,21 @@ public final class ServiceBalancer: Sendable {
     public let configuration: BalancerConfiguration
     /// Limits retries to a share of requests, for everyone calling this service through it.
     public let retryBudget: RetryBudget
+    private let clock: any MonotonicClock
     private let current = Mutex<LoadBalancer?>(nil)
     private let replaced = Atomic<Int>(0)
 
     /// A balancer for `service` with no instance yet: ``apply(_:)`` or ``follow(_:)`` fill it.
+    ///
+    /// - Parameter clock: what the balancer's ejections, circuit breakers, slow start and retry
+    ///   budget read time from.
     public init(
         service: String, strategy: BalancingStrategy, configuration: BalancerConfiguration, clock: any MonotonicClock
     ) {
         self.service = service
         self.strategy = strategy
         self.configuration = configuration
+        self.clock = clock
         retryBudget = RetryBudget(clock: clock)
     }
 
@@ -51,12 +56,16 @@ public final class ServiceBalancer: Sendable {
             } else if let existing = balancer {
                 // The same balancer keeps each endpoint's statistics (latency, ejections).
                 if (try? existing.update(endpoints: endpoints)) != nil { return }
-                balancer = try? LoadBalancer(endpoints: endpoints, strategy: strategy, configuration: configuration)
+                balancer = makeBalancer(endpoints)
             } else {
-                balancer = try? LoadBalancer(endpoints: endpoints, strategy: strategy, configuration: configuration)
+                balancer = makeBalancer(endpoints)
             }
             replaced.add(1, ordering: .releasing)
         }
+    }
+
+    private func makeBalancer(_ endpoints: [Endpoint]) -> LoadBalancer? {
+        try? LoadBalancer(endpoints: endpoints, strategy: strategy, configuration: configuration, clock: clock)
     }
 
     /// Follows the service in `discovery` until cancelled.

@@ -39,7 +39,9 @@ public final class Gateway: Service, Sendable {
     /// A gateway over `discovery`; nothing listens until ``run()``.
     ///
     /// - Parameters:
-    ///   - clock: what the balancers measure latency and ejections with.
+    ///   - clock: what the balancers' ejections, circuit breakers, slow start and retry budgets,
+    ///     and the metrics sampler, read time from. Request latencies are measured on the
+    ///     connection's event loop and handed to the balancers as durations.
     ///   - wallClock: what the access log's `time` comes from.
     ///   - tracer: where each routed request's server span goes. `nil` means the tracer
     ///     bootstrapped in swift-distributed-tracing's `InstrumentationSystem` when this runs;

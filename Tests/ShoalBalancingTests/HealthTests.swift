@@ -125,6 +125,40 @@ struct HealthTests {
         #expect(balancer.report[0].circuit == .closed)
     }
 
+    @Test("a cancelled pick gives its half-open probe back, counting neither success nor failure")
+    func cancelledProbeIsReturned() throws {
+        let clock = ManualClock()
+        var configuration = BalancerConfiguration()
+        configuration.outlierDetection = nil
+        configuration.circuitBreaker = .init(minimumRequests: 4, openDuration: .seconds(5), halfOpenProbes: 2)
+        let balancer = try LoadBalancer(
+            endpoints: endpoints(2), strategy: .roundRobin, configuration: configuration, clock: clock)
+        let picker = balancer.makePicker(seed: 3)
+        for _ in 0..<20 {
+            let pick = try picker.pick()
+            pick.finish(pick.index == 0 ? serverError : ok)
+        }
+        #expect(balancer.report[0].circuit == .open(until: 5_000_000_000))
+        clock.advance(by: .seconds(6))
+        // Many more cancelled probes than there are slots: each must give its slot back.
+        var cancelled = 0
+        for _ in 0..<40 {
+            let pick = try picker.pick()
+            if pick.index == 0 { cancelled += 1 }
+            pick.finish(pick.index == 0 ? .failure(.cancelled, latency: .milliseconds(1)) : ok)
+        }
+        #expect(cancelled >= 10, "endpoint 0 stopped being picked after \(cancelled) cancelled probes")
+        // Cancelling counted as neither: the breaker is still half-open, and two successes close it.
+        #expect(balancer.report[0].circuit == .halfOpen)
+        var probed = 0
+        for _ in 0..<40 where probed < 2 {
+            let pick = try picker.pick()
+            if pick.index == 0 { probed += 1 }
+            pick.finish(ok)
+        }
+        #expect(balancer.report[0].circuit == .closed)
+    }
+
     @Test("a re-admitted endpoint ramps up again under slow start")
     func slowStartAfterEjection() throws {
         let clock = ManualClock()

@@ -41,6 +41,23 @@ struct MechanismTests {
         #expect(state.phase == .open(until: 2_000_000_000))
     }
 
+    @Test("an abandoned probe frees its slot and neither closes nor opens the breaker")
+    func abandonedProbe() {
+        var state = CircuitBreakerState(
+            configuration: .init(minimumRequests: 1, openDuration: .seconds(1), halfOpenProbes: 1))
+        let second: Int64 = 1_000_000_000
+        state.record(success: false, at: 0)
+        #expect(allows(&state, at: second))
+        #expect(!allows(&state, at: second))  // the one slot is taken
+        state.abandon()
+        #expect(state.phase == .halfOpen)
+        #expect(allows(&state, at: second))  // and free again
+        state.record(success: true, at: second)
+        #expect(state.phase == .closed)
+        state.abandon()  // closed: nothing to give back, nothing counted
+        #expect(state.phase == .closed)
+    }
+
     @Test("old outcomes leave the window")
     func window() {
         var state = CircuitBreakerState(configuration: .init(window: .seconds(10), minimumRequests: 4))
