@@ -70,7 +70,6 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -78,6 +77,7 @@ let package = Package(
             dependencies: [
                 "ShoalCore", "ShoalBalancing", "ShoalRedis", "ShoalRESP",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -90,7 +90,6 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
@@ -106,7 +105,6 @@ let package = Package(
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "OTel", package: "swift-otel"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -142,6 +140,7 @@ let package = Package(
                 "ShoalCore",
                 "ShoalHashing",
                 "ShoalBalancing",
+                "ShoalRESP",
                 "ShoalRedis",
                 "ShoalLock",
                 "ShoalDiscovery",
@@ -152,18 +151,22 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "OTel", package: "swift-otel"),
             ]
         ),
         // What the tests share (child processes now; a RedisServer fixture later). Only test
@@ -189,13 +192,14 @@ let package = Package(
             name: "ShoalHashingTests",
             dependencies: [
                 "ShoalHashing",
+                "ShoalCore",
                 "ShoalTesting",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             resources: [.copy("Vectors")]
         ),
-        .testTarget(name: "ShoalBalancingTests", dependencies: ["ShoalBalancing", "ShoalTesting"]),
+        .testTarget(name: "ShoalBalancingTests", dependencies: ["ShoalBalancing", "ShoalCore", "ShoalTesting"]),
         .testTarget(
             name: "ShoalRESPTests",
             dependencies: [
@@ -203,12 +207,19 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "ShoalRedisTests", dependencies: ["ShoalRedis", "ShoalRESP", "ShoalTesting"]),
+        .testTarget(
+            name: "ShoalRedisTests",
+            dependencies: [
+                "ShoalRedis", "ShoalRESP", "ShoalCore", "ShoalHashing", "ShoalTesting",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .testTarget(
             name: "ShoalLockTests", dependencies: ["ShoalLock", "ShoalCore", "ShoalRedis", "ShoalRESP", "ShoalTesting"]
         ),
         .testTarget(
-            name: "ShoalDiscoveryTests", dependencies: ["ShoalDiscovery", "ShoalCore", "ShoalRedis", "ShoalTesting"]
+            name: "ShoalDiscoveryTests",
+            dependencies: ["ShoalDiscovery", "ShoalBalancing", "ShoalCore", "ShoalRedis", "ShoalTesting"]
         ),
         .testTarget(
             name: "ShoalGatewayTests",
@@ -227,11 +238,14 @@ let package = Package(
                 "ShoalClient", "ShoalHummingbird", "ShoalAdmin", "hello-services",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),

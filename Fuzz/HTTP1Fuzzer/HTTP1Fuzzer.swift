@@ -1,5 +1,5 @@
 import FuzzerDriver
-@_spi(Fuzzing) import ShoalGateway
+import ShoalGateway
 
 // libFuzzer entry point: the gateway's HTTP/1 reader on arbitrary bytes, as request and
 // response heads and as a chunked body; HTTP1FuzzCheck traps when a promise breaks.

@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import CoreMetrics
+import Metrics
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle

@@ -9,9 +9,8 @@ import NIOCore
 /// - a response head that is accepted goes to the client as one that is accepted again,
 ///   with the same status and the framing the gateway chose;
 /// - a chunked body decodes to the same data and trailer fields whole and in two pieces.
-@_spi(Fuzzing)
-public enum HTTP1FuzzCheck {
-    public static func check(_ bytes: UnsafeRawBufferPointer) {
+package enum HTTP1FuzzCheck {
+    package static func check(_ bytes: UnsafeRawBufferPointer) {
         let input = ByteBuffer(bytes: bytes)
         if let head = try? RequestHead(HTTPHeadScanner.firstHead(in: input) ?? []) { checkForwarding(head) }
         if let head = try? ResponseHead(HTTPHeadScanner.firstHead(in: input) ?? []) { checkClientHead(head) }
