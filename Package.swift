@@ -52,6 +52,8 @@ let package = Package(
             ]
         ),
         .target(name: "ShoalBalancing", dependencies: ["ShoalCore", "ShoalHashing"]),
+        // Trace context in request heads, shared by the gateway and ServiceClient; not a product.
+        .target(name: "ShoalTracing", dependencies: [.product(name: "Tracing", package: "swift-distributed-tracing")]),
         .target(name: "ShoalRESP", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         .target(
             name: "ShoalLock",
@@ -85,7 +87,7 @@ let package = Package(
         .target(
             name: "ShoalGateway",
             dependencies: [
-                "ShoalCore", "ShoalBalancing", "ShoalDiscovery",
+                "ShoalCore", "ShoalBalancing", "ShoalDiscovery", "ShoalTracing",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -100,7 +102,7 @@ let package = Package(
         .target(
             name: "ShoalClient",
             dependencies: [
-                "ShoalCore", "ShoalLock", "ShoalBalancing", "ShoalDiscovery",
+                "ShoalCore", "ShoalLock", "ShoalBalancing", "ShoalDiscovery", "ShoalTracing",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -53,6 +53,13 @@ public final class BalancerPicker {
         return try pick(keyBytes: nil)
     }
 
+    /// Whether the current set has an endpoint whose address is not among `addresses` (those a
+    /// request has tried): ``RetryRule``'s `untriedLeft`.
+    public func hasEndpoint(outside addresses: [String]) -> Bool {
+        refreshIfNeeded()
+        return snapshot.addresses.contains { !addresses.contains($0) }
+    }
+
     /// Picks an endpoint other than those at `addresses`: for a retry, which should go to an
     /// endpoint not tried yet. The strategy chooses among the rest as usual.
     ///

@@ -96,6 +96,12 @@ public final class LoadBalancer: Sendable {
         return try result.get()
     }
 
+    /// Whether the current set has an endpoint whose address is not among `addresses` (those a
+    /// request has tried): ``RetryRule``'s `untriedLeft`.
+    public func hasEndpoint(outside addresses: [String]) -> Bool {
+        snapshot.addresses.contains { !addresses.contains($0) }
+    }
+
     /// Replaces the endpoint set. Endpoints that stay (same address) keep their in-flight
     /// counts, latency, ejection and health; new ones start fresh and, with slow start, ramp
     /// up. An empty set is allowed here (discovery can empty a service); picks then fail

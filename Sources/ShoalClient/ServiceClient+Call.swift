@@ -4,6 +4,7 @@ import NIOHTTP1
 import ShoalBalancing
 import ShoalCore
 import ShoalDiscovery
+import ShoalTracing
 import Tracing
 
 /// One call: tries, retries to other instances, hedging, and what each try tells the
@@ -25,11 +26,11 @@ extension ServiceClient {
     ) async throws -> HTTPClientResponse {
         let started = clock.now()
         let deadline = started + options.timeout
-        let retryable: Bool = {
-            guard request.method.isIdempotent else { return false }
-            if case .none = request.body { return true }
-            return false
+        let hasBody: Bool = {
+            if case .none = request.body { return false }
+            return true
         }()
+        let retryable = RetryRule.isRepeatable(method: request.method.rawValue.utf8, hasBody: hasBody)
         balancer.retryBudget.deposit()
         let span = tracer.map { tracer in
             let span = tracer.startSpan("\(request.method.rawValue)", ofKind: .client)
@@ -48,10 +49,9 @@ extension ServiceClient {
         /// an instance is left untried, and the retry budget allows (asked last, as asking
         /// takes from it).
         func mayTryAgain() -> Bool {
-            guard retryable, tried.count <= options.retries, clock.now() < deadline,
-                balancer.balancer?.endpoints.contains(where: { !tried.contains($0.address) }) == true
-            else { return false }
-            return balancer.retryBudget.tryWithdraw()
+            RetryRule(retries: options.retries).allowsAnotherTry(
+                triesSoFar: tried.count, repeatable: retryable, answerStarted: false, timeLeft: clock.now() < deadline,
+                untriedLeft: balancer.balancer?.hasEndpoint(outside: tried) ?? false, budget: balancer.retryBudget)
         }
 
         let outcome: Result<HTTPClientResponse, any Error> = await withTaskGroup(of: TryEvent.self) { group in
@@ -67,7 +67,9 @@ extension ServiceClient {
                 var attempt = request
                 attempt.url = "http://\(pick.endpoint.address)\(request.url)"
                 if let span, let tracer {
-                    tracer.inject(span.context, into: &attempt.headers, using: HTTPHeadersInjector())
+                    var traceFields: [(String, String)] = []
+                    tracer.inject(span.context, into: &traceFields, using: TraceFieldsInjector())
+                    for (name, value) in traceFields { attempt.headers.replaceOrAdd(name: name, value: value) }
                 }
                 let perTry = min(options.perTryTimeout, max(deadline - clock.now(), .zero))
                 group.addTask { await self.send(attempt, to: pick, perTry: perTry, deadline: deadline) }

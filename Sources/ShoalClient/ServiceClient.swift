@@ -194,13 +194,3 @@ public final class ServiceClient: Service, Sendable {
         return (balancer, followed.latencies)
     }
 }
-
-extension HTTPMethod {
-    /// Idempotent methods (RFC 9110 §9.2.2): sending one twice has the effect of sending it once.
-    var isIdempotent: Bool {
-        switch self {
-        case .GET, .HEAD, .OPTIONS, .TRACE, .PUT, .DELETE: true
-        default: false
-        }
-    }
-}

@@ -1,3 +1,4 @@
+import ShoalTracing
 import Tracing
 
 /// A server span per routed request, through swift-distributed-tracing, named and tagged

@@ -92,10 +92,13 @@ extension ProxyHandler: UpstreamDelegate {
     /// Whether a failed try may be followed by another: nothing reached the client, the
     /// request can be repeated, tries and time are left, and the retry budget allows.
     private func mayRetry(_ exchange: Exchange) -> Bool {
-        guard let entry = exchange.route, !exchange.responseStarted, exchange.retryable,
-            exchange.tries <= entry.route.retries, NIODeadline.now() < exchange.deadline
-        else { return false }
-        return shared.upstreams[entry.index].retryBudget.tryWithdraw()
+        guard let entry = exchange.route else { return false }
+        let failed = exchange.failedAddresses + (exchange.pick.map { [$0.address] } ?? [])
+        return RetryRule(retries: entry.route.retries).allowsAnotherTry(
+            triesSoFar: exchange.tries, repeatable: exchange.retryable, answerStarted: exchange.responseStarted,
+            timeLeft: NIODeadline.now() < exchange.deadline,
+            untriedLeft: loop.picker(route: entry.index)?.hasEndpoint(outside: failed) ?? false,
+            budget: shared.upstreams[entry.index].retryBudget)
     }
 
     /// Ends the current try (its pick and connection) without a verdict on the instance.

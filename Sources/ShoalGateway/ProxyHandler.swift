@@ -297,7 +297,7 @@ final class ProxyHandler: ChannelInboundHandler {
             replacesClientCertificate: shared.secure, to: &upstreamHead)
         let exchange = Exchange(
             request: head, requestID: requestID, route: entry, upstreamHead: upstreamHead,
-            retryable: head.isIdempotent && !head.hasBody, started: now, deadline: now + route.timeout.timeAmount)
+            retryable: RetryRule.isRepeatable(method: head.bytes[head.method], hasBody: head.hasBody), started: now, deadline: now + route.timeout.timeAmount)
         exchange.span = span
         self.exchange = exchange
         if head.hasBody {

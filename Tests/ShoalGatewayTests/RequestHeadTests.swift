@@ -47,13 +47,13 @@ struct RequestHeadTests {
         #expect(head.methodName == "GET" && head.targetString == "/api/x?y=1" && head.minorVersion == 1)
         #expect(head.host == "example.com:8080")
         #expect(head.fields.map(\.kind) == [.host, .other])
-        #expect(head.keepAlive && !head.hasBody && head.isIdempotent && !head.isHead)
+        #expect(head.keepAlive && !head.hasBody && !head.isHead)
         #expect(head.value(named: "accept") == "*/*")
 
         let post = try parse(
             "POST /p HTTP/1.1\r\nhost: a\r\nCONTENT-LENGTH:  12 \r\nConnection: close\r\nExpect: 100-Continue\r\n\r\n")
         #expect(
-            post.contentLength == 12 && post.hasBody && !post.keepAlive && post.expectsContinue && !post.isIdempotent)
+            post.contentLength == 12 && post.hasBody && !post.keepAlive && post.expectsContinue)
         let old = try parse("GET / HTTP/1.0\r\n\r\n")
         #expect(old.minorVersion == 0 && !old.keepAlive)
         #expect(try parse("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keepAlive)

@@ -82,20 +82,6 @@ struct RequestHead: HTTPHead {
     /// The `X-Request-Id` header's value.
     var requestID: String? { fields.first { $0.kind == .requestID }.map { string($0.value) } }
 
-    /// Whether the method is idempotent (RFC 9110 §9.2.2): repeating the request has the
-    /// effect of sending it once.
-    var isIdempotent: Bool {
-        let name = bytes[method]
-        switch name.count {
-        case 3: return name.elementsEqual("GET".utf8) || name.elementsEqual("PUT".utf8)
-        case 4: return name.elementsEqual("HEAD".utf8)
-        case 5: return name.elementsEqual("TRACE".utf8)
-        case 6: return name.elementsEqual("DELETE".utf8)
-        case 7: return name.elementsEqual("OPTIONS".utf8)
-        default: return false
-        }
-    }
-
     /// Whether the method is HEAD, whose response has no body whatever its headers say.
     var isHead: Bool { bytes[method].elementsEqual("HEAD".utf8) }
 
