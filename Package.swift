@@ -226,7 +226,7 @@ let package = Package(
         .testTarget(
             name: "ShoalGatewayTests",
             dependencies: [
-                "ShoalGateway", "ShoalCore", .product(name: "NIOCore", package: "swift-nio"),
+                "ShoalGateway", "ShoalCore", "ShoalTesting", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

@@ -62,6 +62,35 @@ public final class RawConnection {
         return received
     }
 
+    /// How a read that waits for the peer to close ended.
+    public enum ReadEnd: Sendable, Equatable {
+        /// The peer closed (or reset) the connection.
+        case closed
+        /// No byte came within the connection's read timeout: the peer holds it open.
+        case timedOut
+        /// `limit` bytes came before either.
+        case limit
+    }
+
+    /// Reads what arrives until the peer closes, `limit` bytes came, or a read times out, and
+    /// says which: unlike ``receive(limit:)``, a connection held open is told apart from one
+    /// the peer closed.
+    public func receiveUntilClosed(limit: Int = 1 << 20) -> (bytes: [UInt8], end: ReadEnd) {
+        var received = takeLeftover()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while received.count < limit {
+            let n = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            if n > 0 {
+                received += buffer[..<n]
+                continue
+            }
+            if n == 0 || errno == ECONNRESET { return (received, .closed) }
+            if errno == EINTR { continue }
+            return (received, .timedOut)
+        }
+        return (received, .limit)
+    }
+
     /// Reads until what arrived ends with `suffix`, the peer closes, or a read times out.
     public func receive(endingWith suffix: String) -> String {
         let marker = Array(suffix.utf8)

@@ -197,17 +197,22 @@ struct GatewayFramingTests {
     @Test("an answer framed by the close goes chunked to HTTP/1.1, and to its end with a close to HTTP/1.0")
     func untilClose() async throws {
         try await Self.withGateway { port, _ in
-            let (modern, old) = try await blocking {
+            let (modern, old, oldEnd) = try await blocking {
                 let modern = try RawConnection(port: port, timeout: 5)
                 modern.send("GET /f/close HTTP/1.1\r\nHost: a\r\n\r\n")
                 let old = try RawConnection(port: port, timeout: 5)
                 old.send("GET /f/close HTTP/1.0\r\n\r\n")
-                return (modern.receive(endingWith: "0\r\n\r\n"), String(decoding: old.receive(), as: UTF8.self))
+                let oldAnswer = old.receiveUntilClosed()
+                return (
+                    modern.receive(endingWith: "0\r\n\r\n"), String(decoding: oldAnswer.bytes, as: UTF8.self),
+                    oldAnswer.end
+                )
             }
             #expect(modern.hasPrefix("HTTP/1.1 200 OK\r\n") && modern.contains("transfer-encoding: chunked\r\n"))
             #expect(modern.hasSuffix("\r\n\r\nf\r\nuntil the close\r\n0\r\n\r\n"))
             #expect(old.hasPrefix("HTTP/1.1 200 OK\r\n") && old.contains("connection: close\r\n"))
-            #expect(old.hasSuffix("\r\n\r\nuntil the close"))  // and then closed: receive() returned
+            #expect(old.hasSuffix("\r\n\r\nuntil the close"))
+            #expect(oldEnd == .closed)
         }
     }
 
@@ -273,7 +278,8 @@ struct GatewayFramingTests {
                 let big = connection.receive(endingWith: "end")
                 connection.send("bye")
                 _ = connection.receive(endingWith: "bye")
-                return (head, early, echoed, big, connection.receive().isEmpty)
+                let rest = connection.receiveUntilClosed()
+                return (head, early, echoed, big, rest.bytes.isEmpty && rest.end == .closed)
             }
             #expect(head.hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"), "\(head)")
             #expect(head.contains("Upgrade: websocket\r\n") && head.contains("Connection: Upgrade\r\n"))

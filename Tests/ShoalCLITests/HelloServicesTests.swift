@@ -54,11 +54,22 @@ final class HelloServiceProcess: Sendable {
 
 extension ServeProcess {
     /// The ports of `service`'s instances in the registry.
-    func ports(of service: String) async -> [Int] {
-        guard let reply = try? await request("GET", "/v1/services/\(service)"), reply.status == 200 else { return [] }
-        let instances = ServeProcess.object(reply.body)["instances"] as? [[String: Any]] ?? []
+    /// Throws when `shoal serve` cannot answer, so that "no instance" is never a server that
+    /// is down.
+    func ports(of service: String) async throws -> [Int] {
+        let reply = try await request("GET", "/v1/services/\(service)")
+        if reply.status == 404 { return [] }
+        guard reply.status == 200, let instances = ServeProcess.object(reply.body)["instances"] as? [[String: Any]]
+        else {
+            throw UnexpectedReply(description: "GET /v1/services/\(service) answered \(reply.status): \(reply.body)")
+        }
         return instances.compactMap { $0["port"] as? Int }.sorted()
     }
+}
+
+/// An answer from `shoal serve` that a test did not expect.
+struct UnexpectedReply: Error, CustomStringConvertible {
+    let description: String
 }
 
 @Suite("Hummingbird services that register with shoal serve and call each other by name", .serialized)
@@ -72,7 +83,7 @@ struct HelloServicesTests {
         let backend = try await HelloServiceProcess("backend", serve: serve, in: directory)
         defer { backend.process.kill() }
         #expect(backend.port > 0)
-        #expect(await eventually(within: 10) { await serve.ports(of: "backend") == [backend.port] })
+        #expect(try await eventually(within: 10) { try await serve.ports(of: "backend") == [backend.port] })
         let health = await backend.get("/health")
         #expect(health?.status == 200)
         #expect(health?.body == #"{"status":"passing"}"#)
@@ -87,9 +98,9 @@ struct HelloServicesTests {
         let backend = try await HelloServiceProcess(
             "backend", serve: serve, arguments: ["--drain-delay", "1500"], in: directory)
         defer { backend.process.kill() }
-        #expect(await eventually(within: 10) { await serve.ports(of: "backend") == [backend.port] })
+        #expect(try await eventually(within: 10) { try await serve.ports(of: "backend") == [backend.port] })
         backend.process.signal(SIGTERM)
-        #expect(await eventually(within: 1) { await serve.ports(of: "backend").isEmpty })
+        #expect(try await eventually(within: 1) { try await serve.ports(of: "backend").isEmpty })
         // Gone from the registry, yet still answering: callers that had picked it are served.
         #expect(await backend.get("/hello")?.status == 200)
         #expect(await backend.process.exited(within: 10))
@@ -110,7 +121,7 @@ struct HelloServicesTests {
         #expect(backend.process.isRunning)
         let serve = try await ServeProcess(["--admin", "127.0.0.1:\(admin)"])
         defer { serve.stop() }
-        #expect(await eventually(within: 5) { await serve.ports(of: "backend") == [backend.port] })
+        #expect(try await eventually(within: 5) { try await serve.ports(of: "backend") == [backend.port] })
         #expect(await backend.get("/hello")?.status == 200)
     }
 
@@ -121,10 +132,10 @@ struct HelloServicesTests {
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let backend = try await HelloServiceProcess("backend", serve: serve, arguments: ["--ttl", "2"], in: directory)
-        #expect(await eventually(within: 10) { await serve.ports(of: "backend") == [backend.port] })
+        #expect(try await eventually(within: 10) { try await serve.ports(of: "backend") == [backend.port] })
         backend.process.kill()
         let killed = ContinuousClock.now
-        #expect(await eventually(within: 3) { await serve.ports(of: "backend").isEmpty })
+        #expect(try await eventually(within: 3) { try await serve.ports(of: "backend").isEmpty })
         #expect(ContinuousClock.now - killed <= .seconds(3))
     }
 
@@ -141,7 +152,7 @@ struct HelloServicesTests {
         let victim = backends[1]
         defer { frontend.process.kill() }
         let ports = backends.map(\.port).sorted()
-        #expect(await eventually(within: 10) { await serve.ports(of: "backend") == ports })
+        #expect(try await eventually(within: 10) { try await serve.ports(of: "backend") == ports })
         let answers = Tally()
         let end = ContinuousClock.now + .seconds(3)
         await withTaskGroup(of: Void.self) { group in

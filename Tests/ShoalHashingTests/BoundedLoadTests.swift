@@ -1,5 +1,6 @@
 import PropertyBased
 import ShoalCore
+import ShoalTesting
 import Testing
 
 @testable import ShoalHashing
@@ -17,20 +18,22 @@ struct BoundedLoadTests {
     func neverExceedsTheCap(base: String) async {
         await propertyCheck(count: 10, input: Gen.int(in: 2...30), Gen.double(in: 0...1), Gen.uint64()) {
             nodes, epsilon, seed in
-            let placement = try Self.placement(base, nodes: nodes, seed: seed, epsilon: epsilon)
-            var live: [BoundedLoadPlacement.Assignment] = []
-            var random = SplitMix(seed: seed)
-            for key in PlacementFixtures.keys(3000, seed: seed) {
-                if !live.isEmpty && random.next() % 3 == 0 {
-                    placement.release(live.remove(at: Int(random.next() % UInt64(live.count))))
+            await recordingThrows {
+                let placement = try Self.placement(base, nodes: nodes, seed: seed, epsilon: epsilon)
+                var live: [BoundedLoadPlacement.Assignment] = []
+                var random = SplitMix(seed: seed)
+                for key in PlacementFixtures.keys(3000, seed: seed) {
+                    if !live.isEmpty && random.next() % 3 == 0 {
+                        placement.release(live.remove(at: Int(random.next() % UInt64(live.count))))
+                    }
+                    let assignment = placement.acquire(key)
+                    live.append(assignment)
+                    let cap = placement.capacity(forLiveCount: placement.liveCount)
+                    #expect(placement.loads[assignment.index] <= cap, "node \(assignment.index) over cap \(cap)")
                 }
-                let assignment = placement.acquire(key)
-                live.append(assignment)
-                let cap = placement.capacity(forLiveCount: placement.liveCount)
-                #expect(placement.loads[assignment.index] <= cap, "node \(assignment.index) over cap \(cap)")
+                #expect(placement.loads.reduce(0, +) == live.count)
+                #expect(placement.liveCount == live.count)
             }
-            #expect(placement.loads.reduce(0, +) == live.count)
-            #expect(placement.liveCount == live.count)
         }
     }
 

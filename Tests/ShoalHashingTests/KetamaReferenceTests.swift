@@ -6,7 +6,18 @@ import Testing
 /// Ketama must put every key exactly where libmemcached and libketama do.
 @Suite("Ketama matches libmemcached and libketama")
 struct KetamaReferenceTests {
+    /// The sets the parameterised tests below run over. A file that is missing or does not
+    /// parse gives none here, which swift-testing reports as skipped, so ``vectorsLoad()``
+    /// checks the files themselves.
     static let sets = (try? ReferenceVectors.serverSets().map(\.name)) ?? []
+
+    @Test("the reference vectors are there and parse")
+    func vectorsLoad() throws {
+        let sets = try ReferenceVectors.serverSets()
+        #expect(sets.count >= 5, "\(sets.count) server sets in sets.txt")
+        #expect(Self.sets == sets.map(\.name))
+        #expect(try ReferenceVectors.keys().count == 10_000)
+    }
 
     @Test("libmemcached weighted ketama, 10k keys", arguments: sets)
     func libmemcached(set: String) throws {

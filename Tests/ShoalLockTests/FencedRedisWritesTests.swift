@@ -43,18 +43,32 @@ struct FencedRedisWritesTests {
     @Test("end to end: a holder that lost its lease cannot overwrite the next holder's write")
     func staleHolder() async throws {
         let redis = try RedisServer.start()
-        let connection = try await RedisConnection.connect(RedisConfiguration(host: redis.host, port: redis.port))
+        let configuration = RedisConfiguration(host: redis.host, port: redis.port)
+        let connection = try await RedisConnection.connect(configuration)
         let writes = FencedRedisWrites(connection: connection)
-        let clock = ManualClock()
-        let locks = EmbeddedLock(clock: clock)
-        let stale = try #require(try await locks.tryAcquire("report", ttl: .seconds(5)))
-        clock.advance(by: .seconds(6))  // the stale holder pauses past its lease
-        let next = try #require(try await locks.tryAcquire("report", ttl: .seconds(5)))
+        // Two holders, as two processes would be: each with its own pool on the same Redis.
+        let staleLocks = RedisLock(configuration: configuration)
+        let nextLocks = RedisLock(configuration: configuration)
+        let stale = try #require(try await staleLocks.tryAcquire("report", ttl: .milliseconds(500)))
+        // The stale holder pauses: it renews nothing, and Redis lets its lease run out.
+        var taken: LockLease?
+        #expect(
+            try await eventually(within: 10) {
+                taken = try await nextLocks.tryAcquire("report", ttl: .seconds(30))
+                return taken != nil
+            })
+        let next = try #require(taken)
+        #expect(next.fencingToken > stale.fencingToken)
+        // The stale holder has lost the lock, and its renewal says so.
+        await #expect(throws: LockLost.self) { _ = try await staleLocks.renew(stale) }
         #expect(try await writes.set("report", to: "next", fencingToken: next.fencingToken) == .written)
         #expect(
             try await writes.set("report", to: "stale", fencingToken: stale.fencingToken)
                 == .rejected(highestSeen: next.fencingToken))
         #expect(try redis.command("GET", "report") == .bulkString(ByteBuffer(string: "next")))
+        _ = try await nextLocks.release(next)
+        await staleLocks.close()
+        await nextLocks.close()
         await connection.close()
     }
 }

@@ -2,6 +2,7 @@ import NIOCore
 import PropertyBased
 import ShoalCore
 import ShoalRESP
+import ShoalTesting
 import Testing
 
 /// Random RESP values (no NaN, whose inequality to itself would defeat `==`).
@@ -58,29 +59,31 @@ struct RESPRoundTripTests {
     @Test("encode then decode gives the value back, whole or fed in random pieces")
     func roundTrip() async {
         await propertyCheck(count: 300, input: Gen.uint64()) { seed in
-            var random = RandomRESP(random: SplitMix64(seed: seed))
-            let values = (0..<3).map { _ in random.value() }
-            var encoded = ByteBuffer()
-            for value in values { value.write(to: &encoded) }
+            await recordingThrows {
+                var random = RandomRESP(random: SplitMix64(seed: seed))
+                let values = (0..<3).map { _ in random.value() }
+                var encoded = ByteBuffer()
+                for value in values { value.write(to: &encoded) }
 
-            var whole = encoded
-            let decoder = RESPDecoder()
-            for value in values {
-                #expect(try decoder.decode(from: &whole) == value)
-            }
-            #expect(whole.readableBytes == 0)
+                var whole = encoded
+                let decoder = RESPDecoder()
+                for value in values {
+                    #expect(try decoder.decode(from: &whole) == value)
+                }
+                #expect(whole.readableBytes == 0)
 
-            // The same bytes in random pieces: values come out whole, in order.
-            var pieces = random.random
-            var received = ByteBuffer()
-            var decoded: [RESPValue] = []
-            var rest = encoded
-            while rest.readableBytes > 0 {
-                let size = min(rest.readableBytes, Int(pieces.next() % 7) + 1)
-                received.writeImmutableBuffer(rest.readSlice(length: size)!)
-                while let value = try decoder.decode(from: &received) { decoded.append(value) }
+                // The same bytes in random pieces: values come out whole, in order.
+                var pieces = random.random
+                var received = ByteBuffer()
+                var decoded: [RESPValue] = []
+                var rest = encoded
+                while rest.readableBytes > 0 {
+                    let size = min(rest.readableBytes, Int(pieces.next() % 7) + 1)
+                    received.writeImmutableBuffer(rest.readSlice(length: size)!)
+                    while let value = try decoder.decode(from: &received) { decoded.append(value) }
+                }
+                #expect(decoded == values)
             }
-            #expect(decoded == values)
         }
     }
 
@@ -100,18 +103,20 @@ struct RESPRoundTripTests {
     @Test("decoding random bytes never crashes and never consumes part of a value")
     func randomBytes() async {
         await propertyCheck(count: 2000, input: Gen.uint64()) { seed in
-            var random = SplitMix64(seed: seed)
-            let alphabet = Array("+-:$*%~>|_#,(=!\r\n0123456789-?tfxa".utf8)
-            let length = Int(random.next() % 64)
-            var buffer = ByteBuffer(
-                bytes: (0..<length).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] })
-            let before = buffer.readableBytes
-            do {
-                if try RESPDecoder().decode(from: &buffer) == nil {
+            await recordingThrows {
+                var random = SplitMix64(seed: seed)
+                let alphabet = Array("+-:$*%~>|_#,(=!\r\n0123456789-?tfxa".utf8)
+                let length = Int(random.next() % 64)
+                var buffer = ByteBuffer(
+                    bytes: (0..<length).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] })
+                let before = buffer.readableBytes
+                do {
+                    if try RESPDecoder().decode(from: &buffer) == nil {
+                        #expect(buffer.readableBytes == before)
+                    }
+                } catch {
                     #expect(buffer.readableBytes == before)
                 }
-            } catch {
-                #expect(buffer.readableBytes == before)
             }
         }
     }
