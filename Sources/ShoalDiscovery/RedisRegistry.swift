@@ -9,9 +9,14 @@ import Synchronization
 ///
 /// ```swift
 /// let registry = RedisRegistry(configuration: try RedisConfiguration(url: "redis://10.0.0.5:6379"))
-/// // run `registry` (its sweeper) in a ServiceGroup
+/// // run `registry` in a ServiceGroup: subscriptions are served while it runs
 /// for await snapshot in registry.subscribe("payments") { … }
 /// ```
+///
+/// Everything the registry does in the background (listening for changes, the lookups that
+/// follow them, the sweeper, the pool's upkeep) runs inside ``run()``, so graceful shutdown
+/// and cancellation reach all of it. Calls (register, lookup, …) work without it;
+/// subscriptions get their first snapshot once it runs.
 ///
 /// - Each change (a registration that differs, a deregistration, a health change, an
 ///   expiry) is one Lua script that also bumps the service's index and publishes it, so
@@ -44,6 +49,9 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
     public let clock: any MonotonicClock
     private let keys: RedisRegistryKeys
     private let state = Mutex(State())
+    /// Services to look up again for their watchers (`nil`: any index), served by ``run()``.
+    private let refreshes: AsyncStream<(service: String, beyond: UInt64?)>
+    private let refreshRequests: AsyncStream<(service: String, beyond: UInt64?)>.Continuation
 
     private struct Watched {
         var watchers: [Int: AsyncStream<ServiceSnapshot>.Continuation] = [:]
@@ -64,7 +72,6 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
         var watched: [String: Watched] = [:]
         var nextWatcher = 0
         var listener: RedisSubscriber.Listener?
-        var listening: Task<Void, Never>?
     }
 
     /// A registry on the server `configuration` names, with a pool and a subscriber of its own.
@@ -88,6 +95,7 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
         self.keyPrefix = keyPrefix
         self.sweepInterval = sweepInterval
         self.keys = RedisRegistryKeys(prefix: keyPrefix)
+        (refreshes, refreshRequests) = AsyncStream.makeStream()
     }
 
     public func register(_ instance: ServiceInstance, ttl: Duration) async throws -> ServiceInstance {
@@ -159,9 +167,6 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
         let id = state.withLock { state in
             state.nextWatcher += 1
             state.watched[service, default: Watched()].watchers[state.nextWatcher] = continuation
-            if state.listening == nil {
-                state.listening = Task { await self.listen() }
-            }
             return state.nextWatcher
         }
         continuation.onTermination = { [weak self] _ in
@@ -170,10 +175,7 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
                 if state.watched[service]?.watchers.isEmpty == true { state.watched[service] = nil }
             }
         }
-        Task {
-            await state.withLock { $0.listening }?.value  // subscribed to changes first
-            await self.refresh(service)
-        }
+        refreshRequests.yield((service, nil))  // served by run(), once it listens for changes
         return stream
     }
 
@@ -182,18 +184,33 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
         state.withLock { $0.watched[service]?.watchers.count ?? 0 }
     }
 
-    /// Sweeps expired instances until graceful shutdown or cancellation, then stops
-    /// listening, finishes every subscription and closes the connections. It also runs the
-    /// pool's upkeep (``RedisConnectionPool/run()``), which follows failovers when the
-    /// configuration names sentinels.
+    /// Listens for changes and looks services up again for their watchers, sweeps expired
+    /// instances, and runs the pool's upkeep (``RedisConnectionPool/run()``, which follows
+    /// failovers when the configuration names sentinels), until graceful shutdown or
+    /// cancellation. Then it stops listening, finishes every subscription and closes the
+    /// connections: nothing it started is left running.
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { try? await self.pool.run() }
                 group.addTask { await self.sweep() }
+                group.addTask {
+                    await self.listen()  // subscribed to changes before the first lookups
+                    await self.serveRefreshes()
+                }
             }
         }
         await close()
+    }
+
+    /// Looks up each service asked for, each lookup a child task (``refresh(_:ifBeyond:)``
+    /// coalesces those of one service), until cancelled.
+    private func serveRefreshes() async {
+        await withDiscardingTaskGroup { group in
+            for await request in refreshes {
+                group.addTask { await self.refresh(request.service, ifBeyond: request.beyond) }
+            }
+        }
     }
 
     private func sweep() async {
@@ -224,12 +241,14 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
             return (state.listener, state.watched.values.flatMap(\.watchers.values))
         }
         listener?.cancel()
+        refreshRequests.finish()
         for continuation in watchers { continuation.finish() }  // outside the lock: onTermination takes it
         await subscriber.close()
         await pool.close()
     }
 
-    /// Listens to change notices until closed, retrying while Redis is away.
+    /// Subscribes to change notices, retrying while Redis is away, until subscribed or
+    /// cancelled. Notices ask ``run()`` for lookups.
     private func listen() async {
         var attempt = 0
         while !Task.isCancelled {
@@ -241,10 +260,9 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
                         let words = String(buffer: message.payload).split(separator: " ")
                         guard let service = words.first.map(String.init) else { return }
                         let index = words.count > 1 ? UInt64(words[1]) : nil
-                        Task { await self.refresh(service, ifBeyond: index) }
+                        self.refreshRequests.yield((service, index))
                     case .resubscribed:
-                        let watched = self.disrupted()
-                        Task { for service in watched { await self.refresh(service) } }
+                        for service in self.disrupted() { self.refreshRequests.yield((service, nil)) }
                     }
                 }
                 state.withLock { $0.listener = listener }

@@ -30,7 +30,10 @@ public final class Gateway: Service, Sendable {
     let shared: GatewayShared
     private let clock: any MonotonicClock
     private let wallClock: any WallClock
-    private let bound = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, any Error>])>((nil, []))
+    /// The port once bound, or why the gateway could not start; callers of ``boundPort()``
+    /// wait for one of them.
+    private let bound = Mutex<(port: Int?, failure: (any Error)?, waiters: [CheckedContinuation<Int, any Error>])>(
+        (nil, nil, []))
     /// The access log's file while ``run()`` runs.
     private let accessLogWriter = Mutex<AccessLogWriter?>(nil)
     /// The TLS context new connections get: ``reloadTLS(_:)`` replaces it.
@@ -66,15 +69,17 @@ public final class Gateway: Service, Sendable {
     /// Client connections open now.
     public var openConnections: Int { shared.connections.load(ordering: .relaxed) }
 
-    /// The port the gateway listens on, once it does (waits until then).
+    /// The port the gateway listens on, once it does (waits until then). Throws why it could
+    /// not start, if it could not, whenever it is asked.
     public func boundPort() async throws -> Int {
         try await withCheckedThrowingContinuation { continuation in
-            let port = bound.withLock { state -> Int? in
-                if let port = state.port { return port }
+            let known = bound.withLock { state -> Result<Int, any Error>? in
+                if let port = state.port { return .success(port) }
+                if let failure = state.failure { return .failure(failure) }
                 state.waiters.append(continuation)
                 return nil
             }
-            if let port { continuation.resume(returning: port) }
+            if let known { continuation.resume(with: known) }
         }
     }
 
@@ -215,6 +220,7 @@ public final class Gateway: Service, Sendable {
     private func fail(_ error: any Error) {
         let waiters = bound.withLock { state in
             defer { state.waiters = [] }
+            state.failure = error  // for callers that ask later
             return state.waiters
         }
         for waiter in waiters { waiter.resume(throwing: error) }
@@ -232,7 +238,7 @@ public final class Gateway: Service, Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 let open = shared.connections.wrappingAdd(1, ordering: .relaxed).newValue
-                channel.closeFuture.whenComplete { _ in shared.connections.wrappingSubtract(1, ordering: .relaxed) }
+                channel.closeFuture.whenComplete { _ in shared.connectionClosed() }
                 guard open <= limits.maxConnections, let loop = loops[ObjectIdentifier(channel.eventLoop)] else {
                     return channel.close()
                 }
@@ -255,9 +261,13 @@ public final class Gateway: Service, Sendable {
                 for handler in loop.value.handlers.values { handler.drain() }
             }.get()
         }
-        let deadline = ContinuousClock.now + configuration.limits.drainTimeout
-        while shared.connections.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        // The last connection to close ends the wait; the drain timeout ends it otherwise.
+        let deadline = clock.now() + configuration.limits.drainTimeout
+        await withTaskGroup(of: Void.self) { [shared, clock] group in
+            group.addTask { await shared.waitUntilNoConnections() }
+            group.addTask { try? await clock.sleep(until: deadline) }
+            await group.next()
+            group.cancelAll()
         }
         for loop in loops {
             try? await loop.eventLoop.submit {

@@ -20,6 +20,8 @@ final class GatewayShared: Sendable {
     let connections = Atomic<Int>(0)
     /// Set when a graceful shutdown began: keep-alive ends with the response in flight.
     let draining = Atomic<Bool>(false)
+    /// The drain waiting for the last connection to close (``waitUntilNoConnections()``).
+    let drainWaiter = Mutex<CheckedContinuation<Void, Never>?>(nil)
     /// Counts read in process (the demo's summary); `/metrics` has the rest.
     let counters = GatewayCounters()
     /// Whether clients come over TLS.

@@ -23,10 +23,6 @@ public final class EmbeddedLock: DistributedLock {
         var holder: Holder?
         var waiters: [Waiter] = []
         var fencing: UInt64 = 0
-        /// Whether a task is watching the holder's expiry for the waiters.
-        var watching = false
-        /// Each waiter's wait time-out, cancelled when the waiter leaves the line.
-        var waitTimers: [Int: Task<Void, Never>] = [:]
     }
 
     struct Holder {
@@ -57,15 +53,46 @@ public final class EmbeddedLock: DistributedLock {
         }
     }
 
+    /// Waits in line for `name`. The waiting is the caller's task, with one child of it that
+    /// sleeps on ``clock`` until the holder's lease runs out (handing the lock on) or `wait`
+    /// ends: nothing outlives the call.
     public func acquire(_ name: String, ttl: Duration, wait: Duration) async throws -> LockLease {
         try LockLease.validate(name, ttl: ttl)
         guard wait >= .zero else { throw LockError(.invalidArgument, "wait must not be negative, not \(wait)") }
         let id = nextWaiterID.add(1, ordering: .relaxed).newValue
         let deadline = clock.now() + wait
+        return try await withThrowingTaskGroup(of: LockLease?.self) { group in
+            // The watcher starts once the waiter is in line (or has its answer), so that it
+            // never takes a waiter that has not joined yet for one that has left.
+            let (joined, join) = AsyncStream<Never>.makeStream()
+            group.addTask { try await self.waitInLine(for: name, id: id, ttl: ttl, joined: join) }
+            for await _ in joined {}
+            group.addTask {
+                await self.watch(name, for: id, until: deadline, wait: wait)
+                return nil
+            }
+            while let result = try await group.next() {
+                if let lease = result {
+                    group.cancelAll()  // the watcher's sleep
+                    return lease
+                }
+            }
+            throw CancellationError()  // not reached: the line always ends with a lease or an error
+        }
+    }
+
+    /// Joins the line for `name` (or takes the lock at once if it is free and no one waits),
+    /// and returns when the lock is handed over; leaves the line when cancelled.
+    ///
+    /// `joined` finishes once the waiter is in line, or has its answer.
+    private func waitInLine(
+        for name: String, id: Int, ttl: Duration, joined: AsyncStream<Never>.Continuation
+    ) async throws -> LockLease {
+        defer { joined.finish() }  // a call that throws before joining
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<LockLease, any Error>) in
                 let now = clock.now()
-                enum Next { case granted(LockLease), cancelled, waiting(watch: Bool) }
+                enum Next { case granted(LockLease), cancelled, waiting }
                 let next = state.withLock { entries -> Next in
                     var entry = entries[name] ?? Entry()
                     defer { entries[name] = entry }
@@ -74,24 +101,13 @@ public final class EmbeddedLock: DistributedLock {
                         return .granted(Self.grant(&entry, name: name, ttl: ttl, at: now))
                     }
                     entry.waiters.append(Waiter(id: id, ttl: ttl, continuation: continuation))
-                    let startWatching = !entry.watching
-                    entry.watching = true
-                    return .waiting(watch: startWatching)
+                    return .waiting
                 }
+                joined.finish()
                 switch next {
-                case .granted(let lease):
-                    continuation.resume(returning: lease)
-                case .cancelled:
-                    continuation.resume(throwing: CancellationError())
-                case .waiting(let watch):
-                    if watch { Task { await self.watchExpiry(of: name) } }
-                    let timer = Task { await self.expireWait(of: name, waiter: id, at: deadline, wait: wait) }
-                    let stillWaiting = state.withLock { entries -> Bool in
-                        guard entries[name]?.waiters.contains(where: { $0.id == id }) == true else { return false }
-                        entries[name]?.waitTimers[id] = timer
-                        return true
-                    }
-                    if !stillWaiting { timer.cancel() }  // granted or withdrawn meanwhile
+                case .granted(let lease): continuation.resume(returning: lease)
+                case .cancelled: continuation.resume(throwing: CancellationError())
+                case .waiting: break
                 }
             }
         } onCancel: {
@@ -148,62 +164,52 @@ public final class EmbeddedLock: DistributedLock {
 
     // MARK: - Waiting
 
-    /// While anyone waits for `name`, sleeps until the holder's expiry and hands the lock to
-    /// the next waiter when a holder lets it lapse.
-    private func watchExpiry(of name: String) async {
-        while true {
+    /// While waiter `id` is in line for `name`: sleeps until the holder's lease runs out,
+    /// then hands the lock to the first waiter, and fails waiter `id` with
+    /// ``LockError/Code-swift.struct/notAcquired`` if it still waits at `deadline`. Returns
+    /// when the waiter has left the line, or when cancelled.
+    private func watch(_ name: String, for id: Int, until deadline: MonotonicInstant, wait: Duration) async {
+        while !Task.isCancelled {
             let now = clock.now()
-            enum Step { case sleep(until: Int64), stop }
+            enum Step { case sleep(until: MonotonicInstant), timedOut, stop }
             var handOver: (Waiter, LockLease)?
             let step = state.withLock { entries -> Step in
-                guard var entry = entries[name] else { return .stop }
+                guard var entry = entries[name], entry.waiters.contains(where: { $0.id == id }) else { return .stop }
                 defer { entries[name] = Self.isEmpty(entry) ? nil : entry }
-                if entry.waiters.isEmpty {
-                    entry.watching = false
-                    return .stop
-                }
                 if Self.isFree(entry, at: now) {
                     entry.holder = nil
                     handOver = Self.handOver(&entry, name: name, at: now)
                 }
-                guard let holder = entry.holder else {
-                    entry.watching = false
-                    return .stop
-                }
-                return .sleep(until: holder.expiresAt)
+                if now >= deadline { return .timedOut }
+                let expiry = entry.holder.map { MonotonicInstant(nanoseconds: $0.expiresAt) } ?? deadline
+                return .sleep(until: min(expiry, deadline))
             }
             if let (waiter, lease) = handOver { waiter.continuation.resume(returning: lease) }
-            guard case .sleep(let until) = step else { return }
-            try? await clock.sleep(until: MonotonicInstant(nanoseconds: until))
+            switch step {
+            case .stop:
+                return
+            case .timedOut:
+                withdraw(
+                    waiter: id, from: name,
+                    with: LockError(.notAcquired, "lock '\(name)' was not acquired within \(wait)"))
+                return
+            case .sleep(let until):
+                try? await clock.sleep(until: until)
+            }
         }
-    }
-
-    /// Fails waiter `id` with ``LockError/Code-swift.struct/notAcquired`` if it still waits at
-    /// `deadline`.
-    private func expireWait(of name: String, waiter id: Int, at deadline: MonotonicInstant, wait: Duration) async {
-        do {
-            try await clock.sleep(until: deadline)
-        } catch {
-            return  // the waiter got the lock or left the line
-        }
-        withdraw(
-            waiter: id, from: name, with: LockError(.notAcquired, "lock '\(name)' was not acquired within \(wait)"))
     }
 
     /// Takes waiter `id` out of line, if still there, and fails it with `error`.
     private func withdraw(waiter id: Int, from name: String, with error: any Error) {
-        let withdrawn = state.withLock { entries -> (Waiter, Task<Void, Never>?)? in
+        let withdrawn = state.withLock { entries -> Waiter? in
             guard var entry = entries[name], let index = entry.waiters.firstIndex(where: { $0.id == id }) else {
                 return nil
             }
             let waiter = entry.waiters.remove(at: index)
-            let timer = entry.waitTimers.removeValue(forKey: id)
             entries[name] = Self.isEmpty(entry) ? nil : entry
-            return (waiter, timer)
+            return waiter
         }
-        guard let (waiter, timer) = withdrawn else { return }
-        timer?.cancel()
-        waiter.continuation.resume(throwing: error)
+        withdrawn?.continuation.resume(throwing: error)
     }
 
     // MARK: - State
@@ -214,8 +220,7 @@ public final class EmbeddedLock: DistributedLock {
     }
 
     private static func isEmpty(_ entry: Entry) -> Bool {
-        entry.holder == nil && entry.waiters.isEmpty && !entry.watching && entry.fencing == 0
-            && entry.waitTimers.isEmpty
+        entry.holder == nil && entry.waiters.isEmpty && entry.fencing == 0
     }
 
     private static func grant(_ entry: inout Entry, name: String, ttl: Duration, at now: MonotonicInstant) -> LockLease
@@ -231,7 +236,6 @@ public final class EmbeddedLock: DistributedLock {
     private static func handOver(_ entry: inout Entry, name: String, at now: MonotonicInstant) -> (Waiter, LockLease)? {
         guard entry.holder == nil, !entry.waiters.isEmpty else { return nil }
         let waiter = entry.waiters.removeFirst()
-        entry.waitTimers.removeValue(forKey: waiter.id)?.cancel()
         return (waiter, grant(&entry, name: name, ttl: waiter.ttl, at: now))
     }
 }

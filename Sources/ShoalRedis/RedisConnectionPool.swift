@@ -272,8 +272,8 @@ public final class RedisConnectionPool: Service, Sendable {
             return state.nextWaiterID
         }
         let leaseTimeout = pool.leaseTimeout
-        let timer = Task { [self] in
-            try await Task.sleep(for: leaseTimeout)
+        // A timer on the pool's event loop, not a task: it ends with the wait, whatever happens.
+        let timer = eventLoop.scheduleTask(in: .nanoseconds(leaseTimeout.totalNanoseconds)) { [self] in
             self.withdraw(
                 id,
                 RedisError(

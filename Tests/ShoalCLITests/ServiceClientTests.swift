@@ -253,6 +253,7 @@ struct ServiceClientTests {
         }
         try await serve.register("callee", a)
         let registry = RedisRegistry(configuration: RedisConfiguration(host: redis.host, port: redis.port))
+        let running = Task { try await registry.run() }  // what serves its subscriptions
         let client = ServiceClient(discovery: registry, configuration: .init(strategy: .roundRobin))
         #expect(await Self.backend(client, "callee") == "a")
         try await serve.register("callee", b)
@@ -266,7 +267,8 @@ struct ServiceClientTests {
                 return seen == ["b"]
             })
         await client.shutdown()
-        await registry.close()
+        running.cancel()
+        try await running.value
     }
 
     @Test("graceful shutdown ends the client: later calls fail with shutDown")

@@ -53,11 +53,35 @@ struct HealthCheckTests {
         #expect(checker.checkCount == 0)
     }
 
+    @Test("after run() ends no check goes on: a server that dies then changes nothing")
+    func nothingAfterRun() async throws {
+        let server = try HTTPTestServer.start()
+        let registry = EmbeddedRegistry()
+        let instance = try ServiceInstance(service: "web", id: "w1", address: "127.0.0.1", port: server.port)
+        _ = try await registry.register(instance, ttl: .seconds(60))
+        _ = try await registry.setHealth(.critical, service: "web", id: "w1")
+        var started = instance
+        started.health = .critical
+        let checker = HealthChecker(registry: registry)
+        checker.check(  // asked for before run(): it starts when run() does
+            started, with: try HealthCheck(.tcp, interval: .milliseconds(20), timeout: .milliseconds(500), fall: 1, rise: 1))
+        let running = Task { try await checker.run() }
+        #expect(
+            try await eventually(within: 5) { try await registry.lookup("web").instances.first?.health == .passing })
+        running.cancel()
+        try await running.value
+        #expect(checker.checkCount == 0)
+        server.kill()
+        try await Task.sleep(for: .milliseconds(500))  // 25 intervals: a check left running would see it
+        #expect(try await registry.lookup("web").instances.first?.health == .passing)
+    }
+
     @Test("an HTTP check passes only on 2xx; a TCP check only when the port accepts")
     func probes() async throws {
         let server = try HTTPTestServer.start()
         let registry = EmbeddedRegistry()
         let checker = HealthChecker(registry: registry)
+        let running = Task { try await checker.run() }
         let cases: [(HealthCheck.Probe, Int, HealthStatus)] = [
             (.http(path: "/missing"), server.port, .critical),  // 404
             (.tcp, server.port, .passing),
@@ -82,5 +106,7 @@ struct HealthCheckTests {
             checker.stopChecking(service: instance.service, id: "i")
         }
         #expect(checker.checkCount == 0)
+        running.cancel()
+        try await running.value
     }
 }

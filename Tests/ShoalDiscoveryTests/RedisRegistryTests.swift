@@ -44,6 +44,7 @@ struct RedisRegistryTests {
         // machine (parallel `swift test`) longer than the default 5 s.
         let a = redisRegistry(redis, leaseTimeout: .seconds(60))
         let b = redisRegistry(redis)
+        let running = Task { try await b.run() }
         var iterator = b.subscribe("burst").makeAsyncIterator()
         #expect(await next(&iterator)?.instances.isEmpty == true)
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -67,7 +68,8 @@ struct RedisRegistryTests {
         }
         #expect(scripts - 200 <= 100, "one per change would be about 200: \(scripts - 200)")
         await a.close()
-        await b.close()
+        running.cancel()
+        try await running.value
     }
 
     @Test("two registries on one Redis: a registration on one is pushed to a watcher on the other; renewals are not")
@@ -75,6 +77,7 @@ struct RedisRegistryTests {
         let redis = try RedisServer.start()
         let a = redisRegistry(redis)
         let b = redisRegistry(redis)
+        let running = Task { try await b.run() }
         let stream = b.subscribe("payments")
         var iterator = stream.makeAsyncIterator()
         #expect(await next(&iterator)?.instances.isEmpty == true)
@@ -95,7 +98,8 @@ struct RedisRegistryTests {
         #expect(try await !a.renew(service: "payments", id: "p1"))
         #expect(try await b.services().isEmpty)
         await a.close()
-        await b.close()
+        running.cancel()
+        try await running.value
     }
 
     @Test("an instance not renewed disappears within its TTL plus the sweep interval, for watchers elsewhere")
@@ -147,6 +151,7 @@ struct RedisRegistryTests {
         let b = redisRegistry(redis)
         let registration = Registration(registry: a, instance: try instance("p1"), ttl: .seconds(1))
         let running = Task { try await registration.run() }
+        let watching = Task { try await b.run() }
         let stream = b.subscribe("payments")
         var iterator = stream.makeAsyncIterator()
         var seen = await next(&iterator)
@@ -163,7 +168,8 @@ struct RedisRegistryTests {
         try await running.value
         #expect(try await b.lookup("payments").instances.isEmpty)  // deregistered on the way out
         await a.close()
-        await b.close()
+        watching.cancel()
+        try await watching.value
     }
 
     @Test("a TTL outside 1 s ... 1 h is refused and stores nothing")

@@ -220,44 +220,26 @@ struct ServeCommand: AsyncParsableCommand {
         // service that fails (a listener that cannot bind) stops the others gracefully, so
         // they do not log their cancellation as errors.
         // The Redis lock service runs too: with sentinels, it follows failovers at once.
+        let routes = settings.routes.count == 1 ? "1 route" : "\(settings.routes.count) routes"
+        let threads = settings.threads == 1 ? "1 thread" : "\(settings.threads) threads"
+        let scheme = tls == nil ? "http" : "https"
+        let announcement = GatewayAnnouncement(gateway: gateway) { bound in
+            "shoal: gateway on \(scheme)://\(gatewayHost):\(bound) (\(routes), \(threads))\n"
+        }
         let services: [any Service] =
             (tracing.map { [$0.service] } ?? []) + (redisLocks.map { [$0] } ?? [])
-            + [registry, checker, gateway, application]
+            + [registry, checker, gateway, application, ServeSignals(gateway: gateway, settings: settings)]
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: services.map { .init(service: $0, failureTerminationBehavior: .gracefullyShutdownGroup) },
+                services: services.map { .init(service: $0, failureTerminationBehavior: .gracefullyShutdownGroup) }
+                    + [.init(service: announcement, successTerminationBehavior: .ignore)],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        let announce = Task {
-            guard let bound = try? await gateway.boundPort() else { return }
-            let routes = settings.routes.count == 1 ? "1 route" : "\(settings.routes.count) routes"
-            let threads = settings.threads == 1 ? "1 thread" : "\(settings.threads) threads"
-            let scheme = tls == nil ? "http" : "https"
-            StandardError.write("shoal: gateway on \(scheme)://\(gatewayHost):\(bound) (\(routes), \(threads))\n")
-        }
-        defer { announce.cancel() }
-        // SIGUSR1 reopens the access log (after a rotation moved it), as it does for nginx;
-        // SIGHUP reads the TLS certificate and key again (after a renewal).
-        let signals = Task { [settings] in
-            for await signal in await UnixSignalsSequence(trapping: .sigusr1, .sighup) {
-                if signal == .sigusr1 {
-                    do throws(GatewayAccessLogError) {
-                        try gateway.reopenAccessLog()
-                    } catch {
-                        StandardError.write("shoal: SIGUSR1: \(error); the log goes on to the file it was going to\n")
-                    }
-                } else {
-                    Self.reloadTLS(gateway, settings)
-                }
-            }
-        }
-        defer { signals.cancel() }
+        // Every service closes what it opened when its run() ends, the Redis locks included.
         do {
             try await group.run()
         } catch let error as GatewayListenError {
-            await redisLocks?.close()
             throw RuntimeFailure("the gateway \(error) (--listen); choose another address")
         } catch {
-            await redisLocks?.close()
             if let usage = Self.settingError(error) { throw usage }
             // The gateway names itself; an address error from elsewhere is the admin listener's.
             if let error = error as? IOError, [EADDRINUSE, EADDRNOTAVAIL, EACCES].contains(error.errnoCode) {
@@ -266,7 +248,6 @@ struct ServeCommand: AsyncParsableCommand {
             }
             throw RuntimeFailure("serve stopped: \(error)")
         }
-        await redisLocks?.close()
     }
 
     /// The settings given as flags; the others come from the environment or the file.

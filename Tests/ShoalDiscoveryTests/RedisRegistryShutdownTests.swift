@@ -1,0 +1,52 @@
+import ShoalCore
+import ShoalDiscovery
+import ShoalRESP
+import ShoalRedis
+import ShoalTesting
+import Testing
+
+@Suite("RedisRegistry leaves nothing behind when run() ends")
+struct RedisRegistryShutdownTests {
+    /// Clients connected to `redis`, not counting the connection that asks.
+    static func clients(_ redis: RedisServer) throws -> Int {
+        let list = try redis.command("CLIENT", "LIST").string ?? ""
+        return list.split(separator: "\n").filter { !$0.contains("cmd=client|list") }.count
+    }
+
+    @Test("after run() ends, every connection it opened is closed")
+    func connectionsClosed() async throws {
+        let redis = try RedisServer.start()
+        let registry = redisRegistry(redis)
+        let running = Task { try await registry.run() }
+        var iterator = registry.subscribe("payments").makeAsyncIterator()
+        #expect(await next(&iterator)?.instances.isEmpty == true)
+        _ = try await registry.register(try instance("p1"), ttl: .seconds(30))
+        #expect(await next(&iterator)?.instances.map(\.id) == ["p1"])
+        let open = try Self.clients(redis)
+        #expect(open >= 2, "the pool and the subscriber: \(open) clients")  // pool + subscriber
+        running.cancel()
+        try await running.value
+        #expect(await next(&iterator, within: 1) == nil)  // the subscription finished
+        let closed = try await eventually(within: 2) { try Self.clients(redis) == 0 }
+        #expect(closed, "\((try? Self.clients(redis)) ?? -1) clients still connected")
+    }
+
+    @Test("with Redis away, run() ends when cancelled and nothing goes on trying to reach it")
+    func nothingRetriesAfterwards() async throws {
+        let redis = try RedisServer.start()
+        let registry = redisRegistry(redis)
+        redis.stop()
+        let running = Task { try await registry.run() }
+        let stream = registry.subscribe("payments")  // its listener retries while Redis is away
+        try await Task.sleep(for: .milliseconds(700))
+        let stopping = ContinuousClock.now
+        running.cancel()
+        try await running.value
+        #expect(ContinuousClock.now - stopping < .seconds(3))
+        for await _ in stream {}  // finished, not left open
+        // Redis comes back on the same port: nothing of the registry connects to it.
+        try redis.restart()
+        try await Task.sleep(for: .seconds(2))
+        #expect(try Self.clients(redis) == 0)
+    }
+}
