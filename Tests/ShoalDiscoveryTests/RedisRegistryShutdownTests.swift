@@ -42,7 +42,7 @@ struct RedisRegistryShutdownTests {
         let stopping = ContinuousClock.now
         running.cancel()
         try await running.value
-        #expect(ContinuousClock.now - stopping < .seconds(3))
+        #expect(ContinuousClock.now - stopping < .seconds(10))
         for await _ in stream {}  // finished, not left open
         // Redis comes back on the same port: nothing of the registry connects to it.
         try redis.restart()
