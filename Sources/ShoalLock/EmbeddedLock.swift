@@ -59,6 +59,8 @@ public final class EmbeddedLock: DistributedLock {
     public func acquire(_ name: String, ttl: Duration, wait: Duration) async throws -> LockLease {
         try LockLease.validate(name, ttl: ttl)
         guard wait >= .zero else { throw LockError(.invalidArgument, "wait must not be negative, not \(wait)") }
+        // A free lock with no one in line is granted without tasks.
+        if let lease = try await tryAcquire(name, ttl: ttl) { return lease }
         let id = nextWaiterID.add(1, ordering: .relaxed).newValue
         let deadline = clock.now() + wait
         return try await withThrowingTaskGroup(of: LockLease?.self) { group in
@@ -182,7 +184,11 @@ public final class EmbeddedLock: DistributedLock {
                 }
                 if now >= deadline { return .timedOut }
                 let expiry = entry.holder.map { MonotonicInstant(nanoseconds: $0.expiresAt) } ?? deadline
-                return .sleep(until: min(expiry, deadline))
+                // A waiter ahead may be handed the lock while this one sleeps, with a lease
+                // that ends before `expiry`: wake by the shortest lease it could get.
+                let shortestAhead = entry.waiters.prefix { $0.id != id }.map(\.ttl).min()
+                let ahead = shortestAhead.map { now + $0 } ?? deadline
+                return .sleep(until: min(expiry, deadline, ahead))
             }
             if let (waiter, lease) = handOver { waiter.continuation.resume(returning: lease) }
             switch step {
