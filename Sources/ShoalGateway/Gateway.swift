@@ -113,15 +113,25 @@ public final class Gateway: Service, Sendable {
         self.accessLogWriter.withLock { $0 = accessLogWriter }
         defer { self.accessLogWriter.withLock { $0 = nil } }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
+        /// Undoes the start when the gateway cannot listen: says why to ``boundPort()``'s
+        /// callers, stops the access log's thread (nothing was logged) and the event loops.
+        func giveUp(_ reason: String) async -> GatewayListenError {
+            let failure = GatewayListenError(address: "\(configuration.host):\(configuration.port)", reason: reason)
+            fail(failure)
+            await accessLogWriter?.finish(within: .zero)
+            try? await group.shutdownGracefully()
+            return failure
+        }
         var loops: [ObjectIdentifier: NIOLoopBound<GatewayLoop>] = [:]
         for (n, eventLoop) in group.makeIterator().enumerated() {
-            let loop = try await eventLoop.submit { [shared, wallClock] in
+            let made = try? await eventLoop.submit { [shared, wallClock] in
                 NIOLoopBound(
                     GatewayLoop(
                         eventLoop: eventLoop, shared: shared, seed: UInt64.random(in: .min ... .max) &+ UInt64(n),
                         accessLog: accessLogWriter.map { AccessLogBuffer(writer: $0, wallClock: wallClock) }),
                     eventLoop: eventLoop)
             }.get()
+            guard let loop = made else { throw await giveUp("its event loop stopped") }
             loops[ObjectIdentifier(eventLoop)] = loop
         }
         let server: any Channel
@@ -130,11 +140,7 @@ public final class Gateway: Service, Sendable {
                 host: configuration.host, port: configuration.port
             ).get()
         } catch {
-            let failure = GatewayListenError(address: "\(configuration.host):\(configuration.port)", reason: "\(error)")
-            fail(failure)
-            await accessLogWriter?.finish(within: .zero)  // nothing was logged: it stops its thread
-            try? await group.shutdownGracefully()
-            throw failure
+            throw await giveUp("\(error)")
         }
         let port = server.localAddress?.port ?? configuration.port
         let waiters = bound.withLock { state in
@@ -261,11 +267,12 @@ public final class Gateway: Service, Sendable {
                 for handler in loop.value.handlers.values { handler.drain() }
             }.get()
         }
-        // The last connection to close ends the wait; the drain timeout ends it otherwise.
-        let deadline = clock.now() + configuration.limits.drainTimeout
-        await withTaskGroup(of: Void.self) { [shared, clock] group in
+        // The last connection to close ends the wait; the drain timeout (real time, whatever
+        // clock the balancers read) ends it otherwise.
+        let timeout = configuration.limits.drainTimeout
+        await withTaskGroup(of: Void.self) { [shared] group in
             group.addTask { await shared.waitUntilNoConnections() }
-            group.addTask { try? await clock.sleep(until: deadline) }
+            group.addTask { try? await Task.sleep(for: timeout) }
             await group.next()
             group.cancelAll()
         }
