@@ -102,21 +102,30 @@ struct HealthTests {
         #expect(abs(Double(done) / 30_000 - 1.0 / 3) < 0.015, "\(done)")
     }
 
-    @Test("a half-open breaker judged as a P2C candidate but not chosen keeps its probe slots")
-    func probesAreNotLeaked() throws {
+    /// Two endpoints with breakers; endpoint 0 failed until its breaker opened, and its open
+    /// time has passed, so its next pick is a half-open probe.
+    static func halfOpenBreaker(strategy: BalancingStrategy, probes: Int, seed: UInt64) throws
+        -> (LoadBalancer, BalancerPicker)
+    {
         let clock = ManualClock()
         var configuration = BalancerConfiguration()
         configuration.outlierDetection = nil
-        configuration.circuitBreaker = .init(minimumRequests: 4, openDuration: .seconds(5), halfOpenProbes: 3)
+        configuration.circuitBreaker = .init(minimumRequests: 4, openDuration: .seconds(5), halfOpenProbes: probes)
         let balancer = try LoadBalancer(
-            endpoints: endpoints(2), strategy: .leastRequest(), configuration: configuration, clock: clock)
-        let picker = balancer.makePicker(seed: 4)
+            endpoints: endpoints(2), strategy: strategy, configuration: configuration, clock: clock)
+        let picker = balancer.makePicker(seed: seed)
         for _ in 0..<20 {
             let pick = try picker.pick()
             pick.finish(pick.index == 0 ? serverError : ok)
         }
         #expect(balancer.report[0].circuit == .open(until: 5_000_000_000))
         clock.advance(by: .seconds(6))
+        return (balancer, picker)
+    }
+
+    @Test("a half-open breaker judged as a P2C candidate but not chosen keeps its probe slots")
+    func probesAreNotLeaked() throws {
+        let (balancer, picker) = try Self.halfOpenBreaker(strategy: .leastRequest(), probes: 3, seed: 4)
         // Hold a request on endpoint 1 now and then, so least request sometimes prefers 0.
         for round in 0..<200 {
             let pick = try picker.pick()
@@ -127,19 +136,7 @@ struct HealthTests {
 
     @Test("a cancelled pick gives its half-open probe back, counting neither success nor failure")
     func cancelledProbeIsReturned() throws {
-        let clock = ManualClock()
-        var configuration = BalancerConfiguration()
-        configuration.outlierDetection = nil
-        configuration.circuitBreaker = .init(minimumRequests: 4, openDuration: .seconds(5), halfOpenProbes: 2)
-        let balancer = try LoadBalancer(
-            endpoints: endpoints(2), strategy: .roundRobin, configuration: configuration, clock: clock)
-        let picker = balancer.makePicker(seed: 3)
-        for _ in 0..<20 {
-            let pick = try picker.pick()
-            pick.finish(pick.index == 0 ? serverError : ok)
-        }
-        #expect(balancer.report[0].circuit == .open(until: 5_000_000_000))
-        clock.advance(by: .seconds(6))
+        let (balancer, picker) = try Self.halfOpenBreaker(strategy: .roundRobin, probes: 2, seed: 3)
         // Many more cancelled probes than there are slots: each must give its slot back.
         var cancelled = 0
         for _ in 0..<40 {
