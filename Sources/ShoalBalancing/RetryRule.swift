@@ -28,8 +28,21 @@ public struct RetryRule: Sendable, Hashable {
         triesSoFar: Int, repeatable: Bool, answerStarted: Bool, timeLeft: Bool, untriedLeft: Bool,
         budget: RetryBudget
     ) -> Bool {
-        guard repeatable, !answerStarted, triesSoFar <= retries, timeLeft, untriedLeft else { return false }
-        return budget.tryWithdraw()
+        allowsAnotherTry(
+            triesSoFar: triesSoFar, repeatable: repeatable, answerStarted: answerStarted, timeLeft: timeLeft,
+            untriedLeft: { untriedLeft }, withdraw: { budget.tryWithdraw() })
+    }
+
+    /// The same rule, for a caller that keeps its budget (and its instances) elsewhere:
+    /// `untriedLeft` is asked only once the conditions before it hold, and `withdraw` last,
+    /// when every other condition holds; it takes a retry from the budget and says whether
+    /// it could.
+    public func allowsAnotherTry(
+        triesSoFar: Int, repeatable: Bool, answerStarted: Bool, timeLeft: Bool, untriedLeft: () -> Bool,
+        withdraw: () -> Bool
+    ) -> Bool {
+        guard repeatable, !answerStarted, triesSoFar <= retries, timeLeft, untriedLeft() else { return false }
+        return withdraw()
     }
 
     /// Whether a request may be sent twice: its method is idempotent (RFC 9110 §9.2.2:

@@ -7,9 +7,14 @@ final class RouteEntry: Sendable {
     /// The index in the route table, for the route's upstream set, metrics and label.
     let index: Int
     let route: GatewayRoute
+    /// What of the route decides an exchange on it, as the proxy's state machine takes it.
+    let limits: ExchangeState.Route
 
     init(index: Int, route: GatewayRoute) {
         self.index = index
         self.route = route
+        limits = ExchangeState.Route(
+            timeout: route.timeout.timeAmount, perTryTimeout: route.perTryTimeout.timeAmount,
+            retries: route.retries, maxBodyBytes: route.maxBodyBytes)
     }
 }

@@ -40,7 +40,7 @@ extension Exchange {
     }
 
     /// Notes a try on the span: which instance, and which try it is.
-    func spanTry(address: String) {
+    func spanTry(address: String, tries: Int) {
         guard let span, span.isRecording else { return }
         span.addEvent(
             SpanEvent(name: "try", attributes: ["server.address": "\(address)", "shoal.try": .int64(Int64(tries))]))
@@ -53,8 +53,9 @@ extension Exchange {
     }
 
     /// Ends the span with the status the client got, or with `error` when the client got
-    /// none. A 5xx or an error marks the span failed. Later calls do nothing.
-    func endSpan(status: Int?, error: String? = nil) {
+    /// none; `tries` is how many tries the request took. A 5xx or an error marks the span
+    /// failed. Later calls do nothing.
+    mutating func endSpan(status: Int?, tries: Int, error: String? = nil) {
         guard let span else { return }
         self.span = nil
         guard span.isRecording else {

@@ -1,0 +1,52 @@
+import NIOCore
+
+/// One timer a connection, re-armed lazily.
+///
+/// A connection has up to three deadlines: the wait for a request's head (header or idle
+/// timeout), the current try's, and the request's overall one; a tunnel has its idle one.
+/// The machine says which comes first (``ProxyStateMachine/nextDeadline``) and what its
+/// passing means. Scheduling and cancelling a NIO task for each, on each request, costs more
+/// than the rest of the request's own work. So the timer stays armed at the earliest
+/// deadline it was set for; a later deadline leaves it alone, and when it fires the machine
+/// acts on what is due and the timer re-arms for what is left.
+extension ProxyHandler {
+    /// Arms the timer for the earliest pending deadline, unless it already fires before.
+    func armTimer() {
+        guard let context, let next = machine.nextDeadline else { return }
+        if timer != nil && timerAt <= next { return }
+        timer?.cancel()
+        timerAt = next
+        // The task holds the handler until it runs or is cancelled, which the handler does
+        // when its channel goes. (A weak reference would put every retain of the handler on
+        // the runtime's slow path.)
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: next) {
+            self.timerFired()
+        }
+    }
+
+    private func timerFired() {
+        timer = nil
+        timerAt = .distantFuture
+        let state = machine.exchange
+        switch machine.timerFired(now: now) {
+        case .rearm:
+            break
+        case .closeIdleTunnel:
+            let timeout = shared.configuration.limits.tunnelIdleTimeout
+            logAccess(state, status: 101, error: "the tunnel carried nothing for \(timeout)")
+            context?.close(promise: nil)
+            return
+        case .tryTimedOut(let final):
+            tryFailed(
+                timeout: true,
+                final ? "no answer within the route's timeout" : "no answer within the per-try timeout", final: final)
+        case .closeIdle:
+            context?.close(promise: nil)
+            return
+        case .headTimedOut:
+            refuseConnection(GatewayErrorResponse(status: .requestTimeout, message: "the request head took too long"))
+            return
+        }
+        armTimer()
+    }
+}

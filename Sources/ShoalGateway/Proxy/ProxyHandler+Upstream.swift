@@ -1,0 +1,246 @@
+import NIOCore
+import ShoalBalancing
+
+/// Tries: picking an instance, connecting, sending, and what the instance answers. The
+/// machine decides; this is the I/O.
+extension ProxyHandler: UpstreamDelegate {
+    /// Picks an instance not tried yet and sends the request to it.
+    func startTry(now: NIODeadline) {
+        guard let entry = exchange?.route, let state = machine.exchange else { return }
+        let index = entry.index
+        let picker = loop.picker(route: index)
+        let chosen =
+            state.failedAddresses.isEmpty
+            ? try? picker?.pick() : try? picker?.pick(avoiding: state.failedAddresses)
+        guard let pick = chosen else {
+            let (answer, close, then) = machine.pickFailed()
+            answerWithError(answer, detail: "every instance tried failed", close: close, then: then)
+            return
+        }
+        exchange?.pick = pick
+        let (tryID, isRetry) = machine.picked(address: pick.address, now: now)
+        if isRetry {
+            // A retry: counted once an instance not tried yet is picked for it.
+            shared.counters.retries.add(1, ordering: .relaxed)
+            loop.metrics.retry(route: index)
+        }
+        exchange?.spanTry(address: pick.address, tries: machine.exchange?.tries ?? 0)
+        armTimer()
+        if let connection = loop.pool.idleConnection(to: pick.address, now: now) {
+            connected(connection, tryID: tryID)
+            return
+        }
+        // Held until the connect ends (within the connect timeout): no weak references, which
+        // would slow every retain of the handler.
+        loop.pool.connect(pick.endpoint) { result in
+            switch result {
+            case .failure(let error):
+                guard self.machine.exchange?.currentTry.id == tryID else { return }
+                self.tryFailed(timeout: false, "cannot connect to \(pick.address): \(error)")
+            case .success(let connection):
+                self.connected(connection, tryID: tryID)
+            }
+        }
+    }
+
+    /// The connection for try `tryID` is ready: send what the machine says, or give the
+    /// connection back when that try is over.
+    private func connected(_ connection: UpstreamConnection, tryID: Int) {
+        switch machine.connected(tryID: tryID) {
+        case .release:
+            loop.pool.release(connection, now: now)
+        case .send(let pending, let end):
+            guard let exchange else { return }
+            self.exchange?.connection = connection
+            connection.delegate = self
+            connection.requestIsHead = exchange.request.isHead
+            connection.requestIsUpgrade = exchange.request.isUpgrade
+            connection.setReading(true)
+            connection.write(exchange.upstreamHead)
+            for data in pending { sendBody(data, of: exchange, on: connection) }
+            if end { sendEnd(trailers: machine.exchange?.requestTrailers, of: exchange, on: connection) }
+            connection.flush()
+            setClientReading(connection.channel.isWritable)
+        }
+    }
+
+    /// Writes body data to the instance as the request frames it: chunked bodies stay
+    /// chunked (with the gateway's own chunk sizes), others go as they are.
+    func sendBody(_ data: ByteBuffer, of exchange: Exchange, on connection: UpstreamConnection) {
+        if exchange.request.chunked {
+            connection.write(ChunkedEncoding.chunkStart(data.readableBytes, allocator: connection.channel.allocator))
+            connection.write(data)
+            connection.write(ChunkedEncoding.chunkEnd)
+        } else {
+            connection.write(data)
+        }
+    }
+
+    /// Writes what ends the request's body, if its framing has anything: the last chunk, with
+    /// the trailer fields that may go on.
+    func sendEnd(trailers: HTTPFieldList?, of exchange: Exchange, on connection: UpstreamConnection) {
+        guard exchange.request.chunked else { return }
+        connection.write(ChunkedEncoding.lastChunk(trailers: trailers, allocator: connection.channel.allocator))
+    }
+
+    /// Ends the current try (its pick and connection) without a verdict on the instance.
+    func abandonTry() {
+        let started = machine.exchange?.tryStarted ?? now
+        exchange?.finishPick(.failure(.cancelled, latency: started.duration(until: now)))
+        exchange?.closeConnection()
+    }
+
+    /// The current try failed: report it, then do what the machine says — retry elsewhere,
+    /// answer with an error, or cut the response short.
+    ///
+    /// - Parameter final: no retry, whatever else allows one (the overall timeout ran out).
+    func tryFailed(timeout: Bool, _ detail: String, final: Bool = false) {
+        let now = self.now
+        let started = machine.exchange?.tryStarted ?? now
+        let index = exchange?.route?.index
+        let action = machine.tryFailed(
+            timeout: timeout, now: now, final: final, untriedLeft: { untried(route: index, outside: $0) },
+            withdrawRetry: { withdrawRetry(route: index) })
+        exchange?.spanTryFailed(detail)
+        exchange?.finishPick(.failure(timeout ? .timeout : .connectFailure, latency: started.duration(until: now)))
+        exchange?.closeConnection()
+        switch action {
+        case .cutShort:
+            let state = machine.exchange
+            let error = "the response was cut short: \(detail)"
+            logAccess(state, status: state?.status ?? 0, error: error)
+            exchange?.endSpan(status: state?.status, tries: state?.tries ?? 0, error: error)
+            context?.close(promise: nil)  // the response is cut short: only closing says so
+        case .retry:
+            startTry(now: now)
+        case .answer(let answer, let close, let then):
+            answerWithError(answer, detail: detail, close: close, then: then)
+        }
+    }
+
+    private func untried(route index: Int?, outside tried: [String]) -> Bool {
+        guard let index else { return false }
+        return loop.picker(route: index)?.hasEndpoint(outside: tried) ?? false
+    }
+
+    private func withdrawRetry(route index: Int?) -> Bool {
+        guard let index else { return false }
+        return shared.upstreams[index].retryBudget.tryWithdraw()
+    }
+
+    /// Answers the exchange with an error of the gateway's own, as the machine decided.
+    private func answerWithError(
+        _ answer: ProxyStateMachine.Answer, detail: String, close: Bool, then: ProxyStateMachine.Then
+    ) {
+        guard let service = exchange?.route?.route.service else { return }
+        let response: GatewayErrorResponse =
+            switch answer {
+            case .timedOut: .timedOut(service)
+            case .noInstance: .noInstance(service)
+            default: .upstreamFailed(service, detail)
+            }
+        write(response, close: close)
+        perform(then)
+    }
+
+    // MARK: UpstreamDelegate
+
+    func upstream(_ connection: UpstreamConnection, head: ResponseHead, framing: HTTPBodyDecoder.Framing?) {
+        guard let exchange, exchange.connection === connection, let context else { return }
+        let now = self.now
+        let started = machine.exchange?.tryStarted ?? now
+        let index = exchange.route?.index
+        let action = machine.upstreamHead(
+            status: head.status, keepAlive: head.keepAlive, framing: framing, now: now,
+            untriedLeft: { untried(route: index, outside: $0) }, withdrawRetry: { withdrawRetry(route: index) })
+        if loop.accessLog != nil { self.exchange?.upstreamHeadNanoseconds = (now - started).nanoseconds }
+        switch action {
+        case .retry:
+            self.exchange?.spanTryFailed("answered \(head.status)")
+            self.exchange?.finishPick(.failure(.serverError, latency: started.duration(until: now)))
+            self.exchange?.closeConnection()
+            startTry(now: now)
+        case .switchProtocols:
+            // A WebSocket handshake: the client gets the `101`, and from then on the two
+            // connections are a tunnel of bytes both ways until either closes. The handshake's
+            // time is the try's latency; the tunnel is not a request in flight for the balancer.
+            self.exchange?.finishPick(.success(latency: started.duration(until: now)))
+            var buffer = context.channel.allocator.buffer(capacity: head.bytes.count + 64)
+            head.writeSwitchingHead(requestID: exchange.requestID, to: &buffer)
+            writeAndFlushToClient(buffer)
+            armTimer()
+            setClientReading(true)
+            readInbound()  // bytes the client sent before the answer
+            connection.flush()
+        case .writeHead(let clientFraming, let keepAlive):
+            var buffer = context.channel.allocator.buffer(capacity: head.bytes.count + 256)
+            head.writeClientHead(
+                clientFraming: clientFraming, requestID: exchange.requestID, keepAlive: keepAlive,
+                clientMinorVersion: exchange.request.minorVersion, to: &buffer)
+            stageForClient(buffer)
+        }
+    }
+
+    func upstream(_ connection: UpstreamConnection, body: ByteBuffer) {
+        guard exchange?.connection === connection, let context else { return }
+        if machine.upstreamBodyRead(body.readableBytes, now: now) {
+            writeToClient(ChunkedEncoding.chunkStart(body.readableBytes, allocator: context.channel.allocator))
+            writeToClient(body)
+            writeToClient(ChunkedEncoding.chunkEnd)
+        } else {
+            writeToClient(body)
+        }
+        if !context.channel.isWritable {
+            // Stop reading the instance before flushing: a flush that drains the client's
+            // buffer reports writability at once, and turns reading back on.
+            connection.setReading(false)
+            flushClient()
+        }
+    }
+
+    func upstreamEnded(_ connection: UpstreamConnection, trailers: HTTPFieldList?) {
+        guard exchange?.connection === connection, let context else { return }
+        let now = self.now
+        let started = machine.exchange?.tryStarted ?? now
+        let end = machine.upstreamEnded()
+        let state = machine.exchange
+        let latency = started.duration(until: now)
+        exchange?.finishPick(end.failed ? .failure(.serverError, latency: latency) : .success(latency: latency))
+        exchange?.connection = nil
+        let status = state?.status ?? 0
+        loop.metrics.response(
+            route: exchange?.route?.index, upstream: connection.address, status: status,
+            started: state?.started ?? now, now: now)
+        logAccess(state, status: status, upstream: connection.address)
+        if end.reuseConnection {
+            loop.pool.release(connection, now: now)
+        } else {
+            connection.delegate = nil
+            connection.close()
+        }
+        if end.lastChunk {
+            // An HTTP/1.0 client reads to the close: no trailer section to put them in.
+            writeToClient(ChunkedEncoding.lastChunk(trailers: trailers, allocator: context.channel.allocator))
+        }
+        flushClient()
+        exchange?.endSpan(status: status, tries: state?.tries ?? 0)
+        perform(end.then)
+    }
+
+    func upstreamReadComplete(_ connection: UpstreamConnection) {
+        guard exchange?.connection === connection else { return }
+        flushClient()
+    }
+
+    func upstream(_ connection: UpstreamConnection, closedWith error: (any Error)?) {
+        guard exchange?.connection === connection else { return }
+        exchange?.connection = nil
+        let reason = error.map { "\($0)" } ?? "it closed the connection"
+        tryFailed(timeout: false, "\(connection.address) failed before answering: \(reason)")
+    }
+
+    func upstreamWritabilityChanged(_ connection: UpstreamConnection) {
+        guard exchange?.connection === connection else { return }
+        setClientReading(connection.channel.isWritable)
+    }
+}

@@ -1,0 +1,429 @@
+import NIOCore
+import ShoalBalancing
+
+/// One client connection: the I/O shell around ``ProxyStateMachine``.
+///
+/// It reads requests off the socket's bytes (heads with ``HTTPHeadScanner`` and
+/// ``RequestHead``, bodies with ``HTTPBodyDecoder``), tells the machine what it read and what
+/// the instance answered, and does what the machine says: pick an instance, connect, write,
+/// answer an error, close. Both bodies stream with backpressure: when one side cannot take
+/// more, the other is not read.
+///
+/// Everything here runs on the connection's event loop, which is also the loop of every
+/// upstream connection it uses; time is the event loop's (``now``).
+final class ProxyHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let loop: GatewayLoop
+    var shared: GatewayShared { loop.shared }
+    var context: ChannelHandlerContext?
+    /// The decisions.
+    var machine: ProxyStateMachine
+    /// The request in progress: its head, its pick, its connection and span.
+    var exchange: Exchange?
+    /// Reads the current request's body, while the machine reads one.
+    private var bodyDecoder = HTTPBodyDecoder(.length(0))
+    /// Bytes read and not yet handled.
+    var inbound = ByteBuffer.released
+    private var scanner = HTTPHeadScanner()
+    /// Set while ``readInbound()`` runs, so that answering a request inside it does not start
+    /// another (nested) pass over the held bytes.
+    private var readingInbound = false
+    /// The connection's one timer, and when it fires: see `ProxyHandler+Timer.swift`.
+    var timer: Scheduled<Void>?
+    var timerAt = NIODeadline.distantFuture
+    /// Whether reading the client is paused (backpressure).
+    private var clientReadingPaused = false
+    /// Whether bytes were written to the client since the last flush.
+    private var clientUnflushed = false
+    /// A response head written for the client and not yet passed to the channel, so that a
+    /// small body after it goes out in the same write: see ``stageForClient(_:)``.
+    private var stagedForClient: ByteBuffer?
+    /// Set once the close after the last write was asked for.
+    private var closeRequested = false
+    var clientIP: String?
+    /// The `X-Forwarded-Client-Cert` value for this connection's requests, once worked out
+    /// (`.some(nil)`: the client presented no certificate). See `ProxyHandler+ClientCertificate.swift`.
+    var clientCertificate: String??
+
+    init(loop: GatewayLoop) {
+        self.loop = loop
+        machine = ProxyStateMachine(limits: ProxyStateMachine.Limits(loop.shared.configuration.limits), now: loop.eventLoop.now)
+    }
+
+    /// The event loop's time: the real clock, or the test's on an `EmbeddedEventLoop`.
+    var now: NIODeadline { loop.eventLoop.now }
+
+    // MARK: Connection
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        clientIP = context.channel.remoteAddress?.ipAddress
+        loop.handlers[ObjectIdentifier(self)] = self
+        armTimer()
+    }
+
+    /// The pipeline keeps its handlers alive through their contexts: dropping the context
+    /// here breaks the cycle, so the handler and its connection's state are freed.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        loop.handlers[ObjectIdentifier(self)] = nil
+        self.context = nil
+        inbound = .released
+        stagedForClient = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        let state = machine.exchange
+        switch machine.clientClosed() {
+        case .nothing:
+            break
+        case .abandon(let tunnel, let status):
+            // A tunnel ends when either side closes: the client closing it is no error.
+            logAccess(state, status: status, error: tunnel ? nil : "the connection closed before the response ended")
+            let tries = state?.tries ?? 0
+            if tunnel {
+                exchange?.endSpan(status: 101, tries: tries)
+            } else {
+                exchange?.endSpan(
+                    status: nil, tries: tries, error: "the client connection closed before the response ended")
+            }
+            exchange?.finishPick(.failure(.cancelled, latency: (state?.tryStarted ?? now).duration(until: now)))
+            exchange?.closeConnection()  // half a request or response: not reusable
+        }
+        exchange = nil
+        loop.handlers[ObjectIdentifier(self)] = nil
+        context.fireChannelInactive()
+    }
+
+    /// Graceful shutdown: close now if idle, else after the response in progress.
+    func drain() {
+        if machine.drain() { closeAfterWrites() }
+    }
+
+    // MARK: Reading requests
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard machine.bytesArrived(now: now) else { return }
+        armTimer()  // the idle wait may have become the (shorter) header wait
+        var buffer = unwrapInboundIn(data)
+        if inbound.readableBytes == 0 {
+            inbound = buffer
+        } else {
+            inbound.writeBuffer(&buffer)
+        }
+        readInbound()
+        if inbound.readableBytes == 0 { inbound = .released }
+    }
+
+    /// Handles the bytes read so far, as far as the machine's state allows.
+    func readInbound() {
+        guard !readingInbound else { return }
+        readingInbound = true
+        defer { readingInbound = false }
+        while context != nil {
+            switch machine.reading {
+            case .dropping:
+                inbound = .released
+                return
+            case .tunnel:
+                if let connection = exchange?.connection, inbound.readableBytes > 0 {
+                    machine.tunnelRead(inbound.readableBytes, now: now)
+                    connection.write(inbound)
+                }
+                inbound = .released
+                return
+            case .held:
+                // A request sent before the previous one's response ended (HTTP pipelining)
+                // waits; reading stops only when much is waiting.
+                if machine.shouldPause(holding: inbound.readableBytes) { setClientReading(false) }
+                return
+            case .head:
+                guard let head = readHead() else { return }
+                startRequest(head)
+            case .body:
+                let piece: HTTPBodyDecoder.Piece?
+                do {
+                    piece = try bodyDecoder.next(from: &inbound)
+                } catch {
+                    malformedBody(error)
+                    return
+                }
+                switch piece {
+                case nil:
+                    return
+                case .data(let data):
+                    requestBody(data)
+                case .end:
+                    requestEnd(trailers: bodyDecoder.trailers)
+                }
+            }
+        }
+    }
+
+    /// The next request's head, once all of it is here; answers and closes when it cannot
+    /// be one.
+    private func readHead() -> RequestHead? {
+        let limit = shared.configuration.limits.maxHeaderBytes
+        // Made only when needed: the message is a string built per call.
+        func tooLong() -> GatewayErrorResponse {
+            GatewayErrorResponse(
+                status: .requestHeaderFieldsTooLarge, message: "the request head is over \(limit) bytes")
+        }
+        switch scanner.scan(inbound) {
+        case .incomplete:
+            if inbound.readableBytes > limit { refuseConnection(tooLong()) }
+            return nil
+        case .bareLineFeed:
+            refuseConnection(.refused(HTTPParseError("malformed request: a line ends in LF without CR")))
+            return nil
+        case .complete(let skip, let length):
+            guard length <= limit else {
+                refuseConnection(tooLong())
+                return nil
+            }
+            inbound.moveReaderIndex(forwardBy: skip)
+            let bytes = inbound.readBytes(length: length)!
+            scanner.reset()
+            do {
+                return try RequestHead(bytes)
+            } catch {
+                refuseConnection(.refused(error))
+                return nil
+            }
+        }
+    }
+
+    private func startRequest(_ head: RequestHead) {
+        guard let context else { return }
+        let now = self.now
+        let requestID = loop.requestIDs.id(given: head.requestID)
+        let target = head.targetString
+        let entry = shared.routes.match(host: head.host, uri: target).map { shared.routeEntries[$0] }
+        let request = ExchangeState.Request(
+            hasBody: head.hasBody, contentLength: head.contentLength, keepAlive: head.keepAlive,
+            expectsContinue: head.expectsContinue,
+            repeatable: RetryRule.isRepeatable(method: head.bytes[head.method], hasBody: head.hasBody),
+            minorVersion: head.minorVersion)
+        switch machine.headRead(request, route: entry?.limits, now: now) {
+        case .answer(let answer, let close, let then):
+            exchange = Exchange(request: head, requestID: requestID, route: nil)
+            let response =
+                answer == .tooLarge && entry != nil
+                ? Self.tooLarge(entry!.route) : .noRoute(String(target.prefix { $0 != "?" }))
+            write(response, close: close)
+            perform(then)
+        case .forward(let sendContinue):
+            guard let entry else { return }
+            var traceFields: [(String, String)] = []
+            let span = shared.tracer.map {
+                Exchange.startSpan(
+                    tracer: $0, request: head, route: entry.route, requestID: requestID, clientIP: clientIP,
+                    traceFields: &traceFields)
+            }
+            var upstreamHead = context.channel.allocator.buffer(capacity: head.bytes.count + 512)
+            head.writeUpstreamHead(
+                target: entry.route.upstreamURI(target), hostIfMissing: entry.route.service, clientIP: clientIP,
+                requestID: requestID, traceFields: traceFields, secure: shared.secure,
+                clientCertificate: describedCertificate(), replacesClientCertificate: shared.secure, to: &upstreamHead)
+            exchange = Exchange(request: head, requestID: requestID, route: entry, upstreamHead: upstreamHead)
+            exchange?.span = span
+            if head.hasBody {
+                bodyDecoder = HTTPBodyDecoder(head.chunked ? .chunked : .length(head.contentLength ?? 0))
+            }
+            if sendContinue {
+                writeAndFlushToClient(ByteBuffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n"))
+            }
+            shared.upstreams[entry.index].retryBudget.deposit()
+            startTry(now: now)
+        }
+    }
+
+    private func requestBody(_ data: ByteBuffer) {
+        switch machine.bodyRead(data) {
+        case .drop, .hold(pause: false):
+            break
+        case .hold(pause: true):
+            setClientReading(false)
+        case .send:
+            if let exchange, let connection = exchange.connection {
+                sendBody(data, of: exchange, on: connection)
+            }
+        case .closeTooLarge:
+            if let route = exchange?.route?.route {
+                logAccess(machine.exchange, status: machine.exchange?.status ?? 0, error: Self.tooLarge(route).message)
+            }
+            context?.close(promise: nil)
+        case .answerTooLarge:
+            guard let route = exchange?.route?.route else { return }
+            abandonTry()
+            write(Self.tooLarge(route), close: true)
+        }
+    }
+
+    private func requestEnd(trailers: HTTPFieldList?) {
+        let (send, then) = machine.bodyEnded(trailers: trailers)
+        if send, let exchange, let connection = exchange.connection {
+            sendEnd(trailers: trailers, of: exchange, on: connection)
+            connection.flush()
+        }
+        perform(then)
+    }
+
+    /// A chunked body that is not well framed: 400 if nothing was answered yet, else the
+    /// connection closes.
+    private func malformedBody(_ error: HTTPParseError) {
+        let state = machine.exchange
+        switch machine.bodyMalformed() {
+        case .close(let logged):
+            if logged { logAccess(state, status: state?.status ?? 0, error: error.message) }
+            context?.close(promise: nil)
+        case .answer:
+            abandonTry()
+            exchange?.endSpan(status: nil, tries: state?.tries ?? 0, error: error.message)
+            write(.refused(error), close: true)
+        }
+    }
+
+    static func tooLarge(_ route: GatewayRoute) -> GatewayErrorResponse {
+        GatewayErrorResponse(status: .payloadTooLarge, message: "the body is over \(route.maxBodyBytes) bytes")
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        exchange?.connection?.flush()
+        context.fireChannelReadComplete()
+    }
+
+    // MARK: Answers and the end of an exchange
+
+    /// Writes bytes of the instance's response to the client, unflushed. Bytes that fit in
+    /// the room left in a staged head are copied into it instead: one write of a few hundred
+    /// bytes costs the channel less than two.
+    func writeToClient(_ bytes: ByteBuffer) {
+        clientUnflushed = true
+        if var staged = stagedForClient, bytes.readableBytes <= staged.writableBytes {
+            stagedForClient = nil  // the buffer's only reference: appending does not copy it
+            var bytes = bytes
+            staged.writeBuffer(&bytes)
+            stagedForClient = staged
+            return
+        }
+        writeStagedForClient()
+        context?.write(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    /// Holds `head`, a buffer of the gateway's own with room after it, until the next flush
+    /// or a write that does not fit in it.
+    func stageForClient(_ head: ByteBuffer) {
+        writeStagedForClient()
+        clientUnflushed = true
+        stagedForClient = head
+    }
+
+    /// Passes the staged head, if any, to the channel; before every write that does not go
+    /// through ``writeToClient(_:)``, so that bytes keep their order.
+    private func writeStagedForClient() {
+        guard let staged = stagedForClient else { return }
+        stagedForClient = nil
+        context?.write(wrapOutboundOut(staged), promise: nil)
+    }
+
+    /// Sends what was written to the client, if anything was.
+    func flushClient() {
+        guard clientUnflushed, let context else { return }
+        writeStagedForClient()
+        clientUnflushed = false
+        context.flush()
+    }
+
+    /// Writes `bytes` to the client and flushes, after anything written before.
+    func writeAndFlushToClient(_ bytes: ByteBuffer) {
+        writeStagedForClient()
+        clientUnflushed = false
+        context?.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    /// Writes an answer of the gateway's own for the exchange in progress (or for bytes that
+    /// were not a request); with `close`, the connection closes after it.
+    func write(_ response: GatewayErrorResponse, close: Bool) {
+        guard context != nil else { return }
+        let state = machine.exchange
+        let status = Int(response.status.code)
+        let requestID = exchange?.requestID
+        loop.metrics.response(
+            route: exchange?.route?.index, upstream: nil, status: status, started: state?.started ?? now, now: now)
+        exchange?.endSpan(status: status, tries: state?.tries ?? 0)
+        let body = response.body(requestID: requestID)
+        logAccess(state, status: status, responseBytes: body.readableBytes, error: response.message)
+        writeAndFlushToClient(response.bytes(body: body, requestID: requestID, close: close))
+        if close { closeAfterWrites() }
+    }
+
+    /// Answers a client whose bytes cannot be read as a request (or that sent too little, too
+    /// slowly), then closes: nothing after them can be trusted.
+    func refuseConnection(_ response: GatewayErrorResponse) {
+        machine.headRefused()
+        exchange = nil
+        write(response, close: true)
+    }
+
+    /// Closes the connection once everything written to it is sent (a close drops what is
+    /// not): the empty write completes after every write before it.
+    func closeAfterWrites() {
+        guard let context, !closeRequested else { return }
+        closeRequested = true
+        timer?.cancel()
+        timer = nil
+        writeStagedForClient()
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
+    }
+
+    /// Does what follows an exchange's answer: nothing yet, a close, or the next request.
+    func perform(_ then: ProxyStateMachine.Then) {
+        switch then {
+        case .nothing:
+            break
+        case .close:
+            closeAfterWrites()
+        case .nextRequest:
+            exchange = nil
+            setClientReading(true)
+            machine.nextRequest(bytesWaiting: inbound.readableBytes > 0, now: now)
+            armTimer()
+            readInbound()
+        }
+    }
+
+    /// Starts or stops reading the client (backpressure from the upstream side).
+    func setClientReading(_ reading: Bool) {
+        guard let context, clientReadingPaused == reading else { return }
+        clientReadingPaused = !reading
+        context.channel.setOption(ChannelOptions.autoRead, value: reading).whenFailure { _ in }
+        if reading { context.read() }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        // The client cannot take more: stop reading the instance until it can.
+        exchange?.connection?.setReading(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+extension ProxyStateMachine.Limits {
+    /// The limits a gateway's configuration sets.
+    init(_ limits: GatewayConfiguration.Limits) {
+        self.init(
+            headerTimeout: limits.headerTimeout.timeAmount, idleTimeout: limits.idleTimeout.timeAmount,
+            tunnelIdleTimeout: limits.tunnelIdleTimeout.timeAmount, maxHeldBytes: 1 << 20)
+    }
+}
