@@ -226,7 +226,9 @@ let package = Package(
         .testTarget(
             name: "ShoalGatewayTests",
             dependencies: [
-                "ShoalGateway", "ShoalCore", "ShoalTesting", .product(name: "NIOCore", package: "swift-nio"),
+                "ShoalGateway", "ShoalCore", "ShoalTesting", "ShoalBalancing", "ShoalDiscovery",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

@@ -78,22 +78,14 @@ final class UpstreamConnectionPool {
         now - connection.idleSince >= settings.idleTimeout.timeAmount
     }
 
+    /// Opens a channel to an endpoint, with an ``UpstreamHandler`` as its last handler: over
+    /// TCP when `nil` (always, in the gateway). A handler test sets it to hand out
+    /// `EmbeddedChannel`s, which it then writes the instance's bytes into.
+    var openChannel: ((Endpoint) -> EventLoopFuture<any Channel>)?
+
     /// A new connection to `endpoint`; `completion` runs on the event loop.
     func connect(_ endpoint: Endpoint, _ completion: @escaping (Result<UpstreamConnection, any Error>) -> Void) {
-        let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(settings.connectTimeout.timeAmount)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
-                }
-            }
-        let connecting: EventLoopFuture<any Channel>
-        if let address = try? SocketAddress(ipAddress: endpoint.host, port: endpoint.port) {
-            connecting = bootstrap.connect(to: address)
-        } else {
-            connecting = bootstrap.connect(host: endpoint.host, port: endpoint.port)
-        }
+        let connecting = openChannel?(endpoint) ?? openTCPChannel(endpoint)
         let address = endpoint.address
         connecting.hop(to: eventLoop).assumeIsolated().whenComplete { result in
             switch result {
@@ -118,6 +110,21 @@ final class UpstreamConnectionPool {
                 }
             }
         }
+    }
+
+    private func openTCPChannel(_ endpoint: Endpoint) -> EventLoopFuture<any Channel> {
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(settings.connectTimeout.timeAmount)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
+                }
+            }
+        if let address = try? SocketAddress(ipAddress: endpoint.host, port: endpoint.port) {
+            return bootstrap.connect(to: address)
+        }
+        return bootstrap.connect(host: endpoint.host, port: endpoint.port)
     }
 }
 
