@@ -202,6 +202,8 @@ let package = Package(
             resources: [.copy("Vectors")]
         ),
         .testTarget(name: "ShoalBalancingTests", dependencies: ["ShoalBalancing", "ShoalCore", "ShoalTesting"]),
+        // ServiceClient's decisions, without a network (its calls are tested in ShoalCLITests).
+        .testTarget(name: "ShoalClientTests", dependencies: ["ShoalClient", "ShoalBalancing", "ShoalCore"]),
         .testTarget(
             name: "ShoalRESPTests",
             dependencies: [

@@ -41,28 +41,21 @@ extension ServiceClient {
             }
             return span
         }
-        var tried: [String] = []
-        var attempts: [ServiceCallError.Attempt] = []
-        var lastServerError: HTTPClientResponse?
-
-        /// Whether another try may start: the call may be repeated, tries and time are left,
-        /// an instance is left untried, and the retry budget allows (asked last, as asking
-        /// takes from it).
-        func mayTryAgain() -> Bool {
-            RetryRule(retries: options.retries).allowsAnotherTry(
-                triesSoFar: tried.count, repeatable: retryable, answerStarted: false, timeLeft: clock.now() < deadline,
-                untriedLeft: balancer.balancer?.hasEndpoint(outside: tried) ?? false, budget: balancer.retryBudget)
-        }
+        var machine = ServiceCallStateMachine(
+            rule: RetryRule(retries: options.retries), repeatable: retryable, deadline: deadline,
+            hedging: options.hedging != nil)
+        let budget = balancer.retryBudget
+        func untriedLeft(_ tried: [String]) -> Bool { balancer.balancer?.hasEndpoint(outside: tried) ?? false }
 
         let outcome: Result<HTTPClientResponse, any Error> = await withTaskGroup(of: TryEvent.self) { group in
-            var inFlight = 0
             /// Picks an instance not tried yet and starts a try on it; `false` when none is left.
             func launch() -> Bool {
-                guard let loadBalancer = balancer.balancer, let pick = try? loadBalancer.pick(avoiding: tried) else {
+                guard let loadBalancer = balancer.balancer,
+                    let pick = try? loadBalancer.pick(avoiding: machine.tried)
+                else {
                     return false
                 }
-                tried.append(pick.endpoint.address)
-                inFlight += 1
+                machine.started(address: pick.endpoint.address)
                 span?.addEvent(SpanEvent(name: "try", attributes: ["server.address": "\(pick.endpoint.address)"]))
                 var attempt = request
                 attempt.url = "http://\(pick.endpoint.address)\(request.url)"
@@ -92,8 +85,8 @@ extension ServiceClient {
                     }
                 }
             }
-            var hedgePending = options.hedging != nil
-            var allTimedOut = true
+            /// The last 502 or 503 received, which ends the call if no other instance answers.
+            var lastServerError: HTTPClientResponse?
             /// Ends the call with `outcome`: cancels the tries still running and discards
             /// their answers.
             func finish(_ outcome: Result<HTTPClientResponse, any Error>) async -> Result<HTTPClientResponse, any Error>
@@ -105,50 +98,61 @@ extension ServiceClient {
                 return outcome
             }
             while let event = await group.next() {
+                var action: ServiceCallStateMachine.Action
+                var answer: HTTPClientResponse?
                 switch event {
                 case .hedge:
-                    guard hedgePending, inFlight == 1, mayTryAgain() else { continue }
-                    hedgePending = false
-                    if launch() { metrics.hedge(service: service) }
+                    if machine.hedgeDue(now: clock.now(), untriedLeft: untriedLeft, withdrawRetry: budget.tryWithdraw),
+                        launch()
+                    {
+                        metrics.hedge(service: service)
+                    }
+                    continue
                 case .answered(let pick, let response, let latency):
-                    inFlight -= 1
-                    metrics.response(service: service, instance: pick.endpoint.address, status: response.status.code)
-                    metrics.answered(service: service, instance: pick.endpoint.address, after: latency)
-                    guard response.status == .badGateway || response.status == .serviceUnavailable else {
+                    let address = pick.endpoint.address
+                    metrics.response(service: service, instance: address, status: response.status.code)
+                    metrics.answered(service: service, instance: address, after: latency)
+                    action = machine.answered(
+                        address: address, status: Int(response.status.code), now: clock.now(),
+                        untriedLeft: untriedLeft, withdrawRetry: budget.tryWithdraw)
+                    if action == .returnAnswer {
                         latencies.record(latency)
-                        return await finish(.success(response))  // a hedge still running loses
+                        answer = response
+                    } else {
+                        // The instance could not serve it: another may, if the call may be repeated.
+                        if let previous = lastServerError { Self.discard(previous) }
+                        lastServerError = response
                     }
-                    // The instance could not serve it: another may, if the call may be repeated.
-                    attempts.append(.init(instance: pick.endpoint.address, failure: "answered \(response.status.code)"))
-                    allTimedOut = false
-                    if let previous = lastServerError { Self.discard(previous) }
-                    lastServerError = response
-                    if inFlight > 0 { continue }
-                    if mayTryAgain(), launch() {
-                        metrics.retry(service: service)
-                        continue
-                    }
-                    return await finish(.success(response))
                 case .failed(let pick, let kind, let reason):
-                    inFlight -= 1
                     metrics.failure(service: service, instance: pick.endpoint.address)
-                    attempts.append(.init(instance: pick.endpoint.address, failure: reason))
-                    if kind != .timeout { allTimedOut = false }
-                    if inFlight > 0 { continue }
-                    if mayTryAgain(), launch() {
+                    action = machine.failed(
+                        address: pick.endpoint.address, timeout: kind == .timeout, reason: reason, now: clock.now(),
+                        cancelled: Task.isCancelled, untriedLeft: untriedLeft, withdrawRetry: budget.tryWithdraw)
+                }
+                if action == .retry {
+                    if launch() {
                         metrics.retry(service: service)
                         continue
                     }
-                    if let lastServerError { return await finish(.success(lastServerError)) }
-                    if Task.isCancelled { return await finish(.failure(CancellationError())) }
-                    if allTimedOut || clock.now() >= deadline {
-                        return await finish(
-                            .failure(
-                                ServiceCallError.timeout(
-                                    service: service, after: clock.now() - started, attempts: attempts)))
-                    }
+                    action = machine.retryNotStarted(now: clock.now(), cancelled: Task.isCancelled)
+                }
+                switch action {
+                case .wait, .retry:
+                    continue
+                case .returnAnswer:
+                    return await finish(answer.map { .success($0) } ?? .failure(CancellationError()))
+                case .returnServerError:
+                    return await finish(lastServerError.map { .success($0) } ?? .failure(CancellationError()))
+                case .fail(.cancelled):
+                    return await finish(.failure(CancellationError()))
+                case .fail(.timedOut):
                     return await finish(
-                        .failure(ServiceCallError.allAttemptsFailed(service: service, attempts: attempts)))
+                        .failure(
+                            ServiceCallError.timeout(
+                                service: service, after: clock.now() - started, attempts: machine.attempts)))
+                case .fail(.allAttemptsFailed):
+                    return await finish(
+                        .failure(ServiceCallError.allAttemptsFailed(service: service, attempts: machine.attempts)))
                 }
             }
             return .failure(CancellationError())
@@ -158,7 +162,7 @@ extension ServiceClient {
         case .success(let response):
             span?.updateAttributes { attributes in
                 attributes["http.response.status_code"] = Int(response.status.code)
-                if tried.count > 1 { attributes["shoal.tries"] = tried.count }
+                if machine.tried.count > 1 { attributes["shoal.tries"] = machine.tried.count }
             }
             if response.status.code >= 500 { span?.setStatus(SpanStatus(code: .error)) }
             span?.end()
