@@ -48,6 +48,10 @@ final class UpstreamConnection {
     /// Bytes read and not yet parsed.
     private var inbound = ByteBuffer.released
     private var scanner = HTTPHeadScanner()
+    /// Storage for each response head's bytes and fields, used again once the last head is
+    /// gone, so that reading a head allocates nothing.
+    private var headBytes = ReusedBytes()
+    private var headFields: [HTTPField] = []
     /// The body being read; `nil` while waiting for a head.
     private var body: HTTPBodyDecoder?
 
@@ -129,7 +133,8 @@ final class UpstreamConnection {
                     throw HTTPParseError("malformed response: a line ends in LF without CR")
                 case .complete(let skip, let length):
                     inbound.moveReaderIndex(forwardBy: skip)
-                    let head = try ResponseHead(inbound.readBytes(length: length)!)
+                    headBytes.read(length, from: &inbound)
+                    let head = try ResponseHead(headBytes.bytes, fieldStorage: &headFields)
                     scanner.reset()
                     if head.status == 101 {
                         guard requestIsUpgrade else {

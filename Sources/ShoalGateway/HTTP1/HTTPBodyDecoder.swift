@@ -171,8 +171,9 @@ struct HTTPBodyDecoder {
         let bytes = trailerBytes
         trailerBytes = []
         do {
-            let fields = try bytes.withUnsafeBufferPointer { bytes throws(HTTPParseError) in
-                try HTTPHeadParser.fields(bytes, from: 0)
+            var fields: [HTTPField] = []
+            try bytes.withUnsafeBufferPointer { bytes throws(HTTPParseError) in
+                try HTTPHeadParser.fields(bytes, from: 0, into: &fields)
             }
             trailers = HTTPFieldList(bytes: bytes, fields: fields)
         } catch {

@@ -10,12 +10,16 @@ enum HTTPHeadParser {
     static let space = UInt8(ascii: " ")
     static let tab = UInt8(ascii: "\t")
 
-    /// The field lines from `index` to the blank line.
-    static func fields(_ bytes: UnsafeBufferPointer<UInt8>, from index: Int) throws(HTTPParseError) -> [HTTPField] {
+    /// The field lines from `index` to the blank line, in `fields` (emptied first, its
+    /// storage kept: a caller that passes the same array each time, once the last head made
+    /// from it is gone, allocates none).
+    static func fields(
+        _ bytes: UnsafeBufferPointer<UInt8>, from index: Int, into fields: inout [HTTPField]
+    ) throws(HTTPParseError) {
         // Copied out of the globals once: read in the loops, they are a lazy global's
         // accessor call a byte.
         let (token, fieldValue) = (ASCIISet.token, ASCIISet.fieldValue)
-        var fields: [HTTPField] = []
+        fields.removeAll(keepingCapacity: true)
         fields.reserveCapacity(12)
         var i = index
         let end = bytes.count
@@ -24,7 +28,7 @@ enum HTTPHeadParser {
                 guard i + 2 == end, bytes[i + 1] == lf else {
                     throw HTTPParseError("malformed request: bytes after the head's end")
                 }
-                return fields
+                return
             }
             if bytes[i] == space || bytes[i] == tab {
                 throw HTTPParseError("malformed header: a line starts with whitespace (obsolete line folding)")

@@ -18,7 +18,7 @@ extension RequestHead {
     ///   - clientCertificate: with `replacesClientCertificate`, the `X-Forwarded-Client-Cert`
     ///     value the gateway sets (none when `nil`), in place of any the client sent.
     func writeUpstreamHead(
-        target: String, hostIfMissing: String, clientIP: String?, requestID: String, traceFields: [(String, String)],
+        target: String, hostIfMissing: String, clientIP: String?, requestID: RequestID, traceFields: [(String, String)],
         secure: Bool = false, clientCertificate: String? = nil, replacesClientCertificate: Bool = false,
         to buffer: inout ByteBuffer
     ) {
@@ -106,7 +106,7 @@ extension RequestHead {
         } else {
             buffer.writeStaticString("x-request-id: ")
         }
-        buffer.writeString(requestID)
+        requestID.write(to: &buffer)
         guard !traceFields.isEmpty else {
             buffer.writeStaticString("\r\n\r\n")
             return

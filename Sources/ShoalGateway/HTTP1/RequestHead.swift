@@ -27,11 +27,21 @@ struct RequestHead: HTTPHead {
     ///   malformed, or when its framing is ambiguous: `Content-Length` with
     ///   `Transfer-Encoding` is refused as request smuggling (RFC 9112 §6.1).
     init(_ bytes: [UInt8]) throws(HTTPParseError) {
+        var fields: [HTTPField] = []
+        try self.init(bytes, fieldStorage: &fields)
+    }
+
+    /// Parses `bytes`, with its fields in `fieldStorage` (see
+    /// ``HTTPHeadParser/fields(_:from:into:)``: passing the same array for each head of a
+    /// connection saves an allocation a head).
+    init(_ bytes: [UInt8], fieldStorage: inout [HTTPField]) throws(HTTPParseError) {
         self.bytes = bytes
         let parsed = try bytes.withUnsafeBufferPointer { bytes throws(HTTPParseError) in
-            try Self.parseStart(bytes)
+            try Self.parseStart(bytes, fields: &fieldStorage)
         }
-        (method, target, fields) = (parsed.0, parsed.1, parsed.3)
+        let fields = fieldStorage
+        self.fields = fields
+        (method, target) = (parsed.0, parsed.1)
         minorVersion = min(parsed.2, 1)
         let list = HTTPFieldList(bytes: bytes, fields: fields)
 
@@ -86,9 +96,9 @@ struct RequestHead: HTTPHead {
     var isHead: Bool { bytes[method].elementsEqual("HEAD".utf8) }
 
     /// `method SP target SP HTTP/1.x CRLF`, then the fields.
-    private static func parseStart(_ bytes: UnsafeBufferPointer<UInt8>) throws(HTTPParseError) -> (
-        Range<Int>, Range<Int>, Int, [HTTPField]
-    ) {
+    private static func parseStart(
+        _ bytes: UnsafeBufferPointer<UInt8>, fields: inout [HTTPField]
+    ) throws(HTTPParseError) -> (Range<Int>, Range<Int>, Int) {
         var i = 0
         let end = bytes.count
         while i < end, ASCIISet.token.contains(bytes[i]) { i += 1 }
@@ -106,6 +116,7 @@ struct RequestHead: HTTPHead {
         i += 1
         let minor = try HTTPHeadParser.version(bytes, at: i)
         try HTTPHeadParser.expectLineEnd(bytes, at: i + 8)
-        return (method, target, minor, try HTTPHeadParser.fields(bytes, from: i + 10))
+        try HTTPHeadParser.fields(bytes, from: i + 10, into: &fields)
+        return (method, target, minor)
     }
 }

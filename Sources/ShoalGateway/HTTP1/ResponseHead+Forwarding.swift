@@ -13,7 +13,7 @@ extension ResponseHead {
     ///   - keepAlive: whether the client connection stays open after the response.
     ///   - clientMinorVersion: the client's HTTP/1 minor version.
     func writeClientHead(
-        clientFraming: HTTPBodyDecoder.Framing?, requestID: String, keepAlive: Bool, clientMinorVersion: Int,
+        clientFraming: HTTPBodyDecoder.Framing?, requestID: RequestID, keepAlive: Bool, clientMinorVersion: Int,
         to buffer: inout ByteBuffer
     ) {
         if bytes[0..<9].elementsEqual("HTTP/1.1 ".utf8), bytes[12] == HTTPHeadParser.space {
@@ -61,7 +61,7 @@ extension ResponseHead {
         }
         if !hasRequestID {
             buffer.writeStaticString("x-request-id: ")
-            buffer.writeString(requestID)
+            requestID.write(to: &buffer)
             buffer.writeStaticString("\r\n")
         }
         if !keepAlive {
@@ -75,7 +75,7 @@ extension ResponseHead {
     /// Writes a `101 Switching Protocols` head for the client: the instance's fields as they
     /// came (`Upgrade`, `Connection: upgrade` and the protocol's own, such as
     /// `Sec-WebSocket-Accept`), without any body framing, and `X-Request-Id`.
-    func writeSwitchingHead(requestID: String, to buffer: inout ByteBuffer) {
+    func writeSwitchingHead(requestID: RequestID, to buffer: inout ByteBuffer) {
         buffer.writeStaticString("HTTP/1.1 101 ")
         buffer.writeBytes(bytes[reason])
         buffer.writeStaticString("\r\n")
@@ -85,7 +85,7 @@ extension ResponseHead {
         }
         if !hasRequestID {
             buffer.writeStaticString("x-request-id: ")
-            buffer.writeString(requestID)
+            requestID.write(to: &buffer)
             buffer.writeStaticString("\r\n")
         }
         buffer.writeStaticString("\r\n")

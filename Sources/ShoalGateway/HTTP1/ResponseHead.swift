@@ -20,11 +20,21 @@ struct ResponseHead: HTTPHead {
 
     /// Parses `bytes`, a whole head as ``HTTPHeadScanner`` found it.
     init(_ bytes: [UInt8]) throws(HTTPParseError) {
+        var fields: [HTTPField] = []
+        try self.init(bytes, fieldStorage: &fields)
+    }
+
+    /// Parses `bytes`, with its fields in `fieldStorage` (see
+    /// ``HTTPHeadParser/fields(_:from:into:)``: passing the same array for each head of a
+    /// connection saves an allocation a head).
+    init(_ bytes: [UInt8], fieldStorage: inout [HTTPField]) throws(HTTPParseError) {
         self.bytes = bytes
         let parsed = try bytes.withUnsafeBufferPointer { bytes throws(HTTPParseError) in
-            try Self.parseStart(bytes)
+            try Self.parseStart(bytes, fields: &fieldStorage)
         }
-        (minorVersion, status, reason, fields) = (min(parsed.0, 1), parsed.1, parsed.2, parsed.3)
+        let fields = fieldStorage
+        self.fields = fields
+        (minorVersion, status, reason) = (min(parsed.0, 1), parsed.1, parsed.2)
         let list = HTTPFieldList(bytes: bytes, fields: fields)
         let codings = list.lowercasedElements(of: .transferEncoding)
         hasTransferEncoding = !codings.isEmpty
@@ -53,9 +63,9 @@ struct ResponseHead: HTTPHead {
     }
 
     /// `HTTP/1.x SP 3DIGIT [SP reason] CRLF`, then the fields.
-    private static func parseStart(_ bytes: UnsafeBufferPointer<UInt8>) throws(HTTPParseError) -> (
-        Int, Int, Range<Int>, [HTTPField]
-    ) {
+    private static func parseStart(
+        _ bytes: UnsafeBufferPointer<UInt8>, fields: inout [HTTPField]
+    ) throws(HTTPParseError) -> (Int, Int, Range<Int>) {
         let minor = try HTTPHeadParser.version(bytes, at: 0)
         guard bytes.count > 12, bytes[8] == HTTPHeadParser.space,
             (9..<12).allSatisfy({ HTTPHeadParser.isDigit(bytes[$0]) })
@@ -75,6 +85,7 @@ struct ResponseHead: HTTPHead {
         }
         try HTTPHeadParser.expectLineEnd(bytes, at: i)
         guard status >= 100 else { throw HTTPParseError("malformed response: status \(status)") }
-        return (minor, status, reasonStart..<i, try HTTPHeadParser.fields(bytes, from: i + 2))
+        try HTTPHeadParser.fields(bytes, from: i + 2, into: &fields)
+        return (minor, status, reasonStart..<i)
     }
 }

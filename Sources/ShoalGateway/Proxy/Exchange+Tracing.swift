@@ -8,7 +8,7 @@ extension Exchange {
     /// Starts the span of a routed request and collects its context in `traceFields`, for
     /// the instance's request head.
     static func startSpan(
-        tracer: any Tracer, request: RequestHead, route: GatewayRoute, requestID: String, clientIP: String?,
+        tracer: any Tracer, request: RequestHead, route: GatewayRoute, requestID: RequestID, clientIP: String?,
         traceFields: inout [(String, String)]
     ) -> any Span {
         var context = ServiceContext.topLevel
@@ -26,7 +26,7 @@ extension Exchange {
     }
 
     private static func setAttributes(
-        of span: any Span, method: String, request: RequestHead, route: GatewayRoute, requestID: String,
+        of span: any Span, method: String, request: RequestHead, route: GatewayRoute, requestID: RequestID,
         clientIP: String?
     ) {
         span.updateAttributes { attributes in
@@ -34,7 +34,7 @@ extension Exchange {
             attributes["http.route"] = route.prefix
             attributes["url.path"] = String(request.targetString.prefix { $0 != "?" })
             attributes["shoal.service"] = route.service
-            attributes["shoal.request_id"] = requestID
+            attributes["shoal.request_id"] = requestID.description
             if let clientIP { attributes["client.address"] = clientIP }
         }
     }

@@ -7,7 +7,7 @@ import Tracing
 /// the span.
 struct Exchange {
     let request: RequestHead
-    let requestID: String
+    let requestID: RequestID
     /// The route, or `nil` when the gateway answers the request itself.
     let route: RouteEntry?
     /// What goes upstream: the head rewritten for the route (empty when there is no route).
@@ -23,7 +23,7 @@ struct Exchange {
     /// of its try; kept only for the access log.
     var upstreamHeadNanoseconds: Int64?
 
-    init(request: RequestHead, requestID: String, route: RouteEntry?, upstreamHead: ByteBuffer = ByteBuffer()) {
+    init(request: RequestHead, requestID: RequestID, route: RouteEntry?, upstreamHead: ByteBuffer = ByteBuffer()) {
         self.request = request
         self.requestID = requestID
         self.route = route

@@ -173,7 +173,7 @@ extension ProxyHandler: UpstreamDelegate {
             readInbound()  // bytes the client sent before the answer
             connection.flush()
         case .writeHead(let clientFraming, let keepAlive):
-            var buffer = context.channel.allocator.buffer(capacity: head.bytes.count + 256)
+            var buffer = spareClientHead.take(capacity: head.bytes.count + 256, allocator: context.channel.allocator)
             head.writeClientHead(
                 clientFraming: clientFraming, requestID: exchange.requestID, keepAlive: keepAlive,
                 clientMinorVersion: exchange.request.minorVersion, to: &buffer)

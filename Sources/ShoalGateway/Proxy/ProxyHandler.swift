@@ -27,6 +27,13 @@ final class ProxyHandler: ChannelInboundHandler {
     /// Bytes read and not yet handled.
     var inbound = ByteBuffer.released
     private var scanner = HTTPHeadScanner()
+    /// Storage for each request head's bytes and fields, used again once the last head is
+    /// gone, so that reading a head allocates nothing.
+    private var headBytes = ReusedBytes()
+    private var headFields: [HTTPField] = []
+    /// The buffers of the last upstream head and client head, for the next ones.
+    private var spareUpstreamHead = SpareBuffer()
+    var spareClientHead = SpareBuffer()
     /// Set while ``readInbound()`` runs, so that answering a request inside it does not start
     /// another (nested) pass over the held bytes.
     private var readingInbound = false
@@ -187,10 +194,10 @@ final class ProxyHandler: ChannelInboundHandler {
                 return nil
             }
             inbound.moveReaderIndex(forwardBy: skip)
-            let bytes = inbound.readBytes(length: length)!
+            headBytes.read(length, from: &inbound)
             scanner.reset()
             do {
-                return try RequestHead(bytes)
+                return try RequestHead(headBytes.bytes, fieldStorage: &headFields)
             } catch {
                 refuseConnection(.refused(error))
                 return nil
@@ -225,12 +232,14 @@ final class ProxyHandler: ChannelInboundHandler {
                     tracer: $0, request: head, route: entry.route, requestID: requestID, clientIP: clientIP,
                     traceFields: &traceFields)
             }
-            var upstreamHead = context.channel.allocator.buffer(capacity: head.bytes.count + 512)
+            var upstreamHead = spareUpstreamHead.take(
+                capacity: head.bytes.count + 512, allocator: context.channel.allocator)
             head.writeUpstreamHead(
                 target: entry.route.upstreamURI(target), hostIfMissing: entry.route.service, clientIP: clientIP,
                 requestID: requestID, traceFields: traceFields, secure: shared.secure,
                 clientCertificate: describedCertificate(), replacesClientCertificate: shared.secure, to: &upstreamHead)
             exchange = Exchange(request: head, requestID: requestID, route: entry, upstreamHead: upstreamHead)
+            spareUpstreamHead.keep(upstreamHead)
             exchange?.span = span
             if head.hasBody {
                 bodyDecoder = HTTPBodyDecoder(head.chunked ? .chunked : .length(head.contentLength ?? 0))
@@ -330,6 +339,7 @@ final class ProxyHandler: ChannelInboundHandler {
         guard let staged = stagedForClient else { return }
         stagedForClient = nil
         context?.write(wrapOutboundOut(staged), promise: nil)
+        spareClientHead.keep(staged)
     }
 
     /// Sends what was written to the client, if anything was.
@@ -353,7 +363,7 @@ final class ProxyHandler: ChannelInboundHandler {
         guard context != nil else { return }
         let state = machine.exchange
         let status = Int(response.status.code)
-        let requestID = exchange?.requestID
+        let requestID = exchange?.requestID.description
         loop.metrics.response(
             route: exchange?.route?.index, upstream: nil, status: status, started: state?.started ?? now, now: now)
         exchange?.endSpan(status: status, tries: state?.tries ?? 0)
