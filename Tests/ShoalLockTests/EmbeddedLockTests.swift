@@ -4,21 +4,6 @@ import ShoalTesting
 import Synchronization
 import Testing
 
-/// Shared, locked state for test tasks (a `Mutex` cannot be captured by escaping closures).
-final class Shared<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-
-    init(_ value: Value) {
-        mutex = Mutex(value)
-    }
-
-    func update<Result>(_ body: (inout Value) -> Result) -> Result {
-        mutex.withLock { body(&$0) }
-    }
-
-    var value: Value { mutex.withLock { $0 } }
-}
-
 @Suite("EmbeddedLock", .timeLimit(.minutes(1)))
 struct EmbeddedLockTests {
     @Test("a held lock is not taken twice; release frees it; fencing tokens count up")
