@@ -26,8 +26,10 @@ import Tracing
 /// let body = try await response.body.collect(upTo: 1 << 20)
 /// ```
 ///
-/// Run the client in a `ServiceGroup`, or call ``shutdown()``: graceful shutdown ends its
-/// subscriptions and closes its connections. Calls made before `run()` starts work too.
+/// Run the client in a `ServiceGroup`: its `run()` follows each service called (a
+/// subscription keeps its instances current), and graceful shutdown ends the subscriptions
+/// and closes the connections. Calls work without `run()` too, but each service's instances
+/// then stay those its first lookup found; call ``shutdown()`` when done.
 ///
 /// Errors are ``ServiceCallError``s, or `CancellationError` when the calling task is
 /// cancelled. An instance's own answer, whatever its status, is returned as a response:
@@ -43,36 +45,34 @@ public final class ServiceClient: Service, Sendable {
     private let ownsHTTPClient: Bool
     let tracer: (any Tracer)?
     let metrics: ServiceClientMetrics
-    /// The services followed; `nil` once shut down.
+    /// The services called; `nil` once shut down.
     private let services = Mutex<[String: Followed]?>([:])
+    /// Balancers to follow, each once its first lookup answered: `run()` follows each as a
+    /// child task of its own.
+    private let toFollow = AsyncStream.makeStream(of: ServiceBalancer.self)
 
-    /// A service being followed: its balancer (once the first lookup answered), the task
-    /// that follows it, and its recent answer times.
+    /// A service called: its balancer (once the first lookup answered), whether it was
+    /// handed to `run()` to follow, and its recent answer times.
     private final class Followed: Sendable {
+        /// The first lookup. A task of its own, not the first caller's, because every call
+        /// that comes while it runs waits for it: one caller giving up must not fail the
+        /// others. ``stop()`` cancels it.
         let ready: Task<ServiceBalancer, any Error>
         let latencies = LatencyWindow()
-        /// The task following the registry, and whether following has stopped for good.
-        private let following = Mutex<(task: Task<Void, Never>?, stopped: Bool)>((nil, false))
+        private let handedOver = Atomic<Bool>(false)
 
         init(ready: Task<ServiceBalancer, any Error>) {
             self.ready = ready
         }
 
-        /// Starts following the service with `balancer`, unless it is or was already.
-        func start(_ balancer: ServiceBalancer, _ discovery: any ServiceDiscovery) {
-            following.withLock { following in
-                guard following.task == nil, !following.stopped else { return }
-                following.task = Task { await balancer.follow(discovery) }
-            }
+        /// Whether this call is the first to ask: the one that hands the balancer to `run()`.
+        func handOver() -> Bool {
+            !handedOver.exchange(true, ordering: .relaxed)
         }
 
-        /// Stops following for good.
+        /// Stops the first lookup, if it still runs.
         func stop() {
             ready.cancel()
-            following.withLock { following in
-                following.stopped = true
-                following.task?.cancel()
-            }
         }
     }
 
@@ -104,20 +104,29 @@ public final class ServiceClient: Service, Sendable {
         self.tracer = tracer is NoOpTracer ? nil : tracer
     }
 
-    /// Waits for graceful shutdown (or cancellation), then ends the subscriptions and closes
-    /// the connections.
+    /// Follows each service called, a child task each, until graceful shutdown (or
+    /// cancellation); then ends the subscriptions and closes the connections.
     public func run() async throws {
-        try? await gracefulShutdown()
+        let discovery = discovery
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                for await balancer in self.toFollow.stream {
+                    group.addTask { await balancer.follow(discovery) }
+                }
+                group.cancelAll()
+            }
+        }
         await shutdown()
     }
 
-    /// Ends the subscriptions; closes the HTTP client if the client made it.
+    /// Ends the subscriptions (and `run()`); closes the HTTP client if the client made it.
     public func shutdown() async {
         let followed = services.withLock { services in
             defer { services = nil }
             return services.map { Array($0.values) } ?? []
         }
         for service in followed { service.stop() }
+        toFollow.continuation.finish()
         if ownsHTTPClient { try? await http.shutdown() }
     }
 
@@ -190,7 +199,7 @@ public final class ServiceClient: Service, Sendable {
             if Task.isCancelled { throw CancellationError() }
             throw ServiceCallError.discoveryFailed(service: service, reason: "\(error)")
         }
-        followed.start(balancer, discovery)
+        if followed.handOver() { toFollow.continuation.yield(balancer) }
         return (balancer, followed.latencies)
     }
 }

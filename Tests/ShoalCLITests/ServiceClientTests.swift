@@ -255,6 +255,7 @@ struct ServiceClientTests {
         let registry = RedisRegistry(configuration: RedisConfiguration(host: redis.host, port: redis.port))
         let running = Task { try await registry.run() }  // what serves its subscriptions
         let client = ServiceClient(discovery: registry, configuration: .init(strategy: .roundRobin))
+        let following = Task { try await client.run() }  // what follows the services called
         #expect(await Self.backend(client, "callee") == "a")
         try await serve.register("callee", b)
         #expect(await eventually(within: 5) { await Self.backend(client, "callee") == "b" })
@@ -266,7 +267,8 @@ struct ServiceClientTests {
                 for _ in 0..<6 { seen.insert(await Self.backend(client, "callee") ?? "failed") }
                 return seen == ["b"]
             })
-        await client.shutdown()
+        following.cancel()
+        try await following.value
         running.cancel()
         try await running.value
     }
