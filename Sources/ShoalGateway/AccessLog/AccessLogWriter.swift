@@ -48,15 +48,23 @@ final class AccessLogWriter: Sendable {
     /// the thread.
     func finish(within timeout: Duration) async {
         let waiter = ResumeOnce()
-        let timer = Task {
-            try? await Task.sleep(for: timeout)
-            waiter.resume()
+        // Two children, the first to end wins: the wait for the thread (which cancelling
+        // ends), and the timeout.
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [thread] in
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { continuation in
+                        waiter.wait(with: continuation)
+                        thread.submit { _ in waiter.resume() }
+                    }
+                } onCancel: {
+                    waiter.resume()
+                }
+            }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
         }
-        await withCheckedContinuation { continuation in
-            waiter.wait(with: continuation)
-            thread.submit { _ in waiter.resume() }
-        }
-        timer.cancel()
         thread.shutdownGracefully { _ in }
     }
 }
