@@ -1,6 +1,11 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// `SHOAL_WITHOUT_OTLP=1` builds `shoal` without swift-otel's exporter, whose version 1.6.0
+/// does not compile under ThreadSanitizer ("sending 'logger' risks causing data races");
+/// `scripts/sanitize` sets it. Such a build refuses `--otlp-endpoint` with exit code 2.
+let withoutOTLP = Context.environment["SHOAL_WITHOUT_OTLP"] != nil
+
 import class Foundation.ProcessInfo
 
 // Shoal: consistent hashing, load balancing, discovery, locks and a gateway for Swift services.
@@ -168,8 +173,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "OTel", package: "swift-otel"),
-            ]
+            ] + (withoutOTLP ? [] : [.product(name: "OTel", package: "swift-otel")]),
+            swiftSettings: withoutOTLP ? [.define("SHOAL_WITHOUT_OTLP")] : []
         ),
         // What the tests share (child processes now; a RedisServer fixture later). Only test
         // targets import it.

@@ -1,4 +1,6 @@
+#if !SHOAL_WITHOUT_OTLP
 import OTel
+#endif
 import ServiceLifecycle
 import Tracing
 
@@ -19,6 +21,11 @@ enum ServeTracing {
                 "the OTLP endpoint must be an http:// or https:// URL, such as http://127.0.0.1:4318, not '\(endpoint)' (\(ServeSetting.otlpEndpoint.sources))"
             )
         }
+        #if SHOAL_WITHOUT_OTLP
+        throw UsageError(
+            "this shoal was built without the OTLP exporter (SHOAL_WITHOUT_OTLP, as scripts/sanitize builds it); build it without that variable to use \(ServeSetting.otlpEndpoint.sources)"
+        )
+        #else
         var configuration = OTel.Configuration.default
         configuration.serviceName = "shoal"
         configuration.diagnosticLogLevel = .warning
@@ -33,5 +40,6 @@ enum ServeTracing {
         } catch {
             throw UsageError("the OTLP exporter cannot be set up (\(ServeSetting.otlpEndpoint.sources)): \(error)")
         }
+        #endif
     }
 }
