@@ -157,13 +157,12 @@ public final class RedisSubscriber: Sendable {
 
     /// Waits until the server confirms `channel`, sending SUBSCRIBE if nobody has yet.
     private func confirmation(of channel: String, id: Int, on connection: RedisConnection) async throws(RedisError) {
-        let timeout = configuration.commandTimeout
-        let timer = Task { [self] in
-            try await Task.sleep(for: timeout)
-            self.failConfirmation(
-                of: channel, id: id,
-                RedisError(.timeout, "\(configuration.host):\(configuration.port) did not confirm SUBSCRIBE \(channel)")
-            )
+        // An event-loop timer, not a task: it fails the wait if the server stays silent.
+        let address = "\(configuration.host):\(configuration.port)"
+        let timer = eventLoop.scheduleTask(in: .nanoseconds(configuration.commandTimeout.totalNanoseconds)) {
+            [weak self] in
+            self?.failConfirmation(
+                of: channel, id: id, RedisError(.timeout, "\(address) did not confirm SUBSCRIBE \(channel)"))
         }
         defer { timer.cancel() }
         do {
