@@ -207,8 +207,12 @@ let package = Package(
             resources: [.copy("Vectors")]
         ),
         .testTarget(name: "ShoalBalancingTests", dependencies: ["ShoalBalancing", "ShoalCore", "ShoalTesting"]),
-        // ServiceClient's decisions, without a network (its calls are tested in ShoalCLITests).
-        .testTarget(name: "ShoalClientTests", dependencies: ["ShoalClient", "ShoalBalancing", "ShoalCore"]),
+        // ServiceClient's decisions and lifetime, without instances (its calls are tested in
+        // ShoalCLITests).
+        .testTarget(
+            name: "ShoalClientTests",
+            dependencies: ["ShoalClient", "ShoalBalancing", "ShoalCore", "ShoalDiscovery", "ShoalTesting"]
+        ),
         .testTarget(
             name: "ShoalRESPTests",
             dependencies: [
