@@ -46,25 +46,20 @@ final class AccessLogWriter: Sendable {
     /// Waits until every buffer handed over is written, for at most `timeout` (a destination
     /// that takes nothing must not hold up a stop: what it has not taken is lost), then stops
     /// the thread.
+    ///
+    /// The caller's cancellation does not shorten the wait: the gateway finishes its log after
+    /// a cancellation too, and the lines written by then must still go out.
     func finish(within timeout: Duration) async {
         let waiter = ResumeOnce()
-        // Two children, the first to end wins: the wait for the thread (which cancelling
-        // ends), and the timeout.
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { [thread] in
-                await withTaskCancellationHandler {
-                    await withCheckedContinuation { continuation in
-                        waiter.wait(with: continuation)
-                        thread.submit { _ in waiter.resume() }
-                    }
-                } onCancel: {
-                    waiter.resume()
-                }
-            }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            await group.next()
-            group.cancelAll()
+        // An event-loop timer, which (unlike a child task) a cancelled caller does not end early.
+        let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: timeout.timeAmount) {
+            waiter.resume()
         }
+        await withCheckedContinuation { continuation in
+            waiter.wait(with: continuation)
+            thread.submit { _ in waiter.resume() }
+        }
+        timer.cancel()
         thread.shutdownGracefully { _ in }
     }
 }
