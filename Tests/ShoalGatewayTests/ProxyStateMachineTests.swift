@@ -333,6 +333,17 @@ struct ProxyStateMachineTests {
         #expect(busy.closing)
     }
 
+    @Test("a connection accepted during a drain serves one exchange and closes")
+    func acceptedWhileDraining() {
+        var machine = Machine(limits: Self.limits, now: Self.start)
+        machine.drainAfterNextResponse()
+        check(machine.headRead(Self.get, route: Self.route, now: Self.start), .forward(sendContinue: false))
+        let (id, _) = machine.picked(address: "a:1", now: Self.start)
+        _ = machine.connected(tryID: id)
+        check(machine.upstreamHead(status: 200, keepAlive: true, framing: .length(0), now: Self.at(1), untriedLeft: Self.anyLeft, withdrawRetry: Self.give), .writeHead(clientFraming: .length(0), keepAlive: false))
+        check(machine.upstreamEnded().then, .close)
+    }
+
     @Test("a pipelined request waits while the current response streams")
     func pipelining() {
         var (machine, _) = Self.forwarding()

@@ -153,7 +153,9 @@ extension ProxyHandler: UpstreamDelegate {
         let action = machine.upstreamHead(
             status: head.status, keepAlive: head.keepAlive, framing: framing, now: now,
             untriedLeft: { untried(route: index, outside: $0) }, withdrawRetry: { withdrawRetry(route: index) })
-        if loop.accessLog != nil { self.exchange?.upstreamHeadNanoseconds = (now - started).nanoseconds }
+        if loop.accessLog != nil, action != .retry {
+            self.exchange?.upstreamHeadNanoseconds = (now - started).nanoseconds
+        }
         switch action {
         case .retry:
             self.exchange?.spanTryFailed("answered \(head.status)")

@@ -68,6 +68,8 @@ final class ProxyHandler: ChannelInboundHandler {
         self.context = context
         clientIP = context.channel.remoteAddress?.ipAddress
         loop.handlers[ObjectIdentifier(self)] = self
+        // Accepted after the drain passed over this loop's connections: serve one exchange.
+        if shared.isDraining { machine.drainAfterNextResponse() }
         armTimer()
     }
 

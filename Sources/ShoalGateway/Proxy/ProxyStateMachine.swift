@@ -310,6 +310,13 @@ struct ProxyStateMachine {
         return close()
     }
 
+    /// A graceful shutdown began before this connection's first request: it closes after
+    /// one exchange, however the client asks to keep it open.
+    mutating func drainAfterNextResponse() {
+        draining = true
+        closeAfterResponse = true
+    }
+
     // MARK: Timers
 
     /// What the timer's firing means.
