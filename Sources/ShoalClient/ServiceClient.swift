@@ -50,6 +50,8 @@ public final class ServiceClient: Service, Sendable {
     /// Balancers to follow, each once its first lookup answered: `run()` follows each as a
     /// child task of its own.
     private let toFollow = AsyncStream.makeStream(of: ServiceBalancer.self)
+    /// Whether `run()` was called (only one follows).
+    private let running = Atomic<Bool>(false)
 
     /// A service called: its balancer (once the first lookup answered), whether it was
     /// handed to `run()` to follow, and its recent answer times.
@@ -105,8 +107,13 @@ public final class ServiceClient: Service, Sendable {
     }
 
     /// Follows each service called, a child task each, until graceful shutdown (or
-    /// cancellation); then ends the subscriptions and closes the connections.
+    /// cancellation); then ends the subscriptions and closes the connections. A second
+    /// `run()` only waits for the shutdown: the first one follows.
     public func run() async throws {
+        guard !running.exchange(true, ordering: .relaxed) else {
+            try? await gracefulShutdown()
+            return
+        }
         let discovery = discovery
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
