@@ -45,8 +45,6 @@ struct ProxyStateMachine {
         case allTriesFailed
         case upstreamFailed
         case timedOut
-        /// The request's bytes could not be read as HTTP (the parser's status and message).
-        case malformed
     }
 
     /// What follows an exchange's answer.
