@@ -26,12 +26,14 @@ public final class RawConnection {
             }
         }
         guard connected == 0 else {
-            close(socket)
+            // Not closed here: every stored property is set, so throwing runs deinit, which
+            // closes it. Closing twice closed whatever descriptor the number went to in
+            // between (in parallel tests, a NIO socket, which then crashed on EBADF).
             throw RedisServerError("cannot connect to \(host):\(port): errno \(errno)")
         }
     }
 
-    deinit { close(socket) }
+    deinit { if socket >= 0 { close(socket) } }
 
     /// Sends all of `bytes`; `false` if the peer closed first.
     @discardableResult
