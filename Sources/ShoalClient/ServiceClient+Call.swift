@@ -99,7 +99,6 @@ extension ServiceClient {
             }
             while let event = await group.next() {
                 var action: ServiceCallStateMachine.Action
-                var answer: HTTPClientResponse?
                 switch event {
                 case .hedge:
                     if machine.hedgeDue(now: clock.now(), untriedLeft: untriedLeft, withdrawRetry: budget.tryWithdraw),
@@ -117,12 +116,11 @@ extension ServiceClient {
                         untriedLeft: untriedLeft, withdrawRetry: budget.tryWithdraw)
                     if action == .returnAnswer {
                         latencies.record(latency)
-                        answer = response
-                    } else {
-                        // The instance could not serve it: another may, if the call may be repeated.
-                        if let previous = lastServerError { Self.discard(previous) }
-                        lastServerError = response
+                        return await finish(.success(response))  // a hedge still running loses
                     }
+                    // The instance could not serve it: another may, if the call may be repeated.
+                    if let previous = lastServerError { Self.discard(previous) }
+                    lastServerError = response
                 case .failed(let pick, let kind, let reason):
                     metrics.failure(service: service, instance: pick.endpoint.address)
                     action = machine.failed(
@@ -137,10 +135,8 @@ extension ServiceClient {
                     action = machine.retryNotStarted(now: clock.now(), cancelled: Task.isCancelled)
                 }
                 switch action {
-                case .wait, .retry:
+                case .wait, .retry, .returnAnswer:  // .returnAnswer returned above
                     continue
-                case .returnAnswer:
-                    return await finish(answer.map { .success($0) } ?? .failure(CancellationError()))
                 case .returnServerError:
                     return await finish(lastServerError.map { .success($0) } ?? .failure(CancellationError()))
                 case .fail(.cancelled):

@@ -83,7 +83,7 @@ struct ExchangeState {
     private(set) var overallActive: Bool
 
     /// Body data read before a connection was ready, and its size.
-    var pending: [ByteBuffer] = []
+    private(set) var pending: [ByteBuffer] = []
     private(set) var pendingBytes = 0
     /// Body bytes read so far, and response body bytes passed to the client.
     private(set) var bodyBytes = 0

@@ -6,12 +6,10 @@ import ShoalBalancing
 extension ProxyHandler: UpstreamDelegate {
     /// Picks an instance not tried yet and sends the request to it.
     func startTry(now: NIODeadline) {
-        guard let entry = exchange?.route, let state = machine.exchange else { return }
+        guard let entry = exchange?.route, let failed = machine.exchange?.failedAddresses else { return }
         let index = entry.index
         let picker = loop.picker(route: index)
-        let chosen =
-            state.failedAddresses.isEmpty
-            ? try? picker?.pick() : try? picker?.pick(avoiding: state.failedAddresses)
+        let chosen = failed.isEmpty ? try? picker?.pick() : try? picker?.pick(avoiding: failed)
         guard let pick = chosen else {
             let (answer, close, then) = machine.pickFailed()
             answerWithError(answer, detail: "every instance tried failed", close: close, then: then)

@@ -152,7 +152,6 @@ struct ProxyStateMachine {
             }
         if let refusal {
             // The body (if any) is not read: the connection closes after the answer.
-            exchange.status = nil
             exchange.responseEnded = true
             exchange.requestEnded = !request.hasBody
             self.exchange = exchange
