@@ -55,7 +55,7 @@ extension Exchange {
     /// Ends the span with the status the client got, or with `error` when the client got
     /// none; `tries` is how many tries the request took. A 5xx or an error marks the span
     /// failed. Later calls do nothing.
-    mutating func endSpan(status: Int?, tries: Int, error: String? = nil) {
+    func endSpan(status: Int?, tries: Int, error: String? = nil) {
         guard let span else { return }
         self.span = nil
         guard span.isRecording else {

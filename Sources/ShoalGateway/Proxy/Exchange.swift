@@ -5,7 +5,11 @@ import Tracing
 /// What the handler holds for the request in progress, beside its ``ExchangeState``: the
 /// request itself, and the things it does I/O with — the instance's pick and connection, and
 /// the span.
-struct Exchange {
+///
+/// A class, not a struct: the handler reads it in most of its callbacks, and copying a value
+/// with this many references retained and released each of them every time, which cost more
+/// than allocating it once a request.
+final class Exchange {
     let request: RequestHead
     let requestID: RequestID
     /// The route, or `nil` when the gateway answers the request itself.
@@ -31,13 +35,13 @@ struct Exchange {
     }
 
     /// Ends the current try's pick with `outcome`, if there is one.
-    mutating func finishPick(_ outcome: PickOutcome) {
+    func finishPick(_ outcome: PickOutcome) {
         pick?.finish(outcome)
         pick = nil
     }
 
     /// Closes the current try's connection, if there is one: it is not reused.
-    mutating func closeConnection() {
+    func closeConnection() {
         guard let connection else { return }
         connection.delegate = nil
         connection.close()

@@ -203,15 +203,16 @@ extension ProxyHandler: UpstreamDelegate {
         let now = self.now
         let started = machine.exchange?.tryStarted ?? now
         let end = machine.upstreamEnded()
-        let state = machine.exchange
         let latency = started.duration(until: now)
         exchange?.finishPick(end.failed ? .failure(.serverError, latency: latency) : .success(latency: latency))
         exchange?.connection = nil
-        let status = state?.status ?? 0
+        // Fields, not the whole state: copying it retains everything it holds.
+        let status = machine.exchange?.status ?? 0
+        let tries = machine.exchange?.tries ?? 0
         loop.metrics.response(
             route: exchange?.route?.index, upstream: connection.address, status: status,
-            started: state?.started ?? now, now: now)
-        logAccess(state, status: status, upstream: connection.address)
+            started: machine.exchange?.started ?? now, now: now)
+        if loop.accessLog != nil { logAccess(machine.exchange, status: status, upstream: connection.address) }
         if end.reuseConnection {
             loop.pool.release(connection, now: now)
         } else {
@@ -223,7 +224,7 @@ extension ProxyHandler: UpstreamDelegate {
             writeToClient(ChunkedEncoding.lastChunk(trailers: trailers, allocator: context.channel.allocator))
         }
         flushClient()
-        exchange?.endSpan(status: status, tries: state?.tries ?? 0)
+        exchange?.endSpan(status: status, tries: tries)
         perform(end.then)
     }
 

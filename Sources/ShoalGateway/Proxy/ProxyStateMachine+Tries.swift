@@ -36,10 +36,8 @@ extension ProxyStateMachine {
 
     /// The connection for try `tryID` is ready.
     mutating func connected(tryID: Int) -> ConnectedAction {
-        guard var exchange, exchange.connect(id: tryID) else { return .release }
-        let pending = exchange.takePending()
-        self.exchange = exchange
-        return .send(pending: pending, end: exchange.requestEnded)
+        guard exchange?.connect(id: tryID) == true, let pending = exchange?.takePending() else { return .release }
+        return .send(pending: pending, end: exchange?.requestEnded == true)
     }
 
     /// What follows a failed try.
@@ -58,14 +56,13 @@ extension ProxyStateMachine {
         timeout: Bool = false, now: NIODeadline, final: Bool = false, untriedLeft: UntriedLeft,
         withdrawRetry: WithdrawRetry
     ) -> TryFailedAction {
-        guard var exchange else { return .cutShort }
-        exchange.failTry()
-        self.exchange = exchange
-        if exchange.responseStarted {
+        guard exchange != nil else { return .cutShort }
+        exchange?.failTry()
+        if exchange?.responseStarted == true {
             _ = close()
             return .cutShort
         }
-        if !final && mayRetry(exchange, now: now, untriedLeft: untriedLeft, withdrawRetry: withdrawRetry) {
+        if !final, let exchange, mayRetry(exchange, now: now, untriedLeft: untriedLeft, withdrawRetry: withdrawRetry) {
             return .retry
         }
         let answer = finishWithError(timeout ? .timedOut : .upstreamFailed)
@@ -88,12 +85,11 @@ extension ProxyStateMachine {
 
     /// Ends the exchange with an error of the gateway's own.
     private mutating func finishWithError(_ answer: Answer) -> (answer: Answer, close: Bool, then: Then) {
-        guard var exchange else { return (answer, close: false, then: .nothing) }
-        exchange.stopClocks()
-        exchange.responseEnded = true
-        self.exchange = exchange
+        guard exchange != nil else { return (answer, close: false, then: .nothing) }
+        exchange?.stopClocks()
+        exchange?.responseEnded = true
         // An unread request body: the connection cannot carry another request.
-        if !exchange.requestEnded && exchange.request.hasBody { closeAfterResponse = true }
+        if exchange?.requestEnded == false && exchange?.request.hasBody == true { closeAfterResponse = true }
         let closes = closeAfterResponse
         if closes { _ = close() }
         return (answer, closes, finishIfDone())
@@ -117,17 +113,15 @@ extension ProxyStateMachine {
         status: Int, keepAlive: Bool, framing: HTTPBodyDecoder.Framing?, now: NIODeadline,
         untriedLeft: UntriedLeft, withdrawRetry: WithdrawRetry
     ) -> UpstreamHeadAction {
-        guard var exchange else { return .writeHead(clientFraming: nil, keepAlive: false) }
-        if status == 502 || status == 503,
+        guard let request = exchange?.request else { return .writeHead(clientFraming: nil, keepAlive: false) }
+        if status == 502 || status == 503, let exchange,
             mayRetry(exchange, now: now, untriedLeft: untriedLeft, withdrawRetry: withdrawRetry)
         {
-            exchange.failTry()
-            self.exchange = exchange
+            self.exchange?.failTry()
             return .retry
         }
         if status == 101 {
-            exchange.beginResponse(status: 101, upstreamKeepAlive: false, clientFraming: .untilClose)
-            self.exchange = exchange
+            exchange?.beginResponse(status: 101, upstreamKeepAlive: false, clientFraming: .untilClose)
             closeAfterResponse = true
             reading = .tunnel
             tunnelActive = now
@@ -135,12 +129,11 @@ extension ProxyStateMachine {
         }
         // A body of unknown length goes to an HTTP/1.1 client in chunks; an HTTP/1.0 client
         // reads it to the connection's end.
-        let clientFraming = framing?.forClient(minorVersion: exchange.request.minorVersion)
-        exchange.beginResponse(
+        let clientFraming = framing?.forClient(minorVersion: request.minorVersion)
+        exchange?.beginResponse(
             status: status, upstreamKeepAlive: keepAlive && framing != .untilClose, clientFraming: clientFraming)
-        self.exchange = exchange
         let clientKeepAlive =
-            !closeAfterResponse && exchange.request.keepAlive && !draining && clientFraming != .untilClose
+            !closeAfterResponse && request.keepAlive && !draining && clientFraming != .untilClose
         return .writeHead(clientFraming: clientFraming, keepAlive: clientKeepAlive)
     }
 
@@ -164,14 +157,15 @@ extension ProxyStateMachine {
 
     /// The instance's response ended.
     mutating func upstreamEnded() -> ResponseEnd {
-        guard var exchange else { return ResponseEnd(failed: false, reuseConnection: false, lastChunk: false, then: .nothing) }
-        exchange.endTry()
-        exchange.responseEnded = true
-        self.exchange = exchange
-        let bodyUnread = !exchange.requestEnded && exchange.request.hasBody
+        guard exchange != nil else {
+            return ResponseEnd(failed: false, reuseConnection: false, lastChunk: false, then: .nothing)
+        }
+        exchange?.endTry()
+        exchange?.responseEnded = true
+        let bodyUnread = exchange?.requestEnded == false && exchange?.request.hasBody == true
         if bodyUnread { closeAfterResponse = true }
         return ResponseEnd(
-            failed: (exchange.status ?? 0) >= 500, reuseConnection: exchange.upstreamKeepAlive && !bodyUnread,
-            lastChunk: exchange.clientFraming == .chunked, then: finishIfDone())
+            failed: (exchange?.status ?? 0) >= 500, reuseConnection: exchange?.upstreamKeepAlive == true && !bodyUnread,
+            lastChunk: exchange?.clientFraming == .chunked, then: finishIfDone())
     }
 }

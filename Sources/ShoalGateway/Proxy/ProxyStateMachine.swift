@@ -92,8 +92,8 @@ struct ProxyStateMachine {
     var nextDeadline: NIODeadline? {
         if closing { return nil }
         if reading == .tunnel { return tunnelActive + limits.tunnelIdleTimeout }
-        guard let exchange else { return waitDeadline }
-        return exchange.nextDeadline
+        guard exchange != nil else { return waitDeadline }
+        return exchange?.nextDeadline
     }
 
     private mutating func startWaiting(idle: Bool, now: NIODeadline) {
@@ -189,31 +189,29 @@ struct ProxyStateMachine {
 
     /// A piece of the request's body was read.
     mutating func bodyRead(_ data: ByteBuffer) -> BodyAction {
-        guard var exchange, exchange.route != nil else { return .drop }
-        defer { self.exchange = exchange }
-        guard exchange.countBody(data.readableBytes) else {
+        guard exchange?.route != nil else { return .drop }
+        guard exchange?.countBody(data.readableBytes) == true else {
             reading = .dropping
-            guard !exchange.responseStarted else { return .closeTooLarge }
-            exchange.abandonTry()
-            exchange.stopClocks()
-            exchange.responseEnded = true
+            guard exchange?.responseStarted == false else { return .closeTooLarge }
+            exchange?.abandonTry()
+            exchange?.stopClocks()
+            exchange?.responseEnded = true
             closeAfterResponse = true
             _ = close()
             return .answerTooLarge
         }
-        if case .connected = exchange.currentTry { return .send }
-        return .hold(pause: shouldPause(holding: exchange.hold(data)))
+        if case .connected = exchange?.currentTry { return .send }
+        return .hold(pause: shouldPause(holding: exchange?.hold(data) ?? 0))
     }
 
     /// The request's body ended (with `trailers` when chunked and it had any). With `send`,
     /// write its end to the instance.
     mutating func bodyEnded(trailers: HTTPFieldList?) -> (send: Bool, then: Then) {
-        guard var exchange else { return (false, .nothing) }
+        guard exchange != nil else { return (false, .nothing) }
         reading = .held
-        exchange.requestTrailers = trailers
-        exchange.requestEnded = true
-        self.exchange = exchange
-        if case .connected = exchange.currentTry { return (true, finishIfDone()) }
+        exchange?.requestTrailers = trailers
+        exchange?.requestEnded = true
+        if case .connected = exchange?.currentTry { return (true, finishIfDone()) }
         return (false, finishIfDone())
     }
 
@@ -228,13 +226,12 @@ struct ProxyStateMachine {
     /// The request's body could not be read.
     mutating func bodyMalformed() -> MalformedBodyAction {
         reading = .dropping
-        guard var exchange, !exchange.responseStarted, !exchange.responseEnded else {
+        guard exchange?.responseStarted == false, exchange?.responseEnded == false else {
             return .close(logged: exchange != nil)
         }
-        exchange.abandonTry()
-        exchange.stopClocks()
-        exchange.responseEnded = true
-        self.exchange = exchange
+        exchange?.abandonTry()
+        exchange?.stopClocks()
+        exchange?.responseEnded = true
         closeAfterResponse = true
         _ = close()
         return .answer
@@ -257,12 +254,14 @@ struct ProxyStateMachine {
     /// Ends the exchange once both the request and the response have. The ended exchange
     /// stays, for the access log, until the next request begins.
     mutating func finishIfDone() -> Then {
-        guard let exchange, exchange.responseEnded else { return .nothing }
-        guard exchange.requestEnded else {
+        guard exchange?.responseEnded == true else { return .nothing }
+        guard exchange?.requestEnded == true else {
             // Answered before the whole body came: the rest cannot be skipped on this connection.
             return closeAfterResponse && close() ? .close : .nothing
         }
-        if closeAfterResponse || !exchange.request.keepAlive || draining || exchange.clientFraming == .untilClose {
+        if closeAfterResponse || exchange?.request.keepAlive == false || draining
+            || exchange?.clientFraming == .untilClose
+        {
             return close() ? .close : .nothing
         }
         return .nextRequest
