@@ -186,13 +186,15 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
 
     /// Listens for changes and looks services up again for their watchers, sweeps expired
     /// instances, and runs the pool's upkeep (``RedisConnectionPool/run()``, which follows
-    /// failovers when the configuration names sentinels), until graceful shutdown or
-    /// cancellation. Then it stops listening, finishes every subscription and closes the
-    /// connections: nothing it started is left running.
+    /// failovers when the configuration names sentinels) and the subscriber's reconnection
+    /// (``RedisSubscriber/run()``), until graceful shutdown or cancellation. Then it stops
+    /// listening, finishes every subscription and closes the connections: nothing it started
+    /// is left running.
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { try? await self.pool.run() }
+                group.addTask { try? await self.subscriber.run() }
                 group.addTask { await self.sweep() }
                 group.addTask {
                     await self.listen()  // subscribed to changes before the first lookups

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 import ShoalRESP
 import Synchronization
 
@@ -7,19 +8,22 @@ import Synchronization
 ///
 /// ```swift
 /// let subscriber = RedisSubscriber(configuration: RedisConfiguration(port: 6379))
+/// // run `subscriber` in a ServiceGroup (or a task group): it reconnects while it runs
 /// for await message in try await subscriber.messages(from: "deploys") {
 ///     print(String(buffer: message.payload))
 /// }
 /// ```
 ///
 /// A subscription is confirmed by the server before ``messages(from:)`` returns, so nothing
-/// published after that is missed while the connection lasts. When the connection drops, the
-/// subscriber reconnects with ``RedisBackoff`` and subscribes again to every channel that
+/// published after that is missed while the connection lasts. When the connection drops,
+/// ``run()`` reconnects with ``RedisBackoff`` and subscribes again to every channel that
 /// still has a listener; messages published while it was away are lost (Redis pub/sub keeps
 /// nothing), which ``Event/resubscribed`` tells callback listeners so they can catch up.
+/// Without ``run()``, subscribing works (the connection opens in the caller's task), but a
+/// lost connection comes back only when a new subscription needs it.
 /// A channel is unsubscribed ``linger`` after its last listener goes, so a listener that
 /// comes back soon (a lock's waiters, turn after turn) need not wait for SUBSCRIBE again.
-public final class RedisSubscriber: Sendable {
+public final class RedisSubscriber: Service, Sendable {
     /// What a callback listener hears.
     public enum Event: Sendable, Hashable {
         case message(RedisMessage)
@@ -45,6 +49,10 @@ public final class RedisSubscriber: Sendable {
     /// How long a channel stays subscribed after its last listener goes. Default 1 s.
     public let linger: Duration
     private let state = Mutex(State())
+    /// A lost connection that ``run()`` should replace.
+    private let lostConnections = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    /// Whether ``run()`` was called (only the first reconnects).
+    private let running = Atomic<Bool>(false)
 
     private struct Registered {
         let deliver: @Sendable (Event) -> Void
@@ -57,8 +65,9 @@ public final class RedisSubscriber: Sendable {
         var connection: RedisConnection?
         /// With sentinels: the connection to one of them that hears of failovers.
         var watch: RedisConnection?
-        var connecting: Task<RedisConnection, any Error>?
-        var reconnecting = false
+        /// Whether a caller is opening a connection; the others wait in `openWaiters`.
+        var opening = false
+        var openWaiters: [CheckedContinuation<Turn, any Error>] = []
         var closed = false
         /// Channels SUBSCRIBE was sent for on the current connection.
         var requested: Set<String> = []
@@ -113,6 +122,20 @@ public final class RedisSubscriber: Sendable {
     /// Whether `channel` is subscribed now, so a new listener would hear at once.
     public func isSubscribed(to channel: String) -> Bool { state.withLock { $0.confirmed.contains(channel) } }
 
+    /// Reconnects after a lost connection, with ``backoff``, and subscribes again, until
+    /// graceful shutdown or cancellation; then closes the subscriber (``close()``), so
+    /// nothing it started is left running. A second `run()` only waits for the shutdown.
+    public func run() async throws {
+        guard !running.exchange(true, ordering: .relaxed) else {
+            try? await gracefulShutdown()
+            return
+        }
+        await cancelWhenGracefulShutdown {
+            for await _ in self.lostConnections.stream { await self.reconnect() }
+        }
+        await close()
+    }
+
     /// Unsubscribes from everything, closes the connection and finishes every sequence.
     public func close() async {
         let (connection, finishes) = state.withLock { state -> (RedisConnection?, [@Sendable () -> Void]) in
@@ -123,6 +146,10 @@ public final class RedisSubscriber: Sendable {
                 waiting.resume(throwing: RedisError(.connectionClosed, "the subscriber was closed"))
             }
             state.awaitingConfirmation = [:]
+            for waiting in state.openWaiters {
+                waiting.resume(throwing: RedisError(.connectionClosed, "the subscriber was closed"))
+            }
+            state.openWaiters = []
             defer {
                 state.connection = nil
                 state.watch = nil
@@ -130,6 +157,7 @@ public final class RedisSubscriber: Sendable {
             state.watch?.closeSoon()
             return (state.connection, finishes)
         }
+        lostConnections.continuation.finish()
         finishes.forEach { $0() }
         await connection?.close()
     }
@@ -223,17 +251,48 @@ public final class RedisSubscriber: Sendable {
         }
     }
 
-    /// The current connection, or a new one (one attempt, shared by concurrent callers).
+    /// What a caller of ``connection()`` does: use the connection, or open one.
+    private enum Turn {
+        case connected(RedisConnection)
+        case open
+    }
+
+    /// The current connection, or a new one: one attempt, made in the task of the first
+    /// caller that needs it, whose outcome the callers that come meanwhile share.
     private func connection() async throws(RedisError) -> RedisConnection {
-        let task = try state.withLock { state throws(RedisError) -> Task<RedisConnection, any Error> in
-            if state.closed { throw RedisError(.connectionClosed, "the subscriber was closed") }
-            if let task = state.connecting { return task }
-            let task = Task { try await self.openConnection() }
-            state.connecting = task
-            return task
-        }
         do {
-            return try await task.value
+            let turn = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Turn, any Error>) in
+                state.withLock { state in
+                    if state.closed {
+                        continuation.resume(throwing: RedisError(.connectionClosed, "the subscriber was closed"))
+                    } else if let connection = state.connection {
+                        continuation.resume(returning: .connected(connection))
+                    } else if state.opening {
+                        state.openWaiters.append(continuation)
+                    } else {
+                        state.opening = true
+                        continuation.resume(returning: .open)
+                    }
+                }
+            }
+            switch turn {
+            case .connected(let connection):
+                return connection
+            case .open:
+                let result: Result<RedisConnection, any Error>
+                do {
+                    result = .success(try await openConnection())
+                } catch {
+                    result = .failure(error)
+                }
+                let waiters = state.withLock { state in
+                    state.opening = false
+                    defer { state.openWaiters = [] }
+                    return state.openWaiters
+                }
+                for waiter in waiters { waiter.resume(with: result.map(Turn.connected)) }
+                return try result.get()
+            }
         } catch let error as RedisError {
             throw error
         } catch {
@@ -249,9 +308,6 @@ public final class RedisSubscriber: Sendable {
                 onPush: { [weak self] push in
                     self?.received(RedisPush(push))
                 })
-        } catch {
-            state.withLock { $0.connecting = nil }
-            throw error
         }
         var watch: RedisConnection?
         if let sentinel = configuration.sentinel {
@@ -263,7 +319,6 @@ public final class RedisSubscriber: Sendable {
                     opened.closeSoon()
                 }
             } catch {
-                state.withLock { $0.connecting = nil }
                 await opened.close()
                 throw error
             }
@@ -319,7 +374,6 @@ public final class RedisSubscriber: Sendable {
             state.connection = nil
             state.watch?.closeSoon()
             state.watch = nil
-            state.connecting = nil
             state.lost.formUnion(state.confirmed)
             state.requested = []
             state.confirmed = []
@@ -328,31 +382,25 @@ public final class RedisSubscriber: Sendable {
             for continuation in waiting {
                 continuation.resume(throwing: RedisError(.connectionClosed, "the connection to the server closed"))
             }
-            guard !state.closed, !state.listeners.isEmpty, !state.reconnecting else { return false }
-            state.reconnecting = true
-            return true
+            return !state.closed && !state.listeners.isEmpty
         }
-        if reconnect {
-            Task { await self.reconnect() }
-        }
+        if reconnect { lostConnections.continuation.yield() }
     }
 
-    /// Tries again with back-off until connected, closed, or nobody listens any more.
+    /// Tries again with back-off until connected, closed, cancelled, or nobody listens any
+    /// more. Runs in ``run()``.
     private func reconnect() async {
         var attempt = 0
-        while true {
-            let goOn = state.withLock { state in
-                let goOn = !state.closed && !state.listeners.isEmpty && state.connection == nil
-                if !goOn { state.reconnecting = false }
-                return goOn
-            }
+        while !Task.isCancelled {
+            let goOn = state.withLock { !$0.closed && !$0.listeners.isEmpty && $0.connection == nil }
             guard goOn else { return }
-            try? await Task.sleep(for: backoff.delay(attempt: attempt))
-            attempt += 1
-            if (try? await connection()) != nil {
-                state.withLock { $0.reconnecting = false }
+            do {
+                try await Task.sleep(for: backoff.delay(attempt: attempt))
+            } catch {
                 return
             }
+            attempt += 1
+            if (try? await connection()) != nil { return }
         }
     }
 }

@@ -47,6 +47,7 @@ private final class SentinelFollowers {
     let subscriber: RedisSubscriber
     private let heard = HeardEvents()
     private let running: Task<Void, any Error>
+    private let subscribing: Task<Void, any Error>
     private var listener: RedisSubscriber.Listener?
 
     var events: [RedisSubscriber.Event] { heard.events.withLock { $0 } }
@@ -55,7 +56,9 @@ private final class SentinelFollowers {
         let pool = RedisConnectionPool(configuration: configuration, pool: RedisPoolConfiguration(backoff: quickBackoff))
         self.pool = pool
         running = Task { try await pool.run() }
-        subscriber = RedisSubscriber(configuration: configuration, backoff: quickBackoff)
+        let subscriber = RedisSubscriber(configuration: configuration, backoff: quickBackoff)
+        self.subscriber = subscriber
+        subscribing = Task { try await subscriber.run() }
         let heard = heard
         listener = try await subscriber.listen(to: "deploys") { event in heard.events.withLock { $0.append(event) } }
     }
@@ -70,7 +73,8 @@ private final class SentinelFollowers {
 
     func stop() async {
         listener?.cancel()
-        await subscriber.close()
+        subscribing.cancel()
+        _ = await subscribing.result
         running.cancel()
         _ = await running.result
     }

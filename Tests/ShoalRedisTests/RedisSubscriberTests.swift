@@ -11,7 +11,7 @@ func serverChannels(_ redis: RedisServer) throws -> [String] {
     return channels.compactMap(\.string).sorted()
 }
 
-@Suite("RedisSubscriber against a real redis-server", .serialized)
+@Suite("RedisSubscriber against a real redis-server", .serialized, .timeLimit(.minutes(1)))
 struct RedisSubscriberTests {
     @Test("messages arrive in order once subscribed; dropping the sequence unsubscribes after the linger")
     func messages() async throws {
@@ -50,6 +50,7 @@ struct RedisSubscriberTests {
         let subscriber = RedisSubscriber(
             configuration: configuration, backoff: RedisBackoff(initial: .milliseconds(20), maximum: .milliseconds(100))
         )
+        let running = Task { try await subscriber.run() }
         let events = Mutex<[RedisSubscriber.Event]>([])
         let listener = try await subscriber.listen(to: "jobs") { event in events.withLock { $0.append(event) } }
         try redis.restart()
@@ -61,8 +62,55 @@ struct RedisSubscriberTests {
         #expect(await eventually { events.withLock { $0 } == [.resubscribed, after] })
         listener.cancel()
         #expect(try await eventually { try serverChannels(redis).isEmpty })
-        await subscriber.close()
+        running.cancel()
+        try await running.value
         await publisher.close()
+    }
+
+    @Test("run() ends on cancellation, closes its connection, and nothing reconnects afterwards")
+    func runEnds() async throws {
+        let redis = try RedisServer.start()
+        var configuration = RedisConfiguration(host: redis.host, port: redis.port)
+        configuration.connectTimeout = .seconds(1)
+        let subscriber = RedisSubscriber(
+            configuration: configuration, backoff: RedisBackoff(initial: .milliseconds(20), maximum: .milliseconds(50)))
+        let ended = Mutex(false)
+        let running = Task {
+            try await subscriber.run()
+            ended.withLock { $0 = true }
+        }
+        let stream = try await subscriber.messages(from: "jobs")
+        let finished = Mutex(false)
+        let draining = Task {
+            for await _ in stream {}
+            finished.withLock { $0 = true }
+        }
+        #expect(try clientCount(redis) == 2)  // the subscriber and the audit connection
+        // The connection drops and Redis stays away: run() keeps trying until cancelled.
+        redis.stop()
+        try await Task.sleep(for: .milliseconds(300))
+        running.cancel()
+        #expect(await eventually(within: 5) { ended.withLock { $0 } }, "run() went on after cancellation")
+        #expect(await eventually(within: 2) { finished.withLock { $0 } })  // finished, not left open
+        draining.cancel()
+        // Redis comes back on the same port: nothing of the subscriber connects to it.
+        try redis.restart()
+        try await Task.sleep(for: .seconds(1))
+        #expect(try clientCount(redis) == 1)  // the audit connection alone
+    }
+
+    @Test("without run(), a lost connection comes back, with every channel, when a new subscription needs it")
+    func reconnectsOnDemand() async throws {
+        let redis = try RedisServer.start()
+        let subscriber = RedisSubscriber(configuration: RedisConfiguration(host: redis.host, port: redis.port))
+        let first = try await subscriber.messages(from: "a")
+        try redis.restart()
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(try serverChannels(redis).isEmpty)  // nothing ran to subscribe again
+        let second = try await subscriber.messages(from: "b")
+        #expect(try serverChannels(redis) == ["a", "b"])
+        _ = (first, second)
+        await subscriber.close()
     }
 
     @Test("subscribing while the server is away fails with a typed error and leaves no listener")
