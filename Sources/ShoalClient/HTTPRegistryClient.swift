@@ -3,6 +3,7 @@ import Foundation
 import NIOHTTP1
 import ShoalCore
 import ShoalDiscovery
+import Synchronization
 
 /// The registry of a `shoal serve`, through its HTTP API: for services that register
 /// themselves with a running `shoal serve`, and for clients that find instances there.
@@ -103,34 +104,48 @@ public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry 
         }
     }
 
+    /// Follows `service` with blocking queries. They run in the task that reads the stream,
+    /// one `next()` at a time, until there is news: nothing runs while nobody reads, and
+    /// cancelling the reader stops them (and ends the stream).
     public func subscribe(_ service: String) -> AsyncStream<ServiceSnapshot> {
-        let (stream, continuation) = AsyncStream.makeStream(
-            of: ServiceSnapshot.self, bufferingPolicy: .bufferingNewest(1))
-        let task = Task {
-            var last: ServiceSnapshot?
+        let last = LastSnapshot()
+        return AsyncStream(unfolding: { [self] in
             while !Task.isCancelled {
+                let previous = last.value
                 do {
-                    let query = last.map { "?index=\($0.index)&wait=\(Self.blockingWait)s" } ?? ""
+                    let query = previous.map { "?index=\($0.index)&wait=\(Self.blockingWait)s" } ?? ""
                     let snapshot = try await snapshot(service, query: query, waiting: .seconds(Self.blockingWait))
-                    if last == nil || last!.isStale || snapshot.index > last!.index {
-                        continuation.yield(snapshot)
-                    }
-                    last = snapshot
+                    last.value = snapshot
+                    if let previous, !previous.isStale, snapshot.index <= previous.index { continue }
+                    return snapshot
                 } catch {
-                    if Task.isCancelled { break }
-                    if let previous = last, !previous.isStale {
-                        last = ServiceSnapshot(
+                    if Task.isCancelled { return nil }
+                    if let previous, !previous.isStale {
+                        let stale = ServiceSnapshot(
                             service: previous.service, index: previous.index, instances: previous.instances,
                             isStale: true)
-                        continuation.yield(last!)
+                        last.value = stale
+                        return stale
                     }
-                    try? await Task.sleep(for: .seconds(1))
+                    do {
+                        try await Task.sleep(for: .seconds(1))
+                    } catch {
+                        return nil
+                    }
                 }
             }
-            continuation.finish()
+            return nil
+        })
+    }
+
+    /// A subscription's last snapshot, between the reader's calls.
+    private final class LastSnapshot: Sendable {
+        private let snapshot = Mutex<ServiceSnapshot?>(nil)
+
+        var value: ServiceSnapshot? {
+            get { snapshot.withLock { $0 } }
+            set { snapshot.withLock { $0 = newValue } }
         }
-        continuation.onTermination = { _ in task.cancel() }
-        return stream
     }
 
     // MARK: Requests

@@ -56,15 +56,78 @@ public final class ServiceClient: Service, Sendable {
     /// A service called: its balancer (once the first lookup answered), whether it was
     /// handed to `run()` to follow, and its recent answer times.
     private final class Followed: Sendable {
-        /// The first lookup. A task of its own, not the first caller's, because every call
-        /// that comes while it runs waits for it: one caller giving up must not fail the
-        /// others. ``stop()`` cancels it.
-        let ready: Task<ServiceBalancer, any Error>
         let latencies = LatencyWindow()
         private let handedOver = Atomic<Bool>(false)
+        private let lookup = Mutex(Lookup.none)
 
-        init(ready: Task<ServiceBalancer, any Error>) {
-            self.ready = ready
+        /// The first lookup: made in the task of one caller, while the calls that come
+        /// meanwhile wait for it.
+        private enum Lookup {
+            case none
+            case running(waiters: [CheckedContinuation<Turn, any Error>])
+            case done(ServiceBalancer)
+            case stopped
+        }
+
+        /// What a caller does next.
+        private enum Turn {
+            case use(ServiceBalancer)
+            /// Look the service up: nobody else is.
+            case look
+        }
+
+        /// The balancer, once `lookUp` made it; the first caller makes it, in its own task.
+        /// When that caller is cancelled, the lookup is not lost for those waiting: one of
+        /// them makes it again. Any other failure fails them all (the next call asks again).
+        func balancer(_ lookUp: () async throws -> ServiceBalancer) async throws -> ServiceBalancer {
+            while true {
+                let turn = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Turn, any Error>) in
+                    lookup.withLock { lookup in
+                        switch lookup {
+                        case .none:
+                            lookup = .running(waiters: [])
+                            continuation.resume(returning: .look)
+                        case .running(var waiters):
+                            waiters.append(continuation)
+                            lookup = .running(waiters: waiters)
+                        case .done(let balancer):
+                            continuation.resume(returning: .use(balancer))
+                        case .stopped:
+                            continuation.resume(throwing: ServiceCallError.shutDown)
+                        }
+                    }
+                }
+                switch turn {
+                case .use(let balancer):
+                    return balancer
+                case .look:
+                    do {
+                        let balancer = try await lookUp()
+                        finish(.done(balancer), resuming: .success(.use(balancer)))
+                        return balancer
+                    } catch {
+                        // This caller gave up: the next one looks, if anyone waits.
+                        let gaveUp = Task.isCancelled
+                        finish(.none, resuming: gaveUp ? .success(.look) : .failure(error), firstOnly: gaveUp)
+                        throw error
+                    }
+                }
+            }
+        }
+
+        /// Ends the lookup as `next`, resuming the callers waiting with `turn` (with
+        /// `firstOnly`, only the first; the rest keep waiting for it).
+        private func finish(_ next: Lookup, resuming turn: Result<Turn, any Error>, firstOnly: Bool = false) {
+            let resumed = lookup.withLock { lookup -> [CheckedContinuation<Turn, any Error>] in
+                guard case .running(let waiters) = lookup else { return [] }
+                if firstOnly, let first = waiters.first {
+                    lookup = .running(waiters: Array(waiters.dropFirst()))
+                    return [first]
+                }
+                lookup = next
+                return waiters
+            }
+            for waiter in resumed { waiter.resume(with: turn) }
         }
 
         /// Whether this call is the first to ask: the one that hands the balancer to `run()`.
@@ -72,9 +135,14 @@ public final class ServiceClient: Service, Sendable {
             !handedOver.exchange(true, ordering: .relaxed)
         }
 
-        /// Stops the first lookup, if it still runs.
+        /// Fails the calls waiting for the first lookup: the client shut down.
         func stop() {
-            ready.cancel()
+            let waiters = lookup.withLock { lookup -> [CheckedContinuation<Turn, any Error>] in
+                defer { lookup = .stopped }
+                guard case .running(let waiters) = lookup else { return [] }
+                return waiters
+            }
+            for waiter in waiters { waiter.resume(throwing: ServiceCallError.shutDown) }
         }
     }
 
@@ -180,30 +248,28 @@ public final class ServiceClient: Service, Sendable {
         let found = services.withLock { services -> Followed? in
             guard services != nil else { return nil }
             if let existing = services?[service] { return existing }
-            let configuration = configuration
-            let discovery = discovery
-            let clock = clock
-            let ready = Task {
-                let balancer = ServiceBalancer(
-                    service: service, strategy: configuration.strategy, configuration: configuration.balancer,
-                    clock: clock)
-                balancer.apply(try await discovery.lookup(service))
-                return balancer
-            }
-            let followed = Followed(ready: ready)
+            let followed = Followed()
             services?[service] = followed
             return followed
         }
         guard let followed = found else { throw ServiceCallError.shutDown }
         let balancer: ServiceBalancer
         do {
-            balancer = try await followed.ready.value
+            balancer = try await followed.balancer {
+                let balancer = ServiceBalancer(
+                    service: service, strategy: configuration.strategy, configuration: configuration.balancer,
+                    clock: clock)
+                balancer.apply(try await discovery.lookup(service))
+                return balancer
+            }
         } catch {
-            // Ask again on the next call.
+            // This caller gave up: the lookup goes on for the others, or for the next call.
+            if Task.isCancelled { throw CancellationError() }
+            if let error = error as? ServiceCallError { throw error }  // shut down
+            // It failed: ask again on the next call.
             services.withLock { services in
                 if services?[service] === followed { services?[service] = nil }
             }
-            if Task.isCancelled { throw CancellationError() }
             throw ServiceCallError.discoveryFailed(service: service, reason: "\(error)")
         }
         if followed.handOver() { toFollow.continuation.yield(balancer) }
