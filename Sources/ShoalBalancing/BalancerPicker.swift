@@ -90,11 +90,20 @@ public final class BalancerPicker {
         context.readmitIfDue()
         var assignment: BoundedLoadPlacement.Assignment?
         var index = -1
+        var permit = CircuitBreakerState.Permit.unreserved
         // A circuit breaker can change between judging a candidate and sending to it (another
         // thread took the last half-open probe): then choose again, a few times at most.
         for _ in 0..<4 {
             (index, assignment) = try choose(&context, key: key)
-            if !context.breakers || context.withStats(index, { $0.breaker?.allowsRequest() ?? true }) { break }
+            if !context.breakers { break }
+            let granted = context.withStats(index) { stats -> CircuitBreakerState.Permit? in
+                guard let breaker = stats.breaker else { return .unreserved }
+                return breaker.permit()
+            }
+            if let granted {
+                permit = granted
+                break
+            }
             if let assignment {
                 context.unmanagedSnapshot.withInstance { $0.bounded?.release(assignment) }
             }
@@ -103,7 +112,7 @@ public final class BalancerPicker {
         guard index >= 0 else { throw BalancerError.nothingEligible }
         context.withStats(index) { _ = $0.inFlight.wrappingAdd(1, ordering: .relaxed) }
         let pickedAt: Int64? = if case .peakEWMA = context.strategy { context.now() } else { nil }
-        return Pick(handle: handle, index: index, assignment: assignment, pickedAt: pickedAt)
+        return Pick(handle: handle, index: index, assignment: assignment, pickedAt: pickedAt, permit: permit)
     }
 
     /// The strategy's choice for this pick.

@@ -5,11 +5,11 @@ import Synchronization
 ///
 /// ```swift
 /// let breaker = CircuitBreaker(configuration: .init(failureRateThreshold: 0.5), clock: SystemClock())
-/// if breaker.allowsRequest() {
+/// if let permit = breaker.permit() {
 ///     if let ok = await send() {
-///         breaker.record(success: ok)
+///         breaker.record(success: ok, permit: permit)
 ///     } else {
-///         breaker.abandon()  // cancelled: the probe slot goes back
+///         breaker.abandon(permit)  // cancelled: the probe slot goes back
 ///     }
 /// }
 /// ```
@@ -83,6 +83,36 @@ public final class CircuitBreaker: Sendable {
             closed.store(state.phase == .closed, ordering: .relaxed)
             return allowed
         }
+    }
+
+    /// A permit for a request now, or `nil` when none may be sent. In half-open it reserves
+    /// a probe slot; pass it to ``record(success:permit:)`` or ``abandon(_:)`` when the
+    /// request ends. While closed it reads one atomic and takes no lock.
+    public func permit() -> CircuitBreakerState.Permit? {
+        if closed.load(ordering: .relaxed) { return .unreserved }
+        let now = clock.now().nanoseconds
+        return state.withLock { state in
+            let permit = state.permit(at: now)
+            closed.store(state.phase == .closed, ordering: .relaxed)
+            return permit
+        }
+    }
+
+    /// Records the outcome of the request that `permit` allowed: in half-open, only the
+    /// spell's own probes count.
+    public func record(success: Bool, permit: CircuitBreakerState.Permit) {
+        let now = clock.now().nanoseconds
+        state.withLock { state in
+            state.record(success: success, at: now, permit: permit)
+            closed.store(state.phase == .closed, ordering: .relaxed)
+        }
+    }
+
+    /// Gives back the probe slot `permit` holds, for a request cancelled before it was
+    /// answered, without counting a success or a failure.
+    public func abandon(_ permit: CircuitBreakerState.Permit) {
+        if permit.probeSpell == nil && closed.load(ordering: .relaxed) { return }
+        state.withLock { $0.abandon(permit) }
     }
 
     /// Records the outcome of a request that was allowed.

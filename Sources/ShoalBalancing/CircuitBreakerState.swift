@@ -15,7 +15,22 @@ public struct CircuitBreakerState: Sendable, Hashable {
         case halfOpen
     }
 
+    /// What one allowed request holds: a probe slot of one half-open spell, or nothing.
+    /// Its answer or its abandonment counts for that spell only, so a request sent before
+    /// the breaker opened, or a probe of an earlier spell, cannot free or fill a slot of the
+    /// spell in progress.
+    public struct Permit: Sendable, Hashable {
+        /// The half-open spell whose probe slot the request holds; `nil` for none (it was
+        /// allowed while the breaker was closed).
+        public let probeSpell: Int?
+
+        /// A request allowed while the breaker was closed: it holds no probe slot.
+        public static let unreserved = Permit(probeSpell: nil)
+    }
+
     public private(set) var phase: Phase = .closed
+    /// Counts the spells of half-open, to tell one spell's probes from another's.
+    private var spell = 0
     private var successes: [Int]
     private var failures: [Int]
     private var bucketEpochs: [Int64]
@@ -46,14 +61,23 @@ public struct CircuitBreakerState: Sendable, Hashable {
     }
 
     /// Whether a request may be sent at `now` (nanoseconds). A `true` in half-open reserves
-    /// one of the probe slots, released by the next ``record(success:at:)``.
+    /// one of the probe slots, released by the next ``record(success:at:)``. Prefer
+    /// ``permit(at:)``, whose answer tells the request's outcome apart from the probes'.
     public mutating func allowsRequest(at now: Int64) -> Bool {
+        permit(at: now) != nil
+    }
+
+    /// A permit for a request at `now` (nanoseconds), or `nil` when none may be sent. In
+    /// half-open it reserves a probe slot of the spell in progress; pass it to
+    /// ``record(success:at:permit:)`` or ``abandon(_:)`` when the request ends.
+    public mutating func permit(at now: Int64) -> Permit? {
         switch phase {
         case .closed:
-            return true
+            return .unreserved
         case .open(let until):
-            guard now >= until else { return false }
+            guard now >= until else { return nil }
             phase = .halfOpen
+            spell += 1
             probesInFlight = 0
             probeSuccesses = 0
             return reserveProbe()
@@ -62,10 +86,18 @@ public struct CircuitBreakerState: Sendable, Hashable {
         }
     }
 
-    private mutating func reserveProbe() -> Bool {
-        guard probesInFlight < configuration.halfOpenProbes else { return false }
+    private mutating func reserveProbe() -> Permit? {
+        guard probesInFlight < configuration.halfOpenProbes else { return nil }
         probesInFlight += 1
-        return true
+        return Permit(probeSpell: spell)
+    }
+
+    /// Records the outcome, observed at `now` (nanoseconds), of the request that `permit`
+    /// allowed. In half-open only the spell's own probes count; the answer of a request sent
+    /// before (while closed, or in an earlier spell) says nothing about the instance now.
+    public mutating func record(success: Bool, at now: Int64, permit: Permit) {
+        if phase == .halfOpen && permit.probeSpell != spell { return }
+        record(success: success, at: now)
     }
 
     /// Records an outcome observed at `now` (nanoseconds).
@@ -112,6 +144,14 @@ public struct CircuitBreakerState: Sendable, Hashable {
     /// as neither a success nor a failure, since the endpoint was never judged.
     public mutating func abandon() {
         if phase == .halfOpen {
+            probesInFlight = max(0, probesInFlight - 1)
+        }
+    }
+
+    /// Gives back the probe slot `permit` holds, if it holds one of the spell in progress,
+    /// for a request that ended without an answer; counts neither a success nor a failure.
+    public mutating func abandon(_ permit: Permit) {
+        if phase == .halfOpen && permit.probeSpell == spell {
             probesInFlight = max(0, probesInFlight - 1)
         }
     }

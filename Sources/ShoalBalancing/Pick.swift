@@ -10,6 +10,8 @@ public struct Pick: Sendable {
     let assignment: BoundedLoadPlacement.Assignment?
     /// When the pick was made (nanoseconds), for Peak EWMA; `nil` for other strategies.
     let pickedAt: Int64?
+    /// What the endpoint's circuit breaker granted the request.
+    let permit: CircuitBreakerState.Permit
 
     /// The chosen endpoint.
     public var endpoint: Endpoint { handle.snapshot.endpoints[index] }
@@ -39,7 +41,7 @@ public struct Pick: Sendable {
         let failed = outcome.countsAsFailure
         if case .failure(.cancelled, _) = outcome {
             // Not judged: give back a half-open probe slot, but learn nothing else.
-            stats.breaker?.abandon()
+            stats.breaker?.abandon(permit)
             return
         }
         var now: Int64?
@@ -53,7 +55,7 @@ public struct Pick: Sendable {
                 latencyNanoseconds: latency, failed: failed, at: time,
                 decayNanoseconds: core.decayNanoseconds)
         }
-        stats.breaker?.record(success: !failed)
+        stats.breaker?.record(success: !failed, permit: permit)
         if failed {
             guard let detection = core.configuration.outlierDetection else { return }
             let failures = stats.consecutiveFailures.wrappingAdd(1, ordering: .relaxed).newValue

@@ -58,6 +58,35 @@ struct MechanismTests {
         #expect(state.phase == .closed)
     }
 
+    @Test("permits: a request sent before the breaker opened neither frees nor fills a probe slot")
+    func permitsOfOtherSpells() {
+        var state = CircuitBreakerState(
+            configuration: .init(minimumRequests: 1, openDuration: .seconds(1), halfOpenProbes: 1))
+        let second: Int64 = 1_000_000_000
+        let early = state.permit(at: 0)  // allowed while closed
+        #expect(early == .unreserved)
+        state.record(success: false, at: 0)  // another request's failure opens it
+        let probe = state.permit(at: second)
+        #expect(probe?.probeSpell != nil)
+        #expect(state.permit(at: second) == nil)  // the one slot is taken
+        // The early request is cancelled, then another early one answers: neither is the probe.
+        state.abandon(.unreserved)
+        #expect(state.permit(at: second) == nil)
+        state.record(success: true, at: second, permit: .unreserved)
+        #expect(state.phase == .halfOpen)
+        #expect(state.permit(at: second) == nil)
+        // The probe fails: open again. Its spell's late answers count for nothing in the next.
+        state.record(success: false, at: second, permit: probe!)
+        #expect(state.phase == .open(until: 2 * second))
+        let next = state.permit(at: 2 * second)
+        #expect(next != nil && next != probe)
+        state.abandon(probe!)
+        #expect(state.permit(at: 2 * second) == nil)  // the new spell's slot is still held
+        state.record(success: true, at: 2 * second, permit: next!)
+        #expect(state.phase == .closed)
+        _ = early
+    }
+
     @Test("old outcomes leave the window")
     func window() {
         var state = CircuitBreakerState(configuration: .init(window: .seconds(10), minimumRequests: 4))
