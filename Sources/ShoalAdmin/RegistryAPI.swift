@@ -134,9 +134,21 @@ public struct RegistryAPI: Sendable {
                 }
                 wait = parsed
             }
-            return Self.json(.ok, SnapshotBody(snapshot: try await registry.lookup(service, after: index, wait: wait)))
+            return Self.json(.ok, SnapshotBody(snapshot: try await blockingLookup(service, after: index, wait: wait)))
         }
         return Self.json(.ok, SnapshotBody(snapshot: try await registry.lookup(service)))
+    }
+
+    /// A blocking query that graceful shutdown ends at once with the snapshot as it is then,
+    /// as a wait that ran out would: otherwise the server would wait for it, up to 10 minutes.
+    private func blockingLookup(_ service: String, after index: UInt64, wait: Duration) async throws -> ServiceSnapshot {
+        do {
+            return try await cancelWhenGracefulShutdown {
+                try await registry.lookup(service, after: index, wait: wait)
+            }
+        } catch is CancellationError {
+            return try await registry.lookup(service)
+        }
     }
 
     private func events(_ context: BasicRequestContext) throws -> Response {

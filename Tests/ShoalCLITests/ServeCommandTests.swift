@@ -284,4 +284,21 @@ struct ServeCommandTests {
         #expect(serve.shoal.process.exitCode == 0)
         serve.stop()
     }
+
+    @Test("SIGTERM answers a blocking query at once with the snapshot as it is, and exits")
+    func sigtermDuringBlockingQuery() async throws {
+        let serve = try await ServeProcess()
+        defer { serve.stop() }
+        let index = ServeProcess.object(try await serve.request("GET", "/v1/services/web").body)["index"] as? Int ?? -1
+        async let blocked = serve.request("GET", "/v1/services/web?index=\(index)&wait=60s")
+        try await Task.sleep(for: .milliseconds(500))
+        let stopping = ContinuousClock.now
+        serve.shoal.process.signal(SIGTERM)
+        let answer = try await blocked
+        #expect(answer.status == 200)
+        #expect(ServeProcess.object(answer.body)["index"] as? Int == index)
+        #expect(ContinuousClock.now - stopping < .seconds(5), "the query held the shutdown")
+        #expect(await eventually(within: 10) { !serve.shoal.process.isRunning })
+        #expect(serve.shoal.process.exitCode == 0)
+    }
 }
