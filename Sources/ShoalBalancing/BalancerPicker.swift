@@ -53,11 +53,21 @@ public final class BalancerPicker {
         return try pick(keyBytes: nil)
     }
 
-    /// Whether the current set has an endpoint whose address is not among `addresses` (those a
-    /// request has tried): ``RetryRule``'s `untriedLeft`.
+    /// Whether a pick avoiding `addresses` (those a request has tried) could choose an
+    /// endpoint now: one not among them that is eligible — healthy, not ejected, its breaker
+    /// not open (in panic mode, any whose breaker is not open). ``RetryRule``'s `untriedLeft`:
+    /// a retry that could only fail to pick takes nothing from the budget.
     public func hasEndpoint(outside addresses: [String]) -> Bool {
         refreshIfNeeded()
-        return snapshot.addresses.contains { !addresses.contains($0) }
+        let handle = handle
+        // The picker's handle keeps the snapshot alive while the context reads it.
+        var context = PickContext(snapshot: handle.unmanaged)
+        context.readmitIfDue()
+        let names = handle.snapshot.addresses
+        for index in 0..<context.count where !addresses.contains(names[index]) {
+            if context.isEligible(index) { return true }
+        }
+        return false
     }
 
     /// Picks an endpoint other than those at `addresses`: for a retry, which should go to an

@@ -96,10 +96,15 @@ public final class LoadBalancer: Sendable {
         return try result.get()
     }
 
-    /// Whether the current set has an endpoint whose address is not among `addresses` (those a
-    /// request has tried): ``RetryRule``'s `untriedLeft`.
+    /// Whether a pick avoiding `addresses` (those a request has tried) could choose an
+    /// endpoint now, as ``BalancerPicker/hasEndpoint(outside:)`` says: ``RetryRule``'s
+    /// `untriedLeft`.
     public func hasEndpoint(outside addresses: [String]) -> Bool {
-        snapshot.addresses.contains { !addresses.contains($0) }
+        shared.withLock { picker in
+            let active = picker ?? makePicker()
+            picker = active
+            return active.hasEndpoint(outside: addresses)
+        }
     }
 
     /// Replaces the endpoint set. Endpoints that stay (same address) keep their in-flight

@@ -37,6 +37,22 @@ struct HealthTests {
         #expect(try picker.counts(100, of: 10)[3] == 10)
     }
 
+    @Test("hasEndpoint(outside:) counts only endpoints a pick could choose: not an ejected one")
+    func untriedLeftSkipsEjected() throws {
+        let clock = ManualClock()
+        let balancer = try LoadBalancer(endpoints: endpoints(10), strategy: .roundRobin, clock: clock)
+        let picker = balancer.makePicker(seed: 1)
+        let others = endpoints(10).map(\.address).filter { $0 != endpoints(10)[3].address }
+        #expect(picker.hasEndpoint(outside: others))  // endpoint 3 is left, and eligible
+        try Self.fail(3, times: 5, picker: picker)  // ejected for 30 s
+        #expect(!picker.hasEndpoint(outside: others))
+        #expect(!balancer.hasEndpoint(outside: others))
+        #expect(picker.hasEndpoint(outside: []))
+        clock.advance(by: .seconds(31))  // re-admitted
+        #expect(picker.hasEndpoint(outside: others))
+        #expect(balancer.hasEndpoint(outside: others))
+    }
+
     @Test("a success resets the failure count")
     func successResets() throws {
         let balancer = try LoadBalancer(endpoints: endpoints(1), strategy: .roundRobin, clock: ManualClock())
