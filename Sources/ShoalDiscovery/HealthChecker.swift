@@ -19,7 +19,8 @@ public final class HealthChecker: Service {
     public let registry: any ServiceRegistry
     public let clock: any MonotonicClock
     /// The generation of each instance's current check: a check runs while it is current.
-    private let current = Mutex<(generations: [String: Int], next: Int)>(([:], 0))
+    /// `ended` once ``run()`` has: later checks are not taken.
+    private let current = Mutex<(generations: [String: Int], next: Int, ended: Bool)>(([:], 0, false))
     private let started: AsyncStream<Started>
     private let start: AsyncStream<Started>.Continuation
 
@@ -37,14 +38,16 @@ public final class HealthChecker: Service {
     }
 
     /// Starts checking `instance` (replacing any check it had), from its current health,
-    /// once ``run()`` runs.
+    /// once ``run()`` runs. After ``run()`` has ended, it does nothing.
     public func check(_ instance: ServiceInstance, with check: HealthCheck) {
         let key = Self.key(instance.service, instance.id)
-        let generation = current.withLock { current in
+        let generation = current.withLock { current -> Int? in
+            if current.ended { return nil }
             current.next += 1
             current.generations[key] = current.next
             return current.next
         }
+        guard let generation else { return }
         start.yield(Started(key: key, generation: generation, instance: instance, check: check))
     }
 
@@ -66,7 +69,11 @@ public final class HealthChecker: Service {
                 }
             }
         }
-        current.withLock { $0.generations = [:] }
+        current.withLock {
+            $0.generations = [:]
+            $0.ended = true
+        }
+        start.finish()
     }
 
     private func isCurrent(_ check: Started) -> Bool {

@@ -52,6 +52,8 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
     /// Services to look up again for their watchers (`nil`: any index), served by ``run()``.
     private let refreshes: AsyncStream<(service: String, beyond: UInt64?)>
     private let refreshRequests: AsyncStream<(service: String, beyond: UInt64?)>.Continuation
+    /// Whether ``run()`` was called: only the first serves (a stream has one reader).
+    private let running = Atomic<Bool>(false)
 
     private struct Watched {
         var watchers: [Int: AsyncStream<ServiceSnapshot>.Continuation] = [:]
@@ -189,8 +191,12 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
     /// failovers when the configuration names sentinels) and the subscriber's reconnection
     /// (``RedisSubscriber/run()``), until graceful shutdown or cancellation. Then it stops
     /// listening, finishes every subscription and closes the connections: nothing it started
-    /// is left running.
+    /// is left running. A second `run()` only waits for the shutdown.
     public func run() async throws {
+        guard !running.exchange(true, ordering: .relaxed) else {
+            try? await gracefulShutdown()
+            return
+        }
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { try? await self.pool.run() }

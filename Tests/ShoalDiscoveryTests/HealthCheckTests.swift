@@ -71,6 +71,8 @@ struct HealthCheckTests {
         running.cancel()
         try await running.value
         #expect(checker.checkCount == 0)
+        checker.check(started, with: try HealthCheck(.tcp, interval: .milliseconds(20)))
+        #expect(checker.checkCount == 0)  // after run(): nothing would run it, so nothing is taken
         server.kill()
         try await Task.sleep(for: .milliseconds(500))  // 25 intervals: a check left running would see it
         #expect(try await registry.lookup("web").instances.first?.health == .passing)

@@ -49,4 +49,22 @@ struct RedisRegistryShutdownTests {
         try await Task.sleep(for: .seconds(2))
         #expect(try Self.clients(redis) == 0)
     }
+
+    @Test("a second run() only waits for the shutdown; the first serves subscriptions")
+    func secondRun() async throws {
+        let redis = try RedisServer.start()
+        let registry = redisRegistry(redis)
+        let first = Task { try await registry.run() }
+        let second = Task { try await registry.run() }
+        var iterator = registry.subscribe("payments").makeAsyncIterator()
+        #expect(await next(&iterator)?.instances.isEmpty == true)
+        _ = try await registry.register(try instance("p1"), ttl: .seconds(30))
+        #expect(await next(&iterator)?.instances.map(\.id) == ["p1"])
+        second.cancel()
+        try await second.value
+        _ = try await registry.register(try instance("p2"), ttl: .seconds(30))
+        #expect(await next(&iterator)?.instances.map(\.id).sorted() == ["p1", "p2"])  // the first still serves
+        first.cancel()
+        try await first.value
+    }
 }
