@@ -301,14 +301,11 @@ public final class RedisSubscriber: Service, Sendable {
     }
 
     private func openConnection() async throws -> RedisConnection {
-        let opened: RedisConnection
-        do {
-            opened = try await RedisConnection.connect(
-                configuration,
-                onPush: { [weak self] push in
-                    self?.received(RedisPush(push))
-                })
-        }
+        let opened = try await RedisConnection.connect(
+            configuration,
+            onPush: { [weak self] push in
+                self?.received(RedisPush(push))
+            })
         var watch: RedisConnection?
         if let sentinel = configuration.sentinel {
             do {
