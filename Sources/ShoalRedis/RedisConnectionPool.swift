@@ -273,15 +273,10 @@ public final class RedisConnectionPool: Service, Sendable {
         }
         let leaseTimeout = pool.leaseTimeout
         // A timer on the pool's event loop, not a task: it ends with the wait, whatever happens.
-        let timer = eventLoop.scheduleTask(in: .nanoseconds(leaseTimeout.totalNanoseconds)) { [self] in
-            self.withdraw(
-                id,
-                RedisError(
-                    .timeout,
-                    "no connection to \(configuration.host):\(configuration.port) came free within \(leaseTimeout)"
-                ))
-        }
-        defer { timer.cancel() }
+        // It starts once the waiter is in line, so that however short the time-out, it cannot
+        // fire before there is a waiter to withdraw.
+        var timer: Scheduled<Void>?
+        defer { timer?.cancel() }
         do {
             return try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { continuation in
@@ -292,6 +287,14 @@ public final class RedisConnectionPool: Service, Sendable {
                             continuation.resume(throwing: CancellationError())
                         } else {
                             state.waiters.append((id, continuation))
+                            timer = eventLoop.scheduleTask(in: .nanoseconds(leaseTimeout.totalNanoseconds)) { [self] in
+                                self.withdraw(
+                                    id,
+                                    RedisError(
+                                        .timeout,
+                                        "no connection to \(configuration.host):\(configuration.port) came free "
+                                            + "within \(leaseTimeout)"))
+                            }
                         }
                     }
                 }

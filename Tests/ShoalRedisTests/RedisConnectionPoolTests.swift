@@ -85,4 +85,28 @@ struct RedisConnectionPoolTests {
         #expect(pool.statistics.waiting == 0)
         await pool.close()
     }
+
+    @Test("a lease time-out shorter than it takes to get in line still ends the wait", .timeLimit(.minutes(1)))
+    func tinyLeaseTimeout() async throws {
+        let redis = try RedisServer.start()
+        let pool = RedisConnectionPool(
+            configuration: RedisConfiguration(host: redis.host, port: redis.port),
+            pool: RedisPoolConfiguration(maximumConnections: 1, leaseTimeout: .nanoseconds(1)))
+        try await pool.withConnection { _ in
+            // Many at once on 2 cores: some callers lose the processor between scheduling
+            // their timer and getting in line.
+            let timedOut = await withTaskGroup(of: Bool.self) { group in
+                for _ in 0..<2_000 {
+                    group.addTask {
+                        let error = await caught(RedisError.self) { _ = try await pool.send(RESPCommand("PING")) }
+                        return error?.code == .timeout
+                    }
+                }
+                return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(timedOut == 2_000)
+        }
+        #expect(pool.statistics.waiting == 0)
+        await pool.close()
+    }
 }
