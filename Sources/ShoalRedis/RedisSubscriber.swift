@@ -185,14 +185,12 @@ public final class RedisSubscriber: Service, Sendable {
 
     /// Waits until the server confirms `channel`, sending SUBSCRIBE if nobody has yet.
     private func confirmation(of channel: String, id: Int, on connection: RedisConnection) async throws(RedisError) {
-        // An event-loop timer, not a task: it fails the wait if the server stays silent.
+        // An event-loop timer, not a task: it fails the wait if the server stays silent. It
+        // starts once the wait is registered, so it cannot fire before there is one to fail.
         let address = "\(configuration.host):\(configuration.port)"
-        let timer = eventLoop.scheduleTask(in: .nanoseconds(configuration.commandTimeout.totalNanoseconds)) {
-            [weak self] in
-            self?.failConfirmation(
-                of: channel, id: id, RedisError(.timeout, "\(address) did not confirm SUBSCRIBE \(channel)"))
-        }
-        defer { timer.cancel() }
+        let timeout = TimeAmount.nanoseconds(configuration.commandTimeout.totalNanoseconds)
+        var timer: Scheduled<Void>?
+        defer { timer?.cancel() }
         do {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 state.withLock { state in
@@ -202,6 +200,10 @@ public final class RedisSubscriber: Service, Sendable {
                         continuation.resume()
                     } else {
                         state.awaitingConfirmation[channel, default: [:]][id] = continuation
+                        timer = eventLoop.scheduleTask(in: timeout) { [weak self] in
+                            self?.failConfirmation(
+                                of: channel, id: id, RedisError(.timeout, "\(address) did not confirm SUBSCRIBE \(channel)"))
+                        }
                         if state.connection === connection, state.requested.insert(channel).inserted {
                             connection.writeWithoutReply([RESPCommand("SUBSCRIBE", channel)])
                         }

@@ -113,6 +113,22 @@ struct RedisSubscriberTests {
         await subscriber.close()
     }
 
+    @Test("a server that never confirms SUBSCRIBE: the wait ends with a time-out after commandTimeout")
+    func silentServer() async throws {
+        let redis = try RedisServer.start()
+        var configuration = RedisConfiguration(host: redis.host, port: redis.port)
+        configuration.commandTimeout = .milliseconds(300)
+        let subscriber = RedisSubscriber(configuration: configuration)
+        _ = try await subscriber.messages(from: "a")  // connected
+        try redis.pause()
+        let started = ContinuousClock.now
+        let error = await caught(RedisError.self) { _ = try await subscriber.messages(from: "b") }
+        #expect(error?.code == .timeout)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        try redis.resume()
+        await subscriber.close()
+    }
+
     @Test("subscribing while the server is away fails with a typed error and leaves no listener")
     func refused() async throws {
         let redis = try RedisServer.start()
