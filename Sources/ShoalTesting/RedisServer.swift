@@ -114,6 +114,13 @@ public final class RedisServer: Sendable {
         return try connection.command(arguments)
     }
 
+    /// How many clients are connected, from CLIENT LIST, not counting the connection that
+    /// asks: for tests that check a component closed every connection it opened.
+    public func connectedClients() throws -> Int {
+        let list = try command("CLIENT", "LIST").string ?? ""
+        return list.split(separator: "\n").filter { !$0.contains("cmd=client|list") }.count
+    }
+
     /// The `--requirepass` the server was started with, if any.
     public var password: String? {
         extraArguments.firstIndex(of: "--requirepass").flatMap {

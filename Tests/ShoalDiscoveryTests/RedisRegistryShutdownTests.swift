@@ -7,12 +7,6 @@ import Testing
 
 @Suite("RedisRegistry leaves nothing behind when run() ends")
 struct RedisRegistryShutdownTests {
-    /// Clients connected to `redis`, not counting the connection that asks.
-    static func clients(_ redis: RedisServer) throws -> Int {
-        let list = try redis.command("CLIENT", "LIST").string ?? ""
-        return list.split(separator: "\n").filter { !$0.contains("cmd=client|list") }.count
-    }
-
     @Test("after run() ends, every connection it opened is closed")
     func connectionsClosed() async throws {
         let redis = try RedisServer.start()
@@ -22,13 +16,13 @@ struct RedisRegistryShutdownTests {
         #expect(await next(&iterator)?.instances.isEmpty == true)
         _ = try await registry.register(try instance("p1"), ttl: .seconds(30))
         #expect(await next(&iterator)?.instances.map(\.id) == ["p1"])
-        let open = try Self.clients(redis)
+        let open = try redis.connectedClients()
         #expect(open >= 2, "the pool and the subscriber: \(open) clients")  // pool + subscriber
         running.cancel()
         try await running.value
         #expect(await next(&iterator, within: 1) == nil)  // the subscription finished
-        let closed = try await eventually(within: 2) { try Self.clients(redis) == 0 }
-        #expect(closed, "\((try? Self.clients(redis)) ?? -1) clients still connected")
+        let closed = try await eventually(within: 2) { try redis.connectedClients() == 0 }
+        #expect(closed, "\((try? redis.connectedClients()) ?? -1) clients still connected")
     }
 
     @Test("with Redis away, run() ends when cancelled and nothing goes on trying to reach it")
@@ -47,7 +41,7 @@ struct RedisRegistryShutdownTests {
         // Redis comes back on the same port: nothing of the registry connects to it.
         try redis.restart()
         try await Task.sleep(for: .seconds(2))
-        #expect(try Self.clients(redis) == 0)
+        #expect(try redis.connectedClients() == 0)
     }
 
     @Test("a second run() only waits for the shutdown; the first serves subscriptions")
