@@ -76,13 +76,7 @@ public final class CircuitBreaker: Sendable {
     /// Whether a request may be sent now. In half-open, `true` reserves a probe slot that the
     /// next ``record(success:)`` releases, so call it only for a request that will be sent.
     public func allowsRequest() -> Bool {
-        if closed.load(ordering: .relaxed) { return true }
-        let now = clock.now().nanoseconds
-        return state.withLock { state in
-            let allowed = state.allowsRequest(at: now)
-            closed.store(state.phase == .closed, ordering: .relaxed)
-            return allowed
-        }
+        permit() != nil
     }
 
     /// A permit for a request now, or `nil` when none may be sent. In half-open it reserves
@@ -111,7 +105,7 @@ public final class CircuitBreaker: Sendable {
     /// Gives back the probe slot `permit` holds, for a request cancelled before it was
     /// answered, without counting a success or a failure.
     public func abandon(_ permit: CircuitBreakerState.Permit) {
-        if permit.probeSpell == nil && closed.load(ordering: .relaxed) { return }
+        guard permit.probeSpell != nil else { return }  // it holds no slot
         state.withLock { $0.abandon(permit) }
     }
 
@@ -122,13 +116,6 @@ public final class CircuitBreaker: Sendable {
             state.record(success: success, at: now)
             closed.store(state.phase == .closed, ordering: .relaxed)
         }
-    }
-
-    /// Gives back what ``allowsRequest()`` reserved for a request that was cancelled before
-    /// it was answered, without counting a success or a failure.
-    public func abandon() {
-        if closed.load(ordering: .relaxed) { return }
-        state.withLock { $0.abandon() }
     }
 
     /// The current phase.

@@ -139,17 +139,9 @@ public struct CircuitBreakerState: Sendable, Hashable {
         }
     }
 
-    /// Gives back what ``allowsRequest(at:)`` reserved for a request that ended without an
-    /// answer (cancelled by its caller): in half-open, its probe slot is free again. It counts
-    /// as neither a success nor a failure, since the endpoint was never judged.
-    public mutating func abandon() {
-        if phase == .halfOpen {
-            probesInFlight = max(0, probesInFlight - 1)
-        }
-    }
-
     /// Gives back the probe slot `permit` holds, if it holds one of the spell in progress,
-    /// for a request that ended without an answer; counts neither a success nor a failure.
+    /// for a request that ended without an answer (cancelled by its caller); counts neither a
+    /// success nor a failure, since the endpoint was never judged.
     public mutating func abandon(_ permit: Permit) {
         if phase == .halfOpen && permit.probeSpell == spell {
             probesInFlight = max(0, probesInFlight - 1)

@@ -47,14 +47,15 @@ struct MechanismTests {
             configuration: .init(minimumRequests: 1, openDuration: .seconds(1), halfOpenProbes: 1))
         let second: Int64 = 1_000_000_000
         state.record(success: false, at: 0)
-        #expect(allows(&state, at: second))
+        let probe = state.permit(at: second)
+        #expect(probe != nil)
         #expect(!allows(&state, at: second))  // the one slot is taken
-        state.abandon()
+        state.abandon(probe!)
         #expect(state.phase == .halfOpen)
         #expect(allows(&state, at: second))  // and free again
         state.record(success: true, at: second)
         #expect(state.phase == .closed)
-        state.abandon()  // closed: nothing to give back, nothing counted
+        state.abandon(probe!)  // closed: nothing to give back, nothing counted
         #expect(state.phase == .closed)
     }
 
