@@ -248,12 +248,14 @@ public final class Gateway: Service, Sendable {
                 guard open <= limits.maxConnections, let loop = loops[ObjectIdentifier(channel.eventLoop)] else {
                     return channel.close()
                 }
-                // The proxy handler reads and writes HTTP/1 bytes itself: no codec handlers.
+                // The proxy handler reads and writes HTTP/1 bytes itself: no codec handlers. The
+                // sniffer in front of it hands the connection to HTTP/2 if it opens with its preface.
                 return channel.eventLoop.makeCompletedFuture {
                     if shared.secure, let tls = self.tlsContext.withLock({ $0 }) {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
                     }
-                    try channel.pipeline.syncOperations.addHandler(ProxyHandler(loop: loop.value))
+                    try channel.pipeline.syncOperations.addHandlers(
+                        HTTPVersionSniffer(loop: loop.value), ProxyHandler(loop: loop.value))
                 }
             }
     }
@@ -265,6 +267,9 @@ public final class Gateway: Service, Sendable {
         for loop in loops {
             try? await loop.eventLoop.submit {
                 for handler in loop.value.handlers.values { handler.drain() }
+                for connection in loop.value.http2Connections.values {
+                    connection.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+                }
             }.get()
         }
         // The last connection to close ends the wait; the drain timeout (real time, whatever
@@ -279,6 +284,7 @@ public final class Gateway: Service, Sendable {
         for loop in loops {
             try? await loop.eventLoop.submit {
                 for handler in loop.value.handlers.values { handler.context?.close(promise: nil) }
+                for connection in loop.value.http2Connections.values { connection.close(promise: nil) }
                 loop.value.pool.closeAll()
             }.get()
         }

@@ -53,13 +53,17 @@ public struct GatewayConfiguration: Sendable {
         /// How long a tunnel (a WebSocket, after `101 Switching Protocols`) may carry no byte
         /// either way before the gateway closes both its connections. Default 5 minutes.
         public var tunnelIdleTimeout: Duration
+        /// The most streams (requests) an HTTP/2 client may have open at once on one
+        /// connection (`SETTINGS_MAX_CONCURRENT_STREAMS`); more are refused. Default 100.
+        public var maxConcurrentStreams: Int
 
         public init(
             maxHeaderBytes: Int = 32 * 1024, headerTimeout: Duration = .seconds(10),
             idleTimeout: Duration = .seconds(60),
             maxConnections: Int = 10_000, drainTimeout: Duration = .seconds(30),
-            tunnelIdleTimeout: Duration = .seconds(300)
+            tunnelIdleTimeout: Duration = .seconds(300), maxConcurrentStreams: Int = 100
         ) {
+            self.maxConcurrentStreams = maxConcurrentStreams
             self.maxHeaderBytes = maxHeaderBytes
             self.headerTimeout = headerTimeout
             self.idleTimeout = idleTimeout

@@ -62,8 +62,10 @@ final class GatewayLoop {
     /// Access-log lines waiting to be written; `nil` without an access log.
     let accessLog: AccessLogBuffer?
     private var pickers: [(generation: Int, picker: BalancerPicker?)]
-    /// The handlers of open client connections, for draining.
+    /// The handlers of open client connections and HTTP/2 streams, for draining.
     var handlers: [ObjectIdentifier: ProxyHandler] = [:]
+    /// The open HTTP/2 client connections, for draining: each is told to quiesce (`GOAWAY`).
+    var http2Connections: [ObjectIdentifier: any Channel] = [:]
 
     init(eventLoop: any EventLoop, shared: GatewayShared, seed: UInt64, accessLog: AccessLogBuffer? = nil) {
         self.eventLoop = eventLoop
@@ -83,5 +85,15 @@ final class GatewayLoop {
             pickers[index] = (generation, upstreams.balancer?.makePicker())
         }
         return pickers[index].picker
+    }
+}
+
+extension GatewayLoop {
+    /// Keeps `channel`, an HTTP/2 client connection, among ``http2Connections`` until it closes.
+    func track(http2Connection channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        http2Connections[id] = channel
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        channel.closeFuture.whenComplete { _ in bound.value.http2Connections[id] = nil }
     }
 }

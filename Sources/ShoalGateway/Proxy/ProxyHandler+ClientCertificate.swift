@@ -11,7 +11,8 @@ extension ProxyHandler {
         if let clientCertificate { return clientCertificate }
         // The handshake is over before a request's bytes arrive: the peer's certificate, if
         // it sent one, is known.
-        let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate
+        let certificate = try? connectionChannel(of: context).pipeline.syncOperations
+            .handler(type: NIOSSLServerHandler.self).peerCertificate
         let description = certificate.map { Self.fieldValue(describe($0)) }
         clientCertificate = .some(description)
         return description

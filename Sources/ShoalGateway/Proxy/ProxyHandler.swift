@@ -11,7 +11,7 @@ import ShoalBalancing
 ///
 /// Everything here runs on the connection's event loop, which is also the loop of every
 /// upstream connection it uses; time is the event loop's (``now``).
-final class ProxyHandler: ChannelInboundHandler {
+final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -54,9 +54,19 @@ final class ProxyHandler: ChannelInboundHandler {
     /// (`.some(nil)`: the client presented no certificate). See `ProxyHandler+ClientCertificate.swift`.
     var clientCertificate: String??
 
-    init(loop: GatewayLoop) {
+    /// Whether the handler serves one HTTP/2 stream (behind an ``HTTP2StreamBridge``) rather
+    /// than a connection: the stream's channel has the connection's as its parent.
+    let servesStream: Bool
+
+    init(loop: GatewayLoop, servesStream: Bool = false) {
         self.loop = loop
+        self.servesStream = servesStream
         machine = ProxyStateMachine(limits: ProxyStateMachine.Limits(loop.shared.configuration.limits), now: loop.eventLoop.now)
+    }
+
+    /// The client's connection: the channel, or for an HTTP/2 stream, its parent.
+    func connectionChannel(of context: ChannelHandlerContext) -> any Channel {
+        servesStream ? context.channel.parent ?? context.channel : context.channel
     }
 
     /// The event loop's time: the real clock, or the test's on an `EmbeddedEventLoop`.
@@ -66,7 +76,7 @@ final class ProxyHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        clientIP = context.channel.remoteAddress?.ipAddress
+        clientIP = connectionChannel(of: context).remoteAddress?.ipAddress
         loop.handlers[ObjectIdentifier(self)] = self
         // Accepted after the drain passed over this loop's connections: serve one exchange.
         if shared.isDraining { machine.drainAfterNextResponse() }

@@ -64,7 +64,8 @@ enum ServeTLS {
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
         // NIOSSL's server default still takes TLS 1.0 and 1.1, which browsers and RFC 8996 retired.
         configuration.minimumTLSVersion = .tlsv12
-        configuration.applicationProtocols = ["http/1.1"]
+        // HTTP/2 first, as browsers and curl ask (RFC 7301); the gateway serves both.
+        configuration.applicationProtocols = ["h2", "http/1.1"]
         if let sni {
             configuration.sslContextCallback = { hello, promise in
                 promise.succeed(sni.override(for: hello.serverHostname))

@@ -1,0 +1,38 @@
+import NIOCore
+import NIOHTTP2
+
+extension ChannelPipeline.SynchronousOperations {
+    /// Makes the connection an HTTP/2 server connection of the gateway, at `position`:
+    /// swift-nio-http2's codec and connection manager, and for each stream the client opens,
+    /// an ``HTTP2StreamBridge`` in front of a ``ProxyHandler``.
+    ///
+    /// The codec keeps its protections against the known floods (rapid reset, `CONTINUATION`,
+    /// `SETTINGS` and `PING`, empty `DATA`): a peer that trips one loses its connection. The
+    /// manager closes a connection with no stream for the idle timeout, and turns a drain
+    /// (`ChannelShouldQuiesceEvent`) into `GOAWAY`, closing once the streams end or the drain
+    /// timeout passes.
+    func configureGatewayHTTP2(loop: GatewayLoop, at position: ChannelPipeline.Position) throws {
+        let limits = loop.shared.configuration.limits
+        let manager = NIOHTTP2ServerConnectionManagementHandler(
+            eventLoop: loop.eventLoop,
+            configuration: .init(
+                maxIdleTime: limits.idleTimeout.timeAmount, maxAge: nil,
+                maxGraceTime: limits.drainTimeout.timeAmount, keepalive: nil))
+        var connection = NIOHTTP2Handler.ConnectionConfiguration()
+        connection.initialSettings = [
+            HTTP2Setting(parameter: .maxConcurrentStreams, value: limits.maxConcurrentStreams),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: limits.maxHeaderBytes),
+        ]
+        let bound = NIOLoopBound(loop, eventLoop: loop.eventLoop)
+        _ = try configureHTTP2Pipeline(
+            mode: .server, connectionConfiguration: connection, streamConfiguration: .init(),
+            streamDelegate: manager.http2StreamDelegate, position: position
+        ) { stream in
+            stream.eventLoop.makeCompletedFuture {
+                try stream.pipeline.syncOperations.addHandler(HTTP2StreamBridge())
+                try stream.pipeline.syncOperations.addHandler(ProxyHandler(loop: bound.value, servesStream: true))
+            }
+        }
+        try addHandler(manager, position: .after(handler(type: NIOHTTP2Handler.self)))
+    }
+}

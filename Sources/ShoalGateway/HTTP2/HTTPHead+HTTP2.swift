@@ -1,0 +1,43 @@
+import NIOHPACK
+
+extension HTTPHead {
+    /// The head's fields that may go in an HTTP/2 header block, their names lowercased (RFC
+    /// 9113 §8.2.2): none that describes one HTTP/1.1 connection (`Connection`, the fields it
+    /// names, `Keep-Alive`, `Transfer-Encoding`, `Upgrade`, `TE` and the like).
+    func appendHTTP2Fields(to headers: inout HPACKHeaders, droppingNames names: [[UInt8]] = []) {
+        for field in fields {
+            switch field.kind {
+            case .connection, .transferEncoding, .upgrade, .hopByHop:
+                continue
+            default:
+                if !names.isEmpty && self.field(field, isNamedIn: names) { continue }
+                let name = String(decoding: bytes[field.name].lazy.map(\.asciiLowercased), as: UTF8.self)
+                headers.add(name: name, value: string(field.value))
+            }
+        }
+    }
+}
+
+extension ResponseHead {
+    /// The head as an HTTP/2 response's header block: `:status`, then its fields.
+    var http2Headers: HPACKHeaders {
+        var headers = HPACKHeaders()
+        headers.reserveCapacity(fields.count + 1)
+        headers.add(name: ":status", value: String(status))
+        appendHTTP2Fields(to: &headers, droppingNames: connectionNames)
+        return headers
+    }
+}
+
+extension HTTPFieldList {
+    /// A chunked body's trailer fields as an HTTP/2 trailer block: those the gateway gives
+    /// no meaning to, as ``ChunkedEncoding/lastChunk(trailers:allocator:)`` keeps.
+    var http2Trailers: HPACKHeaders {
+        var headers = HPACKHeaders()
+        for field in fields where field.kind == .other {
+            headers.add(name: String(decoding: bytes[field.name].lazy.map(\.asciiLowercased), as: UTF8.self),
+                        value: string(field.value))
+        }
+        return headers
+    }
+}

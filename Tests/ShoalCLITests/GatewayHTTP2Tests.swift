@@ -1,0 +1,157 @@
+import Foundation
+import ShoalTesting
+import Testing
+
+/// HTTP/2 into the gateway, with clients Shoal did not write: curl and h2load (nghttp2).
+@Suite("shoal serve: HTTP/2 in, with prior knowledge and over TLS")
+struct GatewayHTTP2Tests {
+    static let curl = URL(fileURLWithPath: "/usr/bin/curl")
+
+    /// Runs curl with `arguments`; its standard output as text.
+    static func curl(_ arguments: [String], stdin: Data = Data()) async throws -> String {
+        let result = try await blocking { try ChildProcess.run(curl, ["-s", "--max-time", "20"] + arguments, stdin: stdin) }
+        #expect(result.status == 0, "curl \(arguments.joined(separator: " ")): \(result.stderr)")
+        return String(decoding: result.stdout, as: UTF8.self)
+    }
+
+    /// The JSON the sample service's `/echo` answers: its headers as (name, value) pairs.
+    static func echoedHeaders(_ body: String) -> [(String, String)] {
+        let object = ServeProcess.object(body)
+        return (object["headers"] as? [[String]] ?? []).filter { $0.count == 2 }.map { ($0[0], $0[1]) }
+    }
+
+    @Test("h2c with prior knowledge and HTTP/1.1 share the port; the request reaches the instance as HTTP/1.1")
+    func priorKnowledge() async throws {
+        let web = try await SampleServiceProcess(name: "web-1")
+        let serve = try await ServeProcess(config: GatewayTests.routes)
+        defer {
+            web.stop()
+            serve.stop()
+        }
+        try await serve.register("web", web)
+        let base = "http://127.0.0.1:\(serve.gatewayPort)"
+        #expect(await serve.waitUntilRouted("/api/x", to: "web-1"))
+
+        let answer = try await Self.curl([
+            "--http2-prior-knowledge", "-H", "cookie: a=1", "-H", "cookie: b=2", "-w", "\n%{http_version} %{http_code}",
+            "\(base)/api/echo?q=1",
+        ])
+        let lines = answer.split(separator: "\n")
+        #expect(lines.last == "2 200", "\(answer)")
+        let echoed = ServeProcess.object(String(lines.first ?? ""))
+        #expect(echoed["uri"] as? String == "/echo?q=1", "the route's prefix is stripped as for HTTP/1.1")
+        let headers = Self.echoedHeaders(String(lines.first ?? ""))
+        #expect(headers.first { $0.0 == "host" }?.1 == "127.0.0.1:\(serve.gatewayPort)")
+        #expect(headers.first { $0.0 == "cookie" }?.1 == "a=1; b=2", "\(headers)")
+        #expect(headers.first { $0.0 == "x-forwarded-proto" }?.1 == "http")
+        #expect(headers.first { $0.0 == "x-forwarded-for" }?.1 == "127.0.0.1", "the client's address, not the stream's")
+        #expect(headers.contains { $0.0 == "x-request-id" })
+
+        // The same port still speaks HTTP/1.1, and the gateway's own answers go over HTTP/2 too.
+        #expect(try await Self.curl(["--http1.1", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "\(base)/api/x"]) == "1.1 200")
+        let missing = try await Self.curl(["--http2-prior-knowledge", "-w", "\n%{http_version} %{http_code}", "\(base)/nowhere"])
+        #expect(missing.hasSuffix("\n2 404"), "\(missing)")
+        #expect(missing.contains("request_id"))
+        #expect(serve.shoal.process.isRunning)
+    }
+
+    @Test("bodies stream both ways: a sized upload, one of unknown length (chunked to the instance), a 5 MB download")
+    func bodies() async throws {
+        let web = try await SampleServiceProcess(name: "web-1")
+        let serve = try await ServeProcess(config: GatewayTests.routes)
+        defer {
+            web.stop()
+            serve.stop()
+        }
+        try await serve.register("web", web)
+        let base = "http://127.0.0.1:\(serve.gatewayPort)"
+        #expect(await serve.waitUntilRouted("/api/x", to: "web-1"))
+        let upload = Data((0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        // --data-binary @- declares the length; -T - streams it with none.
+        let sized = try await Self.curl(
+            ["--http2-prior-knowledge", "--data-binary", "@-", "\(base)/api/up"], stdin: upload)
+        #expect(sized == "3000000\n")
+        let streamed = try await Self.curl(["--http2-prior-knowledge", "-T", "-", "\(base)/api/up"], stdin: upload)
+        #expect(streamed == "3000000\n")
+        let download = try await Self.curl([
+            "--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_version} %{size_download}",
+            "\(base)/api/download?bytes=5000000",
+        ])
+        #expect(download == "2 5000000")
+    }
+
+    @Test("over TLS, ALPN picks h2 for clients that offer it and HTTP/1.1 for those that do not")
+    func alpn() async throws {
+        let certificates = try TestCertificates.make()
+        let web = try await SampleServiceProcess(name: "web-1")
+        let serve = try await ServeProcess(
+            ["--tls-cert", certificates.serverCertificate, "--tls-key", certificates.serverKey],
+            config: GatewayTests.routes)
+        defer {
+            web.stop()
+            serve.stop()
+            try? FileManager.default.removeItem(at: certificates.directory)
+        }
+        try await serve.register("web", web)
+        let url = "https://127.0.0.1:\(serve.gatewayPort)/api/echo"
+        let common = ["--cacert", certificates.caCertificate, "-o", "/dev/null", "-w", "%{http_version} %{http_code}"]
+        #expect(await eventually(within: 10) { (try? await Self.curl(common + ["--http2", url])) == "2 200" })
+        #expect(try await Self.curl(common + ["--http1.1", url]) == "1.1 200")
+        let echoed = try await Self.curl(["--cacert", certificates.caCertificate, "--http2", url])
+        #expect(Self.echoedHeaders(echoed).first { $0.0 == "x-forwarded-proto" }?.1 == "https")
+    }
+
+    @Test("each stream is balanced on its own: one connection's requests reach all three instances")
+    func perStream() async throws {
+        let webs = [
+            try await SampleServiceProcess(name: "web-1"), try await SampleServiceProcess(name: "web-2"),
+            try await SampleServiceProcess(name: "web-3"),
+        ]
+        let serve = try await ServeProcess(config: GatewayTests.routes)
+        defer {
+            for web in webs { web.stop() }
+            serve.stop()
+        }
+        for web in webs { try await serve.register("web", web) }
+        let base = "http://127.0.0.1:\(serve.gatewayPort)"
+        for web in webs { #expect(await serve.waitUntilRouted("/api/x", to: web.name, within: 20)) }
+        // nghttp sends all 30 (distinct: it asks for a URI once) at once, as streams of one connection (curl 7.88 cannot reuse an
+        // h2c connection it opened with prior knowledge; nginx sees the same).
+        let run = try await blocking {
+            try ChildProcess.run(
+                URL(fileURLWithPath: "/usr/bin/nghttp"), ["-v"] + (1...30).map { "\(base)/api/x?n=\($0)" })
+        }
+        let output = String(decoding: run.stdout, as: UTF8.self)
+        #expect(run.status == 0, "\(run.stderr)")
+        let backends = output.split(separator: "\n").compactMap { line in
+            line.contains(") x-backend: ") ? line.split(separator: " ").last.map(String.init) : nil
+        }
+        #expect(output.components(separatedBy: "send HEADERS frame").count - 1 == 30)
+        #expect(backends.count == 30, "\(output)")
+        let shares = Dictionary(grouping: backends, by: { $0 }).mapValues(\.count)
+        #expect(shares.count == 3, "\(shares)")
+        #expect(shares.values.allSatisfy { $0 >= 5 }, "\(shares)")
+    }
+
+    @Test("h2load: 20 streams at once on each of 4 connections, every request answered")
+    func h2load() async throws {
+        let web = try await SampleServiceProcess(name: "web-1")
+        let serve = try await ServeProcess(config: GatewayTests.routes)
+        defer {
+            web.stop()
+            serve.stop()
+        }
+        try await serve.register("web", web)
+        #expect(await serve.waitUntilRouted("/api/x", to: "web-1"))
+        let run = try await blocking {
+            try ChildProcess.run(
+                URL(fileURLWithPath: "/usr/bin/h2load"),
+                ["-n", "4000", "-c", "4", "-m", "20", "http://127.0.0.1:\(serve.gatewayPort)/api/x"])
+        }
+        let output = String(decoding: run.stdout, as: UTF8.self)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(output.contains("requests: 4000 total, 4000 started, 4000 done, 4000 succeeded, 0 failed"), "\(output)")
+        #expect(output.contains("status codes: 4000 2xx"), "\(output)")
+        #expect(serve.shoal.process.isRunning)
+    }
+}
