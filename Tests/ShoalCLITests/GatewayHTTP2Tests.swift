@@ -2,6 +2,10 @@ import Foundation
 import ShoalTesting
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// HTTP/2 into the gateway, with clients Shoal did not write: curl and h2load (nghttp2).
 @Suite("shoal serve: HTTP/2 in, with prior knowledge and over TLS")
 struct GatewayHTTP2Tests {
@@ -153,5 +157,47 @@ struct GatewayHTTP2Tests {
         #expect(output.contains("requests: 4000 total, 4000 started, 4000 done, 4000 succeeded, 0 failed"), "\(output)")
         #expect(output.contains("status codes: 4000 2xx"), "\(output)")
         #expect(serve.shoal.process.isRunning)
+    }
+
+    @Test("graceful drain: SIGTERM sends GOAWAY, the stream in flight finishes, then the connection closes and exit 0")
+    func drain() async throws {
+        let slow = try await SampleServiceProcess(name: "slow-1", latency: "600ms")
+        let serve = try await ServeProcess(config: GatewayTests.routes.replacing("timeout: 800ms", with: "timeout: 5s"))
+        defer {
+            slow.stop()
+            serve.stop()
+        }
+        try await serve.register("slow", slow)
+        #expect(await eventually(within: 10) { (try? await serve.gateway("/slow/x"))?.status == 200 })
+        let inFlight = try RawConnection(port: serve.gatewayPort)
+        inFlight.send(
+            HTTP2Frames.opening()
+                + HTTP2Frames.frame(
+                    .headers, flags: HTTP2Frames.endHeaders | HTTP2Frames.endStream, stream: 1, HTTP2Frames.get("/slow/x")))
+        try await Task.sleep(for: .milliseconds(150))
+        serve.shoal.process.signal(SIGTERM)
+        // Read as a client does: a PING (the gateway asks before its last GOAWAY) gets its ACK.
+        var bytes: [UInt8] = []
+        var answered = 0
+        var end = RawConnection.ReadEnd.limit
+        while end == .limit {
+            let read = inFlight.receiveUntilClosed(limit: 1)
+            bytes += read.bytes
+            end = read.end
+            let pings = HTTP2Frames.parse(bytes).filter { $0.kind == HTTP2Frames.Kind.ping.rawValue && $0.flags == 0 }
+            for ping in pings.dropFirst(answered) {
+                inFlight.send(HTTP2Frames.frame(.ping, flags: HTTP2Frames.ack, ping.payload))
+            }
+            answered = pings.count
+        }
+        #expect(end == .closed)
+        let frames = HTTP2Frames.parse(bytes)
+        let kinds = frames.map { "\($0.kind)/\($0.stream)" }
+        #expect(frames.contains { $0.kind == HTTP2Frames.Kind.goAway.rawValue }, "\(kinds)")
+        #expect(frames.contains { $0.kind == HTTP2Frames.Kind.headers.rawValue && $0.stream == 1 }, "\(kinds)")
+        let last = frames.last { $0.stream == 1 }
+        #expect(last?.kind == HTTP2Frames.Kind.data.rawValue && last?.flags == HTTP2Frames.endStream, "\(kinds)")
+        #expect(await serve.shoal.process.exited(within: 10))
+        #expect(serve.shoal.process.exitCode == 0)
     }
 }

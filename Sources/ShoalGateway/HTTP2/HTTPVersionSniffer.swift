@@ -42,7 +42,7 @@ final class HTTPVersionSniffer: ChannelInboundHandler, RemovableChannelHandler {
                     pipeline.removeHandler(proxy, promise: nil)
                 }
                 // The sniffer is last now: HTTP/2's handlers go after it.
-                try pipeline.configureGatewayHTTP2(loop: loop, at: .last)
+                try pipeline.configureGatewayHTTP2(loop: loop)
                 loop.track(http2Connection: context.channel)
             } catch {
                 context.close(promise: nil)

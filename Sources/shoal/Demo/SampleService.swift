@@ -15,6 +15,7 @@ import Synchronization
 /// | `GET /status/N` | status N |
 /// | `GET /echo…` | the request as JSON: method, uri, headers |
 /// | `PUT /control/latency?ms=N` | sets the latency |
+/// | `GET /control/requests` | the number of requests read so far, but `/health` and `/control` |
 /// | anything else | 200 `ok from NAME` |
 final class SampleService: Sendable {
     let name: String
@@ -22,6 +23,8 @@ final class SampleService: Sendable {
     let latencyNanoseconds: Atomic<Int64>
     /// The share of requests (but `/health` and `/control`) answered 503, in millionths.
     let failurePerMillion: Atomic<Int>
+    /// Requests whose head was read, but `/health` and `/control`.
+    let requests = Atomic<Int>(0)
     /// The listener and the connections open, for ``stop()``.
     private let channels = Mutex<(listener: (any Channel)?, open: [ObjectIdentifier: any Channel])>((nil, [:]))
 
@@ -90,6 +93,9 @@ final class SampleServiceHandler: ChannelInboundHandler {
         case .head(let head):
             self.head = head
             received = 0
+            if !head.uri.hasPrefix("/health") && !head.uri.hasPrefix("/control") {
+                service.requests.wrappingAdd(1, ordering: .relaxed)
+            }
         case .body(let buffer):
             received += buffer.readableBytes
         case .end:
@@ -106,6 +112,7 @@ final class SampleServiceHandler: ChannelInboundHandler {
             query.split(separator: "&").first { $0.hasPrefix("\(name)=") }.flatMap { Int($0.dropFirst(name.count + 1)) }
         }
         if path == "/health" { return send(.ok, "ok\n", head) }
+        if path == "/control/requests" { return send(.ok, "\(service.requests.load(ordering: .relaxed))\n", head) }
         if path == "/control/latency", let ms = parameter("ms") {
             service.latencyNanoseconds.store(Int64(ms) * 1_000_000, ordering: .relaxed)
             return send(.ok, "latency \(ms) ms\n", head)

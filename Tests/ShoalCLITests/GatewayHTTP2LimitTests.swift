@@ -1,0 +1,155 @@
+import Foundation
+import ShoalTesting
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+import Testing
+
+/// HTTP/2 attacks on the gateway, as real bytes on a socket: each ends the attacker's
+/// connection (or refuses its excess), costs the instances nothing or little, and leaves the
+/// process up and serving.
+@Suite("shoal serve: HTTP/2 floods and limits")
+struct GatewayHTTP2LimitTests {
+    typealias F = HTTP2Frames
+
+    /// A gateway in front of one sample service, whose request count the test reads.
+    struct Fixture {
+        let web: SampleServiceProcess
+        let serve: ServeProcess
+
+        init() async throws {
+            web = try await SampleServiceProcess(name: "web-1")
+            serve = try await ServeProcess(config: GatewayTests.routes)
+            try await serve.register("web", web)
+            #expect(await serve.waitUntilRouted("/api/x", to: "web-1"))
+        }
+
+        func stop() {
+            web.stop()
+            serve.stop()
+        }
+
+        /// The requests the instance has read so far.
+        func instanceRequests() async throws -> Int {
+            let (data, _) = try await URLSession.shared.data(
+                from: URL(string: "http://127.0.0.1:\(web.port)/control/requests")!)
+            return Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        }
+
+        /// Sends `bytes` on a new connection and reads until the gateway closes it (or 10 s
+        /// pass): the frames it sent, and how the read ended.
+        func attack(_ bytes: [UInt8]) async throws -> (frames: [UInt8], end: RawConnection.ReadEnd) {
+            let port = serve.gatewayPort
+            let answer = try await blocking {
+                let connection = try RawConnection(port: port, timeout: 10)
+                connection.send(bytes)  // false when the gateway closed first: that is the point
+                return connection.receiveUntilClosed(limit: 64 << 20)
+            }
+            return (answer.bytes, answer.end)
+        }
+
+        /// Whether an ordinary HTTP/2 client is still served.
+        func stillServes() async throws -> Bool {
+            let answer = try await GatewayHTTP2Tests.curl([
+                "--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
+                "http://127.0.0.1:\(serve.gatewayPort)/api/x",
+            ])
+            return serve.shoal.process.isRunning && answer == "2 200"
+        }
+    }
+
+    @Test("rapid reset: 10,000 streams opened and reset at once; the connection is closed, few reach the instance")
+    func rapidReset() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.stop() }
+        let before = try await fixture.instanceRequests()
+        let memoryBefore = fixture.serve.memory.resident
+        var bytes = F.opening()
+        for n in 0..<10_000 {
+            let stream = UInt32(2 * n + 1)
+            bytes += F.frame(.headers, flags: F.endHeaders | F.endStream, stream: stream, F.get("/api/x?n=\(n)"))
+            bytes += F.frame(.rstStream, stream: stream, F.bigEndian(8))  // CANCEL
+        }
+        let (frames, end) = try await fixture.attack(bytes)
+        // GOAWAY (ENHANCE_YOUR_CALM) goes first, but the close with bytes unread resets the
+        // connection, which may drop it before it is read: the close is what is checked.
+        #expect(end == .closed, "the gateway kept the connection open: \(F.parse(frames).map(\.kind))")
+        try await Task.sleep(for: .milliseconds(300))
+        let reached = try await fixture.instanceRequests() - before
+        #expect(reached <= 100, "\(reached) of the reset streams reached the instance")
+        #expect(fixture.serve.memory.resident - memoryBefore < 64 << 20)
+        #expect(try await fixture.stillServes())
+    }
+
+    @Test("a header block that never ends (CONTINUATION flood) and an HPACK bomb are refused without growing")
+    func headerBlocks() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.stop() }
+        let before = try await fixture.instanceRequests()
+        let memoryBefore = fixture.serve.memory.resident
+
+        var flood = F.opening() + F.frame(.headers, stream: 1, F.get("/api/x"))
+        for n in 0..<20_000 { flood += F.frame(.continuation, stream: 1, F.literal("x-flood-\(n)", "v")) }
+        let continuation = try await fixture.attack(flood)
+        #expect(continuation.end == .closed)
+
+        // One 4,000-byte field in the dynamic table, then 20,000 one-byte references to it:
+        // 80 MB of fields from a 20 kB block.
+        var block = F.get("/api/x") + F.literal("x-bomb", String(repeating: "a", count: 4000), indexing: true)
+        block += Array(repeating: F.indexed(62), count: 20_000).flatMap { $0 }
+        let bomb = try await fixture.attack(
+            F.opening() + F.frame(.headers, flags: F.endHeaders | F.endStream, stream: 1, block))
+        #expect(bomb.end == .closed)
+
+        #expect(try await fixture.instanceRequests() == before, "neither reached the instance")
+        #expect(fixture.serve.memory.resident - memoryBefore < 64 << 20)
+        #expect(try await fixture.stillServes())
+    }
+
+    @Test("PING and SETTINGS floods from a client that reads nothing end its connection", arguments: ["ping", "settings"])
+    func controlFloods(_ kind: String) async throws {
+        let fixture = try await Fixture()
+        defer { fixture.stop() }
+        let memoryBefore = fixture.serve.memory.resident
+        var bytes = F.opening()
+        for n in 0..<200_000 {
+            bytes +=
+                kind == "ping"
+                ? F.frame(.ping, F.bigEndian(UInt32(n)) + F.bigEndian(0)) : F.frame(.settings, [0, 3] + F.bigEndian(100))
+        }
+        let (_, end) = try await fixture.attack(bytes)
+        #expect(end == .closed, "the gateway kept buffering its answers")
+        #expect(fixture.serve.memory.resident - memoryBefore < 64 << 20)
+        #expect(try await fixture.stillServes())
+    }
+
+    @Test("a client may open 100 streams at once (SETTINGS_MAX_CONCURRENT_STREAMS); the 101st ends its connection")
+    func concurrentStreams() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.stop() }
+        /// Opens `count` streams, each a POST whose body never comes; how the read ended.
+        func open(_ count: Int) async throws -> RawConnection.ReadEnd {
+            var bytes = F.opening()
+            for n in 0..<count {
+                let block = F.literal(":method", "POST") + F.literal(":scheme", "http")
+                    + F.literal(":path", "/api/up") + F.literal(":authority", "gateway")
+                bytes += F.frame(.headers, flags: F.endHeaders, stream: UInt32(2 * n + 1), block)
+            }
+            let port = fixture.serve.gatewayPort
+            let opened = bytes
+            return try await blocking {
+                let connection = try RawConnection(port: port, timeout: 2)
+                connection.send(opened)
+                return connection.receiveUntilClosed().end
+            }
+        }
+        let before = try await fixture.instanceRequests()
+        #expect(try await open(100) == .timedOut, "100 streams are within the limit")
+        // swift-nio-http2 takes the excess stream as a protocol error of the connection
+        // (GOAWAY PROTOCOL_ERROR), which RFC 9113 §5.1.2 allows it to be.
+        #expect(try await open(101) == .closed)
+        #expect(try await fixture.instanceRequests() - before <= 200)
+        #expect(try await fixture.stillServes())
+    }
+}
