@@ -49,6 +49,7 @@ struct ServeSettingsTests {
             ("redis:\n  url: redis://127.0.0.1\n  ca: /etc/hostname\n", [:], "--redis-ca needs a rediss:// (or rediss-sentinel://) URL"),
             ("redis:\n  url: redis-sentinel://:pw@10.0.0.1,10.0.0.2\n", [:], "it names no primary: end it with #NAME"),
             (nil, ["SHOAL_REDIS_URL": "redis-sentinel://10.0.0.1:0#shoal"], "the port '0' is not a number in 1...65535"),
+            ("limits:\n  max_concurrent_streams: 0\n", [:], "must be a number from 1 to 2147483647, not 0"),
         ] as [(String?, [String: String], String)]
     )
     func badSetting(config: String?, environment: [String: String], message: String) async throws {

@@ -100,6 +100,14 @@ struct AccessLogLineTests {
         #expect(try object(line)["user_agent"] as? String == "x\"\\éy")
     }
 
+    @Test("a request that came on an HTTP/2 stream is logged as HTTP/2")
+    func http2() throws {
+        let request = try head(bytes: Array("GET / HTTP/1.1\r\nHost: a\r\n\r\n".utf8))
+        var line: [UInt8] = []
+        line.appendAccessLogLine(AccessLogEntry(time: 0, request: request, status: 200, durationNanoseconds: 0, http2: true))
+        #expect(try object(line)["protocol"] as? String == "HTTP/2")
+    }
+
     @Test("times agree with Foundation's calendar over four centuries, before 1970 and on leap days")
     func times() {
         var calendar = Calendar(identifier: .gregorian)

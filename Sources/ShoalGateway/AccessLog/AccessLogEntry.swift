@@ -19,6 +19,9 @@ struct AccessLogEntry {
     /// none did.
     var upstreamNanoseconds: Int64? = nil
     var error: String?
+    /// Whether the request came on an HTTP/2 stream (its head is the HTTP/1.1 one the
+    /// gateway wrote for it).
+    var http2 = false
 }
 
 extension [UInt8] {
@@ -38,7 +41,9 @@ extension [UInt8] {
         append(contentsOf: #","target":"#.utf8)
         appendJSON(bytesOf: head, head?.target)
         append(contentsOf: #","protocol":"#.utf8)
-        if let head {
+        if entry.http2 {
+            append(contentsOf: #""HTTP/2""#.utf8)
+        } else if let head {
             append(contentsOf: (head.minorVersion == 0 ? #""HTTP/1.0""# : #""HTTP/1.1""#).utf8)
         } else {
             append(contentsOf: "null".utf8)

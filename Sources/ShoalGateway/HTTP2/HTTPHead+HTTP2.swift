@@ -12,7 +12,10 @@ extension HTTPHead {
             default:
                 if !names.isEmpty && self.field(field, isNamedIn: names) { continue }
                 let name = String(decoding: bytes[field.name].lazy.map(\.asciiLowercased), as: UTF8.self)
-                headers.add(name: name, value: string(field.value))
+                // A request id is new on every response: kept out of the HPACK table, where
+                // each would push out an entry that could have been used again.
+                headers.add(
+                    name: name, value: string(field.value), indexing: field.kind == .requestID ? .nonIndexable : .indexable)
             }
         }
     }

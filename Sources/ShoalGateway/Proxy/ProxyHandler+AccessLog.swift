@@ -27,6 +27,7 @@ extension ProxyHandler {
                 route: exchange?.route.map { shared.routeLabels[$0.index] },
                 upstream: upstream ?? state?.lastAddress, tries: state?.tries ?? 0,
                 requestBytes: state?.bodyBytes ?? 0, responseBytes: responseBytes ?? state?.responseBytes ?? 0,
-                durationNanoseconds: elapsed, upstreamNanoseconds: exchange?.upstreamHeadNanoseconds, error: error))
+                durationNanoseconds: elapsed, upstreamNanoseconds: exchange?.upstreamHeadNanoseconds, error: error,
+                http2: servesStream))
     }
 }

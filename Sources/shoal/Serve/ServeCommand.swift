@@ -47,13 +47,13 @@ struct ServeCommand: AsyncParsableCommand {
               --otlp-endpoint SHOAL_OTLP_ENDPOINT  otlp_endpoint: http://127.0.0.1:4318
             The limits are under `limits:` in the file (SHOAL_LIMITS_… in the environment): \
             header_timeout, max_header_bytes, idle_timeout, max_connections, drain_timeout, \
-            tunnel_idle_timeout. \
+            tunnel_idle_timeout, max_concurrent_streams (HTTP/2). \
             Routes are under `routes:`, each a name with prefix, service, host, strip_prefix, \
             strategy, timeout, per_try_timeout, retries and max_body_bytes; --route adds more. \
             An unknown key in the file, or a value of the wrong type anywhere, is an error.
 
             With --tls-cert and --tls-key (PEM files: the certificate chain, then its key), \
-            the gateway takes HTTPS (TLS 1.2 and 1.3, ALPN http/1.1) and sends requests on to \
+            the gateway takes HTTPS (TLS 1.2 and 1.3, ALPN h2 and http/1.1) and sends requests on to \
             instances over plain HTTP with X-Forwarded-Proto: https. With --tls-dir, each \
             NAME.pem (or NAME.crt) there, with its key in NAME.key or in the same file, serves the \
             DNS names of its subjectAlternativeName (*.example.com for one label) to clients that ask for them \

@@ -52,6 +52,9 @@ struct ServeSetting: Sendable, Hashable {
         key: "limits.tunnel_idle_timeout", flag: "", summary: "how long a WebSocket tunnel may carry nothing")
     static let drainTimeout = ServeSetting(
         key: "limits.drain_timeout", flag: "", summary: "how long a graceful stop waits for requests")
+    static let maxConcurrentStreams = ServeSetting(
+        key: "limits.max_concurrent_streams", flag: "",
+        summary: "the most HTTP/2 streams a client may have open at once on a connection")
 
     /// Every setting `shoal serve` reads, but the routes'.
     static let all: [ServeSetting] = [
@@ -60,7 +63,7 @@ struct ServeSetting: Sendable, Hashable {
         otlpEndpoint,
         maxHeaderBytes, headerTimeout,
         idleTimeout,
-        maxConnections, drainTimeout, tunnelIdleTimeout,
+        maxConnections, drainTimeout, tunnelIdleTimeout, maxConcurrentStreams,
     ]
 
     /// The keys of one route in the file, under `routes.NAME.`.

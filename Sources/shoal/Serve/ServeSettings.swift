@@ -87,6 +87,12 @@ struct ServeSettings: Sendable {
             return value
         }
         let defaults = GatewayConfiguration.Limits()
+        let streams = reader.int(
+            forKey: ConfigKey(ServeSetting.maxConcurrentStreams.key), default: defaults.maxConcurrentStreams)
+        guard (1...Int(Int32.max)).contains(streams) else {
+            throw UsageError(
+                "\(ServeSetting.maxConcurrentStreams.sources) must be a number from 1 to 2147483647, not \(streams)")
+        }
         let limits = GatewayConfiguration.Limits(
             maxHeaderBytes: reader.int(
                 forKey: ConfigKey(ServeSetting.maxHeaderBytes.key), default: defaults.maxHeaderBytes),
@@ -95,7 +101,8 @@ struct ServeSettings: Sendable {
             maxConnections: reader.int(
                 forKey: ConfigKey(ServeSetting.maxConnections.key), default: defaults.maxConnections),
             drainTimeout: try duration(.drainTimeout, defaults.drainTimeout),
-            tunnelIdleTimeout: try duration(.tunnelIdleTimeout, defaults.tunnelIdleTimeout))
+            tunnelIdleTimeout: try duration(.tunnelIdleTimeout, defaults.tunnelIdleTimeout),
+            maxConcurrentStreams: streams)
         let routeNames = Set(
             fileKeys.compactMap { key -> String? in
                 let parts = key.split(separator: ".")
