@@ -48,7 +48,7 @@ struct GatewayHTTP2Tests {
         #expect(headers.first { $0.0 == "host" }?.1 == "127.0.0.1:\(serve.gatewayPort)")
         #expect(headers.first { $0.0 == "cookie" }?.1 == "a=1; b=2", "\(headers)")
         #expect(headers.first { $0.0 == "x-forwarded-proto" }?.1 == "http")
-        #expect(headers.first { $0.0 == "x-forwarded-for" }?.1 == "127.0.0.1", "the client's address, not the stream's")
+        #expect(headers.first { $0.0 == "x-forwarded-for" }?.1 == "127.0.0.1")
         #expect(headers.contains { $0.0 == "x-request-id" })
 
         // The same port still speaks HTTP/1.1, and the gateway's own answers go over HTTP/2 too.
@@ -56,6 +56,13 @@ struct GatewayHTTP2Tests {
         let missing = try await Self.curl(["--http2-prior-knowledge", "-w", "\n%{http_version} %{http_code}", "\(base)/nowhere"])
         #expect(missing.hasSuffix("\n2 404"), "\(missing)")
         #expect(missing.contains("request_id"))
+        // An answer that comes before the request's body ends arrives whole: the stream is
+        // reset (NO_ERROR) only after it, to stop the upload.
+        let early = try await Self.curl(
+            ["--http2-prior-knowledge", "--data-binary", "@-", "-w", "\n%{http_version} %{http_code}", "\(base)/nowhere"],
+            stdin: Data(count: 300_000))
+        #expect(early.hasSuffix("\n2 404"), "\(early)")
+        #expect(early.contains("request_id"), "\(early)")
         #expect(serve.shoal.process.isRunning)
     }
 
@@ -137,7 +144,7 @@ struct GatewayHTTP2Tests {
         #expect(shares.values.allSatisfy { $0 >= 5 }, "\(shares)")
     }
 
-    @Test("h2load: 20 streams at once on each of 4 connections, every request answered")
+    @Test("h2load: 20 streams at once on each of 4 connections, every one of 1,000 requests answered")
     func h2load() async throws {
         let web = try await SampleServiceProcess(name: "web-1")
         let serve = try await ServeProcess(config: GatewayTests.routes)
@@ -150,12 +157,12 @@ struct GatewayHTTP2Tests {
         let run = try await blocking {
             try ChildProcess.run(
                 URL(fileURLWithPath: "/usr/bin/h2load"),
-                ["-n", "4000", "-c", "4", "-m", "20", "http://127.0.0.1:\(serve.gatewayPort)/api/x"])
+                ["-n", "1000", "-c", "4", "-m", "20", "http://127.0.0.1:\(serve.gatewayPort)/api/x"])
         }
         let output = String(decoding: run.stdout, as: UTF8.self)
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(output.contains("requests: 4000 total, 4000 started, 4000 done, 4000 succeeded, 0 failed"), "\(output)")
-        #expect(output.contains("status codes: 4000 2xx"), "\(output)")
+        #expect(output.contains("requests: 1000 total, 1000 started, 1000 done, 1000 succeeded, 0 failed"), "\(output)")
+        #expect(output.contains("status codes: 1000 2xx"), "\(output)")
         #expect(serve.shoal.process.isRunning)
     }
 
@@ -177,19 +184,7 @@ struct GatewayHTTP2Tests {
         try await Task.sleep(for: .milliseconds(150))
         serve.shoal.process.signal(SIGTERM)
         // Read as a client does: a PING (the gateway asks before its last GOAWAY) gets its ACK.
-        var bytes: [UInt8] = []
-        var answered = 0
-        var end = RawConnection.ReadEnd.limit
-        while end == .limit {
-            let read = inFlight.receiveUntilClosed(limit: 1)
-            bytes += read.bytes
-            end = read.end
-            let pings = HTTP2Frames.parse(bytes).filter { $0.kind == HTTP2Frames.Kind.ping.rawValue && $0.flags == 0 }
-            for ping in pings.dropFirst(answered) {
-                inFlight.send(HTTP2Frames.frame(.ping, flags: HTTP2Frames.ack, ping.payload))
-            }
-            answered = pings.count
-        }
+        let (bytes, end) = HTTP2Frames.readAnsweringPings(inFlight)
         #expect(end == .closed)
         let frames = HTTP2Frames.parse(bytes)
         let kinds = frames.map { "\($0.kind)/\($0.stream)" }

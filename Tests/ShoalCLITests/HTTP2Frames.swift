@@ -1,3 +1,5 @@
+import ShoalTesting
+
 /// HTTP/2 frames as bytes (RFC 9113 §4.1), for sending what no well-behaved client would:
 /// floods, resets in a loop, header blocks that never end. Header blocks use HPACK literals
 /// without Huffman coding (RFC 7541 §6.2), which any decoder must take.
@@ -58,6 +60,22 @@ enum HTTP2Frames {
     /// (identifier, value) pairs).
     static func opening(settings: [(UInt16, UInt32)] = []) -> [UInt8] {
         preface + frame(.settings, settings.flatMap { [UInt8($0.0 >> 8), UInt8($0.0 & 0xFF)] + bigEndian($0.1) })
+    }
+
+    /// Reads until the peer closes or a read times out, as a client does: each `PING` gets
+    /// its `ACK` (a graceful close, as swift-nio-http2 makes it, waits for one between its two
+    /// `GOAWAY`s). Everything read, and how the read ended.
+    static func readAnsweringPings(_ connection: RawConnection) -> (bytes: [UInt8], end: RawConnection.ReadEnd) {
+        var bytes: [UInt8] = []
+        var answered = 0
+        while true {
+            let read = connection.receiveUntilClosed(limit: 1)
+            bytes += read.bytes
+            let pings = parse(bytes).filter { $0.kind == Kind.ping.rawValue && $0.flags == 0 }
+            for ping in pings.dropFirst(answered) { connection.send(frame(.ping, flags: ack, ping.payload)) }
+            answered = pings.count
+            if read.end != .limit { return (bytes, read.end) }
+        }
     }
 
     /// The frames in `bytes`, as (kind, flags, stream, payload), as far as they are whole.

@@ -134,6 +134,27 @@ struct HTTP2StreamBridgeTests {
         done.close(promise: nil)
         #expect(done.isActive, "closing would drop frames the peer's window holds back")
 
+        // Answered before the request's body ended (a 413, say): the answer goes whole; the
+        // rest of the body is dropped; past the linger limit, RST_STREAM(NO_ERROR) asks the
+        // client to stop sending.
+        let early = try Self.channel()
+        try early.writeInbound(HTTP2Frame.FramePayload.headers(.init(headers: Self.post)))
+        _ = try Self.inbound(early)
+        try early.writeOutbound(ByteBuffer(string: "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 3\r\n\r\nbig"))
+        early.close(promise: nil)
+        #expect(early.isActive)
+        #expect(try Self.outbound(early).count == 3, "the head, the body, the end")
+        let more = ByteBuffer(repeating: 0, count: HTTP2StreamBridge.lingerBytes / 2 + 1)
+        try early.writeInbound(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(more))))
+        #expect(try Self.inbound(early) == "", "body bytes after the answer are dropped")
+        #expect(try Self.outbound(early).isEmpty)
+        try early.writeInbound(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(more))))
+        guard case .rstStream(let code) = try Self.outbound(early).last else {
+            Issue.record("no reset after more than lingerBytes")
+            return
+        }
+        #expect(code == .noError)
+
         let cut = try Self.channel()
         try cut.writeInbound(HTTP2Frame.FramePayload.headers(.init(headers: Self.get, endStream: true)))
         try cut.writeOutbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhal"))

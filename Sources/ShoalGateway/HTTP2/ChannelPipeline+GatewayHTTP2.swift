@@ -38,5 +38,9 @@ extension ChannelPipeline.SynchronousOperations {
         }
         try addHandler(manager, position: .after(handler(type: NIOHTTP2Handler.self)))
         try addHandler(HTTP2ConnectionErrorHandler(), position: .after(manager))
+        // The connection was active before the manager came: its idle timer starts on
+        // channelActive, which would otherwise never reach it, and a connection that opens
+        // no stream would never be closed.
+        manager.channelActive(context: try context(handler: manager))
     }
 }

@@ -36,8 +36,19 @@ final class HTTP2StreamBridge: ChannelDuplexHandler {
     private var headFields: [HTTPField] = []
     /// The response's body, while one is being read.
     private var body: HTTPBodyDecoder?
-    /// Set once the response's last frame (with `END_STREAM`) was written.
+    /// Set once the response's last frame (with `END_STREAM`) was made, and then the future
+    /// of its write: it completes once the frame has left the stream, past flow control.
     private var responseEnded = false
+    private var responseEndWritten: EventLoopFuture<Void>?
+    /// Set once the response is whole while the request's body still comes: the rest of the
+    /// body is read and dropped, as nginx does, up to ``lingerBytes`` or ``lingerTime``.
+    private var discarding = false
+    private var discarded = 0
+    private var lingerTimer: Scheduled<Void>?
+    /// How much of a body, and for how long, is dropped after the answer before the stream
+    /// is reset (`NO_ERROR`) to stop the client sending it.
+    static let lingerBytes = 1 << 20
+    static let lingerTime = TimeAmount.seconds(5)
     /// The frame made last and not yet written: it is written with the promise of the write
     /// that made it, the frames before it without one.
     private var lastFrame: HTTP2Frame.FramePayload?
@@ -50,13 +61,23 @@ final class HTTP2StreamBridge: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .headers(let headers):
-            if sawHead {
+            if discarding {
+                if headers.endStream { stopDiscarding(reset: false, context: context) }
+            } else if sawHead {
                 requestTrailers(headers.headers, context: context)
             } else {
                 requestHead(headers, context: context)
             }
         case .data(let data):
-            guard sawHead, !requestEnded, case .byteBuffer(let buffer) = data.data else { return }
+            guard sawHead, case .byteBuffer(let buffer) = data.data else { return }
+            if discarding {
+                discarded += buffer.readableBytes
+                if data.endStream || discarded > Self.lingerBytes {
+                    stopDiscarding(reset: !data.endStream, context: context)
+                }
+                return
+            }
+            guard !requestEnded else { return }
             if buffer.readableBytes > 0 {
                 if requestChunked {
                     var chunk = context.channel.allocator.buffer(capacity: buffer.readableBytes + 12)
@@ -85,7 +106,8 @@ final class HTTP2StreamBridge: ChannelDuplexHandler {
             requestEnded = headers.endStream
             context.fireChannelRead(wrapInboundOut(head.bytes))
         } catch {
-            refuse(error, context: context)
+            let isHead = headers.headers.first(name: ":method") == "HEAD"
+            refuse(error, requestOpen: !headers.endStream, isHead: isHead, context: context)
         }
     }
 
@@ -112,9 +134,10 @@ final class HTTP2StreamBridge: ChannelDuplexHandler {
         if requestChunked, let end { context.fireChannelRead(wrapInboundOut(end)) }
     }
 
-    /// Answers a request that cannot be an HTTP/1.1 one with `error`'s status, then closes
-    /// the stream. The proxy handler never hears of it.
-    private func refuse(_ error: HTTPParseError, context: ChannelHandlerContext) {
+    /// Answers a request that cannot be an HTTP/1.1 one with `error`'s status (no body for a
+    /// `HEAD`); the proxy handler never hears of it. A request still open (its body coming)
+    /// is then told to stop with `RST_STREAM(NO_ERROR)` (RFC 9113 §8.1).
+    private func refuse(_ error: HTTPParseError, requestOpen: Bool, isHead: Bool, context: ChannelHandlerContext) {
         requestEnded = true
         responseEnded = true
         var body = context.channel.allocator.buffer(capacity: error.message.utf8.count + 1)
@@ -124,9 +147,22 @@ final class HTTP2StreamBridge: ChannelDuplexHandler {
             ":status": String(error.status), "content-type": "text/plain; charset=utf-8",
             "content-length": String(body.readableBytes),
         ]
-        context.write(wrapOutboundOut(.headers(.init(headers: headers))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.data(.init(data: .byteBuffer(body), endStream: true))))
-            .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        let written: EventLoopFuture<Void>
+        if isHead {
+            written = context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: headers, endStream: true))))
+        } else {
+            context.write(wrapOutboundOut(.headers(.init(headers: headers))), promise: nil)
+            written = context.writeAndFlush(wrapOutboundOut(.data(.init(data: .byteBuffer(body), endStream: true))))
+        }
+        if requestOpen { resetAfter(written, context: context) }
+    }
+
+    /// Once `written` (the response's end) has left the stream, asks the client to stop
+    /// sending its request: the stream then closes.
+    private func resetAfter(_ written: EventLoopFuture<Void>, context: ChannelHandlerContext) {
+        written.assumeIsolated().whenComplete { _ in
+            context.writeAndFlush(self.wrapOutboundOut(.rstStream(.noError)), promise: nil)
+        }
     }
 
     // MARK: The response
@@ -157,7 +193,15 @@ final class HTTP2StreamBridge: ChannelDuplexHandler {
         }
         if let frame = lastFrame {
             lastFrame = nil
-            context.write(wrapOutboundOut(frame), promise: promise)
+            if responseEnded && responseEndWritten == nil {
+                // The response's last frame: its write is watched, for ``close(context:mode:promise:)``.
+                let written = context.eventLoop.makePromise(of: Void.self)
+                if let promise { written.futureResult.cascade(to: promise) }
+                responseEndWritten = written.futureResult
+                context.write(wrapOutboundOut(frame), promise: written)
+            } else {
+                context.write(wrapOutboundOut(frame), promise: promise)
+            }
         } else if let promise {
             promisesAtFlush.append(promise)
         }
@@ -171,15 +215,45 @@ final class HTTP2StreamBridge: ChannelDuplexHandler {
         for promise in promises { promise.succeed() }
     }
 
-    /// The proxy handler closes after its answer when the exchange is over. Once the response
-    /// and the request have both ended, the stream closes by itself when its last frame is
-    /// sent: closing it here could drop frames the peer's window still holds back.
+    /// The proxy handler closes after its answer when the exchange is over. Closing the
+    /// stream would reset it at once and drop the frames the peer's window still holds back,
+    /// so once the response is whole, the stream is left to end by itself when both sides
+    /// have ended. When the answer came before the request's body ended (a 404 or 413 to an
+    /// upload), the rest of the body is read and dropped, and the stream ends with the
+    /// client's `END_STREAM` — or with `RST_STREAM(NO_ERROR)` (RFC 9113 §8.1) after
+    /// ``lingerBytes`` or ``lingerTime``: curl, for one, reports a reset that comes while it
+    /// uploads as an error, even after a whole response. A close before the response is
+    /// whole resets the stream: the response was cut short.
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
-        if responseEnded && requestEnded && mode == .all {
-            promise?.succeed()
+        guard responseEnded, mode == .all else {
+            context.close(mode: mode, promise: promise)
             return
         }
-        context.close(mode: mode, promise: promise)
+        if !requestEnded && !discarding {
+            requestEnded = true
+            discarding = true
+            lingerTimer = context.eventLoop.assumeIsolated().scheduleTask(in: Self.lingerTime) {
+                self.stopDiscarding(reset: true, context: context)
+            }
+            // The proxy handler may have stopped reading: the body must flow to be dropped.
+            context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+            context.read()
+        }
+        promise?.succeed()
+    }
+
+    /// Ends the wait for the rest of a body: it ended, or it is reset after the answer.
+    private func stopDiscarding(reset: Bool, context: ChannelHandlerContext) {
+        guard discarding else { return }
+        discarding = false
+        lingerTimer?.cancel()
+        lingerTimer = nil
+        if reset, let written = responseEndWritten { resetAfter(written, context: context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        lingerTimer?.cancel()
+        lingerTimer = nil
     }
 
     /// Queues `frame`, writing the one queued before it.

@@ -44,6 +44,10 @@ final class HTTPVersionSniffer: ChannelInboundHandler, RemovableChannelHandler {
                 // The sniffer is last now: HTTP/2's handlers go after it.
                 try pipeline.configureGatewayHTTP2(loop: loop)
                 loop.track(http2Connection: context.channel)
+                // The proxy handler would have heard of a drain that began already.
+                if loop.shared.isDraining {
+                    context.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+                }
             } catch {
                 context.close(promise: nil)
                 return
