@@ -4,7 +4,8 @@ extension Gateway {
     /// What the gateway is doing now.
     public var status: GatewayStatus {
         GatewayStatus(
-            connections: openConnections, draining: shared.isDraining,
+            connections: openConnections, http2Connections: shared.http2Connections.load(ordering: .relaxed),
+            draining: shared.isDraining,
             retries: shared.counters.retries.load(ordering: .relaxed), tls: shared.secure,
             routes: zip(shared.routes.routes, shared.upstreams).map { route, upstreams in
                 GatewayStatus.Route(

@@ -13,6 +13,7 @@ import ShoalCore
 /// | `shoal_gateway_upstreams` | `route` | instances the route can send to |
 /// | `shoal_gateway_upstream_connections` | `state` (`open`, `idle`) | the pools' connections |
 /// | `shoal_gateway_client_connections` | | client connections open |
+/// | `shoal_gateway_http2_connections` | | of them, those that speak HTTP/2 |
 struct GatewayMetricsSampler {
     let shared: GatewayShared
     let loops: [NIOLoopBound<GatewayLoop>]
@@ -51,6 +52,7 @@ struct GatewayMetricsSampler {
             }
         }
         Gauge(label: "shoal_gateway_client_connections").record(shared.connections.load(ordering: .relaxed))
+        Gauge(label: "shoal_gateway_http2_connections").record(shared.http2Connections.load(ordering: .relaxed))
     }
 
     private func samplePools() async {

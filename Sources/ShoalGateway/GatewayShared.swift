@@ -16,8 +16,9 @@ final class GatewayShared: Sendable {
     /// The route table, and each of its routes by reference, in the table's order.
     let routes: RouteTable
     let routeEntries: [RouteEntry]
-    /// Client connections open now.
+    /// Client connections open now, and of them, those that speak HTTP/2.
     let connections = Atomic<Int>(0)
+    let http2Connections = Atomic<Int>(0)
     /// Set when a graceful shutdown began: keep-alive ends with the response in flight.
     let draining = Atomic<Bool>(false)
     /// The drain waiting for the last connection to close (``waitUntilNoConnections()``).
@@ -93,7 +94,11 @@ extension GatewayLoop {
     func track(http2Connection channel: any Channel) {
         let id = ObjectIdentifier(channel)
         http2Connections[id] = channel
+        shared.http2Connections.wrappingAdd(1, ordering: .relaxed)
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        channel.closeFuture.whenComplete { _ in bound.value.http2Connections[id] = nil }
+        channel.closeFuture.whenComplete { _ in
+            bound.value.http2Connections[id] = nil
+            bound.value.shared.http2Connections.wrappingSubtract(1, ordering: .relaxed)
+        }
     }
 }

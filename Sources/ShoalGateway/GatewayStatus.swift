@@ -4,8 +4,9 @@ import ShoalBalancing
 /// instances it can send to with what their balancer knows of them. `shoal serve` serves it
 /// as JSON at `GET /v1/gateway`; request counts and latency histograms are in `/metrics`.
 public struct GatewayStatus: Sendable, Encodable {
-    /// Client connections open.
+    /// Client connections open, and of them, those that speak HTTP/2.
     public var connections: Int
+    public var http2Connections: Int
     /// Whether a graceful shutdown began.
     public var draining: Bool
     /// Tries after the first, since the gateway started.
@@ -13,6 +14,11 @@ public struct GatewayStatus: Sendable, Encodable {
     /// Whether clients come over TLS.
     public var tls: Bool
     public var routes: [Route]
+
+    enum CodingKeys: String, CodingKey {
+        case connections, draining, retries, tls, routes
+        case http2Connections = "http2_connections"
+    }
 
     /// One route and its instances.
     public struct Route: Sendable, Encodable {

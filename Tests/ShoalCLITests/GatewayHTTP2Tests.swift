@@ -56,6 +56,13 @@ struct GatewayHTTP2Tests {
         let missing = try await Self.curl(["--http2-prior-knowledge", "-w", "\n%{http_version} %{http_code}", "\(base)/nowhere"])
         #expect(missing.hasSuffix("\n2 404"), "\(missing)")
         #expect(missing.contains("request_id"))
+        // /v1/gateway counts the connections that speak HTTP/2.
+        let open = try RawConnection(port: serve.gatewayPort)
+        open.send(HTTP2Frames.opening())
+        #expect(await eventually {
+            let status = try? await serve.request("GET", "/v1/gateway")
+            return ServeProcess.object(status?.body ?? "")["http2_connections"] as? Int == 1
+        })
         // An answer that comes before the request's body ends arrives whole: the stream is
         // reset (NO_ERROR) only after it, to stop the upload.
         let early = try await Self.curl(

@@ -44,7 +44,8 @@ struct HTTP2RequestHeadTests {
         "bytes that would end a line or a field in HTTP/1.1 are refused, never written",
         arguments: [
             [("x-a", "1\r\nx-injected: yes")], [("x-a", "1\ninjected")], [("x-a", "nul\u{0}")], [("x-a", " padded")],
-            [("bad name", "1")], [(":protocol", "websocket")],
+            [("bad name", "1")], [(":protocol", "websocket")], [("transfer-encoding", "chunked")],
+            [("connection", "content-length")], [("upgrade", "h2c")], [("keep-alive", "5")], [("te", "gzip")],
         ])
     func refused(_ extra: [(String, String)]) {
         #expect(throws: HTTPParseError.self) { try Self.translate(Self.get + extra) }

@@ -213,7 +213,8 @@
     const share = t && t.requests > 0 ? ((100 * t.errors) / t.requests).toFixed(1) + "% of requests" : null;
     const open = gauge(metrics, "shoal_gateway_upstream_connections", { state: "open" });
     const idle = gauge(metrics, "shoal_gateway_upstream_connections", { state: "idle" });
-    const mode = [gateway.tls ? "HTTPS" : "HTTP", gateway.draining ? "draining" : null].filter(Boolean).join(", ");
+    const http2 = gateway.http2_connections ? gateway.http2_connections + " HTTP/2" : null;
+    const mode = [gateway.tls ? "HTTPS" : "HTTP", http2, gateway.draining ? "draining" : null].filter(Boolean).join(", ");
     byId("tiles").replaceChildren(
       tile("requests/s", t ? rate(t.requests) : "–", "requests-rate", null,
         sparkline(history.map((h) => h.requests), "requests-history")),

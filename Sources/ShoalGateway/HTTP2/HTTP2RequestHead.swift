@@ -40,6 +40,12 @@ struct HTTP2RequestHead {
             case "host": host = value
             case "cookie": cookies.append(value)
             case "content-length": hasLength = true
+            case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
+                // Fields of one HTTP/1.1 connection, which HTTP/2 forbids (RFC 9113 §8.2.2): the
+                // codec refuses them too, but written into the head they would change its framing.
+                throw HTTPParseError("\(name) is not allowed in an HTTP/2 request")
+            case "te" where value != "trailers":
+                throw HTTPParseError("te may only be trailers in an HTTP/2 request")
             default:
                 guard !name.hasPrefix(":") else { throw HTTPParseError("unknown pseudo-header \(name)") }
             }
