@@ -16,8 +16,9 @@ final class GatewayShared: Sendable {
     /// The route table, and each of its routes by reference, in the table's order.
     let routes: RouteTable
     let routeEntries: [RouteEntry]
-    /// Client connections open now, and of them, those that speak HTTP/2.
+    /// Client connections open now.
     let connections = Atomic<Int>(0)
+    /// Of ``connections``, those that speak HTTP/2.
     let http2Connections = Atomic<Int>(0)
     /// Set when a graceful shutdown began: keep-alive ends with the response in flight.
     let draining = Atomic<Bool>(false)

@@ -4,8 +4,9 @@ import ShoalBalancing
 /// instances it can send to with what their balancer knows of them. `shoal serve` serves it
 /// as JSON at `GET /v1/gateway`; request counts and latency histograms are in `/metrics`.
 public struct GatewayStatus: Sendable, Encodable {
-    /// Client connections open, and of them, those that speak HTTP/2.
+    /// Client connections open.
     public var connections: Int
+    /// Of ``connections``, those that speak HTTP/2.
     public var http2Connections: Int
     /// Whether a graceful shutdown began.
     public var draining: Bool
