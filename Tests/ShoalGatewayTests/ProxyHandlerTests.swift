@@ -37,6 +37,20 @@ struct ProxyHandlerTests {
         #expect(harness.client.isActive)
     }
 
+    @Test("Peak EWMA learns the time to the response's head, not to its end: a long body is no slow instance")
+    func latencyToHead() throws {
+        let harness = try ProxyHarness(
+            routes: [try GatewayRoute(prefix: "/api", service: "api", strategy: .peakEWMA())], instances: ["api": [8001]])
+        try harness.send(Self.get)
+        harness.advance(.milliseconds(10))
+        try harness.answer(0, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab")
+        harness.advance(.seconds(5))
+        try harness.answer(0, "cd")
+        #expect(try harness.toClient().hasSuffix("\r\n\r\nabcd"))
+        let estimate = harness.gatewayLoop.shared.upstreams[0].balancer?.report.first?.latencyEWMA
+        #expect(estimate.map { $0 > .milliseconds(5) && $0 < .milliseconds(100) } == true, "\(String(describing: estimate))")
+    }
+
     @Test("a head not finished within the header timeout gets 408 and a close; an idle connection closes quietly")
     func headTimeouts() throws {
         let limits = GatewayConfiguration.Limits(headerTimeout: .seconds(10), idleTimeout: .seconds(60))

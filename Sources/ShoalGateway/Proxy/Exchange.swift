@@ -24,7 +24,7 @@ final class Exchange {
     /// Whether the access log has this exchange's line.
     var logged = false
     /// How long the instance that answered took to send its response's head, from the start
-    /// of its try; kept only for the access log.
+    /// of its try: the latency the balancer learns, and the access log's `upstream_ms`.
     var upstreamHeadNanoseconds: Int64?
 
     init(request: RequestHead, requestID: RequestID, route: RouteEntry?, upstreamHead: ByteBuffer = ByteBuffer()) {

@@ -151,7 +151,7 @@ extension ProxyHandler: UpstreamDelegate {
         let action = machine.upstreamHead(
             status: head.status, keepAlive: head.keepAlive, framing: framing, now: now,
             untriedLeft: { untried(route: index, outside: $0) }, withdrawRetry: { withdrawRetry(route: index) })
-        if loop.accessLog != nil, action != .retry {
+        if action != .retry {
             self.exchange?.upstreamHeadNanoseconds = (now - started).nanoseconds
         }
         switch action {
@@ -203,7 +203,10 @@ extension ProxyHandler: UpstreamDelegate {
         let now = self.now
         let started = machine.exchange?.tryStarted ?? now
         let end = machine.upstreamEnded()
-        let latency = started.duration(until: now)
+        // The balancer learns the time to the response's head, as Linkerd's Peak EWMA does: a
+        // long body (a download, a stream of events) is no sign of a slow instance. The
+        // request stays in flight for the balancer until the response ends.
+        let latency = exchange?.upstreamHeadNanoseconds.map { .nanoseconds($0) } ?? started.duration(until: now)
         exchange?.finishPick(end.failed ? .failure(.serverError, latency: latency) : .success(latency: latency))
         exchange?.connection = nil
         // Fields, not the whole state: copying it retains everything it holds.
