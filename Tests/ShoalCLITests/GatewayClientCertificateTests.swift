@@ -95,6 +95,16 @@ struct GatewayClientCertificateTests {
         let expected = #"["x-forwarded-client-cert","Hash=\#(hash);Subject=\"CN=client.test\";DNS=client.test"]"#
         #expect(echoed.contains(expected), "\(echoed)")
         #expect(!echoed.contains("forged"), "\(echoed)")
+
+        // The same over HTTP/2: a stream finds the certificate on its connection.
+        let h2 = try await GatewayHTTP2Tests.curl([
+            "--http2", "--cacert", certificates.caCertificate, "--cert", clients.appendingPathComponent("trusted.pem").path,
+            "--key", clients.appendingPathComponent("trusted.key").path, "-H", "X-Forwarded-Client-Cert: Hash=forged",
+            "-w", "\n%{http_version}", "https://127.0.0.1:\(port)/api/echo",
+        ])
+        #expect(h2.hasSuffix("\n2"), "\(h2)")
+        #expect(h2.contains(expected), "\(h2)")
+        #expect(!h2.contains("forged"), "\(h2)")
     }
 
     @Test("--tls-client-ca without TLS, or a file that is not PEM, exits 2 naming the flag")

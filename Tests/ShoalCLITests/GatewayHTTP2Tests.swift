@@ -202,4 +202,32 @@ struct GatewayHTTP2Tests {
         #expect(await serve.shoal.process.exited(within: 10))
         #expect(serve.shoal.process.exitCode == 0)
     }
+
+    @Test("a client's RST_STREAM cancels the request at the instance: it is no longer in flight there")
+    func cancellation() async throws {
+        let slow = try await SampleServiceProcess(name: "slow-1", latency: "3s")
+        let serve = try await ServeProcess(config: GatewayTests.routes.replacing("timeout: 800ms", with: "timeout: 10s"))
+        defer {
+            slow.stop()
+            serve.stop()
+        }
+        try await serve.register("slow", slow)
+        /// The requests in flight to the slow instance, as /v1/gateway says.
+        func inFlight() async -> Int? {
+            let status = ServeProcess.object((try? await serve.request("GET", "/v1/gateway"))?.body ?? "")
+            let routes = status["routes"] as? [[String: Any]] ?? []
+            let instances = routes.first { $0["service"] as? String == "slow" }?["instances"] as? [[String: Any]]
+            return instances?.first?["in_flight"] as? Int
+        }
+        #expect(await eventually(within: 10) { await inFlight() == 0 })
+        let connection = try RawConnection(port: serve.gatewayPort)
+        connection.send(
+            HTTP2Frames.opening()
+                + HTTP2Frames.frame(
+                    .headers, flags: HTTP2Frames.endHeaders | HTTP2Frames.endStream, stream: 1, HTTP2Frames.get("/slow/x")))
+        #expect(await eventually(within: 2) { await inFlight() == 1 })
+        connection.send(HTTP2Frames.frame(.rstStream, stream: 1, HTTP2Frames.bigEndian(8)))
+        // Well before the instance's 3 s answer.
+        #expect(await eventually(within: 1) { await inFlight() == 0 }, "the cancelled request stayed in flight")
+    }
 }
