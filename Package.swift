@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "ShoalGateway", targets: ["ShoalGateway"]),
         .library(name: "ShoalClient", targets: ["ShoalClient"]),
         .library(name: "ShoalHummingbird", targets: ["ShoalHummingbird"]),
+        .library(name: "ShoalGRPC", targets: ["ShoalGRPC"]),
         .executable(name: "shoal", targets: ["shoal"]),
     ],
     dependencies: [
@@ -33,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
@@ -103,6 +106,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ]
+        ),
+        // gRPC calls by name (shoal:///SERVICE): grpc-swift-2, kept out of every other module.
+        .target(
+            name: "ShoalGRPC",
+            dependencies: [
+                "ShoalDiscovery",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // Calls to services by name, and locks over HTTP: AsyncHTTPClient, kept out of the
@@ -246,6 +260,14 @@ let package = Package(
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "ShoalGRPCTests",
+            dependencies: [
+                "ShoalGRPC", "ShoalDiscovery",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
             ]
         ),
         // Failures across hosts: each test builds a NetworkLab (hosts as network namespaces)
