@@ -54,6 +54,7 @@ struct GatewayTracingTests {
         #expect(span.attributes["http.response.status_code"]?.toSpanAttribute() == .int64(200))
         #expect(span.attributes["http.route"]?.toSpanAttribute() == "/t")
         #expect(span.attributes["url.path"]?.toSpanAttribute() == "/t/echo")
+        #expect(span.attributes["network.protocol.version"]?.toSpanAttribute() == "1.1")
         #expect(span.status == nil)
         #expect(span.events.map(\.name) == ["try"])
         #expect(traced.upstreamHeaders[InMemoryTracer.traceIDKey] == "client-trace")
@@ -66,6 +67,14 @@ struct GatewayTracingTests {
         #expect(root.traceID != "client-trace")
         #expect(fresh.upstreamHeaders[InMemoryTracer.traceIDKey] == root.traceID)
         #expect(fresh.upstreamHeaders[InMemoryTracer.spanIDKey] == root.spanID)
+
+        // Over HTTP/2, the span says so (and ends: the stream closing as its response ends
+        // once dropped the span before it did).
+        let h2 = try await GatewayHTTP2Tests.curl(
+            ["--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "http://127.0.0.1:\(port)/t/x"])
+        #expect(h2 == "2 200")
+        let overHTTP2 = try #require(await Self.finishedSpan(tracer))
+        #expect(overHTTP2.attributes["network.protocol.version"]?.toSpanAttribute() == "2")
 
         // Every try refused: 502, and the span says so, try by try.
         let failed = try await Self.get(port, "/dead/x")

@@ -9,7 +9,7 @@ extension Exchange {
     /// the instance's request head.
     static func startSpan(
         tracer: any Tracer, request: RequestHead, route: GatewayRoute, requestID: RequestID, clientIP: String?,
-        traceFields: inout [(String, String)]
+        http2: Bool, traceFields: inout [(String, String)]
     ) -> any Span {
         var context = ServiceContext.topLevel
         tracer.extract(request, into: &context, using: RequestHeadExtractor())
@@ -19,7 +19,8 @@ extension Exchange {
         // attributes cost about as much as starting it. Its context still goes on.
         if span.isRecording {
             setAttributes(
-                of: span, method: method, request: request, route: route, requestID: requestID, clientIP: clientIP)
+                of: span, method: method, request: request, route: route, requestID: requestID, clientIP: clientIP,
+                http2: http2)
         }
         tracer.inject(span.context, into: &traceFields, using: TraceFieldsInjector())
         return span
@@ -27,7 +28,7 @@ extension Exchange {
 
     private static func setAttributes(
         of span: any Span, method: String, request: RequestHead, route: GatewayRoute, requestID: RequestID,
-        clientIP: String?
+        clientIP: String?, http2: Bool
     ) {
         span.updateAttributes { attributes in
             attributes["http.request.method"] = method
@@ -36,6 +37,8 @@ extension Exchange {
             attributes["shoal.service"] = route.service
             attributes["shoal.request_id"] = requestID.description
             if let clientIP { attributes["client.address"] = clientIP }
+            // The client's protocol: a stream's head is the HTTP/1.1 one the bridge wrote.
+            attributes["network.protocol.version"] = http2 ? "2" : request.minorVersion == 0 ? "1.0" : "1.1"
         }
     }
 

@@ -226,8 +226,10 @@ extension ProxyHandler: UpstreamDelegate {
             // An HTTP/1.0 client reads to the close: no trailer section to put them in.
             writeToClient(ChunkedEncoding.lastChunk(trailers: trailers, allocator: context.channel.allocator))
         }
-        flushClient()
+        // Before the flush: an HTTP/2 stream's channel closes as its last frame goes, within
+        // the flush, and its channelInactive drops the exchange.
         exchange?.endSpan(status: status, tries: tries)
+        flushClient()
         perform(end.then)
     }
 

@@ -242,7 +242,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             let span = shared.tracer.map {
                 Exchange.startSpan(
                     tracer: $0, request: head, route: entry.route, requestID: requestID, clientIP: clientIP,
-                    traceFields: &traceFields)
+                    http2: servesStream, traceFields: &traceFields)
             }
             var upstreamHead = spareUpstreamHead.take(
                 capacity: head.bytes.count + 512, allocator: context.channel.allocator)
@@ -414,6 +414,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .close:
             closeAfterWrites()
         case .nextRequest:
+            // The client left meanwhile (an HTTP/2 stream closes as its response ends).
+            guard !machine.closing else { return }
             exchange = nil
             setClientReading(true)
             machine.nextRequest(bytesWaiting: inbound.readableBytes > 0, now: now)
