@@ -14,8 +14,8 @@ protocol UpstreamDelegate: AnyObject {
 }
 
 /// One keep-alive HTTP/1.1 connection to an instance, owned by one event loop. It reads
-/// responses off the socket's bytes itself: heads with ``HTTPHeadScanner`` and
-/// ``ResponseHead``, bodies with ``HTTPBodyDecoder``.
+/// responses off the socket's bytes itself: heads with ``ResponseHeadReader``, bodies with
+/// ``HTTPBodyDecoder``.
 final class UpstreamConnection {
     let channel: any Channel
     /// `host:port` of the instance.
@@ -47,11 +47,7 @@ final class UpstreamConnection {
     private var unflushed = false
     /// Bytes read and not yet parsed.
     private var inbound = ByteBuffer.released
-    private var scanner = HTTPHeadScanner()
-    /// Storage for each response head's bytes and fields, used again once the last head is
-    /// gone, so that reading a head allocates nothing.
-    private var headBytes = ReusedBytes()
-    private var headFields: [HTTPField] = []
+    private var heads = ResponseHeadReader()
     /// The body being read; `nil` while waiting for a head.
     private var body: HTTPBodyDecoder?
 
@@ -123,35 +119,22 @@ final class UpstreamConnection {
                     return
                 }
             } else {
-                switch scanner.scan(inbound) {
-                case .incomplete:
-                    if inbound.readableBytes > Self.maxHeadBytes {
-                        throw HTTPParseError("the response head is over \(Self.maxHeadBytes) bytes")
+                guard let head = try heads.read(from: &inbound, maxBytes: Self.maxHeadBytes) else { return }
+                if head.status == 101 {
+                    guard requestIsUpgrade else {
+                        throw HTTPParseError("the instance switched protocols, which the request did not ask for")
                     }
-                    return
-                case .bareLineFeed:
-                    throw HTTPParseError("malformed response: a line ends in LF without CR")
-                case .complete(let skip, let length):
-                    inbound.moveReaderIndex(forwardBy: skip)
-                    headBytes.read(length, from: &inbound)
-                    let head = try ResponseHead(headBytes.bytes, fieldStorage: &headFields)
-                    scanner.reset()
-                    if head.status == 101 {
-                        guard requestIsUpgrade else {
-                            throw HTTPParseError("the instance switched protocols, which the request did not ask for")
-                        }
-                        body = HTTPBodyDecoder(.untilClose)
-                        delegate.upstream(self, head: head, framing: .untilClose)
-                        continue
-                    }
-                    if head.status < 200 {
-                        // 100 Continue and other interim answers: the gateway sends its own.
-                        continue
-                    }
-                    let framing = head.bodyFraming(requestIsHead: requestIsHead)
-                    body = HTTPBodyDecoder(framing ?? .length(0))
-                    delegate.upstream(self, head: head, framing: framing)
+                    body = HTTPBodyDecoder(.untilClose)
+                    delegate.upstream(self, head: head, framing: .untilClose)
+                    continue
                 }
+                if head.status < 200 {
+                    // 100 Continue and other interim answers: the gateway sends its own.
+                    continue
+                }
+                let framing = head.bodyFraming(requestIsHead: requestIsHead)
+                body = HTTPBodyDecoder(framing ?? .length(0))
+                delegate.upstream(self, head: head, framing: framing)
             }
         }
     }

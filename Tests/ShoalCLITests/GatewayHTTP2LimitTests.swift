@@ -1,9 +1,5 @@
 import Foundation
 import ShoalTesting
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
 import Testing
 
 /// HTTP/2 attacks on the gateway, as real bytes on a socket: each ends the attacker's
@@ -13,51 +9,7 @@ import Testing
 struct GatewayHTTP2LimitTests {
     typealias F = HTTP2Frames
 
-    /// A gateway in front of one sample service, whose request count the test reads.
-    struct Fixture {
-        let web: SampleServiceProcess
-        let serve: ServeProcess
-
-        init(config: String = GatewayTests.routes) async throws {
-            web = try await SampleServiceProcess(name: "web-1")
-            serve = try await ServeProcess(config: config)
-            try await serve.register("web", web)
-            #expect(await serve.waitUntilRouted("/api/x", to: "web-1"))
-        }
-
-        func stop() {
-            web.stop()
-            serve.stop()
-        }
-
-        /// The requests the instance has read so far.
-        func instanceRequests() async throws -> Int {
-            let (data, _) = try await URLSession.shared.data(
-                from: URL(string: "http://127.0.0.1:\(web.port)/control/requests")!)
-            return Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
-        }
-
-        /// Sends `bytes` on a new connection and reads until the gateway closes it (or 10 s
-        /// pass): the frames it sent, and how the read ended.
-        func attack(_ bytes: [UInt8]) async throws -> (frames: [UInt8], end: RawConnection.ReadEnd) {
-            let port = serve.gatewayPort
-            let answer = try await blocking {
-                let connection = try RawConnection(port: port, timeout: 10)
-                connection.send(bytes)  // false when the gateway closed first: that is the point
-                return connection.receiveUntilClosed(limit: 64 << 20)
-            }
-            return (answer.bytes, answer.end)
-        }
-
-        /// Whether an ordinary HTTP/2 client is still served.
-        func stillServes() async throws -> Bool {
-            let answer = try await GatewayHTTP2Tests.curl([
-                "--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
-                "http://127.0.0.1:\(serve.gatewayPort)/api/x",
-            ])
-            return serve.shoal.process.isRunning && answer == "2 200"
-        }
-    }
+    typealias Fixture = HTTP2GatewayFixture
 
     @Test("rapid reset: 10,000 streams opened and reset at once; the connection is closed, few reach the instance")
     func rapidReset() async throws {
@@ -136,13 +88,7 @@ struct GatewayHTTP2LimitTests {
                     + F.literal(":path", "/api/up") + F.literal(":authority", "gateway")
                 bytes += F.frame(.headers, flags: F.endHeaders, stream: UInt32(2 * n + 1), block)
             }
-            let port = fixture.serve.gatewayPort
-            let opened = bytes
-            return try await blocking {
-                let connection = try RawConnection(port: port, timeout: 2)
-                connection.send(opened)
-                return connection.receiveUntilClosed().end
-            }
+            return try await fixture.attack(bytes, timeout: 2).end
         }
         #expect(try await open(100) == .timedOut, "100 streams are within the limit")
         // swift-nio-http2 takes the excess stream as a protocol error of the connection
@@ -170,16 +116,11 @@ struct GatewayHTTP2LimitTests {
     func streamError() async throws {
         let fixture = try await Fixture()
         defer { fixture.stop() }
-        let port = fixture.serve.gatewayPort
         let bytes =
             F.opening()
             + F.frame(.headers, flags: F.endHeaders | F.endStream, stream: 1, F.get("/api/x") + F.literal("X-Bad", "1"))
             + F.frame(.headers, flags: F.endHeaders | F.endStream, stream: 3, F.get("/api/x"))
-        let frames = try await blocking {
-            let connection = try RawConnection(port: port, timeout: 3)
-            connection.send(bytes)
-            return F.parse(connection.receiveUntilClosed().bytes)
-        }
+        let frames = F.parse(try await fixture.attack(bytes, timeout: 3).frames)
         let kinds = frames.map { "\($0.kind)/\($0.stream)" }
         #expect(frames.contains { $0.kind == F.Kind.rstStream.rawValue && $0.stream == 1 }, "\(kinds)")
         #expect(!frames.contains { $0.kind == F.Kind.goAway.rawValue }, "\(kinds)")

@@ -26,15 +26,9 @@ struct GatewayHTTP2Tests {
 
     @Test("h2c with prior knowledge and HTTP/1.1 share the port; the request reaches the instance as HTTP/1.1")
     func priorKnowledge() async throws {
-        let web = try await SampleServiceProcess(name: "web-1")
-        let serve = try await ServeProcess(config: GatewayTests.routes)
-        defer {
-            web.stop()
-            serve.stop()
-        }
-        try await serve.register("web", web)
-        let base = "http://127.0.0.1:\(serve.gatewayPort)"
-        #expect(await serve.waitUntilRouted("/api/x", to: "web-1"))
+        let fixture = try await HTTP2GatewayFixture()
+        defer { fixture.stop() }
+        let (serve, base) = (fixture.serve, fixture.base)
 
         let answer = try await Self.curl([
             "--http2-prior-knowledge", "-H", "cookie: a=1", "-H", "cookie: b=2", "-w", "\n%{http_version} %{http_code}",
@@ -75,15 +69,9 @@ struct GatewayHTTP2Tests {
 
     @Test("bodies stream both ways: a sized upload, one of unknown length (chunked to the instance), a 5 MB download")
     func bodies() async throws {
-        let web = try await SampleServiceProcess(name: "web-1")
-        let serve = try await ServeProcess(config: GatewayTests.routes)
-        defer {
-            web.stop()
-            serve.stop()
-        }
-        try await serve.register("web", web)
-        let base = "http://127.0.0.1:\(serve.gatewayPort)"
-        #expect(await serve.waitUntilRouted("/api/x", to: "web-1"))
+        let fixture = try await HTTP2GatewayFixture()
+        defer { fixture.stop() }
+        let base = fixture.base
         let upload = Data((0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
         // --data-binary @- declares the length; -T - streams it with none.
         let sized = try await Self.curl(
@@ -153,24 +141,17 @@ struct GatewayHTTP2Tests {
 
     @Test("h2load: 20 streams at once on each of 4 connections, every one of 1,000 requests answered")
     func h2load() async throws {
-        let web = try await SampleServiceProcess(name: "web-1")
-        let serve = try await ServeProcess(config: GatewayTests.routes)
-        defer {
-            web.stop()
-            serve.stop()
-        }
-        try await serve.register("web", web)
-        #expect(await serve.waitUntilRouted("/api/x", to: "web-1"))
+        let fixture = try await HTTP2GatewayFixture()
+        defer { fixture.stop() }
         let run = try await blocking {
             try ChildProcess.run(
-                URL(fileURLWithPath: "/usr/bin/h2load"),
-                ["-n", "1000", "-c", "4", "-m", "20", "http://127.0.0.1:\(serve.gatewayPort)/api/x"])
+                URL(fileURLWithPath: "/usr/bin/h2load"), ["-n", "1000", "-c", "4", "-m", "20", "\(fixture.base)/api/x"])
         }
         let output = String(decoding: run.stdout, as: UTF8.self)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(output.contains("requests: 1000 total, 1000 started, 1000 done, 1000 succeeded, 0 failed"), "\(output)")
         #expect(output.contains("status codes: 1000 2xx"), "\(output)")
-        #expect(serve.shoal.process.isRunning)
+        #expect(fixture.serve.shoal.process.isRunning)
     }
 
     @Test("graceful drain: SIGTERM sends GOAWAY, the stream in flight finishes, then the connection closes and exit 0")

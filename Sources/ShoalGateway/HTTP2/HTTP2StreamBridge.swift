@@ -31,9 +31,7 @@ final class HTTP2StreamBridge: ChannelDuplexHandler {
 
     /// Response bytes written and not yet read.
     private var outbound = ByteBuffer()
-    private var scanner = HTTPHeadScanner()
-    private var headBytes = ReusedBytes()
-    private var headFields: [HTTPField] = []
+    private var heads = ResponseHeadReader()
     /// The response's body, while one is being read.
     private var body: HTTPBodyDecoder?
     /// Set once the response's last frame (with `END_STREAM`) was made, and then the future
@@ -80,12 +78,8 @@ final class HTTP2StreamBridge: ChannelDuplexHandler {
             guard !requestEnded else { return }
             if buffer.readableBytes > 0 {
                 if requestChunked {
-                    var chunk = context.channel.allocator.buffer(capacity: buffer.readableBytes + 12)
-                    chunk.writeString(String(buffer.readableBytes, radix: 16))
-                    chunk.writeStaticString("\r\n")
-                    chunk.writeImmutableBuffer(buffer)
-                    chunk.writeStaticString("\r\n")
-                    context.fireChannelRead(wrapInboundOut(chunk))
+                    context.fireChannelRead(
+                        wrapInboundOut(ChunkedEncoding.chunk(buffer, allocator: context.channel.allocator)))
                 } else {
                     context.fireChannelRead(wrapInboundOut(buffer))
                 }
@@ -285,30 +279,20 @@ final class HTTP2StreamBridge: ChannelDuplexHandler {
                 }
                 continue
             }
-            switch scanner.scan(outbound) {
-            case .incomplete:
-                return
-            case .bareLineFeed:
-                throw HTTPParseError("a response line ends in LF without CR")
-            case .complete(let skip, let length):
-                outbound.moveReaderIndex(forwardBy: skip)
-                headBytes.read(length, from: &outbound)
-                scanner.reset()
-                let head = try ResponseHead(headBytes.bytes, fieldStorage: &headFields)
-                if head.status < 200 {
-                    // HTTP/2 has no protocol switch; other interim answers (100 Continue) pass.
-                    guard head.status != 101 else { throw HTTPParseError("no protocol switch over HTTP/2") }
-                    emit(.headers(.init(headers: head.http2Headers)), context: context)
-                    continue
-                }
-                let framing = head.bodyFraming(requestIsHead: requestIsHead)
-                if framing == nil || framing == .length(0) {
-                    responseEnded = true
-                    emit(.headers(.init(headers: head.http2Headers, endStream: true)), context: context)
-                } else if let framing {
-                    body = HTTPBodyDecoder(framing)
-                    emit(.headers(.init(headers: head.http2Headers)), context: context)
-                }
+            guard let head = try heads.read(from: &outbound) else { return }
+            if head.status < 200 {
+                // HTTP/2 has no protocol switch; other interim answers (100 Continue) pass.
+                guard head.status != 101 else { throw HTTPParseError("no protocol switch over HTTP/2") }
+                emit(.headers(.init(headers: head.http2Headers)), context: context)
+                continue
+            }
+            let framing = head.bodyFraming(requestIsHead: requestIsHead)
+            if let framing, framing != .length(0) {
+                body = HTTPBodyDecoder(framing)
+                emit(.headers(.init(headers: head.http2Headers)), context: context)
+            } else {
+                responseEnded = true
+                emit(.headers(.init(headers: head.http2Headers, endStream: true)), context: context)
             }
         }
     }

@@ -11,13 +11,18 @@ extension HTTPHead {
                 continue
             default:
                 if !names.isEmpty && self.field(field, isNamedIn: names) { continue }
-                let name = String(decoding: bytes[field.name].lazy.map(\.asciiLowercased), as: UTF8.self)
                 // A request id is new on every response: kept out of the HPACK table, where
                 // each would push out an entry that could have been used again.
                 headers.add(
-                    name: name, value: string(field.value), indexing: field.kind == .requestID ? .nonIndexable : .indexable)
+                    name: lowercasedName(of: field), value: string(field.value),
+                    indexing: field.kind == .requestID ? .nonIndexable : .indexable)
             }
         }
+    }
+
+    /// `field`'s name in lowercase, as HTTP/2 requires (RFC 9113 §8.2.1).
+    func lowercasedName(of field: HTTPField) -> String {
+        String(decoding: bytes[field.name].lazy.map(\.asciiLowercased), as: UTF8.self)
     }
 }
 
@@ -38,8 +43,7 @@ extension HTTPFieldList {
     var http2Trailers: HPACKHeaders {
         var headers = HPACKHeaders()
         for field in fields where field.kind == .other {
-            headers.add(name: String(decoding: bytes[field.name].lazy.map(\.asciiLowercased), as: UTF8.self),
-                        value: string(field.value))
+            headers.add(name: lowercasedName(of: field), value: string(field.value))
         }
         return headers
     }
