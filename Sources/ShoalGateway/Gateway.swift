@@ -286,6 +286,7 @@ public final class Gateway: Service, Sendable {
                 for handler in loop.value.handlers.values { handler.context?.close(promise: nil) }
                 for connection in loop.value.http2Connections.values { connection.close(promise: nil) }
                 loop.value.pool.closeAll()
+                loop.value.http2Pool.closeAll()
             }.get()
         }
     }
@@ -303,7 +304,10 @@ public final class Gateway: Service, Sendable {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(5))
             for loop in loops {
-                loop.eventLoop.execute { loop.value.pool.closeExpired() }
+                loop.eventLoop.execute {
+                    loop.value.pool.closeExpired()
+                    loop.value.http2Pool.closeExpired()
+                }
             }
         }
     }

@@ -27,6 +27,13 @@ public struct GatewayRoute: Sendable, Hashable {
     public var retries: Int
     /// The largest request body accepted; larger gets 413.
     public var maxBodyBytes: Int
+    /// How the gateway talks to the route's instances.
+    public var upstreamProtocol: UpstreamProtocol
+    /// The `grpc-status` codes of a gRPC response after which the call is tried again on
+    /// another instance, while no byte of the response reached the client (and ``retries``
+    /// and the retry budget allow). None by default: an instance that answered may have run
+    /// the call.
+    public var retryGRPCStatuses: [Int]
 
     /// The defaults of a route's settings.
     public static let defaultPerTryTimeout = Duration.seconds(15)
@@ -38,7 +45,8 @@ public struct GatewayRoute: Sendable, Hashable {
     public init(
         host: String? = nil, prefix: String, service: String, stripPrefix: Bool = false,
         strategy: BalancingStrategy = .peakEWMA(), perTryTimeout: Duration = defaultPerTryTimeout,
-        timeout: Duration = defaultTimeout, retries: Int = defaultRetries, maxBodyBytes: Int = defaultMaxBodyBytes
+        timeout: Duration = defaultTimeout, retries: Int = defaultRetries, maxBodyBytes: Int = defaultMaxBodyBytes,
+        upstreamProtocol: UpstreamProtocol = .http1, retryGRPCStatuses: [Int] = []
     ) throws(GatewayConfigurationError) {
         guard prefix.hasPrefix("/") else {
             throw GatewayConfigurationError("a route's prefix must start with '/', not '\(prefix)'")
@@ -53,6 +61,9 @@ public struct GatewayRoute: Sendable, Hashable {
         guard maxBodyBytes >= 0 else {
             throw GatewayConfigurationError("route \(prefix): the body limit must not be negative")
         }
+        if let code = retryGRPCStatuses.first(where: { !(1...16).contains($0) }) {
+            throw GatewayConfigurationError("route \(prefix): \(code) is not a gRPC error status (1...16)")
+        }
         self.host = host?.lowercased()
         // "/api/" and "/api" are the same route; "/" stays "/".
         self.prefix = prefix.count > 1 && prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
@@ -63,6 +74,8 @@ public struct GatewayRoute: Sendable, Hashable {
         self.timeout = timeout
         self.retries = retries
         self.maxBodyBytes = maxBodyBytes
+        self.upstreamProtocol = upstreamProtocol
+        self.retryGRPCStatuses = retryGRPCStatuses
     }
 
     /// Whether `path` (without the query) is under this route's prefix, compared byte by

@@ -59,6 +59,8 @@ final class GatewayLoop {
     let eventLoop: any EventLoop
     let shared: GatewayShared
     let pool: UpstreamConnectionPool
+    /// The h2c connections of routes whose instances speak HTTP/2.
+    let http2Pool: UpstreamHTTP2Pool
     let metrics: GatewayMetrics
     var requestIDs: RequestIDGenerator
     /// Access-log lines waiting to be written; `nil` without an access log.
@@ -73,6 +75,7 @@ final class GatewayLoop {
         self.eventLoop = eventLoop
         self.shared = shared
         pool = UpstreamConnectionPool(eventLoop: eventLoop, settings: shared.configuration.upstream)
+        http2Pool = UpstreamHTTP2Pool(eventLoop: eventLoop, settings: shared.configuration.upstream)
         metrics = GatewayMetrics(routeLabels: shared.routeLabels)
         requestIDs = RequestIDGenerator(seed: seed)
         self.accessLog = accessLog

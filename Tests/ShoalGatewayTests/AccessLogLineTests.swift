@@ -52,7 +52,8 @@ struct AccessLogLineTests {
         #expect(object["upstream_ms"] as? Double == 1.25)
         #expect(object["user_agent"] as? String == "curl/8.5.0")
         #expect(object["error"] is NSNull)
-        #expect(object.count == 17)
+        #expect(object["grpc_status"] is NSNull)
+        #expect(object.count == 18)
     }
 
     @Test("bytes that were not a request: the request's fields are null")
@@ -66,6 +67,7 @@ struct AccessLogLineTests {
         #expect(object["time"] as? String == "1970-01-01T00:00:00.000Z")
         for key in [
             "request_id", "method", "host", "target", "protocol", "route", "upstream", "upstream_ms", "user_agent",
+            "grpc_status",
         ] {
             #expect(object[key] is NSNull, "\(key)")
         }
@@ -106,6 +108,15 @@ struct AccessLogLineTests {
         var line: [UInt8] = []
         line.appendAccessLogLine(AccessLogEntry(time: 0, request: request, status: 200, durationNanoseconds: 0, http2: true))
         #expect(try object(line)["protocol"] as? String == "HTTP/2")
+    }
+
+    @Test("a gRPC call's line has its grpc-status")
+    func grpcStatus() throws {
+        let request = try head(bytes: Array("POST /a.B/C HTTP/1.1\r\nHost: a\r\ncontent-type: application/grpc\r\n\r\n".utf8))
+        var line: [UInt8] = []
+        line.appendAccessLogLine(
+            AccessLogEntry(time: 0, request: request, status: 200, durationNanoseconds: 0, http2: true, grpcStatus: 14))
+        #expect(try object(line)["grpc_status"] as? Int == 14)
     }
 
     @Test("times agree with Foundation's calendar over four centuries, before 1970 and on leap days")

@@ -22,6 +22,8 @@ struct AccessLogEntry {
     /// Whether the request came on an HTTP/2 stream (its head is the HTTP/1.1 one the
     /// gateway wrote for it).
     var http2 = false
+    /// A gRPC call's status, from the instance's trailers or the gateway's own answer.
+    var grpcStatus: Int? = nil
 }
 
 extension [UInt8] {
@@ -50,6 +52,8 @@ extension [UInt8] {
         }
         append(contentsOf: #","status":"#.utf8)
         appendDecimal(Int64(entry.status))
+        append(contentsOf: #","grpc_status":"#.utf8)
+        if let code = entry.grpcStatus { appendDecimal(Int64(code)) } else { append(contentsOf: "null".utf8) }
         append(contentsOf: #","route":"#.utf8)
         appendJSON(entry.route)
         append(contentsOf: #","upstream":"#.utf8)

@@ -17,7 +17,7 @@ extension GatewayConfiguration {
     /// ```json
     /// {"time":"2026-11-29T10:31:02.123Z","request_id":"5f0c9a…","client":"127.0.0.1",
     ///  "method":"GET","host":"shop.example","target":"/api/orders/7","protocol":"HTTP/1.1",
-    ///  "status":200,"route":"/api/orders","upstream":"10.0.0.7:8080","tries":1,
+    ///  "status":200,"grpc_status":null,"route":"/api/orders","upstream":"10.0.0.7:8080","tries":1,
     ///  "request_bytes":0,"response_bytes":512,"duration_ms":1.834,"upstream_ms":1.250,
     ///  "user_agent":"curl/8.5.0","error":null}
     /// ```
@@ -25,6 +25,8 @@ extension GatewayConfiguration {
     /// - `time` is when the request's head arrived, in UTC; `upstream_ms` is how long the
     ///   instance that answered took to send its response's head (`null` when none did);
     /// - `status` is 0 when no answer was sent (the client left first);
+    /// - `grpc_status` is a gRPC call's status, from the instance's trailers or from the
+    ///   gateway's own answer (whose HTTP status is then 200), and `null` for other requests;
     /// - `route` and `upstream` are `null` when the gateway answered itself; `upstream` is the
     ///   instance that answered, or the last one tried;
     /// - `request_bytes` and `response_bytes` count body bytes, as received and as sent;

@@ -26,12 +26,17 @@ final class Exchange {
     /// How long the instance that answered took to send its response's head, from the start
     /// of its try: the latency the balancer learns, and the access log's `upstream_ms`.
     var upstreamHeadNanoseconds: Int64?
+    /// Whether the request is a gRPC call: the gateway's own errors then take gRPC's shape.
+    let isGRPC: Bool
+    /// The call's `grpc-status`, once the answer gave one (or the gateway did).
+    var grpcStatus: Int?
 
     init(request: RequestHead, requestID: RequestID, route: RouteEntry?, upstreamHead: ByteBuffer = ByteBuffer()) {
         self.request = request
         self.requestID = requestID
         self.route = route
         self.upstreamHead = upstreamHead
+        isGRPC = request.isGRPC
     }
 
     /// Ends the current try's pick with `outcome`, if there is one.

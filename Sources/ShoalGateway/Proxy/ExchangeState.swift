@@ -19,10 +19,14 @@ struct ExchangeState {
         var repeatable: Bool
         /// The client's HTTP/1 minor version.
         var minorVersion: Int
+        /// Whether the body sent to an instance is kept (up to ``ExchangeState/maxKeptBodyBytes``),
+        /// so that the request can go to another instance after a try that cannot have run it:
+        /// a gRPC call, which is a `POST` and never ``repeatable``.
+        var keepsBodyForRetry: Bool
 
         init(
             hasBody: Bool = false, contentLength: Int? = nil, keepAlive: Bool = true, expectsContinue: Bool = false,
-            repeatable: Bool = true, minorVersion: Int = 1
+            repeatable: Bool = true, minorVersion: Int = 1, keepsBodyForRetry: Bool = false
         ) {
             self.hasBody = hasBody
             self.contentLength = contentLength
@@ -30,6 +34,7 @@ struct ExchangeState {
             self.expectsContinue = expectsContinue
             self.repeatable = repeatable
             self.minorVersion = minorVersion
+            self.keepsBodyForRetry = keepsBodyForRetry
         }
     }
 
@@ -85,6 +90,14 @@ struct ExchangeState {
     /// Body data read before a connection was ready, and its size.
     private(set) var pending: [ByteBuffer] = []
     private(set) var pendingBytes = 0
+    /// Body data already sent to the instance of the current try, kept for a retry while the
+    /// request ``Request/keepsBodyForRetry`` and the data stays under ``maxKeptBodyBytes``.
+    private(set) var sent: [ByteBuffer] = []
+    private(set) var sentBytes = 0
+    /// Whether ``sent`` still holds all that was sent.
+    private(set) var keepsSent: Bool
+    /// The most body kept for a retry; past it, a try that fails is the last.
+    static let maxKeptBodyBytes = 64 * 1024
     /// Body bytes read so far, and response body bytes passed to the client.
     private(set) var bodyBytes = 0
     var responseBytes = 0
@@ -110,6 +123,7 @@ struct ExchangeState {
         deadline = started + (route?.timeout ?? .zero)
         tryStarted = started
         overallActive = route != nil
+        keepsSent = request.keepsBodyForRetry
     }
 
     /// The earliest time at which a timeout of this exchange fires.
@@ -189,6 +203,30 @@ struct ExchangeState {
             pending = []
             pendingBytes = 0
         }
+        for data in pending { noteSent(data) }
         return pending
+    }
+
+    /// Keeps `data`, just sent to the instance, for a retry, while the request allows it.
+    mutating func noteSent(_ data: ByteBuffer) {
+        guard keepsSent else { return }
+        sentBytes += data.readableBytes
+        guard sentBytes <= Self.maxKeptBodyBytes else {
+            keepsSent = false
+            sent = []
+            return
+        }
+        sent.append(data)
+    }
+
+    /// Puts the body sent so far back before the held data, for the next try; `false` when
+    /// it was not all kept, and the request cannot be sent again.
+    mutating func rewindBody() -> Bool {
+        guard keepsSent else { return false }
+        pending = sent + pending
+        pendingBytes += sentBytes
+        sent = []
+        sentBytes = 0
+        return true
     }
 }

@@ -28,6 +28,6 @@ extension ProxyHandler {
                 upstream: upstream ?? state?.lastAddress, tries: state?.tries ?? 0,
                 requestBytes: state?.bodyBytes ?? 0, responseBytes: responseBytes ?? state?.responseBytes ?? 0,
                 durationNanoseconds: elapsed, upstreamNanoseconds: exchange?.upstreamHeadNanoseconds, error: error,
-                http2: servesStream))
+                http2: servesStream, grpcStatus: exchange?.grpcStatus))
     }
 }

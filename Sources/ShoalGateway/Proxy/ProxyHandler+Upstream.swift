@@ -24,21 +24,28 @@ extension ProxyHandler: UpstreamDelegate {
         }
         exchange?.spanTry(address: pick.address, tries: machine.exchange?.tries ?? 0)
         armTimer()
-        if let connection = loop.pool.idleConnection(to: pick.address, now: now) {
-            connected(connection, tryID: tryID)
-            return
-        }
         // Held until the connect ends (within the connect timeout): no weak references, which
         // would slow every retain of the handler.
-        loop.pool.connect(pick.endpoint) { result in
+        let completion = { (result: Result<UpstreamConnection, any Error>) in
             switch result {
             case .failure(let error):
                 guard self.machine.exchange?.currentTry.id == tryID else { return }
-                self.tryFailed(timeout: false, "cannot connect to \(pick.address): \(error)")
+                self.tryFailed(timeout: false, notRun: true, "cannot connect to \(pick.address): \(error)")
             case .success(let connection):
                 self.connected(connection, tryID: tryID)
             }
         }
+        if entry.route.upstreamProtocol == .h2c {
+            let request = exchange?.request
+            let trailers = exchange?.isGRPC == true || request?.acceptsTrailers == true
+            loop.http2Pool.stream(to: pick.endpoint, acceptsTrailers: trailers, completion)
+            return
+        }
+        if let connection = loop.pool.idleConnection(to: pick.address, now: now) {
+            connected(connection, tryID: tryID)
+            return
+        }
+        loop.pool.connect(pick.endpoint, completion)
     }
 
     /// The connection for try `tryID` is ready: send what the machine says, or give the
@@ -92,12 +99,14 @@ extension ProxyHandler: UpstreamDelegate {
     /// answer with an error, or cut the response short.
     ///
     /// - Parameter final: no retry, whatever else allows one (the overall timeout ran out).
-    func tryFailed(timeout: Bool, _ detail: String, final: Bool = false) {
+    /// - Parameter notRun: the failure shows the instance never ran the request.
+    func tryFailed(timeout: Bool, notRun: Bool = false, _ detail: String, final: Bool = false) {
         let now = self.now
         let started = machine.exchange?.tryStarted ?? now
         let index = exchange?.route?.index
         let action = machine.tryFailed(
-            timeout: timeout, now: now, final: final, untriedLeft: { untried(route: index, outside: $0) },
+            timeout: timeout, now: now, final: final, notRun: notRun,
+            untriedLeft: { untried(route: index, outside: $0) },
             withdrawRetry: { withdrawRetry(route: index) })
         exchange?.spanTryFailed(detail)
         exchange?.finishPick(.failure(timeout ? .timeout : .connectFailure, latency: started.duration(until: now)))
@@ -148,15 +157,21 @@ extension ProxyHandler: UpstreamDelegate {
         let now = self.now
         let started = machine.exchange?.tryStarted ?? now
         let index = exchange.route?.index
+        // A gRPC call's status comes in the trailers, or in the head of an answer that is
+        // only a status: such an answer reached no client yet, and its route may retry it.
+        let grpcStatus = exchange.isGRPC && framing == nil ? head.grpcStatus : nil
+        let retryableAnswer = grpcStatus.map { exchange.route?.route.retryGRPCStatuses.contains($0) == true } ?? false
         let action = machine.upstreamHead(
-            status: head.status, keepAlive: head.keepAlive, framing: framing, now: now,
+            status: head.status, keepAlive: head.keepAlive, framing: framing, retryableAnswer: retryableAnswer,
+            now: now,
             untriedLeft: { untried(route: index, outside: $0) }, withdrawRetry: { withdrawRetry(route: index) })
         if action != .retry {
             self.exchange?.upstreamHeadNanoseconds = (now - started).nanoseconds
         }
+        if action != .retry, let grpcStatus { self.exchange?.grpcStatus = grpcStatus }
         switch action {
         case .retry:
-            self.exchange?.spanTryFailed("answered \(head.status)")
+            self.exchange?.spanTryFailed(grpcStatus.map { "answered grpc-status \($0)" } ?? "answered \(head.status)")
             self.exchange?.finishPick(.failure(.serverError, latency: started.duration(until: now)))
             self.exchange?.closeConnection()
             startTry(now: now)
@@ -203,6 +218,7 @@ extension ProxyHandler: UpstreamDelegate {
         let now = self.now
         let started = machine.exchange?.tryStarted ?? now
         let end = machine.upstreamEnded()
+        if let trailers, exchange?.isGRPC == true, let status = trailers.grpcStatus { exchange?.grpcStatus = status }
         // The balancer learns the time to the response's head, as Linkerd's Peak EWMA does: a
         // long body (a download, a stream of events) is no sign of a slow instance. The
         // request stays in flight for the balancer until the response ends.
@@ -242,7 +258,9 @@ extension ProxyHandler: UpstreamDelegate {
         guard exchange?.connection === connection else { return }
         exchange?.connection = nil
         let reason = error.map { "\($0)" } ?? "it closed the connection"
-        tryFailed(timeout: false, "\(connection.address) failed before answering: \(reason)")
+        tryFailed(
+            timeout: false, notRun: connection.failedBeforeRunning,
+            "\(connection.address) failed before answering: \(reason)")
     }
 
     func upstreamWritabilityChanged(_ connection: UpstreamConnection) {

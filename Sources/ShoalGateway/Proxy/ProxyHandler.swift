@@ -223,12 +223,20 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         let requestID = loop.requestIDs.id(given: head.requestID)
         let target = head.targetString
         let entry = shared.routes.match(host: head.host, uri: target).map { shared.routeEntries[$0] }
+        let isGRPC = head.isGRPC
         let request = ExchangeState.Request(
             hasBody: head.hasBody, contentLength: head.contentLength, keepAlive: head.keepAlive,
             expectsContinue: head.expectsContinue,
             repeatable: RetryRule.isRepeatable(method: head.bytes[head.method], hasBody: head.hasBody),
-            minorVersion: head.minorVersion)
-        switch machine.headRead(request, route: entry?.limits, now: now) {
+            minorVersion: head.minorVersion, keepsBodyForRetry: isGRPC)
+        var limits = entry?.limits
+        if isGRPC, var bounded = limits, let timeout = head.value(named: "grpc-timeout").flatMap(GRPCTimeout.parse) {
+            // The call's deadline, within the route's.
+            bounded.timeout = min(bounded.timeout, timeout)
+            bounded.perTryTimeout = min(bounded.perTryTimeout, timeout)
+            limits = bounded
+        }
+        switch machine.headRead(request, route: limits, now: now) {
         case .answer(let answer, let close, let then):
             exchange = Exchange(request: head, requestID: requestID, route: nil)
             let response =
@@ -379,9 +387,17 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         loop.metrics.response(
             route: exchange?.route?.index, upstream: nil, status: status, started: state?.started ?? now, now: now)
         exchange?.endSpan(status: status, tries: state?.tries ?? 0)
-        let body = response.body(requestID: requestID)
-        logAccess(state, status: status, responseBytes: body.readableBytes, error: response.message)
-        writeAndFlushToClient(response.bytes(body: body, requestID: requestID, close: close))
+        if exchange?.isGRPC == true {
+            // A gRPC client reads the call's status, not the HTTP one: 200, and the status in
+            // the header block.
+            exchange?.grpcStatus = response.grpcStatus
+            logAccess(state, status: 200, responseBytes: 0, error: response.message)
+            writeAndFlushToClient(response.grpcBytes(requestID: requestID, close: close))
+        } else {
+            let body = response.body(requestID: requestID)
+            logAccess(state, status: status, responseBytes: body.readableBytes, error: response.message)
+            writeAndFlushToClient(response.bytes(body: body, requestID: requestID, close: close))
+        }
         if close { closeAfterWrites() }
     }
 

@@ -51,34 +51,47 @@ extension ProxyStateMachine {
     }
 
     /// The current try failed (`timeout` when its time ran out); `final` allows no retry,
-    /// whatever else would (the overall timeout ran out).
+    /// whatever else would (the overall timeout ran out). `notRun` says the failure shows
+    /// the instance never ran the request (a refused connection or stream): a request whose
+    /// body was kept may then go again, though it is not idempotent.
     mutating func tryFailed(
-        timeout: Bool = false, now: NIODeadline, final: Bool = false, untriedLeft: UntriedLeft,
-        withdrawRetry: WithdrawRetry
+        timeout: Bool = false, now: NIODeadline, final: Bool = false, notRun: Bool = false,
+        untriedLeft: UntriedLeft, withdrawRetry: WithdrawRetry
     ) -> TryFailedAction {
         guard exchange != nil else { return .cutShort }
-        exchange?.failTry()
         if exchange?.responseStarted == true {
+            exchange?.failTry()
             _ = close()
             return .cutShort
         }
-        if !final, let exchange, mayRetry(exchange, now: now, untriedLeft: untriedLeft, withdrawRetry: withdrawRetry) {
+        let resendable = notRun && exchange?.keepsSent == true
+        if !final, let exchange,
+            mayRetry(
+                exchange, resendable: resendable, now: now, untriedLeft: untriedLeft, withdrawRetry: withdrawRetry)
+        {
+            self.exchange?.failTry()
+            _ = self.exchange?.rewindBody()
             return .retry
         }
+        exchange?.failTry()
         let answer = finishWithError(timeout ? .timedOut : .upstreamFailed)
         return .answer(answer.answer, close: answer.close, then: answer.then)
     }
 
     /// Whether another try may follow: ``RetryRule``, the one rule the gateway and
     /// `ServiceClient` share.
+    ///
+    /// - Parameter resendable: the request may go again though it is not idempotent (the try
+    ///   cannot have run it, or its route retries the answer, and its body was kept).
     private func mayRetry(
-        _ exchange: ExchangeState, now: NIODeadline, untriedLeft: UntriedLeft, withdrawRetry: WithdrawRetry
+        _ exchange: ExchangeState, resendable: Bool = false, now: NIODeadline, untriedLeft: UntriedLeft,
+        withdrawRetry: WithdrawRetry
     ) -> Bool {
         guard let route = exchange.route else { return false }
         var tried = exchange.failedAddresses
         if let address = exchange.currentTry.address { tried.append(address) }
         return RetryRule(retries: route.retries).allowsAnotherTry(
-            triesSoFar: exchange.tries, repeatable: exchange.request.repeatable,
+            triesSoFar: exchange.tries, repeatable: exchange.request.repeatable || resendable,
             answerStarted: exchange.responseStarted, timeLeft: now < exchange.deadline,
             untriedLeft: { untriedLeft(tried) }, withdraw: withdrawRetry)
     }
@@ -108,16 +121,21 @@ extension ProxyStateMachine {
     }
 
     /// The instance's final response head came: `status`, whether the instance keeps the
-    /// connection open, and its body's framing (`nil` for none).
+    /// connection open, and its body's framing (`nil` for none). `retryableAnswer` says the
+    /// route retries this answer whatever the request (a gRPC status it lists), when the
+    /// body sent was kept.
     mutating func upstreamHead(
-        status: Int, keepAlive: Bool, framing: HTTPBodyDecoder.Framing?, now: NIODeadline,
-        untriedLeft: UntriedLeft, withdrawRetry: WithdrawRetry
+        status: Int, keepAlive: Bool, framing: HTTPBodyDecoder.Framing?, retryableAnswer: Bool = false,
+        now: NIODeadline, untriedLeft: UntriedLeft, withdrawRetry: WithdrawRetry
     ) -> UpstreamHeadAction {
         guard let request = exchange?.request else { return .writeHead(clientFraming: nil, keepAlive: false) }
-        if status == 502 || status == 503, let exchange,
-            mayRetry(exchange, now: now, untriedLeft: untriedLeft, withdrawRetry: withdrawRetry)
+        let resendable = retryableAnswer && exchange?.keepsSent == true
+        if status == 502 || status == 503 || resendable, let exchange,
+            mayRetry(
+                exchange, resendable: resendable, now: now, untriedLeft: untriedLeft, withdrawRetry: withdrawRetry)
         {
             self.exchange?.failTry()
+            _ = self.exchange?.rewindBody()
             return .retry
         }
         if status == 101 {

@@ -200,7 +200,10 @@ struct ProxyStateMachine {
             _ = close()
             return .answerTooLarge
         }
-        if case .connected = exchange?.currentTry { return .send }
+        if case .connected = exchange?.currentTry {
+            exchange?.noteSent(data)
+            return .send
+        }
         return .hold(pause: shouldPause(holding: exchange?.hold(data) ?? 0))
     }
 

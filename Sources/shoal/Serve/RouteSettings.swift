@@ -1,3 +1,4 @@
+import Foundation
 import Configuration
 import ShoalBalancing
 import ShoalCore
@@ -28,13 +29,31 @@ enum RouteSettings {
         }
         let perTryTimeout = try duration("per_try_timeout", GatewayRoute.defaultPerTryTimeout)
         let timeout = try duration("timeout", GatewayRoute.defaultTimeout)
+        var upstreamProtocol = UpstreamProtocol.http1
+        if let text = reader.string(forKey: "protocol") {
+            guard let named = UpstreamProtocol(rawValue: text) else {
+                throw UsageError("'\(key).protocol' must be http1 or h2c, not '\(text)'")
+            }
+            upstreamProtocol = named
+        }
+        var retryGRPCStatuses: [Int] = []
+        if let text = reader.string(forKey: "retry_grpc_status") {
+            for item in text.split(separator: ",") {
+                guard let code = Int(item.trimmingCharacters(in: .whitespaces)) else {
+                    throw UsageError(
+                        "'\(key).retry_grpc_status' must list gRPC status codes, such as 14 or 8,14, not '\(text)'")
+                }
+                retryGRPCStatuses.append(code)
+            }
+        }
         do throws(GatewayConfigurationError) {
             return try GatewayRoute(
                 host: reader.string(forKey: "host"), prefix: prefix, service: service,
                 stripPrefix: reader.bool(forKey: "strip_prefix", default: false), strategy: strategy,
                 perTryTimeout: perTryTimeout, timeout: timeout,
                 retries: reader.int(forKey: "retries", default: GatewayRoute.defaultRetries),
-                maxBodyBytes: reader.int(forKey: "max_body_bytes", default: GatewayRoute.defaultMaxBodyBytes))
+                maxBodyBytes: reader.int(forKey: "max_body_bytes", default: GatewayRoute.defaultMaxBodyBytes),
+                upstreamProtocol: upstreamProtocol, retryGRPCStatuses: retryGRPCStatuses)
         } catch {
             throw UsageError("route '\(name)': \(error.message)")
         }

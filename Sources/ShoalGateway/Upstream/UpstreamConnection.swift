@@ -16,7 +16,11 @@ protocol UpstreamDelegate: AnyObject {
 /// One keep-alive HTTP/1.1 connection to an instance, owned by one event loop. It reads
 /// responses off the socket's bytes itself: heads with ``ResponseHeadReader``, bodies with
 /// ``HTTPBodyDecoder``.
-final class UpstreamConnection {
+///
+/// An exchange on a route whose instances speak h2c has an ``UpstreamStream`` instead, a
+/// subclass that carries one request on one HTTP/2 stream: the exchange writes the same
+/// bytes and hears the same calls.
+class UpstreamConnection {
     let channel: any Channel
     /// `host:port` of the instance.
     let address: String
@@ -38,6 +42,13 @@ final class UpstreamConnection {
     /// Whether the request in flight asks to switch protocols: a `101` answer is then final,
     /// and every byte after it is the new protocol's, until the connection closes.
     var requestIsUpgrade = false
+    /// Whether the connection goes back to a pool after a clean exchange: `false` for an
+    /// HTTP/2 stream, which ends with its exchange.
+    let pooled: Bool
+    /// Set when the connection failed in a way that shows the instance never ran the request
+    /// (an HTTP/2 stream refused, or left out by a `GOAWAY`): a retry is safe even for a
+    /// request that is not idempotent.
+    var failedBeforeRunning = false
     /// The last handler's context: writes through it skip the `Channel` existential.
     let context: ChannelHandlerContext
     /// Whether reading the instance is paused (backpressure from the client).
@@ -54,13 +65,14 @@ final class UpstreamConnection {
     /// The longest response head read before the response is refused.
     static let maxHeadBytes = 64 * 1024
 
-    init(channel: any Channel, address: String, context: ChannelHandlerContext) {
+    init(channel: any Channel, address: String, context: ChannelHandlerContext, pooled: Bool = true) {
         self.channel = channel
         self.address = address
         self.context = context
+        self.pooled = pooled
     }
 
-    /// Writes bytes of the request, unflushed.
+    /// Writes bytes of the request, as an HTTP/1.1 client writes them, unflushed.
     func write(_ bytes: ByteBuffer) {
         unflushed = true
         context.write(NIOAny(bytes), promise: nil)
@@ -71,6 +83,11 @@ final class UpstreamConnection {
         guard unflushed else { return }
         unflushed = false
         context.flush()
+    }
+
+    /// Notes that bytes were written through ``context`` and wait for ``flush()``.
+    func markUnflushed() {
+        unflushed = true
     }
 
     /// Starts or stops reading the instance.

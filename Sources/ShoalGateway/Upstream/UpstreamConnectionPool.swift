@@ -39,6 +39,11 @@ final class UpstreamConnectionPool {
     /// (or closes it when the pool is full); `now` is the time, when the caller has it.
     func release(_ connection: UpstreamConnection, now: NIODeadline = .now()) {
         connection.delegate = nil
+        guard connection.pooled else {
+            // A stream: it is over (or was never used), and closing one that ended does nothing.
+            connection.close()
+            return
+        }
         guard !connection.isClosed, connection.channel.isActive,
             (idle[connection.address]?.connections.count ?? 0) < settings.maxIdlePerInstance
         else {
