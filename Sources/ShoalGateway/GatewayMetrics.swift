@@ -9,6 +9,7 @@ import NIOCore
 /// | `shoal_gateway_requests_total` | `route`, `upstream` (`none` for the gateway's own answers), `status` |
 /// | `shoal_gateway_request_duration_seconds` (histogram) | `route` |
 /// | `shoal_gateway_retries_total` | `route` |
+/// | `shoal_gateway_grpc_calls_total` | `route`, `grpc_status` (the call's, from the instance or the gateway) |
 ///
 /// ``GatewayMetricsSampler`` adds the gauges read from the balancers and pools.
 final class GatewayMetrics {
@@ -22,6 +23,12 @@ final class GatewayMetrics {
     private var requests: [RequestKey: Counter] = [:]
     private var durations: [Int: Metrics.Timer] = [:]
     private var retries: [Int: Counter] = [:]
+    private var grpcCalls: [GRPCKey: Counter] = [:]
+
+    private struct GRPCKey: Hashable {
+        let route: Int
+        let status: Int
+    }
 
     init(routeLabels: [String]) {
         self.routeLabels = routeLabels
@@ -43,6 +50,16 @@ final class GatewayMetrics {
         Self.cached(route, in: &durations) {
             Metrics.Timer(label: Gateway.requestDurationMetric, dimensions: [("route", label(route))])
         }.recordNanoseconds((now - started).nanoseconds)
+    }
+
+    /// A gRPC call ended with `status`.
+    func grpcCall(route: Int?, status: Int) {
+        let key = GRPCKey(route: route ?? -1, status: status)
+        Self.cached(key, in: &grpcCalls) {
+            Counter(
+                label: "shoal_gateway_grpc_calls_total",
+                dimensions: [("route", label(route)), ("grpc_status", String(status))])
+        }.increment()
     }
 
     /// A try after the first.

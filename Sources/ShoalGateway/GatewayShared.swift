@@ -52,6 +52,10 @@ final class GatewayShared: Sendable {
 public final class GatewayCounters: Sendable {
     /// Tries after the first.
     public let retries = Atomic<Int>(0)
+    /// gRPC calls answered (by an instance or by the gateway), and of them those whose
+    /// `grpc-status` was not 0 (OK).
+    public let grpcCalls = Atomic<Int>(0)
+    public let grpcErrors = Atomic<Int>(0)
 }
 
 /// One event loop's own state: its upstream pool, its pickers, its open connections.

@@ -12,6 +12,9 @@ public struct GatewayStatus: Sendable, Encodable {
     public var draining: Bool
     /// Tries after the first, since the gateway started.
     public var retries: Int
+    /// gRPC calls answered since the gateway started, and of them those not OK.
+    public var grpcCalls: Int
+    public var grpcErrors: Int
     /// Whether clients come over TLS.
     public var tls: Bool
     public var routes: [Route]
@@ -19,6 +22,8 @@ public struct GatewayStatus: Sendable, Encodable {
     enum CodingKeys: String, CodingKey {
         case connections, draining, retries, tls, routes
         case http2Connections = "http2_connections"
+        case grpcCalls = "grpc_calls"
+        case grpcErrors = "grpc_errors"
     }
 
     /// One route and its instances.
@@ -28,12 +33,15 @@ public struct GatewayStatus: Sendable, Encodable {
         public var service: String
         /// The balancing strategy's name.
         public var strategy: String
+        /// How the gateway talks to the instances: `http1` or `h2c`.
+        public var upstreamProtocol: String
         /// The instances the route can send to, in the registry's order; empty while the
         /// service has none that passes its checks.
         public var instances: [Instance]
 
         enum CodingKeys: String, CodingKey {
             case host, prefix, service, strategy, instances
+            case upstreamProtocol = "protocol"
         }
     }
 

@@ -12,11 +12,12 @@ import Testing
 @Suite("the gateway: gRPC calls to h2c instances, balanced per call", .serialized)
 struct GatewayGRPCTests {
     /// A route for the peers' service, to h2c instances, and one for a service with none.
-    static func config(strategy: String = "roundRobin", extra: String = "") -> String {
+    static func config(strategy: String = "roundRobin", extra: String = "", accessLog: String = "/dev/null") -> String {
         """
         admin: 127.0.0.1:0
         listen: 127.0.0.1:0
         threads: 2
+        access_log: \(accessLog)
         routes:
           peer:
             prefix: /shoal.test.Peer
@@ -54,7 +55,10 @@ struct GatewayGRPCTests {
 
     @Test("unary, trailers, a status-only answer, and streams both ways with backpressure; each instance gets its share")
     func calls() async throws {
-        try await Self.withGateway { serve, peers in
+        let logs = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: logs) }
+        let file = logs.appendingPathComponent("access.log")
+        try await Self.withGateway(config: Self.config(accessLog: file.path)) { serve, peers in
             let results = try await GRPCPeer.client(
                 serve.gatewayTarget,
                 ["unary:60", "trailers", "fail:5", "server_stream:2000x1000", "client_stream:2000x1000", "bidi:300"])
@@ -70,6 +74,20 @@ struct GatewayGRPCTests {
             #expect(results[3].object["bytes"] as? Int ?? 0 > 2_000_000)
             #expect(results[4].object["reply"] as? String == "2000 2000000", "\(results[4])")
             #expect(results[5].object["echoed"] as? Int == 300 && results[5].object["in_order"] as? Bool == true)
+
+            // The status API, the metrics and the access log say what the calls ended with.
+            let status = ServeProcess.object(try await serve.request("GET", "/v1/gateway").body)
+            #expect(status["grpc_calls"] as? Int ?? 0 >= 65, "\(status)")
+            #expect(status["grpc_errors"] as? Int == 1, "\(status)")
+            let routes = status["routes"] as? [[String: Any]] ?? []
+            #expect(routes.first { $0["service"] as? String == "peer" }?["protocol"] as? String == "h2c")
+            let metrics = try await serve.request("GET", "/metrics").body
+            #expect(metrics.contains(#"shoal_gateway_grpc_calls_total{route="/shoal.test.Peer",grpc_status="5"} 1"#))
+            #expect(
+                await eventually(within: 5) {
+                    let log = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
+                    return log.contains(#""target":"/shoal.test.Peer/Fail","protocol":"HTTP/2","status":200,"grpc_status":5"#)
+                })
         }
     }
 

@@ -215,6 +215,10 @@
     const idle = gauge(metrics, "shoal_gateway_upstream_connections", { state: "idle" });
     const http2 = gateway.http2_connections ? gateway.http2_connections + " HTTP/2" : null;
     const mode = [gateway.tls ? "HTTPS" : "HTTP", http2, gateway.draining ? "draining" : null].filter(Boolean).join(", ");
+    // gRPC calls, once there were any: how many since the start, and how many were not OK.
+    const grpc = gateway.grpc_calls
+      ? tile("gRPC calls", gateway.grpc_calls, "grpc-calls", gateway.grpc_errors + " not OK")
+      : null;
     byId("tiles").replaceChildren(
       tile("requests/s", t ? rate(t.requests) : "–", "requests-rate", null,
         sparkline(history.map((h) => h.requests), "requests-history")),
@@ -223,7 +227,8 @@
       tile("retries/s", t ? rate(t.retries) : "–", "retries-rate"),
       tile("client connections", gateway.connections, "connections", mode),
       tile("upstream connections", open == null ? "–" : open, "upstream-connections",
-        idle == null ? null : idle + " idle"));
+        idle == null ? null : idle + " idle"),
+      ...(grpc ? [grpc] : []));
   }
 
   // The registry's id of the instance of `service` at `address` (HOST:PORT), if it is listed.
@@ -281,7 +286,8 @@
       return element("article", { class: "route", "data-route": label },
         element("h3", null, (route.host ? route.host + " " : "") + route.prefix, " → ",
           element("span", { class: "service" }, route.service),
-          element("span", { class: "strategy" }, route.strategy)),
+          element("span", { class: "strategy" }, route.strategy),
+          route.protocol === "h2c" ? element("span", { class: "strategy" }, "h2c") : null),
         element("p", { class: "figures" },
           "requests/s ", element("b", { class: "route-rate" }, r ? rate(r.requests) : "–"),
           " · 5xx/s ", element("b", null, r ? rate(r.errors) : "–"),

@@ -68,6 +68,8 @@ extension Exchange {
         span.updateAttributes { attributes in
             if let status { attributes["http.response.status_code"] = status }
             if tries > 0 { attributes["shoal.tries"] = tries }
+            // OpenTelemetry's RPC conventions: a gRPC call's status code.
+            if let grpcStatus = self.grpcStatus { attributes["rpc.grpc.status_code"] = grpcStatus }
             if let error {
                 attributes["error.type"] = "\(error)"
             } else if let status, status >= 500 {

@@ -219,6 +219,7 @@ extension ProxyHandler: UpstreamDelegate {
         let started = machine.exchange?.tryStarted ?? now
         let end = machine.upstreamEnded()
         if let trailers, exchange?.isGRPC == true, let status = trailers.grpcStatus { exchange?.grpcStatus = status }
+        countGRPCCall()
         // The balancer learns the time to the response's head, as Linkerd's Peak EWMA does: a
         // long body (a download, a stream of events) is no sign of a slow instance. The
         // request stays in flight for the balancer until the response ends.
@@ -247,6 +248,15 @@ extension ProxyHandler: UpstreamDelegate {
         exchange?.endSpan(status: status, tries: tries)
         flushClient()
         perform(end.then)
+    }
+
+    /// Counts the exchange's gRPC call, once its status is known, in the gateway's counters
+    /// and metrics.
+    func countGRPCCall() {
+        guard let exchange, exchange.isGRPC, let status = exchange.grpcStatus else { return }
+        shared.counters.grpcCalls.add(1, ordering: .relaxed)
+        if status != GRPCStatus.ok { shared.counters.grpcErrors.add(1, ordering: .relaxed) }
+        loop.metrics.grpcCall(route: exchange.route?.index, status: status)
     }
 
     func upstreamReadComplete(_ connection: UpstreamConnection) {

@@ -391,6 +391,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             // A gRPC client reads the call's status, not the HTTP one: 200, and the status in
             // the header block.
             exchange?.grpcStatus = response.grpcStatus
+            countGRPCCall()
             logAccess(state, status: 200, responseBytes: 0, error: response.message)
             writeAndFlushToClient(response.grpcBytes(requestID: requestID, close: close))
         } else {
