@@ -112,7 +112,7 @@ let package = Package(
         .target(
             name: "ShoalGRPC",
             dependencies: [
-                "ShoalDiscovery",
+                "ShoalDiscovery", "ShoalBalancing", "ShoalCore",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOCore", package: "swift-nio"),

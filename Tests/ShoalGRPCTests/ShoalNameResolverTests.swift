@@ -12,14 +12,18 @@ struct RawBytes: MessageSerializer, MessageDeserializer {
     }
 }
 
-/// A gRPC service with one unary method, `shoal.test.Name/Get`, that answers with its name.
+/// A gRPC service with one unary method, `shoal.test.Name/Get`, that answers with its name,
+/// after `delay`.
 struct NameService: RegistrableRPCService {
     static let get = MethodDescriptor(fullyQualifiedService: "shoal.test.Name", method: "Get")
     let name: String
+    var delay: Duration = .zero
 
     func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
         router.registerHandler(forMethod: Self.get, deserializer: RawBytes(), serializer: RawBytes()) {
-            _, _ in StreamingServerResponse(single: ServerResponse(message: Array(name.utf8)))
+            _, _ in
+            if delay > .zero { try await Task.sleep(for: delay) }
+            return StreamingServerResponse(single: ServerResponse(message: Array(name.utf8)))
         }
     }
 }
@@ -28,11 +32,11 @@ struct NameService: RegistrableRPCService {
 struct ShoalNameResolverTests {
     /// Runs a gRPC server named `name` on a free port until `body` returns; `body` gets the port.
     static func withServer<T: Sendable>(
-        _ name: String, _ body: @Sendable (Int) async throws -> T
+        _ name: String, delay: Duration = .zero, _ body: @Sendable (Int) async throws -> T
     ) async throws -> T {
         let server = GRPCServer(
             transport: .http2NIOPosix(address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext),
-            services: [NameService(name: name)])
+            services: [NameService(name: name, delay: delay)])
         return try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await server.serve() }
             guard let address = try await server.listeningAddress?.ipv4 else {
@@ -58,7 +62,7 @@ struct ShoalNameResolverTests {
         loadBalancingConfig: [.roundRobin])
 
     /// Calls `Get` `count` times through `client`: the names that answered.
-    static func names(_ client: GRPCClient<HTTP2ClientTransport.Posix>, count: Int) async throws -> [String] {
+    static func names<Transport: ClientTransport>(_ client: GRPCClient<Transport>, count: Int) async throws -> [String] {
         var names: [String] = []
         for _ in 0..<count {
             let bytes = try await client.unary(
