@@ -36,6 +36,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        // The gRPC example's generated code (Examples/GRPCOrders): the runtime, not the plugins.
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
@@ -211,6 +214,22 @@ let package = Package(
             ],
             path: "Examples/HelloServices"
         ),
+        // The gRPC example: a service registered with shoal serve, and a client calling it by name.
+        .executableTarget(
+            name: "grpc-orders",
+            dependencies: [
+                "ShoalClient", "ShoalDiscovery", "ShoalGRPC",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/GRPCOrders",
+            exclude: ["orders.proto", "README.md"]
+        ),
         .testTarget(name: "ShoalCoreTests", dependencies: ["ShoalCore"]),
         .testTarget(
             name: "ShoalHashingTests",
@@ -277,7 +296,7 @@ let package = Package(
             name: "ShoalCLITests",
             dependencies: [
                 "shoal", "ShoalTesting", "ShoalLock", "ShoalRedis", "ShoalCore", "ShoalDiscovery", "ShoalGateway",
-                "ShoalClient", "ShoalHummingbird", "ShoalAdmin", "hello-services",
+                "ShoalClient", "ShoalHummingbird", "ShoalAdmin", "hello-services", "grpc-orders",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

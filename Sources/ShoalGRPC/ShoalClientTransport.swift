@@ -46,6 +46,8 @@ public final class ShoalClientTransport: ClientTransport {
         /// One transport per instance address (`host:port`).
         var transports: [String: HTTP2ClientTransport.Posix] = [:]
         var shuttingDown = false
+        /// Whether the registry's first answer came (until then, calls wait for it).
+        var followed = false
     }
 
     private enum Event {
@@ -93,6 +95,7 @@ public final class ShoalClientTransport: ClientTransport {
                     case .snapshot(let snapshot):
                         balancer.apply(snapshot)
                         let (added, removed) = reconcile(snapshot)
+                        state.withLock { $0.followed = true }
                         for transport in added { transports.addTask { try? await transport.connect() } }
                         for transport in removed { transport.beginGracefulShutdown() }
                     case .shutdown:
@@ -151,6 +154,7 @@ public final class ShoalClientTransport: ClientTransport {
         if state.withLock({ $0.shuttingDown }) {
             throw RPCError(code: .failedPrecondition, message: "the transport to \(service) is shutting down")
         }
+        await waitForRegistry(upTo: options.timeout ?? Self.firstAnswerWait)
         // A call whose instance's transport refuses it before it began (the instance just
         // left, and its transport is closing) goes to another: it never reached the instance.
         var tried: [String] = []
@@ -165,6 +169,24 @@ public final class ShoalClientTransport: ClientTransport {
             } catch let error as RPCError where !began && tried.isEmpty {
                 tried.append(pick.address)
                 if balancer.balancer?.hasEndpoint(outside: tried) != true { throw error }
+            }
+        }
+    }
+
+    /// The longest a call waits for the registry's first answer about the service.
+    static let firstAnswerWait = Duration.seconds(5)
+
+    /// Waits until the registry's first answer about the service came, up to `limit`: a call
+    /// made as the process starts finds the instances, rather than none. Polls the clock
+    /// every 5 ms, only until that first answer.
+    private func waitForRegistry(upTo limit: Duration) async {
+        guard !state.withLock({ $0.followed }) else { return }
+        let deadline = clock.now() + limit
+        while !state.withLock({ $0.followed }) && clock.now() < deadline {
+            do {
+                try await clock.sleep(until: min(clock.now() + .milliseconds(5), deadline))
+            } catch {
+                return
             }
         }
     }
