@@ -334,6 +334,22 @@ if ProcessInfo.processInfo.environment["SHOAL_BENCHMARKS"] == "1" {
     }
 }
 
+// Executables that Benchmarks/peers/ scripts run against their peers, built only for them
+// (SHOAL_PEER_BENCHMARKS=1 swift build -c release --product NAME).
+if ProcessInfo.processInfo.environment["SHOAL_PEER_BENCHMARKS"] == "1" {
+    package.targets.append(
+        .executableTarget(
+            name: "grpc-client-overhead",
+            dependencies: [
+                "ShoalGRPC", "ShoalDiscovery",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+            ],
+            path: "Benchmarks/peers/grpc-client-overhead"
+        )
+    )
+}
+
 // libFuzzer harnesses for the RESP decoder and the gateway's HTTP/1 reader, built only for
 // scripts/fuzz-resp and scripts/fuzz-http1.
 if ProcessInfo.processInfo.environment["SHOAL_FUZZ"] == "1" {

@@ -46,20 +46,29 @@ struct HTTP2UpstreamRequest {
             bytes = held
             held = ByteBuffer()
         }
+        // The last data read is held until the next piece: when that is the body's end, the
+        // data frame ends the stream itself. An empty DATA frame to end each stream would
+        // count, on a busy connection, as a flood of them (swift-nio-http2 allows one in a row).
+        var held: ByteBuffer?
+        defer { if let held { frames.append(.data(.init(data: .byteBuffer(held)))) } }
         while var decoder = body {
             let piece = try decoder.next(from: &bytes)
             body = decoder
             guard let piece else { return }
             switch piece {
             case .data(let data):
-                frames.append(.data(.init(data: .byteBuffer(data))))
+                if let previous = held { frames.append(.data(.init(data: .byteBuffer(previous)))) }
+                held = data
             case .end:
                 body = nil
                 ended = true
+                let last = held ?? ByteBuffer()
+                held = nil
                 if let trailers = decoder.trailers, !trailers.fields.isEmpty {
+                    if last.readableBytes > 0 { frames.append(.data(.init(data: .byteBuffer(last)))) }
                     frames.append(.headers(.init(headers: trailers.http2Trailers, endStream: true)))
                 } else {
-                    frames.append(.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true)))
+                    frames.append(.data(.init(data: .byteBuffer(last), endStream: true)))
                 }
                 return
             }

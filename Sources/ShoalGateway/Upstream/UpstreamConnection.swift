@@ -85,6 +85,10 @@ class UpstreamConnection {
         context.flush()
     }
 
+    /// Whether the request and its response both ended on the connection: an HTTP/2 stream
+    /// then closes by itself.
+    var exchangeEnded: Bool { false }
+
     /// Notes that bytes were written through ``context`` and wait for ``flush()``.
     func markUnflushed() {
         unflushed = true

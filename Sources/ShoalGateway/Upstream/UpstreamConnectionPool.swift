@@ -40,8 +40,10 @@ final class UpstreamConnectionPool {
     func release(_ connection: UpstreamConnection, now: NIODeadline = .now()) {
         connection.delegate = nil
         guard connection.pooled else {
-            // A stream: it is over (or was never used), and closing one that ended does nothing.
-            connection.close()
+            // A stream closes by itself once both sides ended it. One that did not (never used,
+            // or answered before the request's end) is reset; resetting one that ended would
+            // send the instance an RST_STREAM a call, which it may count as a rapid-reset attack.
+            if !connection.exchangeEnded { connection.close() }
             return
         }
         guard !connection.isClosed, connection.channel.isActive,

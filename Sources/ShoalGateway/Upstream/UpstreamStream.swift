@@ -27,6 +27,8 @@ final class UpstreamStream: UpstreamConnection {
         super.init(channel: channel, address: address, context: context, pooled: false)
     }
 
+    override var exchangeEnded: Bool { ended && request.ended }
+
     override func write(_ bytes: ByteBuffer) {
         do {
             try request.read(bytes, into: &frames)

@@ -1,10 +1,14 @@
-// nio-h2-floor streams|frames PORT
+// nio-h2-floor streams|frames|grpc PORT [DELAY_MS]
 //
 // Answers every HTTP/2 request (prior knowledge, on 127.0.0.1:PORT, one thread) with
 // `200 ok` at once, proxying nothing: what swift-nio-http2 costs a request, below any proxy
 // built on it. `streams` gives each stream its own child channel (the multiplexer, as the
 // gateway uses it); `frames` answers each request's HEADERS from one handler on the
 // connection, with no channel per stream.
+//
+// `grpc` is a gRPC instance for the gateway's gRPC benchmark: each call, once its request
+// ended, gets a gRPC answer (a header block, one 2-byte message, `grpc-status: 0` in the
+// trailers), after DELAY_MS milliseconds (0 by default).
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
@@ -22,6 +26,42 @@ final class StreamAnswer: ChannelInboundHandler {
         context.write(wrapOutboundOut(.headers(.init(headers: answer))), promise: nil)
         let body = HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(ByteBuffer(string: "ok")), endStream: true))
         context.writeAndFlush(wrapOutboundOut(body), promise: nil)
+    }
+}
+
+/// The `grpc` mode's handler: one per stream channel.
+final class GRPCAnswer: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Frame.FramePayload
+    typealias OutboundOut = HTTP2Frame.FramePayload
+    static let head: HPACKHeaders = [":status": "200", "content-type": "application/grpc"]
+    static let trailers: HPACKHeaders = ["grpc-status": "0"]
+    let delay: TimeAmount
+
+    init(delay: TimeAmount) {
+        self.delay = delay
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let ended: Bool
+        switch unwrapInboundIn(data) {
+        case .headers(let headers): ended = headers.endStream
+        case .data(let body): ended = body.endStream
+        default: ended = false
+        }
+        guard ended else { return }
+        if delay == .zero {
+            answer(context)
+        } else {
+            context.eventLoop.assumeIsolated().scheduleTask(in: delay) { self.answer(context) }
+        }
+    }
+
+    private func answer(_ context: ChannelHandlerContext) {
+        context.write(wrapOutboundOut(.headers(.init(headers: Self.head))), promise: nil)
+        // A gRPC message: not compressed, 2 bytes long, "ok".
+        let message = ByteBuffer(bytes: [0, 0, 0, 0, 2, 0x6F, 0x6B])
+        context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(message)))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: Self.trailers, endStream: true))), promise: nil)
     }
 }
 
@@ -49,12 +89,14 @@ final class FrameAnswer: ChannelInboundHandler {
     }
 }
 
-let arguments = CommandLine.arguments.dropFirst()
-guard arguments.count == 2, ["streams", "frames"].contains(arguments.first!), let port = Int(arguments.last!) else {
-    print("usage: nio-h2-floor streams|frames PORT")
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard (2...3).contains(arguments.count), ["streams", "frames", "grpc"].contains(arguments[0]),
+    let port = Int(arguments[1]), let delay = Int(arguments.count == 3 ? arguments[2] : "0")
+else {
+    print("usage: nio-h2-floor streams|frames|grpc PORT [DELAY_MS]")
     exit(2)
 }
-let perStream = arguments.first == "streams"
+let mode = arguments[0]
 let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 let server = try await ServerBootstrap(group: group)
     .serverChannelOption(.backlog, value: 1024)
@@ -63,11 +105,15 @@ let server = try await ServerBootstrap(group: group)
     .childChannelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {
             let pipeline = channel.pipeline.syncOperations
-            if perStream {
+            if mode != "frames" {
                 _ = try pipeline.configureHTTP2Pipeline(
                     mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()
                 ) { stream in
-                    stream.eventLoop.makeCompletedFuture { try stream.pipeline.syncOperations.addHandler(StreamAnswer()) }
+                    stream.eventLoop.makeCompletedFuture {
+                        let handler: any ChannelHandler =
+                            mode == "grpc" ? GRPCAnswer(delay: .milliseconds(Int64(delay))) : StreamAnswer()
+                        try stream.pipeline.syncOperations.addHandler(handler)
+                    }
                 }
             } else {
                 try pipeline.addHandler(NIOHTTP2Handler(mode: .server))
