@@ -17,6 +17,9 @@ import ShoalGRPC
 /// swift run grpc-orders client --calls 6
 /// ```
 ///
+/// With `--gateway HOST:PORT`, the client calls through `shoal serve`'s gateway instead (a
+/// route with `protocol: h2c` for `/shoal.example.Orders`), which balances each call.
+///
 /// Each server listens on a port of its own choosing, registers itself in the registry as an
 /// instance of `orders` (renewing, and deregistering on SIGTERM before it stops serving). The
 /// client finds the instances by the service's name and balances each call over them with
@@ -47,6 +50,9 @@ struct GRPCOrders: AsyncParsableCommand {
 
     @Option(help: "How many Get calls the client makes.")
     var calls: Int = 6
+
+    @Option(help: "Call through this gateway (HOST:PORT of shoal serve's listener) instead of by name.")
+    var gateway: String?
 
     func run() async throws {
         let registryClient = HTTPRegistryClient(server: registry, token: token)
@@ -87,24 +93,36 @@ struct GRPCOrders: AsyncParsableCommand {
         }
     }
 
-    /// Calls `Get` `calls` times and `Watch` once, each call to the instance Shoal picks.
+    /// Calls `Get` `calls` times and `Watch` once, each call to the instance Shoal picks:
+    /// here, or in the gateway.
     func call(_ registryClient: HTTPRegistryClient) async throws {
-        let transport = ShoalClientTransport(service: "orders", discovery: registryClient)
-        let calls = calls
-        try await withGRPCClient(transport: transport) { client in
-            let orders = Shoal_Example_Orders.Client(wrapping: client)
-            for index in 1...max(calls, 1) {
-                var request = Shoal_Example_GetOrderRequest()
-                request.id = "order-\(index)"
-                let order = try await orders.get(request)
-                print("\(order.id) \(order.status), served by \(order.servedBy)")
+        if let gateway {
+            let parts = gateway.split(separator: ":")
+            guard parts.count == 2, let port = Int(parts[1]) else {
+                throw ValidationError("--gateway must be HOST:PORT, not '\(gateway)'")
             }
+            let transport = try HTTP2ClientTransport.Posix(
+                target: .dns(host: String(parts[0]), port: port), transportSecurity: .plaintext)
+            try await withGRPCClient(transport: transport) { try await Self.makeCalls(calls, $0) }
+        } else {
+            let transport = ShoalClientTransport(service: "orders", discovery: registryClient)
+            try await withGRPCClient(transport: transport) { try await Self.makeCalls(calls, $0) }
+        }
+    }
+
+    static func makeCalls<Transport: ClientTransport>(_ calls: Int, _ client: GRPCClient<Transport>) async throws {
+        let orders = Shoal_Example_Orders.Client(wrapping: client)
+        for index in 1...max(calls, 1) {
             var request = Shoal_Example_GetOrderRequest()
-            request.id = "order-1"
-            try await orders.watch(request) { response in
-                for try await order in response.messages {
-                    print("watch \(order.id): \(order.status) (\(order.servedBy))")
-                }
+            request.id = "order-\(index)"
+            let order = try await orders.get(request)
+            print("\(order.id) \(order.status), served by \(order.servedBy)")
+        }
+        var request = Shoal_Example_GetOrderRequest()
+        request.id = "order-1"
+        try await orders.watch(request) { response in
+            for try await order in response.messages {
+                print("watch \(order.id): \(order.status) (\(order.servedBy))")
             }
         }
     }

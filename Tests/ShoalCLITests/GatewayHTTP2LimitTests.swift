@@ -112,6 +112,28 @@ struct GatewayHTTP2LimitTests {
         #expect(ContinuousClock.now - started < .seconds(6))
     }
 
+    @Test("a client that never opens its window: 20 downloads of 5 MB wait at the instances, not in the gateway")
+    func closedWindow() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.stop() }
+        let memoryBefore = fixture.serve.memory.resident
+        // SETTINGS_INITIAL_WINDOW_SIZE 0: the gateway may send no DATA on any stream, and
+        // the client never sends a WINDOW_UPDATE.
+        var bytes = F.opening(settings: [(0x4, 0)])
+        for n in 0..<20 {
+            bytes += F.frame(
+                .headers, flags: F.endHeaders | F.endStream, stream: UInt32(2 * n + 1),
+                F.get("/api/download?bytes=5000000&n=\(n)"))
+        }
+        let (frames, _) = try await fixture.attack(bytes, timeout: 3)
+        let parsed = F.parse(frames)
+        #expect(!parsed.contains { $0.kind == F.Kind.data.rawValue && !$0.payload.isEmpty })
+        // 100 MB were asked for: reading stops at each instance connection's buffers.
+        let grown = fixture.serve.memory.peak - memoryBefore
+        #expect(grown < 48 << 20, "the gateway grew by \(grown >> 20) MiB")
+        #expect(try await fixture.stillServes())
+    }
+
     @Test("a stream the codec refuses (a capital in a field name) is reset alone; the next stream is served")
     func streamError() async throws {
         let fixture = try await Fixture()
