@@ -57,12 +57,12 @@ struct ShoalClientTransportTests {
         }
     }
 
-    @Test("Peak EWMA: the balancer learns each call's latency, and an instance 10× slower gets few calls")
+    @Test("Peak EWMA: the balancer learns each call's latency, and an instance 25× slower gets few calls")
     func learnsLatency() async throws {
         let registry = EmbeddedRegistry()
         try await Servers.withServer("fast1", delay: .milliseconds(2)) { fast1 in
             try await Servers.withServer("fast2", delay: .milliseconds(2)) { fast2 in
-                try await Servers.withServer("slow", delay: .milliseconds(20)) { slow in
+                try await Servers.withServer("slow", delay: .milliseconds(50)) { slow in
                     try await Self.register([fast1, fast2, slow], in: registry)
                     let transport = ShoalClientTransport(service: "names", discovery: registry)
                     try await withGRPCClient(transport: transport) { client in
@@ -74,8 +74,12 @@ struct ShoalClientTransportTests {
                         }
                         let slowCalls = names.filter { $0 == "slow" }.count
                         #expect(names.count == 200)
-                        // An even share would be 67: the slow instance gets less than half of it.
+                        // An even share would be 67: the slow instance gets less than half of it,
+                        // and less than half of what each fast one gets.
                         #expect(slowCalls < 34, "the slow instance took \(slowCalls) of 200 calls")
+                        for fast in ["fast1", "fast2"] {
+                            #expect(slowCalls * 2 < names.filter { $0 == fast }.count, "\(slowCalls) slow calls")
+                        }
                         let report = transport.balancer.balancer?.report ?? []
                         #expect(report.count == 3)
                         #expect(report.allSatisfy { $0.latencyEWMA > .zero }, "\(report.map(\.latencyEWMA))")

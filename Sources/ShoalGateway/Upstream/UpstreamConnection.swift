@@ -161,7 +161,7 @@ class UpstreamConnection {
     }
 
     /// The response cannot be read: the exchange hears of it, and the connection closes.
-    private func fail(_ error: HTTPParseError) {
+    func fail(_ error: HTTPParseError) {
         let delegate = delegate
         self.delegate = nil
         delegate?.upstream(self, closedWith: error)

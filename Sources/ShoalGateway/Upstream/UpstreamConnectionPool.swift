@@ -120,18 +120,13 @@ final class UpstreamConnectionPool {
     }
 
     private func openTCPChannel(_ endpoint: Endpoint) -> EventLoopFuture<any Channel> {
-        let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(settings.connectTimeout.timeAmount)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+        ClientBootstrap.upstream(on: eventLoop, settings: settings)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
                 }
             }
-        if let address = try? SocketAddress(ipAddress: endpoint.host, port: endpoint.port) {
-            return bootstrap.connect(to: address)
-        }
-        return bootstrap.connect(host: endpoint.host, port: endpoint.port)
+            .connect(to: endpoint)
     }
 }
 

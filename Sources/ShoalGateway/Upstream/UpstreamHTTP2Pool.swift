@@ -67,17 +67,13 @@ final class UpstreamHTTP2Pool {
     private func connect(_ endpoint: Endpoint, _ connection: UpstreamHTTP2Connection) {
         // The channel is made on this pool's event loop, the connection's own.
         let bound = NIOLoopBound(connection, eventLoop: eventLoop)
-        let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(settings.connectTimeout.timeAmount)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+        let connecting = ClientBootstrap.upstream(on: eventLoop, settings: settings)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try Self.configure(channel, for: bound.value)
                 }
             }
-        let connecting =
-            (try? SocketAddress(ipAddress: endpoint.host, port: endpoint.port)).map { bootstrap.connect(to: $0) }
-            ?? bootstrap.connect(host: endpoint.host, port: endpoint.port)
+            .connect(to: endpoint)
         connecting.hop(to: eventLoop).assumeIsolated().whenComplete { result in
             switch result {
             case .failure(let error):

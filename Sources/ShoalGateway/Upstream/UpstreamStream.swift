@@ -35,7 +35,7 @@ final class UpstreamStream: UpstreamConnection {
         } catch {
             // The gateway wrote these bytes itself: a head it cannot read again is its own bug,
             // and the try fails rather than send something else.
-            failed(with: error)
+            fail(error)
             return
         }
         guard !frames.isEmpty else { return }
@@ -80,7 +80,7 @@ final class UpstreamStream: UpstreamConnection {
                 break
             }
         } catch {
-            failed(with: error)
+            fail(error)
         }
     }
 
@@ -92,13 +92,6 @@ final class UpstreamStream: UpstreamConnection {
                 || connection.goAwayLastStreamID.map { closed.streamID > $0 } == true
         }
         closed(with: error)
-    }
-
-    private func failed(with error: HTTPParseError) {
-        let delegate = delegate
-        self.delegate = nil
-        delegate?.upstream(self, closedWith: error)
-        close()
     }
 }
 
