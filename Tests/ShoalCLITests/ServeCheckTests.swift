@@ -31,6 +31,11 @@ struct ServeCheckTests {
                 prefix: /api/orders
                 service: orders
                 strip_prefix: true
+              grpc:
+                prefix: /shoal.example.Orders
+                service: orders
+                protocol: h2c
+                retry_grpc_status: 14, 8
             """.utf8
         ).write(to: config)
         let good = try await ShoalProcess.run(["serve", "--check", "--config", config.path])
@@ -38,6 +43,7 @@ struct ServeCheckTests {
         #expect(good.output.contains("shoal: the settings are good."))
         #expect(good.output.contains("gateway on https://127.0.0.1:\(taken.port) (3 threads)"))
         #expect(good.output.contains("  /api/orders -> orders (peakEWMA, prefix stripped)"))
+        #expect(good.output.contains("  /shoal.example.Orders -> orders (peakEWMA, h2c, retries grpc-status 14,8)"))
         #expect(FileManager.default.fileExists(atPath: accessLog))  // opened, as serve would
 
         let mismatched = try await ShoalProcess.run([

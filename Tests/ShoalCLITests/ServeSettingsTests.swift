@@ -2,6 +2,9 @@ import Foundation
 import ShoalTesting
 import Testing
 
+/// A route for the gRPC settings' cases of ``ServeSettingsTests/badSetting(config:environment:message:)``.
+private let grpcRoute = "routes:\n  g:\n    prefix: /g\n    service: g\n"
+
 @Suite("shoal serve settings: flags, SHOAL_* variables and a YAML file", .serialized)
 struct ServeSettingsTests {
     @Test("the file sets what nothing else does; a variable beats the file; a flag beats both")
@@ -50,6 +53,10 @@ struct ServeSettingsTests {
             ("redis:\n  url: redis-sentinel://:pw@10.0.0.1,10.0.0.2\n", [:], "it names no primary: end it with #NAME"),
             (nil, ["SHOAL_REDIS_URL": "redis-sentinel://10.0.0.1:0#shoal"], "the port '0' is not a number in 1...65535"),
             ("limits:\n  max_concurrent_streams: 0\n", [:], "must be a number from 1 to 2147483647, not 0"),
+            (grpcRoute + "    protocol: h3\n", [:], "'routes.g.protocol' must be http1 or h2c, not 'h3'"),
+            (grpcRoute, ["SHOAL_ROUTES_G_PROTOCOL": "h3"], "'routes.g.protocol' must be http1 or h2c, not 'h3'"),
+            (grpcRoute + "    retry_grpc_status: unavailable\n", [:], "must list gRPC status codes, such as 14"),
+            (grpcRoute + "    retry_grpc_status: 14,99\n", [:], "route /g: 99 is not a gRPC error status (1...16)"),
         ] as [(String?, [String: String], String)]
     )
     func badSetting(config: String?, environment: [String: String], message: String) async throws {

@@ -20,7 +20,11 @@ extension ServeCommand {
         lines.append(settings.routes.isEmpty ? "no routes" : "routes:")
         for route in settings.routes {
             let strip = route.stripPrefix ? ", prefix stripped" : ""
-            lines.append("  \(route.host ?? "")\(route.prefix) -> \(route.service) (\(route.strategy.name)\(strip))")
+            let h2c = route.upstreamProtocol == .h2c ? ", h2c" : ""
+            let retried = route.retryGRPCStatuses.isEmpty
+                ? "" : ", retries grpc-status " + route.retryGRPCStatuses.map(String.init).joined(separator: ",")
+            lines.append(
+                "  \(route.host ?? "")\(route.prefix) -> \(route.service) (\(route.strategy.name)\(strip)\(h2c)\(retried))")
         }
         return lines.joined(separator: "\n")
     }
