@@ -31,6 +31,21 @@ struct GatewayGRPCSwiftTests {
                 ["trailers", "fail:9", "server_stream:500x2000", "client_stream:500x2000", "bidi:100", "burst:800"])
             try #require(results.count == 6)
             #expect(results[5].counts("codes").keys.sorted() == ["0"], "\(results[5])")
+
+            // An HTTP/1.1 client on the h2c route: the call goes up as an HTTP/2 stream, and
+            // its answer comes back chunked, the gRPC trailers as the trailer section.
+            let gatewayPort = serve.gatewayPort
+            let answer = try await blocking {
+                let connection = try RawConnection(port: gatewayPort, timeout: 10)
+                let head = "POST /shoal.test.Peer/Unary HTTP/1.1\r\nHost: gateway\r\ncontent-type: application/grpc\r\n"
+                    + "te: trailers\r\nconnection: close\r\ncontent-length: 8\r\n\r\n"
+                _ = connection.send(Array(head.utf8) + [0, 0, 0, 0, 3] + Array("abc".utf8))
+                return String(decoding: connection.receiveUntilClosed().bytes, as: UTF8.self)
+            }
+            #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer)")
+            #expect(answer.lowercased().contains("transfer-encoding: chunked\r\n"), "\(answer)")
+            #expect(answer.contains("swift:abc"), "\(answer)")
+            #expect(answer.contains("\r\n0\r\n") && answer.contains("grpc-status: 0\r\n"), "\(answer)")
             #expect((results[0].object["trailers"] as? [String: String])?["peer-name"] == "swift", "\(results[0])")
             #expect(results[1].code == 9 && results[1].message == "failed as asked by the test", "\(results[1])")
             #expect(results[2].object["received"] as? Int == 500, "\(results[2])")
