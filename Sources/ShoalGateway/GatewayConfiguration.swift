@@ -56,14 +56,20 @@ public struct GatewayConfiguration: Sendable {
         /// The most streams (requests) an HTTP/2 client may have open at once on one
         /// connection (`SETTINGS_MAX_CONCURRENT_STREAMS`); more are refused. Default 100.
         public var maxConcurrentStreams: Int
+        /// How long a response may wait on a client that takes none of it (a full socket, or an
+        /// HTTP/2 window it never opens) before the gateway gives up on the exchange and closes
+        /// the connection or resets the stream, as nginx's `send_timeout`. Default 60 s.
+        public var sendTimeout: Duration
 
         public init(
             maxHeaderBytes: Int = 32 * 1024, headerTimeout: Duration = .seconds(10),
             idleTimeout: Duration = .seconds(60),
             maxConnections: Int = 10_000, drainTimeout: Duration = .seconds(30),
-            tunnelIdleTimeout: Duration = .seconds(300), maxConcurrentStreams: Int = 100
+            tunnelIdleTimeout: Duration = .seconds(300), maxConcurrentStreams: Int = 100,
+            sendTimeout: Duration = .seconds(60)
         ) {
             self.maxConcurrentStreams = maxConcurrentStreams
+            self.sendTimeout = sendTimeout
             self.maxHeaderBytes = maxHeaderBytes
             self.headerTimeout = headerTimeout
             self.idleTimeout = idleTimeout

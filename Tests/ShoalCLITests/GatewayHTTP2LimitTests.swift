@@ -112,9 +112,12 @@ struct GatewayHTTP2LimitTests {
         #expect(ContinuousClock.now - started < .seconds(6))
     }
 
-    @Test("a client that never opens its window: 20 downloads of 5 MB wait at the instances, not in the gateway")
+    @Test(
+        "a client that never opens its window: 20 downloads of 5 MB wait at the instances, not in the gateway, and are reset after the send timeout"
+    )
     func closedWindow() async throws {
-        let fixture = try await Fixture()
+        let fixture = try await Fixture(
+            config: GatewayTests.routes.replacingOccurrences(of: "limits:\n", with: "limits:\n  send_timeout: 1s\n"))
         defer { fixture.stop() }
         let memoryBefore = fixture.serve.memory.resident
         // SETTINGS_INITIAL_WINDOW_SIZE 0: the gateway may send no DATA on any stream, and
@@ -128,6 +131,11 @@ struct GatewayHTTP2LimitTests {
         let (frames, _) = try await fixture.attack(bytes, timeout: 3)
         let parsed = F.parse(frames)
         #expect(!parsed.contains { $0.kind == F.Kind.data.rawValue && !$0.payload.isEmpty })
+        // After the send timeout (1 s), each stream is reset, and the instance let go.
+        let reset: Set<UInt32> = Set(parsed.filter { $0.kind == F.Kind.rstStream.rawValue }.map(\.stream))
+        let streams: Set<UInt32> = Set((0..<20).map { UInt32(2 * $0 + 1) })
+        let kinds: [String] = parsed.map { "\($0.kind)/\($0.stream)" }
+        #expect(reset == streams, "\(kinds)")
         // 100 MB were asked for: reading stops at each instance connection's buffers.
         let grown = fixture.serve.memory.peak - memoryBefore
         #expect(grown < 48 << 20, "the gateway grew by \(grown >> 20) MiB")

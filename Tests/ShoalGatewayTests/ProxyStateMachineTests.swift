@@ -356,4 +356,25 @@ struct ProxyStateMachineTests {
         #expect(machine.reading == .head)
         #expect(machine.nextDeadline == Self.at(11), "bytes already here: the header wait, not the idle wait")
     }
+
+    @Test("a client that takes nothing for the send timeout is closed; one that takes some again is not")
+    func sendTimeout() {
+        var (machine, id) = Self.forwarding()
+        _ = id
+        _ = machine.upstreamHead(
+            status: 200, keepAlive: true, framing: .length(1 << 20), now: Self.start, untriedLeft: Self.anyLeft,
+            withdrawRetry: Self.give)
+        #expect(machine.nextDeadline == nil)
+        machine.clientWritable(false, now: Self.at(1))
+        #expect(machine.nextDeadline == Self.at(61))
+        check(machine.timerFired(now: Self.at(30)), .rearm)
+        machine.clientWritable(true, now: Self.at(40))
+        #expect(machine.nextDeadline == nil)
+        machine.clientWritable(false, now: Self.at(50))
+        machine.clientWritable(false, now: Self.at(80))  // still stalled: the wait runs from 50
+        check(machine.timerFired(now: Self.at(109)), .rearm)
+        check(machine.timerFired(now: Self.at(110)), .closeSendTimedOut)
+        #expect(machine.closing)
+        #expect(machine.nextDeadline == nil)
+    }
 }

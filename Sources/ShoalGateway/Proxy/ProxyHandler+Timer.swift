@@ -46,6 +46,13 @@ extension ProxyHandler {
         case .headTimedOut:
             refuseConnection(GatewayErrorResponse(status: .requestTimeout, message: "the request head took too long"))
             return
+        case .closeSendTimedOut:
+            let timeout = shared.configuration.limits.sendTimeout
+            let error = "the client took none of the response for \(timeout)"
+            logAccess(state, status: state?.status ?? 0, error: error)
+            exchange?.endSpan(status: state?.status, tries: state?.tries ?? 0, error: error)
+            context?.close(promise: nil)
+            return
         }
         armTimer()
     }

@@ -450,8 +450,12 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        // The client cannot take more: stop reading the instance until it can.
-        exchange?.connection?.setReading(context.channel.isWritable)
+        // The client cannot take more: stop reading the instance until it can, and give it
+        // the send timeout to take some.
+        let writable = context.channel.isWritable
+        exchange?.connection?.setReading(writable)
+        machine.clientWritable(writable, now: now)
+        armTimer()
         context.fireChannelWritabilityChanged()
     }
 

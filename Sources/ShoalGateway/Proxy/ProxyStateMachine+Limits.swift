@@ -5,6 +5,7 @@ extension ProxyStateMachine.Limits {
     init(_ limits: GatewayConfiguration.Limits) {
         self.init(
             headerTimeout: limits.headerTimeout.timeAmount, idleTimeout: limits.idleTimeout.timeAmount,
-            tunnelIdleTimeout: limits.tunnelIdleTimeout.timeAmount, maxHeldBytes: 1 << 20)
+            tunnelIdleTimeout: limits.tunnelIdleTimeout.timeAmount, maxHeldBytes: 1 << 20,
+            sendTimeout: limits.sendTimeout.timeAmount)
     }
 }

@@ -21,6 +21,8 @@ struct ProxyStateMachine {
         /// The most bytes held (of early requests, or of a body with no connection ready)
         /// before reading the client pauses.
         var maxHeldBytes: Int
+        /// How long the client may take none of what is written to it.
+        var sendTimeout: TimeAmount = .seconds(60)
     }
 
     /// What the next bytes from the client are.
@@ -91,9 +93,28 @@ struct ProxyStateMachine {
     /// When the connection's timer must next fire, if at all.
     var nextDeadline: NIODeadline? {
         if closing { return nil }
-        if reading == .tunnel { return tunnelActive + limits.tunnelIdleTimeout }
-        guard exchange != nil else { return waitDeadline }
-        return exchange?.nextDeadline
+        let stalled = sendStalledSince.map { $0 + limits.sendTimeout }
+        let next: NIODeadline?
+        if reading == .tunnel {
+            next = tunnelActive + limits.tunnelIdleTimeout
+        } else {
+            next = exchange == nil ? waitDeadline : exchange?.nextDeadline
+        }
+        guard let stalled else { return next }
+        return next.map { min($0, stalled) } ?? stalled
+    }
+
+    /// Since when the client has taken nothing written to it (its connection, or its
+    /// stream, is not writable); `nil` while it is.
+    private(set) var sendStalledSince: NIODeadline?
+
+    /// Whether the client's connection (or stream) can take more writes, as it changed at `now`.
+    mutating func clientWritable(_ writable: Bool, now: NIODeadline) {
+        if writable {
+            sendStalledSince = nil
+        } else if sendStalledSince == nil {
+            sendStalledSince = now
+        }
     }
 
     private mutating func startWaiting(idle: Bool, now: NIODeadline) {
@@ -332,11 +353,18 @@ struct ProxyStateMachine {
         /// Part of a head came, too slowly (slowloris, or a client that stalled): answer 408
         /// and close.
         case headTimedOut
+        /// The client took nothing written to it for the send timeout: close (an HTTP/2
+        /// stream is reset).
+        case closeSendTimedOut
     }
 
     /// The connection's timer fired at `now`.
     mutating func timerFired(now: NIODeadline) -> TimerAction {
         if closing { return .rearm }
+        if let since = sendStalledSince, since + limits.sendTimeout <= now {
+            _ = close()
+            return .closeSendTimedOut
+        }
         if reading == .tunnel {
             guard tunnelActive + limits.tunnelIdleTimeout > now else {
                 _ = close()

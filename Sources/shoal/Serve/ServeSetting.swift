@@ -52,6 +52,9 @@ struct ServeSetting: Sendable, Hashable {
         key: "limits.tunnel_idle_timeout", flag: "", summary: "how long a WebSocket tunnel may carry nothing")
     static let drainTimeout = ServeSetting(
         key: "limits.drain_timeout", flag: "", summary: "how long a graceful stop waits for requests")
+    static let sendTimeout = ServeSetting(
+        key: "limits.send_timeout", flag: "",
+        summary: "how long a response may wait on a client that reads none of it")
     static let maxConcurrentStreams = ServeSetting(
         key: "limits.max_concurrent_streams", flag: "",
         summary: "the most HTTP/2 streams a client may have open at once on a connection")
@@ -63,7 +66,7 @@ struct ServeSetting: Sendable, Hashable {
         otlpEndpoint,
         maxHeaderBytes, headerTimeout,
         idleTimeout,
-        maxConnections, drainTimeout, tunnelIdleTimeout, maxConcurrentStreams,
+        maxConnections, drainTimeout, tunnelIdleTimeout, maxConcurrentStreams, sendTimeout,
     ]
 
     /// The keys of one route in the file, under `routes.NAME.`.

@@ -102,7 +102,7 @@ struct ServeSettings: Sendable {
                 forKey: ConfigKey(ServeSetting.maxConnections.key), default: defaults.maxConnections),
             drainTimeout: try duration(.drainTimeout, defaults.drainTimeout),
             tunnelIdleTimeout: try duration(.tunnelIdleTimeout, defaults.tunnelIdleTimeout),
-            maxConcurrentStreams: streams)
+            maxConcurrentStreams: streams, sendTimeout: try duration(.sendTimeout, defaults.sendTimeout))
         let routeNames = Set(
             fileKeys.compactMap { key -> String? in
                 let parts = key.split(separator: ".")
