@@ -95,7 +95,6 @@ public final class ShoalClientTransport: ClientTransport {
                     case .snapshot(let snapshot):
                         balancer.apply(snapshot)
                         let (added, removed) = reconcile(snapshot)
-                        state.withLock { $0.followed = true }
                         for transport in added { transports.addTask { try? await transport.connect() } }
                         for transport in removed { transport.beginGracefulShutdown() }
                     case .shutdown:
@@ -109,11 +108,14 @@ public final class ShoalClientTransport: ClientTransport {
         }
     }
 
-    /// Makes transports for instances new in `snapshot`, and takes out those that left it.
+    /// Makes transports for instances new in `snapshot`, and takes out those that left it;
+    /// keyed by the balancer's address of each (`Endpoint.address`), which a pick names.
     private func reconcile(_ snapshot: ServiceSnapshot) -> (added: [HTTP2ClientTransport.Posix], removed: [HTTP2ClientTransport.Posix]) {
         let wanted = Dictionary(
-            snapshot.healthy.map { ("\($0.address):\($0.port)", $0) }, uniquingKeysWith: { first, _ in first })
+            snapshot.healthy.compactMap { instance in (try? instance.endpoint()).map { ($0.address, instance) } },
+            uniquingKeysWith: { first, _ in first })
         return state.withLock { state in
+            state.followed = true
             guard !state.shuttingDown else { return ([], []) }
             var added: [HTTP2ClientTransport.Posix] = []
             var removed: [HTTP2ClientTransport.Posix] = []

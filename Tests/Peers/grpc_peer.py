@@ -141,6 +141,35 @@ def error_of(error):
     return {"code": error.code().value[0], "message": error.details()}
 
 
+def unary_from_threads(method, going, pause, threads=8):
+    """Unary calls from `threads` threads, each calling while `going(calls it made)` and
+    sleeping `pause` seconds after each: how many ended with each status code."""
+    codes = {}
+    lock = threading.Lock()
+
+    def work():
+        call = method("unary_unary", "Unary")
+        done = 0
+        while going(done):
+            try:
+                call(b"u", timeout=5)
+                code = 0
+            except grpc.RpcError as error:
+                code = error.code().value[0]
+            done += 1
+            with lock:
+                codes[str(code)] = codes.get(str(code), 0) + 1
+            if pause:
+                time.sleep(pause)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return codes
+
+
 def run_check(channel, check):
     name, _, argument = check.partition(":")
     method = lambda kind, rpc: getattr(channel, kind)("/%s/%s" % (SERVICE, rpc), ident, ident)
@@ -208,53 +237,13 @@ def run_check(channel, check):
             return json.loads(method("unary_unary", "Stats")(b"", timeout=10))
         if name == "burst":
             # N calls from 8 threads at once, as fast as they go: counts of each status code.
-            count = int(argument or 800)
-            codes = {}
-            lock = threading.Lock()
-
-            def burst():
-                call = method("unary_unary", "Unary")
-                for _ in range(count // 8):
-                    try:
-                        call(b"b", timeout=5)
-                        code = 0
-                    except grpc.RpcError as error:
-                        code = error.code().value[0]
-                    with lock:
-                        codes[str(code)] = codes.get(str(code), 0) + 1
-
-            threads = [threading.Thread(target=burst) for _ in range(8)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            return {"codes": codes}
+            count = int(argument or 800) // 8
+            return {"codes": unary_from_threads(method, lambda done: done < count, pause=0)}
         if name == "load":
             # Calls from 8 threads for the given seconds, each thread at most 50 a second (the
             # tests run beside others on two cores): counts of each status code.
-            seconds = float(argument or 3)
-            codes = {}
-            lock = threading.Lock()
-            until = time.monotonic() + seconds
-
-            def work():
-                call = method("unary_unary", "Unary")
-                while time.monotonic() < until:
-                    try:
-                        call(b"l", timeout=5)
-                        code = 0
-                    except grpc.RpcError as error:
-                        code = error.code().value[0]
-                    with lock:
-                        codes[str(code)] = codes.get(str(code), 0) + 1
-                    time.sleep(0.02)
-
-            threads = [threading.Thread(target=work) for _ in range(8)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            return {"codes": codes}
+            until = time.monotonic() + float(argument or 3)
+            return {"codes": unary_from_threads(method, lambda _: time.monotonic() < until, pause=0.02)}
         return {"error": "unknown check " + check}
     except grpc.RpcError as error:
         return error_of(error)

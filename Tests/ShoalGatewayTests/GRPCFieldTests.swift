@@ -39,4 +39,17 @@ struct GRPCFieldTests {
         #expect(text.contains("grpc-status: 14\r\n"))
         #expect(text.contains("content-length: 0\r\n"))
     }
+
+    @Test(
+        "a gRPC call is told by its content type, compared without case",
+        arguments: [
+            ("application/grpc", true), ("Application/GRPC+proto", true), ("application/grpc; charset=x", true),
+            ("application/grpcx", false), ("application/json", false), (nil, false),
+        ] as [(String?, Bool)])
+    func contentType(type: String?, isGRPC: Bool) throws {
+        let field = type.map { "Content-Type: \($0)\r\n" } ?? ""
+        var fields: [HTTPField] = []
+        let head = try RequestHead(Array("POST /a.B/C HTTP/1.1\r\nHost: a\r\n\(field)\r\n".utf8), fieldStorage: &fields)
+        #expect(head.isGRPC == isGRPC)
+    }
 }

@@ -83,11 +83,8 @@ struct HTTP2UpstreamRequest {
         headers.add(name: ":scheme", value: "http")
         if let host = head.host { headers.add(name: ":authority", value: host) }
         headers.add(name: ":path", value: head.targetString)
-        var fields = HPACKHeaders()
-        head.appendHTTP2Fields(to: &fields, droppingNames: head.connectionNames)
-        for (name, value, indexing) in fields where name != "host" {
-            headers.add(name: name, value: value, indexing: indexing)
-        }
+        head.appendHTTP2Fields(to: &headers, droppingNames: head.connectionNames)
+        headers.remove(name: "host")  // it is :authority
         if acceptsTrailers { headers.add(name: "te", value: "trailers") }
         return headers
     }

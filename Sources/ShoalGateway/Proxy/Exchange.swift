@@ -31,12 +31,15 @@ final class Exchange {
     /// The call's `grpc-status`, once the answer gave one (or the gateway did).
     var grpcStatus: Int?
 
-    init(request: RequestHead, requestID: RequestID, route: RouteEntry?, upstreamHead: ByteBuffer = ByteBuffer()) {
+    init(
+        request: RequestHead, requestID: RequestID, route: RouteEntry?, upstreamHead: ByteBuffer = ByteBuffer(),
+        isGRPC: Bool = false
+    ) {
         self.request = request
         self.requestID = requestID
         self.route = route
         self.upstreamHead = upstreamHead
-        isGRPC = request.isGRPC
+        self.isGRPC = isGRPC
     }
 
     /// Ends the current try's pick with `outcome`, if there is one.

@@ -238,7 +238,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         switch machine.headRead(request, route: limits, now: now) {
         case .answer(let answer, let close, let then):
-            exchange = Exchange(request: head, requestID: requestID, route: nil)
+            exchange = Exchange(request: head, requestID: requestID, route: nil, isGRPC: isGRPC)
             let response =
                 answer == .tooLarge && entry != nil
                 ? Self.tooLarge(entry!.route) : .noRoute(String(target.prefix { $0 != "?" }))
@@ -258,7 +258,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
                 target: entry.route.upstreamURI(target), hostIfMissing: entry.route.service, clientIP: clientIP,
                 requestID: requestID, traceFields: traceFields, secure: shared.secure,
                 clientCertificate: describedCertificate(), replacesClientCertificate: shared.secure, to: &upstreamHead)
-            exchange = Exchange(request: head, requestID: requestID, route: entry, upstreamHead: upstreamHead)
+            exchange = Exchange(
+                request: head, requestID: requestID, route: entry, upstreamHead: upstreamHead, isGRPC: isGRPC)
             spareUpstreamHead.keep(upstreamHead)
             exchange?.span = span
             if head.hasBody {
