@@ -12,7 +12,9 @@ import Testing
 @Suite("the gateway: gRPC calls to h2c instances, balanced per call", .serialized)
 struct GatewayGRPCTests {
     /// A route for the peers' service, to h2c instances, and one for a service with none.
-    static func config(strategy: String = "roundRobin", extra: String = "", accessLog: String = "/dev/null") -> String {
+    static func config(
+        strategy: String = "roundRobin", timeout: String = "2s", extra: String = "", accessLog: String = "/dev/null"
+    ) -> String {
         """
         admin: 127.0.0.1:0
         listen: 127.0.0.1:0
@@ -24,7 +26,7 @@ struct GatewayGRPCTests {
             service: peer
             protocol: h2c
             strategy: \(strategy)
-            timeout: 2s
+            timeout: \(timeout)
         \(extra)
           none:
             prefix: /shoal.test.None
@@ -88,6 +90,22 @@ struct GatewayGRPCTests {
                     let log = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
                     return log.contains(#""target":"/shoal.test.Peer/Fail","protocol":"HTTP/2","status":200,"grpc_status":5"#)
                 })
+        }
+    }
+
+    @Test("streams longer than every flow-control window both ways: the windows are given back as they are read")
+    func longStreams() async throws {
+        // 12 MB each way on one instance's connection: more than a stream's window (1 MiB)
+        // and the connection's (8 MiB) that the gateway gives the instance, and more than the
+        // instance gives the gateway, so each stalls unless its window is given back. The
+        // client stream's answer comes at its end: the route's timeout leaves time for it.
+        try await Self.withGateway(instances: 1, config: Self.config(timeout: "60s")) { serve, _ in
+            let results = try await GRPCPeer.client(
+                serve.gatewayTarget, ["server_stream:12000x1000", "client_stream:12000x1000", "server_stream:12000x1000"])
+            try #require(results.count == 3)
+            #expect(results[0].object["received"] as? Int == 12000, "\(results[0])")
+            #expect(results[1].object["reply"] as? String == "12000 12000000", "\(results[1])")
+            #expect(results[2].object["received"] as? Int == 12000, "\(results[2])")
         }
     }
 

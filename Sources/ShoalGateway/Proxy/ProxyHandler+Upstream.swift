@@ -65,7 +65,7 @@ extension ProxyHandler: UpstreamDelegate {
             for data in pending { sendBody(data, of: exchange, on: connection) }
             if end { sendEnd(trailers: machine.exchange?.requestTrailers, of: exchange, on: connection) }
             connection.flush()
-            setClientReading(connection.channel.isWritable)
+            setClientReading(connection.isWritable)
         }
     }
 
@@ -275,6 +275,6 @@ extension ProxyHandler: UpstreamDelegate {
 
     func upstreamWritabilityChanged(_ connection: UpstreamConnection) {
         guard exchange?.connection === connection else { return }
-        setClientReading(connection.channel.isWritable)
+        setClientReading(connection.isWritable)
     }
 }

@@ -89,6 +89,10 @@ class UpstreamConnection {
     /// then closes by itself.
     var exchangeEnded: Bool { false }
 
+    /// Whether the instance takes more of the request now: the socket's writability, or for
+    /// an HTTP/2 stream, its flow-control window too.
+    var isWritable: Bool { channel.isWritable }
+
     /// Notes that bytes were written through ``context`` and wait for ``flush()``.
     func markUnflushed() {
         unflushed = true

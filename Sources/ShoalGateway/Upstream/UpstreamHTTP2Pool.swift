@@ -79,34 +79,30 @@ final class UpstreamHTTP2Pool {
             case .failure(let error):
                 connection.closed(with: error)
             case .success(let channel):
-                do {
-                    let handler = try channel.pipeline.syncOperations.handler(type: NIOHTTP2Handler.self)
-                    connection.connected(
-                        channel: channel, multiplexer: try handler.syncMultiplexer(),
-                        settingsTimeout: self.settings.connectTimeout.timeAmount)
-                } catch {
-                    channel.close(promise: nil)
-                    connection.closed(with: error)
-                }
+                connection.connected(on: channel.eventLoop, settingsTimeout: self.settings.connectTimeout.timeAmount)
             }
         }
     }
 
-    /// An h2c client pipeline: no server push, and room for a call's messages in each
-    /// stream's window.
+    /// An h2c client pipeline with no multiplexer (the connection serves its streams from
+    /// the frames): no server push, and room for a call's messages in each stream's window.
+    /// Flushes wait for the end of the loop's pass, so the requests that many exchanges write
+    /// in one pass go out in one write.
+    ///
+    /// The codec does not check header blocks: the requests are the gateway's own, made from
+    /// heads it parsed, and the instance's answers are checked as they become HTTP/1.1 heads
+    /// (``ResponseHead/init(http2:endStream:)`` refuses what HTTP/1.1 cannot carry).
     private static func configure(_ channel: any Channel, for connection: UpstreamHTTP2Connection) throws {
-        var configuration = NIOHTTP2Handler.ConnectionConfiguration()
-        configuration.initialSettings = [
-            HTTP2Setting(parameter: .enablePush, value: 0),
-            HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
-            HTTP2Setting(parameter: .maxHeaderListSize, value: UpstreamConnection.maxHeadBytes),
-        ]
-        _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
-            mode: .client, connectionConfiguration: configuration, streamConfiguration: .init(),
-            streamDelegate: nil, position: .last
-        ) { pushed in
-            pushed.close()
-        }
+        let codec = NIOHTTP2Handler(
+            mode: .client,
+            initialSettings: [
+                HTTP2Setting(parameter: .enablePush, value: 0),
+                HTTP2Setting(parameter: .initialWindowSize, value: UpstreamHTTP2Connection.streamWindow),
+                HTTP2Setting(parameter: .maxHeaderListSize, value: UpstreamConnection.maxHeadBytes),
+            ],
+            headerBlockValidation: .disabled)
+        try channel.pipeline.syncOperations.addHandler(FlushCoalescer())
+        try channel.pipeline.syncOperations.addHandler(codec)
         try channel.pipeline.syncOperations.addHandler(UpstreamHTTP2ConnectionHandler(connection: connection))
     }
 }
