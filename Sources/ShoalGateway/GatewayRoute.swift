@@ -34,6 +34,10 @@ public struct GatewayRoute: Sendable, Hashable {
     /// and the retry budget allow). None by default: an instance that answered may have run
     /// the call.
     public var retryGRPCStatuses: [Int]
+    /// Whether a path may hold an encoded slash or backslash (`%2F`, `%5C`) or a raw
+    /// backslash. Refused with 400 by default: an instance that decodes them, or reads `\\` as
+    /// a separator, would see a path other than the one the gateway routed.
+    public var allowsEncodedSlashes: Bool
 
     /// The defaults of a route's settings.
     public static let defaultPerTryTimeout = Duration.seconds(15)
@@ -46,7 +50,7 @@ public struct GatewayRoute: Sendable, Hashable {
         host: String? = nil, prefix: String, service: String, stripPrefix: Bool = false,
         strategy: BalancingStrategy = .peakEWMA(), perTryTimeout: Duration = defaultPerTryTimeout,
         timeout: Duration = defaultTimeout, retries: Int = defaultRetries, maxBodyBytes: Int = defaultMaxBodyBytes,
-        upstreamProtocol: UpstreamProtocol = .http1, retryGRPCStatuses: [Int] = []
+        upstreamProtocol: UpstreamProtocol = .http1, retryGRPCStatuses: [Int] = [], allowsEncodedSlashes: Bool = false
     ) throws(GatewayConfigurationError) {
         guard prefix.hasPrefix("/") else {
             throw GatewayConfigurationError("a route's prefix must start with '/', not '\(prefix)'")
@@ -76,6 +80,7 @@ public struct GatewayRoute: Sendable, Hashable {
         self.maxBodyBytes = maxBodyBytes
         self.upstreamProtocol = upstreamProtocol
         self.retryGRPCStatuses = retryGRPCStatuses
+        self.allowsEncodedSlashes = allowsEncodedSlashes
     }
 
     /// Whether `path` (without the query) is under this route's prefix, compared byte by

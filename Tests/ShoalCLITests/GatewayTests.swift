@@ -212,6 +212,51 @@ struct GatewayTests {
         #expect(try await serve.gateway("/api/x").status == 200)
     }
 
+    @Test("request targets: a path cannot walk to another route, absolute-form works, and garbage gets 400 at once")
+    func requestTargets() async throws {
+        let web = try await SampleServiceProcess(name: "web-1")
+        let orders = try await SampleServiceProcess(name: "orders-1")
+        let serve = try await ServeProcess(config: Self.routes)
+        defer { web.stop(); orders.stop(); serve.stop() }
+        try await serve.register("web", web)
+        try await serve.register("orders", orders)
+        #expect(await serve.waitUntilRouted("/api/x", to: "web-1"))
+        // (request target, the instance that must answer, the target it must get; web-1's
+        // route strips /api, so it echoes what it got, and orders-1 answers with its name)
+        let cases: [(String, String, String?)] = [
+            ("/api/orders/../echo?q=/../x", "web-1", "/echo?q=/../x"),
+            ("/api/orders/%2e%2E/echo", "web-1", "/echo"),
+            ("/api/x/%2e%2E//echo/.", "web-1", "/echo/"),
+            ("//api//orders/./x", "orders-1", nil),
+            ("/api/%6Frders/x", "orders-1", nil),
+            ("http://elsewhere.example/api/echo", "web-1", "/echo"),
+        ]
+        for (target, backend, sent) in cases {
+            let connection = try RawConnection(port: serve.gatewayPort)
+            connection.send("GET \(target) HTTP/1.1\r\nHost: gateway.example\r\n\r\n")
+            let response = connection.readResponse()
+            let body = response.map { String(decoding: $0.body, as: UTF8.self) } ?? ""
+            #expect(response?.status == 200, "\(target): \(response?.head ?? "no answer")")
+            if let sent {
+                #expect(body.contains(#""backend":"\#(backend)""#) && body.contains(#""uri":"\#(sent)""#), "\(target): \(body)")
+            } else {
+                #expect(body == "ok from \(backend)\n", "\(target): \(body)")
+            }
+            if target.hasPrefix("http:") { #expect(body.contains(#"["host","elsewhere.example"]"#), "\(body)") }
+        }
+        for target in ["/api/a%2Fb", "/api/a%zz", "/api/x#f"] {
+            let connection = try RawConnection(port: serve.gatewayPort)
+            connection.send("GET \(target) HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(connection.readResponse()?.status == 400, "\(target)")
+        }
+        // A TLS ClientHello's first bytes on the plain port: 400 at once, well before the
+        // header timeout (1 s here), whose answer would be 408.
+        let hello = try RawConnection(port: serve.gatewayPort, timeout: 0.5)
+        hello.send([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03])
+        #expect(hello.readResponse()?.status == 400)
+        #expect(serve.shoal.process.isRunning)
+    }
+
     @Test("slowloris: a head not finished within the header timeout gets 408 and the connection closes")
     func slowloris() async throws {
         let serve = try await ServeProcess(config: Self.routes)

@@ -48,6 +48,12 @@ struct ASCIISet: Sendable {
         UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"),
         UInt8(ascii: "A")...UInt8(ascii: "Z"),
     ]).union(ASCIISet("!#$%&'*+-.^_`|~"))
+    /// `unreserved` of RFC 3986 §2.3: the bytes a URI may hold percent-encoded or not, with
+    /// the same meaning.
+    static let unreserved = ASCIISet([
+        UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+        UInt8(ascii: "A")...UInt8(ascii: "Z"),
+    ]).union(ASCIISet("-._~"))
     /// Visible ASCII: the bytes of a request target.
     static let visible = ASCIISet([0x21...0x7E])
     /// The bytes of a field value (RFC 9110 §5.5): visible ASCII, space, tab and obs-text;

@@ -6,13 +6,17 @@ import NIOCore
 /// - a request head that is accepted is forwarded as a head that is accepted again, with
 ///   the same method, target and framing, no hop-by-hop field, one `X-Request-Id`, and the
 ///   client's other fields with the same names and values in the same order;
+/// - an accepted head's target, once normalised, is the same when normalised again;
 /// - a response head that is accepted goes to the client as one that is accepted again,
 ///   with the same status and the framing the gateway chose;
 /// - a chunked body decodes to the same data and trailer fields whole and in two pieces.
 package enum HTTP1FuzzCheck {
     package static func check(_ bytes: UnsafeRawBufferPointer) {
         let input = ByteBuffer(bytes: bytes)
-        if let head = try? RequestHead(HTTPHeadScanner.firstHead(in: input) ?? []) { checkForwarding(head) }
+        if let head = try? RequestHead(HTTPHeadScanner.firstHead(in: input) ?? []) {
+            checkForwarding(head)
+            if let target = try? RequestTarget(head.targetString) { checkNormalised(target) }
+        }
         if let head = try? ResponseHead(HTTPHeadScanner.firstHead(in: input) ?? []) { checkClientHead(head) }
         checkChunked(Array(bytes))
     }
@@ -34,6 +38,13 @@ package enum HTTP1FuzzCheck {
         precondition(
             passedOn(head) == passedOn(again, addedHost: !head.fields.contains { $0.kind == .host }),
             "the fields passed on changed")
+    }
+
+    static func checkNormalised(_ target: RequestTarget) {
+        guard let again = try? RequestTarget(target.uri) else { preconditionFailure("a normalised target is refused") }
+        precondition(
+            again.uri == target.uri && again.hasEncodedSeparator == target.hasEncodedSeparator,
+            "normalising the target again changed it")
     }
 
     /// The names and values of the fields a proxy passes on as they came; with `addedHost`,

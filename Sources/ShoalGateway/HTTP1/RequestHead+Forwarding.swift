@@ -12,14 +12,16 @@ extension RequestHead {
     ///   - target: the target after prefix stripping.
     ///   - hostIfMissing: the `Host` for a request that came without one (HTTP/1.0), which
     ///     HTTP/1.1 requires: the route's service, as nginx sends its upstream's name.
+    ///   - authority: the authority of an absolute-form target, which stands for the client's
+    ///     `Host` (RFC 9112 §3.2.2): sent as `Host` and `X-Forwarded-Host` in its place.
     ///   - traceFields: fields a tracer injected (lowercase names); they replace the client's
     ///     fields of the same names.
     ///   - secure: whether the client came over TLS (`X-Forwarded-Proto: https`).
     ///   - clientCertificate: with `replacesClientCertificate`, the `X-Forwarded-Client-Cert`
     ///     value the gateway sets (none when `nil`), in place of any the client sent.
     func writeUpstreamHead(
-        target: String, hostIfMissing: String, clientIP: String?, requestID: RequestID, traceFields: [(String, String)],
-        secure: Bool = false, clientCertificate: String? = nil, replacesClientCertificate: Bool = false,
+        target: String, hostIfMissing: String, authority: String? = nil, clientIP: String?, requestID: RequestID,
+        traceFields: [(String, String)], secure: Bool = false, clientCertificate: String? = nil, replacesClientCertificate: Bool = false,
         to buffer: inout ByteBuffer
     ) {
         // The request line as it came, when only the version could change and it is 1.1.
@@ -34,7 +36,11 @@ extension RequestHead {
             buffer.writeString(target)
             buffer.writeStaticString(" HTTP/1.1\r\n")
         }
-        if !fields.contains(where: { $0.kind == .host }) {
+        if let authority {
+            buffer.writeStaticString("host: ")
+            buffer.writeString(authority)
+            buffer.writeStaticString("\r\n")
+        } else if !fields.contains(where: { $0.kind == .host }) {
             buffer.writeStaticString("host: ")
             buffer.writeString(hostIfMissing)
             buffer.writeStaticString("\r\n")
@@ -44,6 +50,8 @@ extension RequestHead {
         var run = FieldRun()
         for field in fields {
             switch field.kind {
+            case .host where authority != nil:
+                run.write(from: bytes, to: &buffer)
             case .host:
                 // End to end, and required in HTTP/1.1: a `Connection` option that names it
                 // does not remove it (else the instance gets a request it must refuse).
@@ -99,7 +107,11 @@ extension RequestHead {
         }
         if isUpgrade { buffer.writeStaticString("connection: upgrade\r\n") }
         buffer.writeStaticString(secure ? "x-forwarded-proto: https\r\n" : "x-forwarded-proto: http\r\n")
-        if let host = fields.first(where: { $0.kind == .host }) {
+        if let authority {
+            buffer.writeStaticString("x-forwarded-host: ")
+            buffer.writeString(authority)
+            buffer.writeStaticString("\r\nx-request-id: ")
+        } else if let host = fields.first(where: { $0.kind == .host }) {
             buffer.writeStaticString("x-forwarded-host: ")
             buffer.writeBytes(bytes[host.value])
             buffer.writeStaticString("\r\nx-request-id: ")

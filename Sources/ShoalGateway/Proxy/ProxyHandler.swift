@@ -162,8 +162,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
                 if machine.shouldPause(holding: inbound.readableBytes) { setClientReading(false) }
                 return
             case .head:
-                guard let head = readHead() else { return }
-                startRequest(head)
+                guard let (head, target) = readHead() else { return }
+                startRequest(head, target: target)
             case .body:
                 let piece: HTTPBodyDecoder.Piece?
                 do {
@@ -184,9 +184,9 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    /// The next request's head, once all of it is here; answers and closes when it cannot
-    /// be one.
-    private func readHead() -> RequestHead? {
+    /// The next request's head and its target, once all of it is here; answers and closes
+    /// when it cannot be one, or as soon as its first bytes show it cannot.
+    private func readHead() -> (RequestHead, RequestTarget)? {
         let limit = shared.configuration.limits.maxHeaderBytes
         // Made only when needed: the message is a string built per call.
         func tooLong() -> GatewayErrorResponse {
@@ -195,7 +195,11 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         switch scanner.scan(inbound) {
         case .incomplete:
-            if inbound.readableBytes > limit { refuseConnection(tooLong()) }
+            if inbound.readableBytes > limit {
+                refuseConnection(tooLong())
+            } else if RequestHead.cannotStart(inbound.readableBytesView) {
+                refuseConnection(.refused(HTTPParseError("these bytes cannot start an HTTP/1.1 request")))
+            }
             return nil
         case .bareLineFeed:
             refuseConnection(.refused(HTTPParseError("malformed request: a line ends in LF without CR")))
@@ -209,7 +213,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             headBytes.read(length, from: &inbound)
             scanner.reset()
             do {
-                return try RequestHead(headBytes.bytes, fieldStorage: &headFields)
+                let head = try RequestHead(headBytes.bytes, fieldStorage: &headFields)
+                return (head, try RequestTarget(head.targetString))
             } catch {
                 refuseConnection(.refused(error))
                 return nil
@@ -217,12 +222,22 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func startRequest(_ head: RequestHead) {
+    private func startRequest(_ head: RequestHead, target requestTarget: RequestTarget) {
         guard let context else { return }
         let now = self.now
         let requestID = loop.requestIDs.id(given: head.requestID)
-        let target = head.targetString
-        let entry = shared.routes.match(host: head.host, uri: target).map { shared.routeEntries[$0] }
+        let target = requestTarget.uri
+        let entry = shared.routes.match(host: requestTarget.authority ?? head.host, uri: target).map {
+            shared.routeEntries[$0]
+        }
+        if requestTarget.hasEncodedSeparator, let entry, !entry.route.allowsEncodedSlashes {
+            refuseConnection(
+                .refused(
+                    HTTPParseError(
+                        "the path holds an encoded slash or backslash (%2F, %5C, \\), which route \(entry.route.prefix) does not allow"
+                    )))
+            return
+        }
         let isGRPC = head.isGRPC
         let request = ExchangeState.Request(
             hasBody: head.hasBody, contentLength: head.contentLength, keepAlive: head.keepAlive,
@@ -255,7 +270,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             var upstreamHead = spareUpstreamHead.take(
                 capacity: head.bytes.count + 512, allocator: context.channel.allocator)
             head.writeUpstreamHead(
-                target: entry.route.upstreamURI(target), hostIfMissing: entry.route.service, clientIP: clientIP,
+                target: entry.route.upstreamURI(target), hostIfMissing: entry.route.service,
+                authority: requestTarget.authority, clientIP: clientIP,
                 requestID: requestID, traceFields: traceFields, secure: shared.secure,
                 clientCertificate: describedCertificate(), replacesClientCertificate: shared.secure, to: &upstreamHead)
             exchange = Exchange(

@@ -53,7 +53,8 @@ enum RouteSettings {
                 perTryTimeout: perTryTimeout, timeout: timeout,
                 retries: reader.int(forKey: "retries", default: GatewayRoute.defaultRetries),
                 maxBodyBytes: reader.int(forKey: "max_body_bytes", default: GatewayRoute.defaultMaxBodyBytes),
-                upstreamProtocol: upstreamProtocol, retryGRPCStatuses: retryGRPCStatuses)
+                upstreamProtocol: upstreamProtocol, retryGRPCStatuses: retryGRPCStatuses,
+                allowsEncodedSlashes: reader.bool(forKey: "allow_encoded_slashes", default: false))
         } catch {
             throw UsageError("route '\(name)': \(error.message)")
         }

@@ -23,8 +23,10 @@ extension ServeCommand {
             let h2c = route.upstreamProtocol == .h2c ? ", h2c" : ""
             let retried = route.retryGRPCStatuses.isEmpty
                 ? "" : ", retries grpc-status " + route.retryGRPCStatuses.map(String.init).joined(separator: ",")
+            let slashes = route.allowsEncodedSlashes ? ", encoded slashes allowed" : ""
             lines.append(
-                "  \(route.host ?? "")\(route.prefix) -> \(route.service) (\(route.strategy.name)\(strip)\(h2c)\(retried))")
+                "  \(route.host ?? "")\(route.prefix) -> \(route.service) (\(route.strategy.name)\(strip)\(h2c)\(retried)\(slashes))"
+            )
         }
         return lines.joined(separator: "\n")
     }

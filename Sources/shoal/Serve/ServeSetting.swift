@@ -72,7 +72,7 @@ struct ServeSetting: Sendable, Hashable {
     /// The keys of one route in the file, under `routes.NAME.`.
     static let routeFields = [
         "prefix", "service", "host", "strip_prefix", "strategy", "timeout", "per_try_timeout", "retries",
-        "max_body_bytes", "protocol", "retry_grpc_status",
+        "max_body_bytes", "protocol", "retry_grpc_status", "allow_encoded_slashes",
     ]
 
     /// Every key the file may have; `*` is a route's name.
