@@ -84,17 +84,16 @@ struct RequestTarget: Equatable {
         return true
     }
 
-    /// The normalised path, and whether it holds an encoded or raw separator.
+    /// The normalised path, and whether it holds an encoded or raw separator (looked for in
+    /// the path the instance gets: one in a segment that `..` removed is gone).
     private static func normalise(_ path: [UInt8]) throws(HTTPParseError) -> (String, Bool) {
         var decoded: [UInt8] = []
         decoded.reserveCapacity(path.count + 1)
         if path.first != UInt8(ascii: "/") { decoded.append(UInt8(ascii: "/")) }
-        var separator = false
         var index = 0
         while index < path.count {
             let byte = path[index]
             index += 1
-            if byte == UInt8(ascii: "\\") { separator = true }
             guard byte == UInt8(ascii: "%") else {
                 decoded.append(byte)
                 continue
@@ -106,11 +105,13 @@ struct RequestTarget: Equatable {
             if ASCIISet.unreserved.contains(value) {
                 decoded.append(value)
             } else {
-                if value == UInt8(ascii: "/") || value == UInt8(ascii: "\\") { separator = true }
                 decoded += [UInt8(ascii: "%"), hexDigit(high), hexDigit(low)]
             }
         }
-        return (removingDotSegments(decoded), separator)
+        let normalised = removingDotSegments(decoded)
+        let separator =
+            normalised.utf8.contains(UInt8(ascii: "\\")) || normalised.contains("%2F") || normalised.contains("%5C")
+        return (normalised, separator)
     }
 
     /// `path` (starting with `/`) with empty, `.` and `..` segments resolved; a path that
