@@ -153,6 +153,8 @@ let package = Package(
             dependencies: [
                 "ShoalCore", "ShoalDiscovery", "ShoalLock", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             // The dashboard's files are compiled into the module, so the one `shoal` binary
             // serves them wherever it is copied (no resource bundle beside it).

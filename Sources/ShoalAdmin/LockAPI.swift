@@ -39,15 +39,15 @@ public struct LockAPI: Sendable {
     public static let maximumNameBytes = 512
 
     /// Adds the routes to `router`.
-    public func addRoutes(to router: Router<BasicRequestContext>) {
+    public func addRoutes<Context: AdminCallerContext>(to router: Router<Context>) {
         let v1 = router.group("/v1")
-        v1.get("/locks") { _, _ in try await list() }
+        v1.get("/locks") { _, context in try await list(context) }
         v1.post("/locks/:name") { request, context in try await acquire(request, context) }
         v1.put("/locks/:name/renew") { request, context in try await renew(request, context) }
         v1.delete("/locks/:name") { request, context in try await release(request, context) }
     }
 
-    private func acquire(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    private func acquire<Context: AdminCallerContext>(_ request: Request, _ context: Context) async throws -> Response {
         let arrived = locks.clock.now()
         let name = try Self.name(context)
         var request = request
@@ -84,6 +84,7 @@ public struct LockAPI: Sendable {
         } catch let error as LockError {
             return Self.response(error)
         }
+        AdminAudit.record("lock", "\(name) fencing_token=\(lease.fencingToken)", context)
         return RegistryAPI.json(
             .ok,
             [
@@ -94,7 +95,7 @@ public struct LockAPI: Sendable {
                 as [String: Any])
     }
 
-    private func renew(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    private func renew<Context: AdminCallerContext>(_ request: Request, _ context: Context) async throws -> Response {
         let name = try Self.name(context)
         var request = request
         let lease = try LockRequest.lease(try await Self.body(&request), name: name, clock: locks.clock)
@@ -110,7 +111,7 @@ public struct LockAPI: Sendable {
         }
     }
 
-    private func release(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    private func release<Context: AdminCallerContext>(_ request: Request, _ context: Context) async throws -> Response {
         let name = try Self.name(context)
         var request = request
         let lease = try LockRequest.lease(try await Self.body(&request), name: name, clock: locks.clock)
@@ -125,14 +126,16 @@ public struct LockAPI: Sendable {
         }
     }
 
-    private func list() async throws -> Response {
+    /// The held locks; a caller with scoped rights sees only those its rights match.
+    private func list<Context: AdminCallerContext>(_ context: Context) async throws -> Response {
         let held: [HeldLock]
         do {
             held = try await locks.heldLocks()
         } catch let error as LockError {
             return Self.response(error)
         }
-        let body = held.map { lock in
+        let visible = context.caller.map { caller in held.filter { caller.mayUseLock($0.name) } } ?? held
+        let body = visible.map { lock in
             [
                 "name": lock.name, "fencing_token": lock.fencingToken,
                 "expires_in_ms": LockToken.milliseconds(lock.expiresIn), "waiters": lock.waiters,
@@ -162,7 +165,7 @@ public struct LockAPI: Sendable {
         }
     }
 
-    private static func name(_ context: BasicRequestContext) throws -> String {
+    private static func name<Context: AdminCallerContext>(_ context: Context) throws -> String {
         // The path segment as sent: percent-encoded bytes are decoded.
         guard let name = try context.parameters.require("name").removingPercentEncoding else {
             throw APIError(.badRequest, field: "name", "is not valid percent-encoded UTF-8")

@@ -32,7 +32,7 @@ public struct RegistryAPI: Sendable {
     }
 
     /// Adds the routes to `router`.
-    public func addRoutes(to router: Router<BasicRequestContext>) {
+    public func addRoutes<Context: AdminCallerContext>(to router: Router<Context>) {
         router.add(middleware: MethodNotAllowedMiddleware())
         router.add(middleware: DiscoveryErrorMiddleware())
         router.get("/healthz") { _, _ in Self.json(.ok, ["status": "ok"]) }
@@ -48,7 +48,7 @@ public struct RegistryAPI: Sendable {
         v1.delete("/services/:service/instances/:id") { _, context in try await deregister(context) }
     }
 
-    private func register(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    private func register<Context: AdminCallerContext>(_ request: Request, _ context: Context) async throws -> Response {
         let (service, id) = try names(context)
         let body: ByteBuffer
         do {
@@ -63,6 +63,7 @@ public struct RegistryAPI: Sendable {
             return Self.error(.badRequest, field: error.field, error.message)
         }
         let stored = try await registry.register(parsed.instance, ttl: parsed.ttl)
+        AdminAudit.record("register", "\(service)/\(id)", context)
         if let check = parsed.check {
             checker.check(stored, with: check)
         } else {
@@ -71,7 +72,7 @@ public struct RegistryAPI: Sendable {
         return Self.json(.ok, InstanceBody(instance: stored))
     }
 
-    private func renew(_ context: BasicRequestContext) async throws -> Response {
+    private func renew<Context: AdminCallerContext>(_ context: Context) async throws -> Response {
         let (service, id) = try names(context)
         guard try await registry.renew(service: service, id: id) else {
             return Self.error(.notFound, field: nil, "no instance \(id) of \(service): register it again")
@@ -81,7 +82,7 @@ public struct RegistryAPI: Sendable {
 
     /// Sets an instance's health without registering it again (its TTL and check stay as
     /// they are; a check's next verdict replaces what is set here).
-    private func setHealth(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    private func setHealth<Context: AdminCallerContext>(_ request: Request, _ context: Context) async throws -> Response {
         let (service, id) = try names(context)
         guard let body = try? await request.body.collect(upTo: Self.maximumBodySize) else {
             return Self.error(.contentTooLarge, field: "body", "must be at most \(Self.maximumBodySize) bytes")
@@ -103,10 +104,12 @@ public struct RegistryAPI: Sendable {
         return Self.json(.ok, InstanceBody(instance: instance))
     }
 
-    private func deregister(_ context: BasicRequestContext) async throws -> Response {
+    private func deregister<Context: AdminCallerContext>(_ context: Context) async throws -> Response {
         let (service, id) = try names(context)
         checker.stopChecking(service: service, id: id)
-        _ = try await registry.deregister(service: service, id: id)
+        if try await registry.deregister(service: service, id: id) {
+            AdminAudit.record("deregister", "\(service)/\(id)", context)
+        }
         return Response(status: .noContent)
     }
 
@@ -120,7 +123,7 @@ public struct RegistryAPI: Sendable {
         return Self.json(.ok, ["services": services])
     }
 
-    private func snapshot(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    private func snapshot<Context: AdminCallerContext>(_ request: Request, _ context: Context) async throws -> Response {
         let service = try name(context, "service")
         let query = request.uri.queryParameters
         if let rawIndex = query["index"] {
@@ -151,7 +154,7 @@ public struct RegistryAPI: Sendable {
         }
     }
 
-    private func events(_ context: BasicRequestContext) throws -> Response {
+    private func events<Context: AdminCallerContext>(_ context: Context) throws -> Response {
         let service = try name(context, "service")
         let snapshots = registry.subscribe(service)
         var headers = HTTPFields()
@@ -172,11 +175,11 @@ public struct RegistryAPI: Sendable {
             })
     }
 
-    private func names(_ context: BasicRequestContext) throws -> (String, String) {
+    private func names<Context: AdminCallerContext>(_ context: Context) throws -> (String, String) {
         (try name(context, "service"), try name(context, "id"))
     }
 
-    private func name(_ context: BasicRequestContext, _ parameter: String) throws -> String {
+    private func name<Context: AdminCallerContext>(_ context: Context, _ parameter: String) throws -> String {
         let value = try context.parameters.require(parameter)
         do {
             _ = try ServiceInstance(service: value, id: "x", address: "x", port: 1)

@@ -14,7 +14,7 @@ struct ShoalCommand: AsyncParsableCommand {
         version: ShoalVersion.current,
         subcommands: [
             DemoCommand.self, ServeCommand.self, RingCommand.self, BenchCommand.self, LockCommand.self,
-            SampleServiceCommand.self, FencedCounterCommand.self,
+            TokenCommand.self, SampleServiceCommand.self, FencedCounterCommand.self,
         ]
     )
 }

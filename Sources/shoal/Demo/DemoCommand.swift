@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOPosix
 import ServiceLifecycle
+import ShoalAdmin
 import ShoalBalancing
 import ShoalCore
 import ShoalDiscovery
@@ -78,7 +79,7 @@ struct DemoCommand: AsyncParsableCommand {
         let (dashboardPorts, boundDashboard) = AsyncStream.makeStream(of: Int.self)
         let admin = Application(
             router: AdminRouter.make(
-                registry: registry, checker: checker, locks: EmbeddedLock(), gateway: gateway, token: nil),
+                registry: registry, checker: checker, locks: EmbeddedLock(), gateway: gateway, tokens: AdminTokens()),
             configuration: .init(address: .hostname("127.0.0.1", port: dashboardPort), serverName: "shoal"),
             onServerRunning: { channel in
                 boundDashboard.yield(channel.localAddress?.port ?? 0)

@@ -1,3 +1,4 @@
+import ShoalAdmin
 import Foundation
 import Hummingbird
 import NIOFoundationCompat
@@ -8,7 +9,7 @@ import ShoalGateway
 struct GatewayStatusRoute {
     let gateway: Gateway
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<AdminRequestContext>) {
         router.get("/v1/gateway") { [gateway] _, _ in
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

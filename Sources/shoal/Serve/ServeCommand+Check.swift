@@ -9,6 +9,7 @@ extension ServeCommand {
             "shoal: the settings are good.",
             "gateway on \(scheme)://\(settings.listen) (\(settings.threads) threads), admin API on http://\(settings.admin), state in \(state)",
         ]
+        if let file = settings.tokensFile { lines.append("admin API tokens from: \(file)") }
         if let directory = settings.tlsDirectory { lines.append("certificates by name (SNI) from: \(directory)") }
         if let clientCA = settings.tlsClientCA {
             lines.append("client certificates required, from CAs in: \(clientCA)")

@@ -1,3 +1,4 @@
+import ShoalAdmin
 import ShoalGateway
 
 /// What `shoal serve` does on SIGHUP (SIGUSR1 reopens the access log in `run()`).
@@ -14,6 +15,18 @@ extension ServeCommand {
             StandardError.write("shoal: SIGHUP: \(error.message); the certificate in use stays\n")
         } catch {
             StandardError.write("shoal: SIGHUP: the gateway \(error); the certificate in use stays\n")
+        }
+    }
+
+    /// Reads the tokens file again; one that does not load leaves the tokens as they were.
+    static func reloadTokens(_ tokens: AdminTokens, _ settings: ServeSettings) {
+        guard let path = settings.tokensFile else { return }
+        do {
+            let file = try TokensFile.load(path)
+            tokens.replace(single: settings.token, file: file)
+            StandardError.write("shoal: SIGHUP: \(file.count) tokens from \(path)\n")
+        } catch {
+            StandardError.write("shoal: SIGHUP: \(error.message); the tokens in use stay\n")
         }
     }
 }

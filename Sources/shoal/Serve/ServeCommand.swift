@@ -93,6 +93,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Require this bearer token on /v1 requests. Default: $SHOAL_TOKEN.")
     var token: String?
 
+    @Option(
+        name: .customLong("tokens"),
+        help: "A YAML file of named tokens, each with its rights (see shoal token). Default: $SHOAL_TOKENS_FILE.")
+    var tokensFile: String?
+
     @Flag(help: "Allow a non-loopback admin address without a token.")
     var insecure = false
 
@@ -155,9 +160,11 @@ struct ServeCommand: AsyncParsableCommand {
         let (gatewayHost, gatewayPort) = try Self.address(settings.listen, .listen)
         let token = settings.token
         if token?.isEmpty == true { throw UsageError("the token must not be empty (\(ServeSetting.token.sources))") }
-        if token == nil && !settings.insecure && !Self.isLoopback(host) {
+        let fileTokens = try settings.tokensFile.map(TokensFile.load) ?? []
+        let tokens = AdminTokens(single: token, file: fileTokens)
+        if tokens.isEmpty && !settings.insecure && !Self.isLoopback(host) {
             throw UsageError(
-                "--admin \(settings.admin) is not a loopback address: give --token (or SHOAL_TOKEN) so the registry API is not open to the network, or --insecure to allow it"
+                "--admin \(settings.admin) is not a loopback address: give --token (or SHOAL_TOKEN) or --tokens so the registry API is not open to the network, or --insecure to allow it"
             )
         }
         let registry: any ServiceRegistry & ServiceDiscovery & Service
@@ -204,7 +211,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let checker = HealthChecker(registry: registry)
         let router = AdminRouter.make(
-            registry: registry, checker: checker, locks: locks, gateway: gateway, token: token)
+            registry: registry, checker: checker, locks: locks, gateway: gateway, tokens: tokens)
         var logger = Logger(label: "shoal")
         logger.logLevel = .warning
         let backend = registry is ReassertingRegistry ? "Redis" : "memory"
@@ -228,7 +235,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let services: [any Service] =
             (tracing.map { [$0.service] } ?? []) + (redisLocks.map { [$0] } ?? [])
-            + [registry, checker, gateway, application, ServeSignals(gateway: gateway, settings: settings)]
+            + [registry, checker, gateway, application, ServeSignals(gateway: gateway, tokens: tokens, settings: settings)]
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services.map { .init(service: $0, failureTerminationBehavior: .gracefullyShutdownGroup) }
@@ -258,6 +265,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         set(.admin, admin)
         set(.token, token, secret: true)
+        set(.tokensFile, tokensFile)
         set(.redisURL, redisOptions.redis, secret: true)
         set(.redisCA, redisOptions.redisCA)
         set(.listen, listen)

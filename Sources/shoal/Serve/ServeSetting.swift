@@ -23,6 +23,8 @@ struct ServeSetting: Sendable, Hashable {
 
     static let admin = ServeSetting(key: "admin", flag: "--admin", summary: "admin address")
     static let token = ServeSetting(key: "token", flag: "--token", summary: "the bearer token /v1 requests need")
+    static let tokensFile = ServeSetting(
+        key: "tokens_file", flag: "--tokens", summary: "a YAML file of named tokens and their rights")
     static let insecure = ServeSetting(
         key: "insecure", flag: "--insecure", summary: "allow a non-loopback admin address without a token")
     static let redisURL = ServeSetting(key: "redis.url", flag: "--redis", summary: "the Redis server")
@@ -61,7 +63,7 @@ struct ServeSetting: Sendable, Hashable {
 
     /// Every setting `shoal serve` reads, but the routes'.
     static let all: [ServeSetting] = [
-        admin, token, insecure, redisURL, redisCA, listen, threads, tlsCertificate, tlsKey, tlsDirectory, tlsClientCA,
+        admin, token, tokensFile, insecure, redisURL, redisCA, listen, threads, tlsCertificate, tlsKey, tlsDirectory, tlsClientCA,
         accessLog,
         otlpEndpoint,
         maxHeaderBytes, headerTimeout,

@@ -13,6 +13,8 @@ import SystemPackage
 struct ServeSettings: Sendable {
     var admin: String
     var token: String?
+    /// A YAML file of named tokens, each with its rights (``TokensFile``).
+    var tokensFile: String?
     var insecure: Bool
     var redisURL: String?
     var redisCA: String?
@@ -116,6 +118,7 @@ struct ServeSettings: Sendable {
         let settings = ServeSettings(
             admin: string(.admin) ?? defaultAdmin,
             token: string(.token, secret: true),
+            tokensFile: string(.tokensFile),
             insecure: reader.bool(forKey: ConfigKey(ServeSetting.insecure.key), default: false),
             redisURL: string(.redisURL, secret: true),
             redisCA: string(.redisCA),

@@ -1,12 +1,15 @@
 import ServiceLifecycle
+import ShoalAdmin
 import ShoalGateway
 import UnixSignals
 
 /// `shoal serve`'s answers to signals, as a service of its group, so that graceful shutdown
 /// ends them: SIGUSR1 reopens the access log (after a rotation moved it), as it does for
-/// nginx; SIGHUP reads the TLS certificates and keys again (after a renewal).
+/// nginx; SIGHUP reads the TLS certificates and keys again (after a renewal), and the tokens
+/// file.
 struct ServeSignals: Service {
     let gateway: Gateway
+    let tokens: AdminTokens
     let settings: ServeSettings
 
     func run() async throws {
@@ -20,6 +23,7 @@ struct ServeSignals: Service {
                     }
                 } else {
                     ServeCommand.reloadTLS(gateway, settings)
+                    ServeCommand.reloadTokens(tokens, settings)
                 }
             }
         }
