@@ -17,6 +17,11 @@ import ShoalHummingbird
 /// curl http://127.0.0.1:PORT/greet     # PORT: the one the frontend printed
 /// ```
 ///
+/// Against an admin API over HTTPS with client certificates (`shoal serve --admin-tls-cert
+/// … --admin-tls-key … --admin-tls-client-ca ops-ca.pem`), each also takes the CA and its own
+/// certificate: `--registry https://127.0.0.1:8081 --registry-ca ca.pem --client-cert
+/// ops.pem --client-key ops.key`.
+///
 /// Each listens on a port of its own choosing (0), registers itself with the port it got,
 /// renews, and deregisters on SIGTERM before its listener closes. The frontend calls the
 /// backend by name with ``ServiceClient``, balanced across every backend registered.
@@ -38,6 +43,15 @@ struct HelloServices: AsyncParsableCommand {
     @Option(help: "The bearer token of the shoal serve, if it has one.")
     var token: String?
 
+    @Option(help: "For an https:// registry: the CA certificates to trust (PEM).")
+    var registryCA: String?
+
+    @Option(help: "For a registry that asks for client certificates: this certificate chain (PEM).")
+    var clientCert: String?
+
+    @Option(help: "The private key of --client-cert (PEM).")
+    var clientKey: String?
+
     @Option(help: "The port to listen on (0: any free one).")
     var port: Int = 0
 
@@ -50,7 +64,12 @@ struct HelloServices: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "hello-services")
         logger.logLevel = .warning
-        let registryClient = HTTPRegistryClient(server: registry, token: token)
+        let registryClient =
+            try registryCA.map {
+                try HTTPRegistryClient(
+                    server: registry, token: token,
+                    trust: AdminTrust(caFile: $0, certificateFile: clientCert, keyFile: clientKey))
+            } ?? HTTPRegistryClient(server: registry, token: token)
         let registration = try ApplicationRegistration(
             registry: registryClient, service: role.rawValue, ttl: .seconds(ttl), checkInterval: .seconds(2),
             drainDelay: .milliseconds(drainDelay))

@@ -13,13 +13,20 @@ struct AdminAPI: Sendable {
     private let token: String?
     private let client: HTTPClient
     /// Whether ``client`` was made here (and is shut down by ``shutdown()``).
-    private let ownsClient: Bool
+    private var ownsClient: Bool
 
     init(server: String, token: String?, client: HTTPClient?) {
         self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
         self.token = token
         self.client = client ?? HTTPClient(eventLoopGroupProvider: .singleton, configuration: .failingFast)
         ownsClient = client == nil
+    }
+
+    /// An HTTPS server's API, through a client made here that trusts what `trust` says.
+    init(server: String, token: String?, trust: AdminTrust) throws(AdminTrustError) {
+        let configuration = try trust.httpClientConfiguration()
+        self.init(server: server, token: token, client: HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration))
+        ownsClient = true
     }
 
     /// Shuts down the HTTP client made here (none when one was given).

@@ -49,6 +49,20 @@ public struct HTTPLockClient: DistributedLock {
         self.requestTimeout = requestTimeout
     }
 
+    /// A client of an HTTPS admin API (`https://HOST:PORT`).
+    ///
+    /// - Parameter trust: the CA the server's certificate must chain to, and for mutual TLS
+    ///   the client's certificate and key.
+    /// - Throws: ``AdminTrustError`` when a file of `trust` cannot be used.
+    public init(
+        server: String, token: String? = nil, trust: AdminTrust, clock: any MonotonicClock = SystemClock(),
+        requestTimeout: Duration = .seconds(5)
+    ) throws(AdminTrustError) {
+        api = try AdminAPI(server: server, token: token, trust: trust)
+        self.clock = clock
+        self.requestTimeout = requestTimeout
+    }
+
     /// Shuts down the HTTP client this lock client made for itself (none when one was given).
     public func shutdown() async {
         await api.shutdown()

@@ -36,6 +36,15 @@ public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry 
         api = AdminAPI(server: server, token: token, client: client)
     }
 
+    /// A client of an HTTPS admin API (`https://HOST:PORT`).
+    ///
+    /// - Parameter trust: the CA the server's certificate must chain to, and for mutual TLS
+    ///   the client's certificate and key.
+    /// - Throws: ``AdminTrustError`` when a file of `trust` cannot be used.
+    public init(server: String, token: String? = nil, trust: AdminTrust) throws(AdminTrustError) {
+        api = try AdminAPI(server: server, token: token, trust: trust)
+    }
+
     /// Shuts down the HTTP client this registry client made for itself.
     public func shutdown() async {
         await api.shutdown()

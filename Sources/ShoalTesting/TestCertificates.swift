@@ -70,4 +70,53 @@ public struct TestCertificates: Sendable {
             }
         }
     }
+
+    /// Issues a client certificate signed by this CA, named `name` (its common name), written
+    /// as `name.pem` and `name.key` in `directory`. With `expired`, it was valid for one day
+    /// in 2020 only.
+    public func issueClient(_ name: String, expired: Bool = false, into directory: URL) throws {
+        let openssl = URL(fileURLWithPath: "/usr/bin/openssl")
+        let path = { (file: String) in directory.appendingPathComponent(file).path }
+        let scratch = { (file: String) in self.directory.appendingPathComponent("\(name)-\(file)").path }
+        var steps: [[String]] = [
+            ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", path("\(name).key"), "-out", scratch("csr"), "-subj", "/CN=\(name)"]
+        ]
+        if expired {
+            // `openssl x509` takes no date in the past; `openssl ca` does, with a database.
+            let database = self.directory.appendingPathComponent("\(name)-db")
+            try FileManager.default.createDirectory(at: database, withIntermediateDirectories: true)
+            try "".write(toFile: database.appendingPathComponent("index.txt").path, atomically: true, encoding: .utf8)
+            try "01\n".write(toFile: database.appendingPathComponent("serial").path, atomically: true, encoding: .utf8)
+            let config = """
+                [ ca ]
+                default_ca = test
+                [ test ]
+                database = \(database.path)/index.txt
+                new_certs_dir = \(database.path)
+                serial = \(database.path)/serial
+                default_md = sha256
+                policy = any
+                [ any ]
+                commonName = supplied
+                """
+            try config.write(toFile: scratch("ca.cnf"), atomically: true, encoding: .utf8)
+            steps.append([
+                "ca", "-batch", "-config", scratch("ca.cnf"), "-cert", caCertificate, "-keyfile",
+                self.directory.appendingPathComponent("ca.key").path, "-in", scratch("csr"), "-out", path("\(name).pem"),
+                "-startdate", "20200101000000Z", "-enddate", "20200102000000Z", "-notext",
+            ])
+        } else {
+            steps.append([
+                "x509", "-req", "-in", scratch("csr"), "-CA", caCertificate, "-CAkey",
+                self.directory.appendingPathComponent("ca.key").path, "-CAcreateserial", "-out", path("\(name).pem"),
+                "-days", "2",
+            ])
+        }
+        for step in steps {
+            let result = try ChildProcess.run(openssl, step)
+            guard result.status == 0 else {
+                throw RedisServerError("openssl \(step[0]) failed: \(result.stderr)")
+            }
+        }
+    }
 }

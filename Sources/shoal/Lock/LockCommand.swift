@@ -14,6 +14,7 @@ struct LockCommand: AsyncParsableCommand {
         usage: """
             shoal lock --redis redis://HOST:PORT[/DB] --name NAME [--ttl 10s] [--wait 30s | --no-wait] -- COMMAND [ARGS…]
             shoal lock --server http://HOST:PORT [--token T] --name NAME … -- COMMAND [ARGS…]
+            shoal lock --server https://HOST:PORT --server-ca CA.pem [--client-cert C --client-key K] …
             """,
         discussion: """
             The command gets SHOAL_LOCK_NAME and SHOAL_LOCK_FENCING_TOKEN (strictly \
@@ -47,6 +48,17 @@ struct LockCommand: AsyncParsableCommand {
     @Option(help: "The bearer token of the --server (default: $SHOAL_TOKEN).")
     var token: String?
 
+    @Option(name: .customLong("server-ca"), help: "For an https:// --server: the CA certificates to trust (PEM).")
+    var serverCA: String?
+
+    @Option(
+        name: .customLong("client-cert"),
+        help: "For a --server that asks for client certificates: this certificate chain (PEM), with --client-key.")
+    var clientCertificate: String?
+
+    @Option(name: .customLong("client-key"), help: "The private key of --client-cert (PEM).")
+    var clientKey: String?
+
     @Option(help: "The lock's name; every process using the same name and server excludes the others.")
     var name: String
 
@@ -79,8 +91,15 @@ struct LockCommand: AsyncParsableCommand {
             try await Self.closing({ await locks.close() }) {
                 try await locks.running { try await run(with: locks, settings) }
             }
-        case .server(let url, let token):
-            let locks = HTTPLockClient(server: url, token: token)
+        case .server(let url, let token, let trust):
+            let locks: HTTPLockClient
+            do {
+                locks = try trust.map { trust throws(AdminTrustError) in
+                    try HTTPLockClient(server: url, token: token, trust: trust)
+                } ?? HTTPLockClient(server: url, token: token)
+            } catch {
+                throw UsageError("\(error) (--server-ca, --client-cert, --client-key)")
+            }
             try await Self.closing({ await locks.shutdown() }) { try await run(with: locks, settings) }
         }
     }
@@ -179,7 +198,7 @@ struct LockCommand: AsyncParsableCommand {
 
     private enum Backend {
         case redis(RedisConfiguration)
-        case server(String, token: String?)
+        case server(String, token: String?, trust: AdminTrust?)
     }
 
     private struct Settings {
@@ -201,9 +220,24 @@ struct LockCommand: AsyncParsableCommand {
             let token = token ?? ProcessInfo.processInfo.environment["SHOAL_TOKEN"]
             if token?.isEmpty == true { throw UsageError("--token must not be empty") }
             if replicas != 0 { throw UsageError("--replicas goes with --redis (a shoal serve decides for itself)") }
-            backend = .server(server, token: token)
+            if (serverCA != nil || clientCertificate != nil || clientKey != nil) && url.scheme != "https" {
+                throw UsageError("--server-ca, --client-cert and --client-key go with an https:// --server")
+            }
+            if (clientCertificate == nil) != (clientKey == nil) {
+                throw UsageError("--client-cert and --client-key go together")
+            }
+            let trust = serverCA.map {
+                AdminTrust(caFile: $0, certificateFile: clientCertificate, keyFile: clientKey)
+            }
+            if trust == nil && clientCertificate != nil {
+                throw UsageError("--client-cert needs --server-ca, the CA of the server's certificate")
+            }
+            backend = .server(server, token: token, trust: trust)
         } else {
             if token != nil { throw UsageError("--token goes with --server") }
+            if serverCA != nil || clientCertificate != nil || clientKey != nil {
+                throw UsageError("--server-ca, --client-cert and --client-key go with --server")
+            }
             guard replicas >= 0 else { throw UsageError("--replicas must not be negative, not \(replicas)") }
             backend = .redis(try redisOptions.configuration())
         }

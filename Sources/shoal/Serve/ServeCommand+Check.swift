@@ -3,12 +3,15 @@ import ShoalGateway
 /// `shoal serve --check`: what it prints, and the errors it shares with a real start.
 extension ServeCommand {
     /// What `--check` prints: where each part would listen, and the routes.
-    static func summary(_ settings: ServeSettings, tls: Bool, state: String) -> String {
+    static func summary(_ settings: ServeSettings, tls: Bool, adminTLS: Bool = false, state: String) -> String {
         let scheme = tls ? "https" : "http"
         var lines = [
             "shoal: the settings are good.",
-            "gateway on \(scheme)://\(settings.listen) (\(settings.threads) threads), admin API on http://\(settings.admin), state in \(state)",
+            "gateway on \(scheme)://\(settings.listen) (\(settings.threads) threads), admin API on \(adminTLS ? "https" : "http")://\(settings.admin), state in \(state)",
         ]
+        if adminTLS, let clientCA = settings.adminTLSClientCA {
+            lines.append("admin clients need certificates from CAs in: \(clientCA)")
+        }
         if let file = settings.tokensFile { lines.append("admin API tokens from: \(file)") }
         if let directory = settings.tlsDirectory { lines.append("certificates by name (SNI) from: \(directory)") }
         if let clientCA = settings.tlsClientCA {

@@ -29,4 +29,15 @@ extension ServeCommand {
             StandardError.write("shoal: SIGHUP: \(error.message); the tokens in use stay\n")
         }
     }
+
+    /// Reads the admin API's TLS files again for new connections; on failure, the
+    /// certificate in use stays.
+    static func reloadAdminTLS(_ tls: AdminTLS, _ settings: ServeSettings) {
+        do {
+            try tls.reload(settings)
+            StandardError.write("shoal: SIGHUP: new admin connections get the certificate in \(settings.adminTLSCertificate ?? "")\n")
+        } catch {
+            StandardError.write("shoal: SIGHUP: \(error.message); the admin API's certificate in use stays\n")
+        }
+    }
 }

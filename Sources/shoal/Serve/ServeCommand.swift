@@ -2,6 +2,7 @@ import ArgumentParser
 import Configuration
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -25,8 +26,9 @@ struct ServeCommand: AsyncParsableCommand {
             processes may share; a redis-sentinel:// URL names the sentinels of a primary, \
             which shoal follows through failovers. The admin API (registry, /metrics, /healthz) listens on \
             --admin. With --token every /v1 request, and /metrics, must carry \
-            `Authorization: Bearer <token>`. An admin address that is not loopback needs a \
-            token, or --insecure. SIGTERM or SIGINT stops accepting, lets requests in flight \
+            `Authorization: Bearer <token>`; --tokens names a file of tokens, each with only \
+            the rights it needs (see shoal token --help). An admin address that is not \
+            loopback needs a token, or --insecure. SIGTERM or SIGINT stops accepting, lets requests in flight \
             finish, and exits.
 
             Every setting can also come from an environment variable or a YAML file named \
@@ -34,6 +36,10 @@ struct ServeCommand: AsyncParsableCommand {
             the file. The settings, with their variables and keys in the file:
               --admin      SHOAL_ADMIN       admin: 127.0.0.1:8081
               --token      SHOAL_TOKEN       token: …
+              --tokens     SHOAL_TOKENS_FILE tokens_file: /etc/shoal/tokens.yaml
+              --admin-tls-cert SHOAL_ADMIN_TLS_CERT  admin_tls: {cert: /etc/shoal/admin.pem}
+              --admin-tls-key SHOAL_ADMIN_TLS_KEY    admin_tls: {key: /etc/shoal/admin.key}
+              --admin-tls-client-ca SHOAL_ADMIN_TLS_CLIENT_CA  admin_tls: {client_ca: /etc/shoal/ops-ca.pem}
               --insecure   SHOAL_INSECURE    insecure: true
               --redis      SHOAL_REDIS_URL   redis: {url: redis://127.0.0.1:6379}
               --redis-ca   SHOAL_REDIS_CA    redis: {ca: /etc/shoal/ca.pem}
@@ -49,7 +55,8 @@ struct ServeCommand: AsyncParsableCommand {
             header_timeout, max_header_bytes, idle_timeout, max_connections, drain_timeout, \
             tunnel_idle_timeout, max_concurrent_streams (HTTP/2). \
             Routes are under `routes:`, each a name with prefix, service, host, strip_prefix, \
-            strategy, timeout, per_try_timeout, retries and max_body_bytes; --route adds more. \
+            strategy, timeout, per_try_timeout, retries, max_body_bytes, protocol, retry_grpc_status \
+            and allow_encoded_slashes; --route adds more. \
             An unknown key in the file, or a value of the wrong type anywhere, is an error.
 
             With --tls-cert and --tls-key (PEM files: the certificate chain, then its key), \
@@ -98,7 +105,18 @@ struct ServeCommand: AsyncParsableCommand {
         help: "A YAML file of named tokens, each with its rights (see shoal token). Default: $SHOAL_TOKENS_FILE.")
     var tokensFile: String?
 
-    @Flag(help: "Allow a non-loopback admin address without a token.")
+    @Option(name: .customLong("admin-tls-cert"), help: "Serve the admin API over HTTPS with this certificate chain (PEM).")
+    var adminTLSCertificate: String?
+
+    @Option(name: .customLong("admin-tls-key"), help: "The private key of --admin-tls-cert (PEM).")
+    var adminTLSKey: String?
+
+    @Option(
+        name: .customLong("admin-tls-client-ca"),
+        help: "Require admin clients to present a certificate from these CAs (PEM): mutual TLS.")
+    var adminTLSClientCA: String?
+
+    @Flag(help: "Allow a non-loopback admin address without a token or mutual TLS.")
     var insecure = false
 
     @Option(help: "Where the gateway listens, HOST:PORT (default: \(ServeSettings.defaultListen)).")
@@ -162,9 +180,11 @@ struct ServeCommand: AsyncParsableCommand {
         if token?.isEmpty == true { throw UsageError("the token must not be empty (\(ServeSetting.token.sources))") }
         let fileTokens = try settings.tokensFile.map(TokensFile.load) ?? []
         let tokens = AdminTokens(single: token, file: fileTokens)
-        if tokens.isEmpty && !settings.insecure && !Self.isLoopback(host) {
+        let adminTLS = try AdminTLS.isConfigured(settings) ? try AdminTLS(settings) : nil
+        let mutualTLS = adminTLS != nil && settings.adminTLSClientCA != nil
+        if tokens.isEmpty && !mutualTLS && !settings.insecure && !Self.isLoopback(host) {
             throw UsageError(
-                "--admin \(settings.admin) is not a loopback address: give --token (or SHOAL_TOKEN) or --tokens so the registry API is not open to the network, or --insecure to allow it"
+                "--admin \(settings.admin) is not a loopback address: give --token (or SHOAL_TOKEN), --tokens, or mutual TLS (--admin-tls-client-ca) so the registry API is not open to the network, or --insecure to allow it"
             )
         }
         let registry: any ServiceRegistry & ServiceDiscovery & Service
@@ -206,7 +226,10 @@ struct ServeCommand: AsyncParsableCommand {
                 throw Self.settingError(error) ?? UsageError("the gateway \(error)")
             }
             await redisLocks?.close()
-            print(Self.summary(settings, tls: tls != nil, state: settings.redisURL == nil ? "memory" : "Redis"))
+            print(
+                Self.summary(
+                    settings, tls: tls != nil, adminTLS: adminTLS != nil,
+                    state: settings.redisURL == nil ? "memory" : "Redis"))
             return
         }
         let checker = HealthChecker(registry: registry)
@@ -215,13 +238,15 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "shoal")
         logger.logLevel = .warning
         let backend = registry is ReassertingRegistry ? "Redis" : "memory"
+        let adminScheme = adminTLS == nil ? "http" : "https"
         let application = Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "shoal"),
+            router: router, server: adminTLS.map(AdminTLSChannel<HTTP1Channel>.server) ?? .http1(),
+            configuration: .init(address: .hostname(host, port: port), serverName: "shoal"),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port.map(String.init) ?? String(port)
                 StandardError.write(
-                    "shoal: registry API on http://\(host):\(bound) (state in \(backend))\n"
-                        + "shoal: dashboard on http://\(host):\(bound)/dashboard\n")
+                    "shoal: registry API on \(adminScheme)://\(host):\(bound) (state in \(backend))\n"
+                        + "shoal: dashboard on \(adminScheme)://\(host):\(bound)/dashboard\n")
             }, logger: logger)
         // Stopped in reverse order: the exporter goes last, with the gateway's last spans. A
         // service that fails (a listener that cannot bind) stops the others gracefully, so
@@ -235,7 +260,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let services: [any Service] =
             (tracing.map { [$0.service] } ?? []) + (redisLocks.map { [$0] } ?? [])
-            + [registry, checker, gateway, application, ServeSignals(gateway: gateway, tokens: tokens, settings: settings)]
+            + [registry, checker, gateway, application, ServeSignals(gateway: gateway, tokens: tokens, adminTLS: adminTLS, settings: settings)]
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services.map { .init(service: $0, failureTerminationBehavior: .gracefullyShutdownGroup) }
@@ -266,6 +291,9 @@ struct ServeCommand: AsyncParsableCommand {
         set(.admin, admin)
         set(.token, token, secret: true)
         set(.tokensFile, tokensFile)
+        set(.adminTLSCertificate, adminTLSCertificate)
+        set(.adminTLSKey, adminTLSKey)
+        set(.adminTLSClientCA, adminTLSClientCA)
         set(.redisURL, redisOptions.redis, secret: true)
         set(.redisCA, redisOptions.redisCA)
         set(.listen, listen)

@@ -25,6 +25,13 @@ struct ServeSetting: Sendable, Hashable {
     static let token = ServeSetting(key: "token", flag: "--token", summary: "the bearer token /v1 requests need")
     static let tokensFile = ServeSetting(
         key: "tokens_file", flag: "--tokens", summary: "a YAML file of named tokens and their rights")
+    static let adminTLSCertificate = ServeSetting(
+        key: "admin_tls.cert", flag: "--admin-tls-cert", summary: "the admin API's TLS certificate chain (PEM)")
+    static let adminTLSKey = ServeSetting(
+        key: "admin_tls.key", flag: "--admin-tls-key", summary: "the admin API's TLS private key (PEM)")
+    static let adminTLSClientCA = ServeSetting(
+        key: "admin_tls.client_ca", flag: "--admin-tls-client-ca",
+        summary: "CA certificates the admin API's clients must present one of (PEM)")
     static let insecure = ServeSetting(
         key: "insecure", flag: "--insecure", summary: "allow a non-loopback admin address without a token")
     static let redisURL = ServeSetting(key: "redis.url", flag: "--redis", summary: "the Redis server")
@@ -63,7 +70,7 @@ struct ServeSetting: Sendable, Hashable {
 
     /// Every setting `shoal serve` reads, but the routes'.
     static let all: [ServeSetting] = [
-        admin, token, tokensFile, insecure, redisURL, redisCA, listen, threads, tlsCertificate, tlsKey, tlsDirectory, tlsClientCA,
+        admin, token, tokensFile, adminTLSCertificate, adminTLSKey, adminTLSClientCA, insecure, redisURL, redisCA, listen, threads, tlsCertificate, tlsKey, tlsDirectory, tlsClientCA,
         accessLog,
         otlpEndpoint,
         maxHeaderBytes, headerTimeout,

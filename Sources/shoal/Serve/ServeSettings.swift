@@ -15,6 +15,11 @@ struct ServeSettings: Sendable {
     var token: String?
     /// A YAML file of named tokens, each with its rights (``TokensFile``).
     var tokensFile: String?
+    /// The admin listener's TLS certificate chain and key (PEM); plain HTTP when `nil`.
+    var adminTLSCertificate: String?
+    var adminTLSKey: String?
+    /// CA certificates an admin client's certificate must chain to (mutual TLS).
+    var adminTLSClientCA: String?
     var insecure: Bool
     var redisURL: String?
     var redisCA: String?
@@ -119,6 +124,9 @@ struct ServeSettings: Sendable {
             admin: string(.admin) ?? defaultAdmin,
             token: string(.token, secret: true),
             tokensFile: string(.tokensFile),
+            adminTLSCertificate: string(.adminTLSCertificate),
+            adminTLSKey: string(.adminTLSKey),
+            adminTLSClientCA: string(.adminTLSClientCA),
             insecure: reader.bool(forKey: ConfigKey(ServeSetting.insecure.key), default: false),
             redisURL: string(.redisURL, secret: true),
             redisCA: string(.redisCA),

@@ -5,11 +5,12 @@ import UnixSignals
 
 /// `shoal serve`'s answers to signals, as a service of its group, so that graceful shutdown
 /// ends them: SIGUSR1 reopens the access log (after a rotation moved it), as it does for
-/// nginx; SIGHUP reads the TLS certificates and keys again (after a renewal), and the tokens
-/// file.
+/// nginx; SIGHUP reads the TLS certificates and keys again (after a renewal), the admin
+/// API's too, and the tokens file.
 struct ServeSignals: Service {
     let gateway: Gateway
     let tokens: AdminTokens
+    let adminTLS: AdminTLS?
     let settings: ServeSettings
 
     func run() async throws {
@@ -24,6 +25,7 @@ struct ServeSignals: Service {
                 } else {
                     ServeCommand.reloadTLS(gateway, settings)
                     ServeCommand.reloadTokens(tokens, settings)
+                    if let adminTLS { ServeCommand.reloadAdminTLS(adminTLS, settings) }
                 }
             }
         }

@@ -16,17 +16,19 @@ enum ServeTLS {
             }
             return nil
         }
-        if let clientCA = settings.tlsClientCA { try requireClientCertificates(from: clientCA, in: &configuration) }
+        if let clientCA = settings.tlsClientCA {
+            try requireClientCertificates(from: clientCA, source: ServeSetting.tlsClientCA.flag, in: &configuration)
+        }
         return configuration
     }
 
     /// Makes `configuration` ask every client for a certificate and refuse the handshake
     /// unless one comes that chains to a CA certificate in the PEM file `path`. (No host
     /// name is checked: a client's certificate names the client, not this server.)
-    static func requireClientCertificates(from path: String, in configuration: inout TLSConfiguration)
-        throws(UsageError)
-    {
-        let authorities = try certificates(in: path, source: ServeSetting.tlsClientCA.flag)
+    static func requireClientCertificates(
+        from path: String, source: String, in configuration: inout TLSConfiguration
+    ) throws(UsageError) {
+        let authorities = try certificates(in: path, source: source)
         configuration.trustRoots = .certificates(authorities)
         configuration.certificateVerification = .noHostnameVerification
         // Clients holding several certificates can pick the one these CAs issued.
@@ -76,20 +78,22 @@ enum ServeTLS {
 
     /// The certificate chain in `certificate` and the private key in `key`, checked to be a
     /// pair; `source` names where they came from in messages (the flags when `nil`).
-    static func pair(certificate: String, key: String, source: String?) throws(UsageError) -> (
+    static func pair(
+        certificate: String, key: String, source: String?, flags: (String, String)? = nil
+    ) throws(UsageError) -> (
         [NIOSSLCertificate], NIOSSLPrivateKey
     ) {
-        let keySource = source ?? ServeSetting.tlsKey.flag
-        let chain = try certificates(in: certificate, source: source ?? ServeSetting.tlsCertificate.flag)
+        let keySource = source ?? flags?.1 ?? ServeSetting.tlsKey.flag
+        let chain = try certificates(in: certificate, source: source ?? flags?.0 ?? ServeSetting.tlsCertificate.flag)
         let privateKey: NIOSSLPrivateKey
         do {
             privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
         } catch {
             throw UsageError("\(keySource) '\(key)' is not a PEM private key file: \(error)")
         }
-        // The flags' pair is checked when the gateway makes its context; a directory's would
-        // only fail in a handshake, so each is checked here.
-        if source != nil {
+        // The gateway flags' pair is checked when the gateway makes its context; another pair
+        // would only fail in a handshake, so it is checked here.
+        if source != nil || flags != nil {
             do {
                 _ = try NIOSSLContext(
                     configuration: .makeServerConfiguration(
@@ -107,7 +111,7 @@ enum ServeTLS {
 
     /// The certificates in the PEM file `path`, at least one; `source` (a flag) names it in
     /// messages.
-    private static func certificates(in path: String, source: String) throws(UsageError) -> [NIOSSLCertificate] {
+    static func certificates(in path: String, source: String) throws(UsageError) -> [NIOSSLCertificate] {
         let certificates: [NIOSSLCertificate]
         do {
             certificates = try NIOSSLCertificate.fromPEMFile(path)
