@@ -205,7 +205,7 @@ let package = Package(
         // targets import it.
         .target(
             name: "ShoalTesting",
-            dependencies: ["ShoalRESP", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["ShoalRESP", "ShoalRedis", .product(name: "NIOCore", package: "swift-nio")]
         ),
         // The example in the README: two Hummingbird services calling each other by name.
         .executableTarget(

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalRedis
 import ShoalRESP
 import Synchronization
 
@@ -48,6 +49,11 @@ public final class RedisSentinelProcess: Sendable {
         ]
         if let password {
             lines += ["sentinel auth-pass \(name) \(password)", "requirepass \(password)"]
+        }
+        if RedisServer.restrictsUser {
+            lines.append(
+                (["user", RedisServer.restrictedUser, "on", ">\(RedisServer.restrictedPassword)"] + RedisACL.sentinelRules)
+                    .joined(separator: " "))
         }
         let file = directory.appending(path: "sentinel.conf")
         try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalRedis
 import NIOCore
 import ShoalRESP
 import Synchronization
@@ -29,8 +30,35 @@ public final class RedisServer: Sendable {
     public let extraArguments: [String]
     private let process: Mutex<SpawnedProcess>
 
-    /// `redis://HOST:PORT`.
-    public var url: String { "redis://\(host):\(port)" }
+    /// `redis://HOST:PORT`, or in a run with ``restrictsUser``,
+    /// `redis://shoal:PASSWORD@HOST:PORT`: Shoal connects as the restricted user.
+    public var url: String {
+        Self.restrictsUser
+            ? "redis://\(Self.restrictedUser):\(Self.restrictedPassword)@\(host):\(port)" : "redis://\(host):\(port)"
+    }
+
+    /// `redis://HOST:PORT` as the default user, whatever the run: for a server that holds an
+    /// application's own data (a fenced resource) rather than Shoal's.
+    public var defaultUserURL: String {
+        "redis://" + (password.map { ":\($0)@" } ?? "") + "\(host):\(port)"
+    }
+
+    /// A configuration for Shoal to connect with: as the restricted user in a run with
+    /// ``restrictsUser``, else as the default user (with the server's `--requirepass`, if any).
+    public var configuration: RedisConfiguration {
+        Self.restrictsUser
+            ? RedisConfiguration(host: host, port: port, username: Self.restrictedUser, password: Self.restrictedPassword)
+            : RedisConfiguration(host: host, port: port, password: password)
+    }
+
+    /// Whether this run gives Shoal a Redis ACL user restricted to ``RedisACL/dataNodeRules``
+    /// (and on sentinels, ``RedisACL/sentinelRules``): `SHOAL_TEST_REDIS_ACL=1`, as
+    /// `scripts/test` sets for its second pass over the tests that use Redis. The tests' own
+    /// commands (``command(_:timeout:)``) go on as the default user.
+    public static var restrictsUser: Bool { ProcessInfo.processInfo.environment["SHOAL_TEST_REDIS_ACL"] == "1" }
+    /// The restricted user's name and password.
+    public static let restrictedUser = "shoal"
+    public static let restrictedPassword = "acl-test-secret"
 
     private init(site: TestHost, port: Int, extraArguments: [String], process: SpawnedProcess) {
         self.site = site
@@ -96,6 +124,7 @@ public final class RedisServer: Sendable {
                 throw RedisServerError("redis-server exited at once on \(site) port \(port)")
             }
             if (try? RedisTestConnection(host: site.address, port: port, timeout: 0.2).command(["PING"])) != nil {
+                if restrictsUser { try addRestrictedUser(host: site.address, port: port, extraArguments: extraArguments) }
                 return process
             }
             usleep(5_000)
@@ -103,6 +132,20 @@ public final class RedisServer: Sendable {
         }
         process.kill()
         throw RedisServerError("redis-server on \(site) port \(port) did not answer PING within 10 s")
+    }
+
+    /// Makes the restricted user on a server that just started (ACL users are not replicated:
+    /// each node gets its own).
+    private static func addRestrictedUser(host: String, port: Int, extraArguments: [String]) throws {
+        let connection = try RedisTestConnection(host: host, port: port, timeout: 2)
+        if let index = extraArguments.firstIndex(of: "--requirepass"), index + 1 < extraArguments.count {
+            _ = try connection.command(["AUTH", extraArguments[index + 1]])
+        }
+        // With the application's own keys (`app:*`), which fenced writes guard.
+        let reply = try connection.command(
+            ["ACL", "SETUSER", restrictedUser, "reset", "on", ">\(restrictedPassword)"] + RedisACL.dataNodeRules
+                + ["~app:*"])
+        guard reply.string == "OK" else { throw RedisServerError("ACL SETUSER failed: \(reply)") }
     }
 
     /// Sends one command on a new connection and returns the reply (for set-up and audits).

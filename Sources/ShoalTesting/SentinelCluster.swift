@@ -79,7 +79,9 @@ public final class SentinelCluster: Sendable {
 
     /// `redis-sentinel://[:PASSWORD@]HOST:PORT,…#NAME`, the form `RedisConfiguration(url:)` reads.
     public var url: String {
-        let credentials = password.map { ":\($0)@" } ?? ""
+        let credentials =
+            RedisServer.restrictsUser
+            ? "\(RedisServer.restrictedUser):\(RedisServer.restrictedPassword)@" : password.map { ":\($0)@" } ?? ""
         let hosts = sentinels.map { "\($0.host):\($0.port)" }.joined(separator: ",")
         return "redis-sentinel://\(credentials)\(hosts)#\(name)"
     }

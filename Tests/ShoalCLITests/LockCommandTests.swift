@@ -60,7 +60,7 @@ struct LockCommandTests {
     @Test("held: --no-wait and a --wait that runs out exit 75; Redis away exits 69; no such command 127")
     func exitCodes() async throws {
         let redis = try RedisServer.start()
-        let locks = RedisLock(configuration: RedisConfiguration(host: redis.host, port: redis.port))
+        let locks = RedisLock(configuration: redis.configuration)
         let held = try #require(try await locks.tryAcquire("busy", ttl: .seconds(30)))
         let noWait = try await ShoalProcess.run([
             "lock", "--redis", redis.url, "--name", "busy", "--no-wait", "--", "true",
@@ -204,7 +204,7 @@ struct LockCommandTests {
         let redis = try RedisServer.start()
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let locks = RedisLock(configuration: RedisConfiguration(host: redis.host, port: redis.port))
+        let locks = RedisLock(configuration: redis.configuration)
         let held = try #require(try await locks.tryAcquire("job", ttl: .seconds(30)))
         let waiter = try BackgroundShoal(
             ["lock", "--redis", redis.url, "--name", "job", "--wait", "30s", "--", "true"], in: directory)
@@ -244,7 +244,7 @@ struct LockCommandTests {
             return
         }
         let started = ContinuousClock.now
-        let locks = RedisLock(configuration: RedisConfiguration(host: redis.host, port: redis.port))
+        let locks = RedisLock(configuration: redis.configuration)
         #expect(try await locks.tryAcquire("job", ttl: .seconds(5)) == nil)
         let lease = try await locks.acquire("job", ttl: .seconds(5), wait: .seconds(10))
         let waited = ContinuousClock.now - started

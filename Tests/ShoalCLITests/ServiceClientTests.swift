@@ -252,7 +252,7 @@ struct ServiceClientTests {
             b.stop()
         }
         try await serve.register("callee", a)
-        let registry = RedisRegistry(configuration: RedisConfiguration(host: redis.host, port: redis.port))
+        let registry = RedisRegistry(configuration: redis.configuration)
         let running = Task { try await registry.run() }  // what serves its subscriptions
         let client = ServiceClient(discovery: registry, configuration: .init(strategy: .roundRobin))
         let following = Task { try await client.run() }  // what follows the services called

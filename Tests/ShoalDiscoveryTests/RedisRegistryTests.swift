@@ -7,7 +7,7 @@ import Testing
 /// A registry of its own on `redis`, as another process would have, quick to notice that the
 /// server is away; `leaseTimeout` is how long a call waits for one of the pool's connections.
 func redisRegistry(_ redis: RedisServer, leaseTimeout: Duration = .seconds(5)) -> RedisRegistry {
-    var configuration = RedisConfiguration(host: redis.host, port: redis.port)
+    var configuration = redis.configuration
     configuration.connectTimeout = .milliseconds(500)
     configuration.commandTimeout = .milliseconds(500)
     return RedisRegistry(

@@ -31,7 +31,7 @@ final class FencedCounterClients {
                 try host.spawn(
                     ShoalBinary.path,
                     [
-                        "fenced-counter", "--redis", lockURL, "--resource", resource.url, "--name", lock, "--key", lock,
+                        "fenced-counter", "--redis", lockURL, "--resource", resource.defaultUserURL, "--name", lock, "--key", lock,
                     ] + arguments,
                     standardOutput: output, standardError: output + ".err"))
             outputs.append(output)

@@ -78,7 +78,7 @@ struct RedisLockFencingTests {
         let replica = try RedisServer.start(extraArguments: ["--replicaof", primary.host, String(primary.port)])
         defer { replica.stop() }
         #expect(try await eventually(within: 10) { try SentinelCluster.replicasInSync(primary) == 1 })
-        var configuration = RedisConfiguration(host: primary.host, port: primary.port)
+        var configuration = primary.configuration
         configuration.connectTimeout = .seconds(1)
         let one = RedisLock(configuration: configuration, minimumReplicas: 1, replicaTimeout: .seconds(5))
         let lease = try #require(try await one.tryAcquire("replicated", ttl: .seconds(5)))

@@ -8,7 +8,7 @@ import Testing
 
 /// A lock service of its own on `redis`, as a separate process would have.
 func redisLocks(_ redis: RedisServer) -> RedisLock {
-    var configuration = RedisConfiguration(host: redis.host, port: redis.port)
+    var configuration = redis.configuration
     configuration.connectTimeout = .seconds(1)
     return RedisLock(configuration: configuration)
 }
@@ -27,6 +27,7 @@ struct RedisLockTests {
     @Test("16 holders doing read-modify-write: no lost update, fencing tokens strictly increasing")
     func mutualExclusion() async throws {
         let redis = try RedisServer.start()
+        // The application's own data, on a connection of its own (not Shoal's user).
         let connection = try await RedisConnection.connect(RedisConfiguration(host: redis.host, port: redis.port))
         let holders = (0..<16).map { _ in redisLocks(redis) }
         let tokens = Shared<[UInt64]>([])

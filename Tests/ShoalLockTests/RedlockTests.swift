@@ -9,7 +9,7 @@ import Testing
 func redlock(_ servers: [RedisServer], connectTimeout: Duration = .milliseconds(200)) -> Redlock {
     Redlock(
         servers: servers.map {
-            var configuration = RedisConfiguration(host: $0.host, port: $0.port)
+            var configuration = $0.configuration
             configuration.connectTimeout = connectTimeout
             return configuration
         }, retryDelay: .milliseconds(20))
