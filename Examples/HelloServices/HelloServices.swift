@@ -64,6 +64,9 @@ struct HelloServices: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "hello-services")
         logger.logLevel = .warning
+        guard registryCA != nil || (clientCert == nil && clientKey == nil) else {
+            throw ValidationError("--client-cert and --client-key need --registry-ca, the CA of the registry's certificate")
+        }
         let registryClient =
             try registryCA.map {
                 try HTTPRegistryClient(

@@ -286,6 +286,13 @@ struct TokensFileTests {
         serve.shoal.process.signal(SIGHUP)
         #expect(await eventually(within: 10) { serve.shoal.stderr.contains("the tokens in use stay") })
         #expect(try await serve.request("GET", "/v1/services", token: "two").status == 200)
+        // A file that lists no token closes the API: it does not open it.
+        try Data("tokens: []".utf8).write(to: file)
+        serve.shoal.process.signal(SIGHUP)
+        #expect(await eventually(within: 10) { serve.shoal.stderr.contains("SIGHUP: 0 tokens from") })
+        #expect(try await serve.request("GET", "/v1/services").status == 401)
+        #expect(try await serve.request("GET", "/v1/services", token: "two").status == 401)
+        #expect(try await serve.request("GET", "/healthz").status == 200)
     }
 }
 

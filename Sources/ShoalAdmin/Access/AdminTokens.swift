@@ -9,6 +9,9 @@ import Synchronization
 /// stored token, or how much of one, a guess came close to.
 public final class AdminTokens: Sendable {
     private let tokens: Mutex<[AdminToken]>
+    /// Whether requests need a token: decided when the API starts, so that a reload that
+    /// leaves no token closes the API rather than opening it.
+    public let required: Bool
 
     /// The name the single `--token` goes by in audit records.
     public static let singleTokenName = "token"
@@ -16,11 +19,15 @@ public final class AdminTokens: Sendable {
     /// - Parameters:
     ///   - single: the `--token` value, if any: a token with every right.
     ///   - file: the tokens of a tokens file.
-    public init(single: String? = nil, file: [AdminToken] = []) {
-        tokens = Mutex(Self.merge(single: single, file: file))
+    ///   - required: whether requests need a token even when there is none (a tokens file
+    ///     was named, however few tokens it holds); by default, when any token is given.
+    public init(single: String? = nil, file: [AdminToken] = [], required: Bool? = nil) {
+        let merged = Self.merge(single: single, file: file)
+        tokens = Mutex(merged)
+        self.required = required ?? !merged.isEmpty
     }
 
-    /// Whether any token is set: without one, the API is open.
+    /// Whether no token is set now.
     public var isEmpty: Bool { tokens.withLock { $0.isEmpty } }
 
     /// Replaces the tokens (a reload).

@@ -7,11 +7,14 @@ extension RequestHead {
     ///
     /// A request line is `METHOD SP TARGET SP HTTP/1.x`, after any empty lines (RFC 9112 §2.2):
     /// the method is token bytes, the target visible ASCII, and the version starts `HTTP/`.
+    ///
+    /// Only the first ``startBytes`` are looked at, so a head that arrives a byte at a time
+    /// costs no more than a scan of those each read.
     static func cannotStart(_ bytes: ByteBufferView) -> Bool {
         let version = Array("HTTP/".utf8)
         var part = 0  // 0 before the method, 1 in it, 2 in the target, 3 in the version
         var versionIndex = 0
-        for byte in bytes {
+        for byte in bytes.prefix(startBytes) {
             switch part {
             case 0 where byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n"):
                 continue
@@ -37,4 +40,7 @@ extension RequestHead {
         }
         return false
     }
+
+    /// How much of an unfinished head ``cannotStart(_:)`` reads.
+    static let startBytes = 256
 }

@@ -1,5 +1,6 @@
-/// A request's target made canonical before it is routed and sent on, so that no spelling of
-/// a path can walk around a route: `/public/../admin/x` is `/admin/x`, and is routed as that.
+/// A request's target made canonical before it is routed and sent on, so that dot segments,
+/// repeated slashes and escaped unreserved characters cannot walk around a route:
+/// `/public/../admin/x` is `/admin/x`, and is routed as that.
 ///
 /// The path is normalised as nginx and Envoy's `normalize_path` do (RFC 3986 §6.2.2):
 /// - percent-encoded unreserved characters are decoded (`%41` is `A`, `%2E` is `.`), and the

@@ -40,7 +40,10 @@ final class UpstreamHTTP2Connection {
     private var nextStreamID = HTTP2StreamID(1)
     /// The streams that got a frame in the current read.
     private var readStreams: [UpstreamStream] = []
-    private var receiveWindow = HTTP2ReceiveWindow(size: connectionWindow)
+    /// The connection's receive window as the codec last reported it: data for a stream the
+    /// gateway reset uses it too, and the codec drops that data without handing it on, so
+    /// only its count is right.
+    private var reportedWindow: Int?
     /// Whether frames of the connection's own (window updates, resets) wait for a flush.
     private var unflushed = false
     /// Called once when the connection closes, so the pool can forget it.
@@ -149,12 +152,6 @@ final class UpstreamHTTP2Connection {
 
     /// A frame from the instance: the connection's own, or one for a stream.
     func received(_ frame: HTTP2Frame) {
-        if case .data(let data) = frame.payload,
-            let increment = receiveWindow.used(
-                HTTP2ReceiveWindow.flowControlledLength(bytes: data.data.readableBytes, padding: data.paddingBytes))
-        {
-            write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
-        }
         guard frame.streamID != .rootStream else {
             switch frame.payload {
             case .settings(.settings(let settings)):
@@ -174,8 +171,23 @@ final class UpstreamHTTP2Connection {
         stream.received(frame.payload)
     }
 
-    /// The read ended: each stream that got frames tells its exchange, which flushes.
+    /// The codec's count of the connection's receive window.
+    func receiveWindowReported(_ size: Int) {
+        reportedWindow = size
+    }
+
+    /// The read ended: the connection's window is given back once half of it is used (from
+    /// the codec's last count of the read, which follows any update sent before it), and each
+    /// stream that got frames tells its exchange, which flushes.
     func readComplete() {
+        if let size = reportedWindow {
+            reportedWindow = nil
+            if size <= Self.connectionWindow / 2 {
+                write(
+                    HTTP2Frame(
+                        streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: Self.connectionWindow - size)))
+            }
+        }
         let read = readStreams
         readStreams.removeAll(keepingCapacity: true)
         for stream in read {
@@ -295,6 +307,10 @@ final class UpstreamHTTP2ConnectionHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let closed = event as? StreamClosedEvent {
             connection.streamClosed(closed.streamID, reason: closed.reason)
+        } else if let window = event as? NIOHTTP2WindowUpdatedEvent, window.streamID == .rootStream,
+            let size = window.inboundWindowSize
+        {
+            connection.receiveWindowReported(size)
         }
         context.fireUserInboundEventTriggered(event)
     }

@@ -73,6 +73,14 @@ final class UpstreamStream: UpstreamConnection {
         guard paused == reading else { return }
         paused = !reading
         guard reading, !heldFrames.isEmpty else { return }
+        // On the loop's next turn, not inside the call that resumed reading: the exchange is
+        // in the middle of its writability change, and handing it frames now would re-enter it.
+        channel.eventLoop.assumeIsolated().execute { self.deliverHeld() }
+    }
+
+    /// Hands the exchange the frames held while reading was paused, until it pauses again.
+    private func deliverHeld() {
+        guard !paused, !heldFrames.isEmpty else { return }
         while !paused, !heldFrames.isEmpty {
             handle(heldFrames.removeFirst())
         }
@@ -84,21 +92,31 @@ final class UpstreamStream: UpstreamConnection {
         }
     }
 
-    /// Resets the stream unless it already closed, and forgets it.
+    /// Resets the stream unless it already closed, and forgets it. A stream the codec closed
+    /// while its frames were held is forgotten by the connection already: it closes here with
+    /// nothing sent.
     override func close() {
         guard !streamClosed else { return }
         streamClosed = true
-        connection.reset(self)
+        if heldClose == nil { connection.reset(self) }
+        heldClose = nil
+        heldFrames = []
         closed(with: nil)
     }
 
-    /// A frame of the instance's response.
+    /// A frame of the instance's response. While reading is paused, its header blocks and
+    /// data wait; its window updates and resets do not, since they are about the request.
     func received(_ payload: HTTP2Frame.FramePayload) {
-        if paused {
-            heldFrames.append(payload)
-        } else {
-            handle(payload)
+        switch payload {
+        case .headers, .data:
+            if paused || !heldFrames.isEmpty {
+                heldFrames.append(payload)
+                return
+            }
+        default:
+            break
         }
+        handle(payload)
     }
 
     private func handle(_ payload: HTTP2Frame.FramePayload) {

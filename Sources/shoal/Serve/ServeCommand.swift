@@ -179,10 +179,10 @@ struct ServeCommand: AsyncParsableCommand {
         let token = settings.token
         if token?.isEmpty == true { throw UsageError("the token must not be empty (\(ServeSetting.token.sources))") }
         let fileTokens = try settings.tokensFile.map(TokensFile.load) ?? []
-        let tokens = AdminTokens(single: token, file: fileTokens)
+        let tokens = AdminTokens(single: token, file: fileTokens, required: token != nil || settings.tokensFile != nil)
         let adminTLS = try AdminTLS.isConfigured(settings) ? try AdminTLS(settings) : nil
         let mutualTLS = adminTLS != nil && settings.adminTLSClientCA != nil
-        if tokens.isEmpty && !mutualTLS && !settings.insecure && !Self.isLoopback(host) {
+        if !tokens.required && !mutualTLS && !settings.insecure && !Self.isLoopback(host) {
             throw UsageError(
                 "--admin \(settings.admin) is not a loopback address: give --token (or SHOAL_TOKEN), --tokens, or mutual TLS (--admin-tls-client-ca) so the registry API is not open to the network, or --insecure to allow it"
             )

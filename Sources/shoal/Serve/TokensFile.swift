@@ -69,7 +69,8 @@ enum TokensFile {
     /// 32 bytes from 64 hex digits, either case.
     private static func bytes(hex: String) -> [UInt8]? {
         let digits = Array(hex.utf8)
-        guard digits.count == 64 else { return nil }
+        let hexDigits = Set("0123456789abcdefABCDEF".utf8)
+        guard digits.count == 64, digits.allSatisfy(hexDigits.contains) else { return nil }
         var bytes: [UInt8] = []
         for index in stride(from: 0, to: 64, by: 2) {
             guard let byte = UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16) else {
