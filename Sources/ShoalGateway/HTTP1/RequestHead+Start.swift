@@ -11,7 +11,7 @@ extension RequestHead {
     /// Only the first ``startBytes`` are looked at, so a head that arrives a byte at a time
     /// costs no more than a scan of those each read.
     static func cannotStart(_ bytes: ByteBufferView) -> Bool {
-        let version = Array("HTTP/".utf8)
+        let version = versionStart
         var part = 0  // 0 before the method, 1 in it, 2 in the target, 3 in the version
         var versionIndex = 0
         for byte in bytes.prefix(startBytes) {
@@ -43,4 +43,7 @@ extension RequestHead {
 
     /// How much of an unfinished head ``cannotStart(_:)`` reads.
     static let startBytes = 256
+    /// The bytes every request line's version starts with; made once, as the check runs on
+    /// every read that ends before a head does (an empty one, after each keep-alive request).
+    private static let versionStart = Array("HTTP/".utf8)
 }

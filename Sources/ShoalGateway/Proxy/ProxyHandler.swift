@@ -197,7 +197,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .incomplete:
             if inbound.readableBytes > limit {
                 refuseConnection(tooLong())
-            } else if RequestHead.cannotStart(inbound.readableBytesView) {
+            } else if inbound.readableBytes > 0, RequestHead.cannotStart(inbound.readableBytesView) {
                 refuseConnection(.refused(HTTPParseError("these bytes cannot start an HTTP/1.1 request")))
             }
             return nil
