@@ -17,9 +17,6 @@ final class ServeProcess: Sendable {
     /// The gateway's port.
     let gatewayPort: Int
     let directory: URL
-    /// This server's own HTTP client session: requests to it never wait behind other tests'
-    /// long requests (blocking queries, lock waits, cancelled waits) in the shared session.
-    let session = URLSession(configuration: .ephemeral)
 
     /// Starts `shoal serve` on port 0 (unless `arguments` name the admin address, or
     /// `environment` or `config`, the text of a YAML file passed with --config, do) and
@@ -72,7 +69,7 @@ final class ServeProcess: Sendable {
         request.timeoutInterval = 40
         if let body { request.httpBody = Data(body.utf8) }
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        let (data, response) = try await session.data(for: request)
+        let (data, response) = try await URLSession.shared.data(for: request)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
     }
 
@@ -82,7 +79,6 @@ final class ServeProcess: Sendable {
     }
 
     func stop() {
-        session.invalidateAndCancel()
         shoal.process.signal(SIGTERM)
         shoal.process.waitForExit(seconds: 10)
         try? FileManager.default.removeItem(at: directory)
