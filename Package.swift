@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "ShoalClient", targets: ["ShoalClient"]),
         .library(name: "ShoalHummingbird", targets: ["ShoalHummingbird"]),
         .library(name: "ShoalGRPC", targets: ["ShoalGRPC"]),
+        .library(name: "ShoalEtcd", targets: ["ShoalEtcd"]),
         .executable(name: "shoal", targets: ["shoal"]),
     ],
     dependencies: [
@@ -112,6 +113,20 @@ let package = Package(
             ]
         ),
         // gRPC calls by name (shoal:///SERVICE): grpc-swift-2, kept out of every other module.
+        // etcd's v3 API over gRPC, and the lock and registry backends on it: a module of its
+        // own, so that a user without etcd does not build its generated code.
+        .target(
+            name: "ShoalEtcd",
+            dependencies: [
+                "ShoalCore", "ShoalLock", "ShoalDiscovery",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            exclude: ["Proto/etcd.proto", "Proto/README.md"]
+        ),
         .target(
             name: "ShoalGRPC",
             dependencies: [
@@ -253,6 +268,11 @@ let package = Package(
         .testTarget(
             name: "ShoalClientTests",
             dependencies: ["ShoalClient", "ShoalBalancing", "ShoalCore", "ShoalDiscovery", "ShoalTesting"]
+        ),
+        .testTarget(
+            name: "ShoalEtcdTests",
+            dependencies: ["ShoalEtcd", "ShoalLock", "ShoalDiscovery", "ShoalCore", "ShoalTesting",
+                .product(name: "GRPCCore", package: "grpc-swift-2")]
         ),
         .testTarget(
             name: "ShoalRESPTests",

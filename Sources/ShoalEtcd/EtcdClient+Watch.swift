@@ -1,0 +1,127 @@
+import Foundation
+import GRPCCore
+import ShoalCore
+import Synchronization
+
+/// What a watch's handler wants next.
+public enum EtcdWatchStep: Sendable {
+    case `continue`
+    case stop
+}
+
+extension EtcdClient {
+    /// Watches every key that starts with `prefix` (or, with `exactKey`, only that key) from
+    /// `revision` on, and calls `handle` with each batch of changes, in revision order, and the
+    /// revision the batch ends at; until `handle` returns ``EtcdWatchStep/stop`` or the task is
+    /// cancelled.
+    ///
+    /// A watch survives its member: when the stream breaks (the member died, lost its leader
+    /// or was cut off), it moves to the next member and resumes from the revision after the
+    /// last change it passed on, so nothing is missed or repeated.
+    ///
+    /// - Throws: ``EtcdError`` with ``EtcdError/Code-swift.struct/compacted`` (and the
+    ///   oldest revision kept) when etcd no longer has the history from the revision the watch
+    ///   needs: list again, then watch from the list's revision + 1. What `handle` throws.
+    public func watch(
+        prefix: String, exactKey: Bool = false, from revision: Int64,
+        _ handle: @escaping @Sendable ([EtcdEvent], Int64) async throws -> EtcdWatchStep
+    ) async throws {
+        let key = Array(prefix.utf8)
+        var create = Etcdserverpb_WatchCreateRequest()
+        create.key = Data(key)
+        if !exactKey { create.rangeEnd = Data(prefixRangeEnd(key)) }
+        create.progressNotify = true
+        var next = revision
+        var failures = 0
+        while true {
+            try Task.checkCancellation()
+            create.startRevision = next
+            let index = currentMember
+            let progress = WatchProgress(next: next)
+            do {
+                try await authenticateIfNeeded()
+                try await watchOnce(create, on: index, progress: progress, handle)
+                return
+            } catch let error as EtcdError where error.code == .compacted {
+                throw error
+            } catch let error as WatchHandlerError {
+                throw error.underlying
+            } catch {
+                if Task.isCancelled { throw CancellationError() }
+                if progress.next > next { failures = 0 }
+                next = progress.next
+                moveOn(from: index)
+                failures += 1
+                if failures % members.count == 0 {
+                    let pause: Duration = min(.milliseconds(50) * (1 << min(failures / members.count, 4)), .seconds(1))
+                    try await clock.sleep(until: clock.now() + pause)
+                }
+            }
+        }
+    }
+
+    /// One watch stream on member `index`; returns when `handle` stops it, throws when it breaks.
+    private func watchOnce(
+        _ create: Etcdserverpb_WatchCreateRequest, on index: Int, progress: WatchProgress,
+        _ handle: @escaping @Sendable ([EtcdEvent], Int64) async throws -> EtcdWatchStep
+    ) async throws {
+        var request = Etcdserverpb_WatchRequest()
+        request.createRequest = create
+        let (ended, endedContinuation) = AsyncStream<Void>.makeStream()
+        try await Etcdserverpb_Watch.Client(wrapping: members[index]).watch(
+            metadata: metadata(),
+            requestProducer: { [request] writer in
+                try await writer.write(request)
+                // The request stream stays open as long as the watch: etcd ends a watch whose
+                // client closed its side.
+                for await _ in ended {}
+            },
+            onResponse: { response in
+                defer { endedContinuation.finish() }
+                for try await message in response.messages {
+                    if message.compactRevision > 0 {
+                        throw EtcdError(
+                            .compacted,
+                            "etcd compacted the history the watch needs (from revision \(progress.next); the oldest kept is \(message.compactRevision))",
+                            compactRevision: message.compactRevision)
+                    }
+                    if message.canceled {
+                        throw EtcdError(.unavailable, "etcd cancelled the watch: \(message.cancelReason)")
+                    }
+                    guard !message.events.isEmpty else {
+                        // Created, or a progress notice: nothing before the header's revision is left.
+                        if !message.created { progress.next = max(progress.next, message.header.revision + 1) }
+                        continue
+                    }
+                    let events = message.events.map { event in
+                        EtcdEvent(kind: event.type == .delete ? .delete : .put, keyValue: EtcdKeyValue(event.kv))
+                    }
+                    let last = message.events.last?.kv.modRevision ?? message.header.revision
+                    progress.next = last + 1
+                    let step: EtcdWatchStep
+                    do {
+                        step = try await handle(events, last)
+                    } catch {
+                        throw WatchHandlerError(underlying: error)
+                    }
+                    if case .stop = step { return }
+                }
+                throw EtcdError(.unavailable, "the watch stream ended")
+            })
+    }
+}
+
+/// The revision a watch resumes from, advanced as batches are passed on.
+private final class WatchProgress: Sendable {
+    private let value: Mutex<Int64>
+    init(next: Int64) { value = Mutex(next) }
+    var next: Int64 {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
+    }
+}
+
+/// What a watch's handler threw, kept apart from the stream's own failures.
+private struct WatchHandlerError: Error {
+    let underlying: any Error
+}

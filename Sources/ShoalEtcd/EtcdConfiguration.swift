@@ -1,0 +1,50 @@
+/// How to reach an etcd cluster: its members, credentials and time limits.
+///
+/// ```swift
+/// let configuration = EtcdConfiguration(
+///     endpoints: try EtcdEndpoint.list("http://10.0.0.1:2379,http://10.0.0.2:2379,http://10.0.0.3:2379"))
+/// ```
+public struct EtcdConfiguration: Sendable {
+    /// The members to reach, tried in order: a call goes to one member, and moves to the next
+    /// when that one fails, has no leader, or does not answer within ``requestTimeout``.
+    public var endpoints: [EtcdEndpoint]
+    /// For etcd's authentication (`etcdctl auth enable`): the user and password, exchanged
+    /// for a token on the first call and again whenever etcd says the token is no longer valid.
+    public var username: String?
+    public var password: String?
+    /// Trust and identity for `https://` endpoints.
+    public var tls: EtcdTLS
+    /// How long one try of a call may take before it is given up on that member. Default 2 s.
+    public var requestTimeout: Duration
+    /// How long a call that may be repeated safely (a read, a lease keep-alive, a write that
+    /// checks first) goes on trying other members before it fails. Default 10 s: longer than
+    /// an election.
+    public var retryWindow: Duration
+
+    public init(
+        endpoints: [EtcdEndpoint], username: String? = nil, password: String? = nil, tls: EtcdTLS = EtcdTLS(),
+        requestTimeout: Duration = .seconds(2), retryWindow: Duration = .seconds(10)
+    ) {
+        self.endpoints = endpoints
+        self.username = username
+        self.password = password
+        self.tls = tls
+        self.requestTimeout = requestTimeout
+        self.retryWindow = retryWindow
+    }
+}
+
+/// Files for etcd's TLS: the CA that signed the members' certificates (the system's roots
+/// when `nil`), and a client certificate and key for members that ask for one
+/// (`--client-cert-auth`).
+public struct EtcdTLS: Sendable, Hashable {
+    public var caFile: String?
+    public var certificateFile: String?
+    public var keyFile: String?
+
+    public init(caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil) {
+        self.caFile = caFile
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
+    }
+}

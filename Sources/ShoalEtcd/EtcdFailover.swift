@@ -1,0 +1,38 @@
+import GRPCCore
+
+/// What a failed try of a call to one member means: try another member, get a new token,
+/// or give up. A value, so that the rules are tested without a cluster.
+enum EtcdFailover: Equatable, Sendable {
+    /// The member cannot serve now (down, partitioned, leaderless, too slow): later calls go
+    /// to the next member; this call tries again there when it may be repeated.
+    case moveOn(EtcdError)
+    /// The authentication token expired or was revoked: get a new one and try again.
+    case reauthenticate
+    /// An answer that another member would give too.
+    case fail(EtcdError)
+
+    /// Reads an error of one try, from gRPC's code and etcd's message.
+    static func classify(_ code: RPCError.Code, message: String) -> EtcdFailover {
+        switch code {
+        case .unavailable, .deadlineExceeded, .resourceExhausted, .aborted, .unknown, .internalError:
+            // etcd answers "no leader", "leader changed", "request timed out" and "stopped" as
+            // unavailable; the transport reports a lost or refused connection the same way.
+            return .moveOn(EtcdError(.unavailable, "etcd: \(message)"))
+        case .unauthenticated:
+            return message.contains("invalid auth token") || message.contains("auth token")
+                ? .reauthenticate : .fail(EtcdError(.unauthenticated, "etcd: \(message)"))
+        case .permissionDenied:
+            return .fail(EtcdError(.unauthenticated, "etcd: \(message)"))
+        case .notFound where message.contains("lease not found"):
+            return .fail(EtcdError(.leaseNotFound, "etcd: \(message)"))
+        case .outOfRange where message.contains("compacted"):
+            return .fail(EtcdError(.compacted, "etcd: \(message)"))
+        case .invalidArgument where message.contains("invalid user ID or password"):
+            return .fail(EtcdError(.unauthenticated, "etcd: \(message)"))
+        case .invalidArgument, .failedPrecondition, .outOfRange:
+            return .fail(EtcdError(.invalidArgument, "etcd: \(message)"))
+        default:
+            return .fail(EtcdError(.failed, "etcd: \(message)"))
+        }
+    }
+}

@@ -1,0 +1,230 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A real etcd cluster for integration tests: one member or several, each an `etcd` process
+/// with its data in a fresh folder under `/dev/shm` (memory: Raft's fsyncs cost nothing, and
+/// nothing outlives the test), stopped and removed when the value is released.
+///
+/// Members run on loopback, each on its own pair of free ports, or each on a host of a
+/// ``NetworkLab`` (client port 2379, peer port 2380), where a test can partition them.
+/// Fault tests kill, restart (with its data, as a crashed member comes back), pause and
+/// resume single members.
+///
+/// ```swift
+/// let etcd = try EtcdCluster.start(members: 3)
+/// let leader = try etcd.leader()
+/// etcd.kill(leader)
+/// try etcd.restart(leader)
+/// ```
+public final class EtcdCluster: Sendable {
+    /// One member: where it runs and listens.
+    public struct Member: Sendable {
+        /// Its name in the cluster (`m0`, `m1`, …).
+        public let name: String
+        public let site: TestHost
+        public let clientPort: Int
+        public let peerPort: Int
+        /// `http://ADDRESS:CLIENT_PORT`.
+        public var endpoint: String { "http://\(site.address):\(clientPort)" }
+        var peerURL: String { "http://\(site.address):\(peerPort)" }
+    }
+
+    public let members: [Member]
+    /// Each member's client URL, in member order.
+    public var endpoints: [String] { members.map(\.endpoint) }
+    /// The members' folders (data and log) live under this one.
+    public let directory: URL
+    private let token: String
+    private let processes: Mutex<[SpawnedProcess?]>
+
+    private init(members: [Member], directory: URL, token: String, processes: [SpawnedProcess?]) {
+        self.members = members
+        self.directory = directory
+        self.token = token
+        self.processes = Mutex(processes)
+    }
+
+    /// Starts `count` members on loopback and waits until the cluster has a leader and
+    /// every member answers.
+    ///
+    /// - Throws: ``EtcdClusterError`` when `etcd` is not installed or the cluster does not
+    ///   come up within 20 s.
+    public static func start(members count: Int = 1) throws -> EtcdCluster {
+        let members = try (0..<count).map { index in
+            Member(
+                name: "m\(index)", site: .loopback, clientPort: try RedisServer.freePort(),
+                peerPort: try RedisServer.freePort())
+        }
+        return try start(members)
+    }
+
+    /// Starts one member on each of `sites` (hosts of a ``NetworkLab``), listening on the
+    /// host's address at 2379 (clients) and 2380 (peers).
+    public static func start(on sites: [TestHost]) throws -> EtcdCluster {
+        try start(
+            sites.enumerated().map { index, site in
+                Member(name: "m\(index)", site: site, clientPort: 2379, peerPort: 2380)
+            })
+    }
+
+    private static func start(_ members: [Member]) throws -> EtcdCluster {
+        let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+        let directory = URL(fileURLWithPath: base).appendingPathComponent("shoal-etcd-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let cluster = EtcdCluster(
+            members: members, directory: directory, token: UUID().uuidString,
+            processes: Array(repeating: nil, count: members.count))
+        for index in members.indices { try cluster.launch(index, state: "new") }
+        try cluster.waitUntilHealthy()
+        return cluster
+    }
+
+    /// The `etcd` executable, or an error that says how to get it.
+    static func executable(_ name: String) throws -> String {
+        guard
+            let path = ["/usr/bin/\(name)", "/usr/local/bin/\(name)"].first(where: {
+                FileManager.default.isExecutableFile(atPath: $0)
+            })
+        else {
+            throw EtcdClusterError(
+                "\(name) is not installed: run scripts/test, or apt-get install etcd-server etcd-client")
+        }
+        return path
+    }
+
+    private func launch(_ index: Int, state: String) throws {
+        let member = members[index]
+        let folder = directory.appendingPathComponent(member.name)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let initialCluster = members.map { "\($0.name)=\($0.peerURL)" }.joined(separator: ",")
+        let arguments = [
+            "--name", member.name, "--data-dir", folder.appendingPathComponent("data").path,
+            "--listen-client-urls", member.endpoint, "--advertise-client-urls", member.endpoint,
+            "--listen-peer-urls", member.peerURL, "--initial-advertise-peer-urls", member.peerURL,
+            "--initial-cluster", initialCluster, "--initial-cluster-state", state,
+            "--initial-cluster-token", token,
+            // Elections as etcd's defaults make them (100 ms heartbeats, 1 s election timeout).
+            "--heartbeat-interval", "100", "--election-timeout", "1000",
+            "--logger", "zap", "--log-outputs", "stderr", "--log-level", "warn",
+        ]
+        let process = try member.site.spawn(
+            Self.executable("etcd"), arguments,
+            standardError: folder.appendingPathComponent("etcd.log").path,
+            environment: ["ETCD_UNSUPPORTED_ARCH": ""])
+        processes.withLock { $0[index] = process }
+    }
+
+    /// Waits until every running member reports itself healthy (it has a leader and can
+    /// commit), for up to `seconds`.
+    public func waitUntilHealthy(seconds: Double = 20) throws {
+        let running = members.indices.filter(isRunning)
+        let deadline = Date().addingTimeInterval(seconds)
+        var last = ""
+        while Date() < deadline {
+            for index in running where !isRunning(index) {
+                throw EtcdClusterError("etcd member \(members[index].name) exited: \(log(of: index))")
+            }
+            let result = try? etcdctl(["endpoint", "health"], endpoints: running.map { members[$0].endpoint })
+            if let result, result.status == 0 { return }
+            last = result.map { $0.stderr + $0.output } ?? last
+            usleep(100_000)
+        }
+        throw EtcdClusterError("the etcd cluster did not become healthy within \(seconds) s: \(last)")
+    }
+
+    /// Runs `etcdctl` (API v3) against `endpoints` (default: every member) and returns what
+    /// it printed and its exit status.
+    public func etcdctl(_ arguments: [String], endpoints: [String]? = nil) throws -> ChildProcess.Result {
+        try ChildProcess.run(
+            URL(fileURLWithPath: Self.executable("etcdctl")),
+            [
+                "--endpoints", (endpoints ?? self.endpoints).joined(separator: ","), "--dial-timeout", "2s",
+                "--command-timeout", "5s",
+            ] + arguments,
+            environment: ["ETCDCTL_API": "3"])
+    }
+
+    /// The index of the member that leads now, as the members report it.
+    public func leader() throws -> Int {
+        let reachable = members.indices.filter(isRunning)
+        let result = try etcdctl(
+            ["endpoint", "status", "-w", "json"], endpoints: reachable.map { members[$0].endpoint })
+        guard let statuses = try? JSONSerialization.jsonObject(with: result.stdout) as? [[String: Any]] else {
+            throw EtcdClusterError("etcdctl endpoint status answered: \(result.output) \(result.stderr)")
+        }
+        for status in statuses {
+            guard let endpoint = status["Endpoint"] as? String, let body = status["Status"] as? [String: Any],
+                let header = body["header"] as? [String: Any],
+                let memberID = (header["member_id"] as? NSNumber)?.uint64Value,
+                let leaderID = (body["leader"] as? NSNumber)?.uint64Value, memberID == leaderID,
+                let index = members.firstIndex(where: { $0.endpoint == endpoint })
+            else { continue }
+            return index
+        }
+        throw EtcdClusterError("no member reports itself the leader: \(result.output)")
+    }
+
+    /// Whether member `index`'s process runs (it may be paused).
+    public func isRunning(_ index: Int) -> Bool {
+        processes.withLock { $0[index]?.isRunning ?? false }
+    }
+
+    /// Kills member `index` at once (SIGKILL), as a crash would. Its data stays.
+    public func kill(_ index: Int) {
+        processes.withLock { $0[index]?.kill() }
+    }
+
+    /// Starts member `index` again, with the data it had, as a crashed member comes back.
+    public func restart(_ index: Int) throws {
+        kill(index)
+        try launch(index, state: "existing")
+    }
+
+    /// Stops member `index` answering (SIGSTOP); its connections stay open.
+    public func pause(_ index: Int) {
+        processes.withLock { $0[index]?.signal(SIGSTOP) }
+    }
+
+    /// Lets a paused member go on (SIGCONT).
+    public func resume(_ index: Int) {
+        processes.withLock { $0[index]?.signal(SIGCONT) }
+    }
+
+    /// What member `index` logged (warnings and errors), for a failed test's message.
+    public func log(of index: Int) -> String {
+        let path = directory.appendingPathComponent(members[index].name).appendingPathComponent("etcd.log").path
+        return (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    }
+
+    /// Stops every member (SIGTERM, then SIGKILL after 5 s) and removes their data.
+    public func stop() {
+        processes.withLock { processes in
+            for process in processes.compactMap({ $0 }) {
+                process.signal(SIGCONT)
+                process.signal(SIGTERM)
+            }
+            for process in processes.compactMap({ $0 }) where !process.waitForExit(seconds: 5) {
+                process.signal(SIGKILL)
+                process.waitForExit(seconds: 5)
+            }
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    deinit {
+        stop()
+    }
+}
+
+/// Why a test etcd cluster could not be started or asked.
+public struct EtcdClusterError: Error, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
