@@ -1,4 +1,7 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
+import NIOHTTP1
 import ShoalTesting
 import Testing
 
@@ -61,16 +64,21 @@ final class ServeProcess: Sendable {
     }
 
     /// Sends a request; returns the status and the body.
+    ///
+    /// Through AsyncHTTPClient, not URLSession: under the whole suite's load, Foundation's
+    /// URLSession on Linux now and then never saw the answer to a request and timed out
+    /// after 40 s (its libcurl handle watches sockets by descriptor, and the suite opens and
+    /// closes thousands).
     func request(
         _ method: String, _ path: String, body: String? = nil, token: String? = nil
     ) async throws -> (status: Int, body: String) {
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
-        request.httpMethod = method
-        request.timeoutInterval = 40
-        if let body { request.httpBody = Data(body.utf8) }
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = HTTPMethod(rawValue: method)
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(40))
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        return (Int(response.status.code), String(buffer: bytes))
     }
 
     /// The JSON object of a reply.
