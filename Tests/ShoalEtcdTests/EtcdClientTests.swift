@@ -145,4 +145,18 @@ final class Recorder<Value: Sendable>: Sendable {
     func append(_ value: Value) { storage.withLock { $0.append(value) } }
     var values: [Value] { storage.withLock { $0 } }
     var count: Int { values.count }
+    /// Appends `value`; returns how many values there are then.
+    func appendReturningCount(_ value: Value) -> Int {
+        storage.withLock {
+            $0.append(value)
+            return $0.count
+        }
+    }
+}
+
+extension Recorder where Value: Equatable {
+    /// Removes the first `value`.
+    func remove(_ value: Value) {
+        storage.withLock { values in values.firstIndex(of: value).map { _ = values.remove(at: $0) } }
+    }
 }

@@ -1,0 +1,278 @@
+import Foundation
+import ShoalCore
+import ShoalLock
+import Synchronization
+
+/// Locks kept in an etcd cluster, which grants them through Raft: a grant that was
+/// answered survives the loss of any minority of members, unlike Redis's asynchronous
+/// replication.
+///
+/// ```swift
+/// let locks = EtcdLock(client: etcd)
+/// try await locks.withLock("nightly-report", ttl: .seconds(10), wait: .seconds(30)) { lease in
+///     try await writes.put("report", report, under: lease)  // FencedEtcdWrites
+/// }
+/// ```
+///
+/// etcd's lock recipe, one lease per holding:
+/// - **Acquire** grants a lease of the time-to-live (whole seconds, rounded up) and, in one
+///   transaction, makes the holder's key `<prefix><name>/<lease>` on it unless it exists, and
+///   reads the key with the lowest create revision under `<prefix><name>/`. The holder whose
+///   key is lowest owns the lock.
+/// - **Waiting** is a line ordered by create revision: each waiter watches only the key
+///   just before its own, so a release wakes one waiter, not all (no thundering herd). Its
+///   lease is kept alive while it waits.
+/// - **Renewal** is a keep-alive of the lease; **release** revokes it, which deletes the key.
+///   A holder that dies stops renewing, its lease expires and etcd deletes its key.
+/// - The **fencing token** is the owner key's create revision: etcd's revision only grows,
+///   through leader changes too, so each later owner's token is higher.
+///
+/// As on Redis, ``DistributedLock/withLock(_:ttl:wait:safetyMargin:_:)`` cancels the body
+/// when the lease is not confirmed in time, on this process's clock: a holder never works
+/// on under a lease that may have expired (the fault Jepsen found in etcd 3.4's own lock
+/// service, whose clients kept using a lock after its lease had ended).
+public final class EtcdLock: DistributedLock {
+    public let client: EtcdClient
+    public var clock: any MonotonicClock { client.clock }
+    /// Prepended to every lock's name to make its keys. Default `shoal/locks/`.
+    public let keyPrefix: String
+
+    public init(client: EtcdClient, keyPrefix: String = "shoal/locks/") {
+        self.client = client
+        self.keyPrefix = keyPrefix
+    }
+
+    public func tryAcquire(_ name: String, ttl: Duration) async throws -> LockLease? {
+        let seconds = try Self.leaseSeconds(name, ttl: ttl)
+        let (leaseID, grantedAt) = try await grant(name, seconds: seconds)
+        do {
+            let place = try await join(name, lease: leaseID)
+            guard place.owns else {
+                await giveBack(leaseID)
+                return nil
+            }
+            return lease(name, leaseID, fencing: place.revision, ttl: ttl, confirmedAt: grantedAt)
+        } catch {
+            await giveBack(leaseID)
+            throw Self.lockError(error, doing: "acquire lock '\(name)'")
+        }
+    }
+
+    /// Waits up to `wait` for the lock, in line. A failure of etcd that outlasts the client's
+    /// retry window ends the wait with ``LockError/Code-swift.struct/backendFailure``.
+    public func acquire(_ name: String, ttl: Duration, wait: Duration) async throws -> LockLease {
+        let seconds = try Self.leaseSeconds(name, ttl: ttl)
+        guard wait >= .zero else { throw LockError(.invalidArgument, "wait must not be negative, not \(wait)") }
+        let giveUpAt = clock.now() + wait
+        let (leaseID, grantedAt) = try await grant(name, seconds: seconds)
+        do {
+            let place = try await join(name, lease: leaseID)
+            if place.owns { return lease(name, leaseID, fencing: place.revision, ttl: ttl, confirmedAt: grantedAt) }
+            let confirmedAt = try await waitInLine(
+                name, lease: leaseID, revision: place.revision, ttl: ttl, grantedAt: grantedAt, giveUpAt: giveUpAt,
+                wait: wait)
+            let lease = lease(name, leaseID, fencing: place.revision, ttl: ttl, confirmedAt: confirmedAt)
+            // Kept alive while waiting, but perhaps a while ago: hand over a fresh lease.
+            if lease.confirmedUntil - clock.now() >= ttl / 2 { return lease }
+            return try await renew(lease)
+        } catch {
+            await giveBack(leaseID)
+            throw Self.lockError(error, doing: "acquire lock '\(name)'")
+        }
+    }
+
+    public func renew(_ lease: LockLease) async throws -> LockLease {
+        let sentAt = clock.now()
+        guard sentAt < lease.confirmedUntil else {
+            throw LockLost(
+                name: lease.name, fencingToken: lease.fencingToken,
+                reason: "its lease ran out before this renewal (the holder stalled, or etcd answered too slowly)")
+        }
+        let remaining: Int64?
+        do {
+            // A renewal confirmed after the lease ran out is no use: wait no longer than that.
+            remaining = try await client.keepAlive(
+                lease: try Self.leaseID(lease), timeout: lease.confirmedUntil - sentAt)
+        } catch {
+            throw LockError(.backendFailure, "cannot renew lock '\(lease.name)': \(error)")
+        }
+        guard remaining != nil else {
+            throw LockLost(
+                name: lease.name, fencingToken: lease.fencingToken,
+                reason: "etcd no longer has its lease (it expired, and its key with it)")
+        }
+        return LockLease(
+            name: lease.name, token: lease.token, fencingToken: lease.fencingToken, ttl: lease.ttl,
+            confirmedUntil: sentAt + lease.ttl)
+    }
+
+    public func release(_ lease: LockLease) async throws -> LockReleaseOutcome {
+        do {
+            return try await client.revokeLease(try Self.leaseID(lease)) ? .released : .notHeld
+        } catch {
+            throw LockError(.backendFailure, "cannot release lock '\(lease.name)': \(error)")
+        }
+    }
+
+    // MARK: Keys
+
+    /// The folder of lock `name`'s keys: the name with `%` and `/` escaped, so that no name's
+    /// folder holds another's.
+    func folder(_ name: String) -> String {
+        keyPrefix + name.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "/", with: "%2F") + "/"
+    }
+
+    /// The key of the holding on `lease`.
+    func key(_ name: String, lease: Int64) -> String { folder(name) + Self.token(lease) }
+
+    /// The lease id as the lease's token: 16 hex digits.
+    static func token(_ lease: Int64) -> String {
+        let digits = String(UInt64(bitPattern: lease), radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
+    static func leaseID(_ lease: LockLease) throws(LockError) -> Int64 {
+        guard lease.token.count == 16, let bits = UInt64(lease.token, radix: 16) else {
+            throw LockError(.invalidArgument, "'\(lease.token)' is not a token of an etcd lock")
+        }
+        return Int64(bitPattern: bits)
+    }
+
+    /// The lease's TTL in whole seconds, for a valid name and time-to-live.
+    static func leaseSeconds(_ name: String, ttl: Duration) throws(LockError) -> Int64 {
+        try LockLease.validate(name, ttl: ttl)
+        guard ttl >= .seconds(1) else {
+            throw LockError(.invalidArgument, "etcd leases last whole seconds: ttl must be at least 1s, not \(ttl)")
+        }
+        let (seconds, attoseconds) = ttl.components
+        return seconds + (attoseconds > 0 ? 1 : 0)
+    }
+
+    // MARK: Steps
+
+    private func grant(_ name: String, seconds: Int64) async throws -> (Int64, MonotonicInstant) {
+        let sentAt = clock.now()
+        do {
+            return (try await client.grantLease(ttl: seconds).id, sentAt)
+        } catch {
+            throw Self.lockError(error, doing: "acquire lock '\(name)'")
+        }
+    }
+
+    private func lease(
+        _ name: String, _ leaseID: Int64, fencing revision: Int64, ttl: Duration, confirmedAt: MonotonicInstant
+    ) -> LockLease {
+        LockLease(
+            name: name, token: Self.token(leaseID), fencingToken: UInt64(revision), ttl: ttl,
+            confirmedUntil: confirmedAt + ttl)
+    }
+
+    /// A holding's place in line: its key's create revision, and whether it is first.
+    struct Place {
+        let revision: Int64
+        let owns: Bool
+    }
+
+    /// Makes the holding's key unless it exists (a repeated try finds the first one's) and
+    /// reads who is first, in one transaction.
+    private func join(_ name: String, lease leaseID: Int64) async throws -> Place {
+        let key = Data(key(name, lease: leaseID).utf8)
+        let first = EtcdRequests.first(under: Data(folder(name).utf8))
+        var request = Etcdserverpb_TxnRequest()
+        request.compare = [EtcdRequests.createRevision(of: key, is: 0)]
+        request.success = [EtcdRequests.put(key, Data(), lease: leaseID), first]
+        request.failure = [EtcdRequests.get(key), first]
+        let response = try await client.txn(request, idempotent: true)
+        guard response.responses.count == 2 else {
+            throw EtcdError(.failed, "etcd answered the lock's transaction with \(response.responses.count) parts")
+        }
+        let revision: Int64
+        if response.succeeded {
+            revision = response.header.revision
+        } else {
+            guard let mine = response.responses[0].responseRange.kvs.first else {
+                throw EtcdError(.failed, "the lock's key vanished while it was made")
+            }
+            revision = mine.createRevision
+        }
+        let owner = response.responses[1].responseRange.kvs.first?.createRevision
+        return Place(revision: revision, owns: owner == revision)
+    }
+
+    /// Waits until no key before the holding's is left, keeping its lease alive meanwhile;
+    /// returns when the lease was last confirmed.
+    private func waitInLine(
+        _ name: String, lease leaseID: Int64, revision: Int64, ttl: Duration, grantedAt: MonotonicInstant,
+        giveUpAt: MonotonicInstant, wait: Duration
+    ) async throws -> MonotonicInstant {
+        let confirmed = ConfirmedInstant(grantedAt)
+        let clock = clock
+        let client = client
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.waitForPredecessors(name, revision: revision) }
+            group.addTask {
+                while true {
+                    try await clock.sleep(until: clock.now() + ttl / 3)
+                    let sentAt = clock.now()
+                    guard try await client.keepAlive(lease: leaseID) != nil else {
+                        throw LockError(
+                            .backendFailure, "the lease of a waiter for lock '\(name)' expired while it waited")
+                    }
+                    confirmed.set(sentAt)
+                }
+            }
+            group.addTask {
+                try await clock.sleep(until: giveUpAt)
+                throw LockError(.notAcquired, "lock '\(name)' was not free within \(wait)")
+            }
+            defer { group.cancelAll() }
+            _ = try await group.next()
+        }
+        return confirmed.get()
+    }
+
+    /// Returns once no key under the lock's folder has a create revision below `revision`:
+    /// watches the one just before, until it is deleted, and looks again.
+    private func waitForPredecessors(_ name: String, revision: Int64) async throws {
+        let folder = Data(folder(name).utf8)
+        while true {
+            var before = EtcdRequests.range(under: folder)
+            before.sortTarget = .create
+            before.sortOrder = .descend
+            before.limit = 1
+            before.maxCreateRevision = revision - 1
+            let response = try await client.range(before)
+            guard let predecessor = response.kvs.first else { return }
+            try await client.watch(
+                prefix: String(decoding: predecessor.key, as: UTF8.self), exactKey: true,
+                from: response.header.revision + 1
+            ) { events, _ in
+                events.contains { $0.kind == .delete } ? .stop : .continue
+            }
+        }
+    }
+
+    /// Revokes a lease that holds nothing now (a try that found the lock held, a wait that
+    /// ended); runs to the end even when the caller was cancelled.
+    private func giveBack(_ leaseID: Int64) async {
+        let client = client
+        // A task of its own, awaited: the caller's cancellation must not stop the revoke.
+        await Task { _ = try? await client.revokeLease(leaseID) }.value
+    }
+
+    /// What a failure means to the lock's caller.
+    static func lockError(_ error: any Error, doing what: String) -> any Error {
+        switch error {
+        case is LockError, is CancellationError: return error
+        default: return LockError(.backendFailure, "cannot \(what): \(error)")
+        }
+    }
+}
+
+/// An instant that one task sets and another reads.
+final class ConfirmedInstant: Sendable {
+    private let value: Mutex<MonotonicInstant>
+    init(_ instant: MonotonicInstant) { value = Mutex(instant) }
+    func get() -> MonotonicInstant { value.withLock { $0 } }
+    func set(_ instant: MonotonicInstant) { value.withLock { $0 = instant } }
+}

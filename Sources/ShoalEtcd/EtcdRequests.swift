@@ -1,0 +1,59 @@
+import Foundation
+
+/// Builders for the parts of etcd requests that the lock and the registry put together.
+enum EtcdRequests {
+    /// A comparison that holds when `key`'s create revision is `revision` (0: it does not exist).
+    static func createRevision(of key: Data, is revision: Int64) -> Etcdserverpb_Compare {
+        var compare = Etcdserverpb_Compare()
+        compare.key = key
+        compare.target = .create
+        compare.result = .equal
+        compare.createRevision = revision
+        return compare
+    }
+
+    static func put(_ key: Data, _ value: Data, lease: Int64 = 0) -> Etcdserverpb_RequestOp {
+        var put = Etcdserverpb_PutRequest()
+        put.key = key
+        put.value = value
+        put.lease = lease
+        var op = Etcdserverpb_RequestOp()
+        op.requestPut = put
+        return op
+    }
+
+    static func get(_ key: Data) -> Etcdserverpb_RequestOp {
+        var range = Etcdserverpb_RangeRequest()
+        range.key = key
+        var op = Etcdserverpb_RequestOp()
+        op.requestRange = range
+        return op
+    }
+
+    static func delete(_ key: Data) -> Etcdserverpb_RequestOp {
+        var delete = Etcdserverpb_DeleteRangeRequest()
+        delete.key = key
+        var op = Etcdserverpb_RequestOp()
+        op.requestDeleteRange = delete
+        return op
+    }
+
+    /// A read of every key under `prefix`.
+    static func range(under prefix: Data) -> Etcdserverpb_RangeRequest {
+        var range = Etcdserverpb_RangeRequest()
+        range.key = prefix
+        range.rangeEnd = Data(prefixRangeEnd(Array(prefix)))
+        return range
+    }
+
+    /// A read of the key under `prefix` with the lowest create revision.
+    static func first(under prefix: Data) -> Etcdserverpb_RequestOp {
+        var range = range(under: prefix)
+        range.sortTarget = .create
+        range.sortOrder = .ascend
+        range.limit = 1
+        var op = Etcdserverpb_RequestOp()
+        op.requestRange = range
+        return op
+    }
+}
