@@ -5,7 +5,7 @@ import ShoalTesting
 import Synchronization
 import Testing
 
-@Suite("EtcdClient against real etcd", .serialized)
+@Suite("EtcdClient against real etcd", .serialized, .timeLimit(.minutes(1)))
 struct EtcdClientTests {
     static func configuration(_ cluster: EtcdCluster) throws -> EtcdConfiguration {
         EtcdConfiguration(endpoints: try cluster.endpoints.map { try EtcdEndpoint($0) })

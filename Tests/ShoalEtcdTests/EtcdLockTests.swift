@@ -6,7 +6,7 @@ import ShoalTesting
 import Synchronization
 import Testing
 
-@Suite("EtcdLock on a real etcd cluster", .serialized)
+@Suite("EtcdLock on a real etcd cluster", .serialized, .timeLimit(.minutes(2)))
 struct EtcdLockTests {
     @Test("take, refuse while held, renew, release once; the next holder's fencing token is higher")
     func lifecycle() async throws {

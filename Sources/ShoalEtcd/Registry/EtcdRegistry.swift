@@ -1,0 +1,368 @@
+import Foundation
+import ServiceLifecycle
+import ShoalCore
+import ShoalDiscovery
+import Synchronization
+
+/// A registry kept in an etcd cluster: every `shoal serve` (or Swift process) that reaches the
+/// cluster shares it, and a registration that was answered survives the loss of any minority
+/// of members.
+///
+/// ```swift
+/// let registry = EtcdRegistry(client: etcd)
+/// // run `registry` (and `etcd`) in a ServiceGroup: subscriptions are served while it runs
+/// for await snapshot in registry.subscribe("payments") { … }
+/// ```
+///
+/// - Each instance is a key, `<prefix>services/<service>/<id>`, holding its registration as
+///   JSON, on an etcd lease of its own with the registration's time-to-live (whole seconds,
+///   rounded up; etcd raises a lease below its minimum, about 1.5 s with default timings). A
+///   renewal is a keep-alive of that lease; when it lapses, etcd deletes the key itself, so no
+///   sweeper is needed and an expiry reaches every watcher as a deletion.
+/// - Registering an instance again with the same registration renews it and changes nothing;
+///   with a different one, it writes the key on a fresh lease and revokes the old.
+/// - Health verdicts are written into the instance's record, keeping its lease.
+/// - ``lookup(_:)`` is a linearizable range read of the service's folder. A snapshot's index
+///   is etcd's revision at the read (or the last change applied): it only grows, but it grows
+///   with changes to other keys too, so a blocking query may return the same instances with
+///   a higher index, as Consul's may.
+/// - ``run()`` keeps one watch on every service's folder and updates each watched service
+///   from its events; when etcd has compacted the history the watch needed, the watched
+///   services are read again in full.
+/// - While etcd cannot be reached, ``lookup(_:)`` serves the last snapshot it read, marked
+///   ``ServiceSnapshot/isStale``.
+///
+/// ``ServiceInstance/renewedAt`` is when the record was last written (a registration or a
+/// health change): keep-alives write nothing.
+public final class EtcdRegistry: ServiceRegistry, ServiceDiscovery, Service {
+    public let client: EtcdClient
+    /// Prepended to every key. Default `shoal/registry/`.
+    public let keyPrefix: String
+    /// Milliseconds since 1970, for the records' times.
+    private let wallClock: @Sendable () -> Int64
+    private let state = Mutex(State())
+    /// Services to read in full for their watchers, served by ``run()``.
+    private let loads: AsyncStream<String>
+    private let loadRequests: AsyncStream<String>.Continuation
+
+    private struct Watched {
+        var view: EtcdServiceView
+        var watchers: [Int: AsyncStream<ServiceSnapshot>.Continuation] = [:]
+
+        /// Gives every watcher the current snapshot. (A yield never calls a stream's
+        /// `onTermination`, so this may run under the registry's lock.)
+        func yield() {
+            let snapshot = view.snapshot
+            for watcher in watchers.values { watcher.yield(snapshot) }
+        }
+    }
+
+    private struct State {
+        var watched: [String: Watched] = [:]
+        var nextWatcher = 0
+        /// The last snapshot of each service read, for when etcd cannot be reached.
+        var cache: [String: ServiceSnapshot] = [:]
+    }
+
+    public init(
+        client: EtcdClient, keyPrefix: String = "shoal/registry/",
+        wallClock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+    ) {
+        self.client = client
+        self.keyPrefix = keyPrefix
+        self.wallClock = wallClock
+        (loads, loadRequests) = AsyncStream.makeStream()
+    }
+
+    var servicesFolder: String { keyPrefix + "services/" }
+    func folder(_ service: String) -> String { servicesFolder + service + "/" }
+    func key(_ service: String, _ id: String) -> String { folder(service) + id }
+
+    // MARK: Writes
+
+    public func register(_ instance: ServiceInstance, ttl: Duration) async throws -> ServiceInstance {
+        guard Self.ttlRange.contains(ttl) else {
+            throw DiscoveryError(.invalidArgument, field: "ttl", "must be between 1s and 1h, not \(ttl)")
+        }
+        let key = Data(key(instance.service, instance.id).utf8)
+        return try await backend("register \(instance.service)/\(instance.id)") {
+            while true {
+                let now = wallClock()
+                let existing = try await client.get(String(decoding: key, as: UTF8.self))
+                let previous = existing.flatMap { EtcdRegistryRecord.decode($0.value) }
+                let record = EtcdRegistryRecord(
+                    instance, ttl: ttl, registeredAt: previous?.registeredAt ?? now, writtenAt: now)
+                if let existing, let previous, previous.sameRegistration(as: record),
+                    try await client.keepAlive(lease: existing.lease) != nil
+                {
+                    return instance.stored(registeredAt: previous.registeredAt, renewedAt: now)
+                }
+                let lease = try await client.grantLease(ttl: Self.leaseSeconds(ttl)).id
+                var request = Etcdserverpb_TxnRequest()
+                var unchanged = EtcdRequests.createRevision(of: key, is: existing?.createRevision ?? 0)
+                if let existing {
+                    unchanged.target = .mod
+                    unchanged.modRevision = existing.modRevision
+                }
+                request.compare = [unchanged]
+                request.success = [EtcdRequests.put(key, record.json(), lease: lease)]
+                // Repeating it after a lost answer finds the key changed, and starts over.
+                guard try await client.txn(request, idempotent: true).succeeded else {
+                    _ = try? await client.revokeLease(lease)
+                    continue  // another write came between: read again
+                }
+                if let existing, existing.lease != 0 { _ = try? await client.revokeLease(existing.lease) }
+                return instance.stored(registeredAt: record.registeredAt, renewedAt: now)
+            }
+        }
+    }
+
+    public func renew(service: String, id: String) async throws -> Bool {
+        try await backend("renew \(service)/\(id)") {
+            guard let existing = try await client.get(key(service, id)), existing.lease != 0 else { return false }
+            return try await client.keepAlive(lease: existing.lease) != nil
+        }
+    }
+
+    public func deregister(service: String, id: String) async throws -> Bool {
+        try await backend("deregister \(service)/\(id)") {
+            guard let existing = try await client.get(key(service, id)) else { return false }
+            // Revoking the instance's own lease deletes its key, with one change event.
+            if existing.lease != 0 { return try await client.revokeLease(existing.lease) }
+            return try await client.delete(key(service, id)) == 1
+        }
+    }
+
+    public func setHealth(_ health: HealthStatus, service: String, id: String) async throws -> Bool {
+        let key = Data(key(service, id).utf8)
+        return try await backend("set the health of \(service)/\(id)") {
+            while true {
+                guard let existing = try await client.get(String(decoding: key, as: UTF8.self)),
+                    var record = EtcdRegistryRecord.decode(existing.value)
+                else { return false }
+                guard record.health != health.rawValue else { return true }
+                record.health = health.rawValue
+                record.writtenAt = wallClock()
+                var request = Etcdserverpb_TxnRequest()
+                var unchanged = EtcdRequests.createRevision(of: key, is: 0)
+                unchanged.target = .mod
+                unchanged.modRevision = existing.modRevision
+                request.compare = [unchanged]
+                var put = EtcdRequests.put(key, record.json())
+                put.requestPut.ignoreLease = true
+                request.success = [put]
+                if try await client.txn(request, idempotent: true).succeeded { return true }
+            }
+        }
+    }
+
+    // MARK: Reads
+
+    public func lookup(_ service: String) async throws -> ServiceSnapshot {
+        do {
+            let (keyValues, revision) = try await client.list(prefix: folder(service))
+            var view = EtcdServiceView(service: service, folder: folder(service))
+            _ = view.load(keyValues, at: revision)
+            let snapshot = view.snapshot
+            state.withLock { $0.cache[service] = snapshot }
+            return snapshot
+        } catch let error as EtcdError where error.code == .unavailable {
+            guard let cached = state.withLock({ $0.cache[service] }) else {
+                throw DiscoveryError(.backendFailure, "cannot look up \(service): \(error)")
+            }
+            return ServiceSnapshot(service: service, index: cached.index, instances: cached.instances, isStale: true)
+        } catch let error as EtcdError {
+            throw DiscoveryError(.backendFailure, "cannot look up \(service): \(error)")
+        }
+    }
+
+    public func services() async throws -> [ServiceSummary] {
+        try await backend("list services") {
+            let (keyValues, revision) = try await client.list(prefix: servicesFolder)
+            var counts: [String: (passing: Int, warning: Int, critical: Int)] = [:]
+            for keyValue in keyValues {
+                let path = keyValue.keyString.dropFirst(servicesFolder.count)
+                guard let slash = path.firstIndex(of: "/"), let record = EtcdRegistryRecord.decode(keyValue.value)
+                else { continue }
+                let service = String(path[..<slash])
+                var count = counts[service] ?? (0, 0, 0)
+                switch HealthStatus(rawValue: record.health) ?? .passing {
+                case .passing: count.passing += 1
+                case .warning: count.warning += 1
+                case .critical: count.critical += 1
+                }
+                counts[service] = count
+            }
+            return counts.keys.sorted().map { service in
+                let count = counts[service]!
+                return ServiceSummary(
+                    service: service, index: UInt64(revision), passing: count.passing, warning: count.warning,
+                    critical: count.critical)
+            }
+        }
+    }
+
+    public func subscribe(_ service: String) -> AsyncStream<ServiceSnapshot> {
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: ServiceSnapshot.self, bufferingPolicy: .bufferingNewest(1))
+        let (id, current) = state.withLock { state in
+            state.nextWatcher += 1
+            var watched =
+                state.watched[service] ?? Watched(view: EtcdServiceView(service: service, folder: folder(service)))
+            watched.watchers[state.nextWatcher] = continuation
+            state.watched[service] = watched
+            return (state.nextWatcher, watched.view.isLoaded ? watched.view.snapshot : nil)
+        }
+        continuation.onTermination = { [weak self] _ in
+            self?.state.withLock { state in
+                state.watched[service]?.watchers[id] = nil
+                if state.watched[service]?.watchers.isEmpty == true { state.watched[service] = nil }
+            }
+        }
+        if let current {
+            continuation.yield(current)
+        } else {
+            loadRequests.yield(service)  // served by run()
+        }
+        return stream
+    }
+
+    /// The number of watchers of `service`, for audits.
+    public func watcherCount(_ service: String) -> Int {
+        state.withLock { $0.watched[service]?.watchers.count ?? 0 }
+    }
+
+    // MARK: Background
+
+    /// Watches every service's folder and reads services in full for new watchers, until
+    /// graceful shutdown or cancellation; then finishes every subscription. The client must
+    /// run too (it is a service of its own, which the lock service may share).
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            // Reads for watchers start once the watch's first revision is known: a read is
+            // then at that revision or later, so no change falls between the two.
+            guard let from = await self.currentRevision() else { return }
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.watchServices(from: from + 1) }
+                group.addTask {
+                    await withDiscardingTaskGroup { loading in
+                        for await service in self.loads {
+                            loading.addTask { await self.load(service) }
+                        }
+                    }
+                }
+            }
+        }
+        close()
+    }
+
+    /// Finishes every subscription.
+    public func close() {
+        let watchers = state.withLock { state in
+            defer { state.watched = [:] }
+            return state.watched.values.flatMap(\.watchers.values)
+        }
+        loadRequests.finish()
+        for continuation in watchers { continuation.finish() }  // outside the lock: onTermination takes it
+    }
+
+    /// Reads `service` in full for its watchers, trying again while etcd cannot be reached.
+    private func load(_ service: String) async {
+        var failures = 0
+        while !Task.isCancelled {
+            guard state.withLock({ $0.watched[service] != nil }) else { return }
+            do {
+                let (keyValues, revision) = try await client.list(prefix: folder(service))
+                state.withLock { state in
+                    guard var watched = state.watched[service] else { return }
+                    let changed = watched.view.load(keyValues, at: revision)
+                    state.watched[service] = watched
+                    // Under the lock, so that snapshots reach each watcher in index order.
+                    if changed { watched.yield() }
+                }
+                return
+            } catch {
+                failures += 1
+                try? await client.clock.sleep(
+                    until: client.clock.now() + .milliseconds(min(100 * failures, 1000)))
+            }
+        }
+    }
+
+    /// etcd's revision now, trying again while etcd cannot be reached; `nil` once cancelled.
+    private func currentRevision() async -> Int64? {
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                var request = EtcdRequests.range(under: Data(servicesFolder.utf8))
+                request.countOnly = true
+                return try await client.range(request).header.revision
+            } catch {
+                failures += 1
+                try? await client.clock.sleep(until: client.clock.now() + .milliseconds(min(100 * failures, 1000)))
+            }
+        }
+        return nil
+    }
+
+    /// One watch on every service's folder, from `revision`; after a compaction, it starts
+    /// again from the revision then, and every watched service is read again in full.
+    private func watchServices(from revision: Int64) async {
+        var from = revision
+        while !Task.isCancelled {
+            do {
+                try await client.watch(prefix: servicesFolder, from: from) { events, revision in
+                    self.apply(events, through: revision)
+                    return .continue
+                }
+                return
+            } catch let error as EtcdError where error.code == .compacted {
+                guard let now = await currentRevision() else { return }
+                from = now + 1
+                let services = state.withLock { state in
+                    // The history between is gone: each view starts over from a full read.
+                    for name in state.watched.keys {
+                        state.watched[name]?.view = EtcdServiceView(service: name, folder: folder(name))
+                    }
+                    return Array(state.watched.keys)
+                }
+                for service in services { loadRequests.yield(service) }
+            } catch {
+                try? await client.clock.sleep(until: client.clock.now() + .milliseconds(200))
+            }
+        }
+    }
+
+    /// Applies a batch of the watch's events to the services they touch.
+    private func apply(_ events: [EtcdEvent], through revision: Int64) {
+        var byService: [String: [EtcdEvent]] = [:]
+        for event in events {
+            let path = event.keyValue.keyString.dropFirst(servicesFolder.count)
+            guard let slash = path.firstIndex(of: "/") else { continue }
+            byService[String(path[..<slash]), default: []].append(event)
+        }
+        state.withLock { state in
+            for (service, events) in byService {
+                guard var watched = state.watched[service] else { continue }
+                let changed = watched.view.apply(events, through: revision)
+                state.watched[service] = watched
+                if changed { watched.yield() }
+            }
+        }
+    }
+
+    /// Runs `body`, reporting etcd's failures as the registry's.
+    private func backend<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as EtcdError {
+            throw DiscoveryError(.backendFailure, "cannot \(what): \(error)")
+        }
+    }
+
+    /// A time-to-live in whole seconds, rounded up.
+    static func leaseSeconds(_ ttl: Duration) -> Int64 {
+        let (seconds, attoseconds) = ttl.components
+        return seconds + (attoseconds > 0 ? 1 : 0)
+    }
+}
