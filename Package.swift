@@ -192,6 +192,7 @@ let package = Package(
                 "ShoalAdmin",
                 "ShoalGateway",
                 "ShoalClient",
+                "ShoalEtcd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -3,16 +3,19 @@ import Dispatch
 import Foundation
 import ShoalClient
 import ShoalCore
+import ShoalEtcd
 import ShoalLock
 import ShoalRedis
 
-/// `shoal lock`: a distributed `flock(1)`, on Redis or through a `shoal serve`.
+/// `shoal lock`: a distributed `flock(1)`, on Redis, on etcd or through a `shoal serve`.
 struct LockCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lock",
-        abstract: "Run a command while holding a lock on Redis or a shoal serve, renewing it until the command exits.",
+        abstract:
+            "Run a command while holding a lock on Redis, etcd or a shoal serve, renewing it until the command exits.",
         usage: """
             shoal lock --redis redis://HOST:PORT[/DB] --name NAME [--ttl 10s] [--wait 30s | --no-wait] -- COMMAND [ARGS…]
+            shoal lock --etcd http://HOST:PORT[,http://HOST:PORT…] --name NAME … -- COMMAND [ARGS…]
             shoal lock --server http://HOST:PORT [--token T] --name NAME … -- COMMAND [ARGS…]
             shoal lock --server https://HOST:PORT --server-ca CA.pem [--client-cert C --client-key K] …
             """,
@@ -26,13 +29,15 @@ struct LockCommand: AsyncParsableCommand {
             SIGINT and SIGHUP sent to shoal are passed on to the command; while waiting for \
             the lock, they end the wait (leaving the line) and shoal exits 128 + the signal. \
             SHOAL_REDIS_URL stands in for --redis, which also takes the Sentinel form \
-            (redis-sentinel://HOST[:PORT],…#PRIMARY): the lock follows failovers. With --server, the lock is taken through \
+            (redis-sentinel://HOST[:PORT],…#PRIMARY): the lock follows failovers. With --etcd \
+            (or SHOAL_ETCD_ENDPOINTS), the lock is held in an etcd cluster, which grants it \
+            through its quorum; the fencing token is the lock key's create revision. With --server, the lock is taken through \
             the lock API of a shoal serve (its admin address), which holds it in Redis or \
             in its own memory; SHOAL_TOKEN stands in for --token.
 
             Exit codes: the command's own (128 + N if signal N ended it) after it ran with \
             the lock held; 75 the lock was not free within --wait, or at once with \
-            --no-wait; 76 the lock was lost while the command ran; 69 Redis or the server \
+            --no-wait; 76 the lock was lost while the command ran; 69 Redis, etcd or the server \
             could not be reached, or fewer than --replicas replicas had the grant; 127 the \
             command could not be started; 2 bad usage (also when the server refuses the \
             token, the name or a time).
@@ -40,6 +45,8 @@ struct LockCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var redisOptions: RedisOptions
+
+    @OptionGroup var etcdOptions: EtcdOptions
 
     @Option(
         help: "A shoal serve's admin address, http://HOST:PORT: take the lock through its lock API instead of Redis.")
@@ -91,12 +98,21 @@ struct LockCommand: AsyncParsableCommand {
             try await Self.closing({ await locks.close() }) {
                 try await locks.running { try await run(with: locks, settings) }
             }
+        case .etcd(let configuration):
+            let client: EtcdClient
+            do {
+                client = try EtcdClient(configuration)
+            } catch {
+                throw UsageError("--etcd: \(error.message)")
+            }
+            try await client.running { try await run(with: EtcdLock(client: client), settings) }
         case .server(let url, let token, let trust):
             let locks: HTTPLockClient
             do {
-                locks = try trust.map { trust throws(AdminTrustError) in
-                    try HTTPLockClient(server: url, token: token, trust: trust)
-                } ?? HTTPLockClient(server: url, token: token)
+                locks =
+                    try trust.map { trust throws(AdminTrustError) in
+                        try HTTPLockClient(server: url, token: token, trust: trust)
+                    } ?? HTTPLockClient(server: url, token: token)
             } catch {
                 throw UsageError("\(error) (--server-ca, --client-cert, --client-key)")
             }
@@ -198,6 +214,7 @@ struct LockCommand: AsyncParsableCommand {
 
     private enum Backend {
         case redis(RedisConfiguration)
+        case etcd(EtcdConfiguration)
         case server(String, token: String?, trust: AdminTrust?)
     }
 
@@ -214,6 +231,7 @@ struct LockCommand: AsyncParsableCommand {
         let backend: Backend
         if let server {
             guard redisOptions.redis == nil else { throw UsageError("--server and --redis cannot be used together") }
+            guard etcdOptions.etcd == nil else { throw UsageError("--server and --etcd cannot be used together") }
             guard let url = URL(string: server), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
                 throw UsageError("--server must be a URL such as http://127.0.0.1:8081, not '\(server)'")
             }
@@ -239,10 +257,20 @@ struct LockCommand: AsyncParsableCommand {
                 throw UsageError("--server-ca, --client-cert and --client-key go with --server")
             }
             guard replicas >= 0 else { throw UsageError("--replicas must not be negative, not \(replicas)") }
-            backend = .redis(try redisOptions.configuration())
+            if let etcd = try etcdOptions.configurationIfGiven() {
+                guard redisOptions.redis == nil else { throw UsageError("--etcd and --redis cannot be used together") }
+                if replicas != 0 { throw UsageError("--replicas goes with --redis (etcd grants through its quorum)") }
+                backend = .etcd(etcd)
+            } else {
+                backend = .redis(try redisOptions.configuration())
+            }
         }
         let ttl = try DurationParsing.parse(ttl, flag: "--ttl")
         guard ttl >= .milliseconds(100) else { throw UsageError("--ttl must be at least 100ms, not \(self.ttl)") }
+        if case .etcd = backend, ttl < .seconds(1) {
+            throw UsageError(
+                "--ttl must be at least 1s with --etcd (etcd's leases last whole seconds), not \(self.ttl)")
+        }
         if noWait && wait != nil { throw UsageError("--wait and --no-wait cannot be used together") }
         let wait = noWait ? nil : try DurationParsing.parse(wait ?? "30s", flag: "--wait")
         let grace = try DurationParsing.parse(grace, flag: "--grace")

@@ -43,7 +43,9 @@ final class AdminTLS: Sendable {
 
     private static func context(_ settings: ServeSettings) throws(UsageError) -> NIOSSLContext {
         guard let certificate = settings.adminTLSCertificate, let key = settings.adminTLSKey else {
-            throw UsageError("TLS on the admin API needs \(ServeSetting.adminTLSCertificate.flag) and \(ServeSetting.adminTLSKey.flag)")
+            throw UsageError(
+                "TLS on the admin API needs \(ServeSetting.adminTLSCertificate.flag) and \(ServeSetting.adminTLSKey.flag)"
+            )
         }
         let (chain, privateKey) = try ServeTLS.pair(
             certificate: certificate, key: key, source: nil,

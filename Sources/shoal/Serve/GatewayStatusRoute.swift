@@ -1,7 +1,7 @@
-import ShoalAdmin
 import Foundation
 import Hummingbird
 import NIOFoundationCompat
+import ShoalAdmin
 import ShoalGateway
 
 /// `GET /v1/gateway` on the admin listener: the gateway's ``GatewayStatus`` as JSON, behind

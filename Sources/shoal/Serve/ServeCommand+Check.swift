@@ -25,7 +25,8 @@ extension ServeCommand {
         for route in settings.routes {
             let strip = route.stripPrefix ? ", prefix stripped" : ""
             let h2c = route.upstreamProtocol == .h2c ? ", h2c" : ""
-            let retried = route.retryGRPCStatuses.isEmpty
+            let retried =
+                route.retryGRPCStatuses.isEmpty
                 ? "" : ", retries grpc-status " + route.retryGRPCStatuses.map(String.init).joined(separator: ",")
             let slashes = route.allowsEncodedSlashes ? ", encoded slashes allowed" : ""
             lines.append(

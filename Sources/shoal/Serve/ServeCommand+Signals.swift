@@ -35,7 +35,8 @@ extension ServeCommand {
     static func reloadAdminTLS(_ tls: AdminTLS, _ settings: ServeSettings) {
         do {
             try tls.reload(settings)
-            StandardError.write("shoal: SIGHUP: new admin connections get the certificate in \(settings.adminTLSCertificate ?? "")\n")
+            StandardError.write(
+                "shoal: SIGHUP: new admin connections get the certificate in \(settings.adminTLSCertificate ?? "")\n")
         } catch {
             StandardError.write("shoal: SIGHUP: \(error.message); the admin API's certificate in use stays\n")
         }

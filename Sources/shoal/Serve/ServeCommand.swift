@@ -9,6 +9,7 @@ import ServiceLifecycle
 import ShoalAdmin
 import ShoalCore
 import ShoalDiscovery
+import ShoalEtcd
 import ShoalGateway
 import ShoalLock
 import ShoalRedis
@@ -24,7 +25,8 @@ struct ServeCommand: AsyncParsableCommand {
             service its route names (--route, or routes in the file). The registry is in \
             memory unless --redis names a Redis server, which several `shoal serve` \
             processes may share; a redis-sentinel:// URL names the sentinels of a primary, \
-            which shoal follows through failovers. The admin API (registry, /metrics, /healthz) listens on \
+            which shoal follows through failovers. --etcd names the members of an etcd \
+            cluster instead, which keeps the registry and the locks through its quorum. The admin API (registry, /metrics, /healthz) listens on \
             --admin. With --token every /v1 request, and /metrics, must carry \
             `Authorization: Bearer <token>`; --tokens names a file of tokens, each with only \
             the rights it needs (see shoal token --help). An admin address that is not \
@@ -43,6 +45,9 @@ struct ServeCommand: AsyncParsableCommand {
               --insecure   SHOAL_INSECURE    insecure: true
               --redis      SHOAL_REDIS_URL   redis: {url: redis://127.0.0.1:6379}
               --redis-ca   SHOAL_REDIS_CA    redis: {ca: /etc/shoal/ca.pem}
+              --etcd       SHOAL_ETCD_ENDPOINTS  etcd: {endpoints: "http://10.0.0.1:2379,http://10.0.0.2:2379"}
+              --etcd-ca, --etcd-cert, --etcd-key  SHOAL_ETCD_CA, …  etcd: {ca: …, cert: …, key: …}
+              --etcd-user, --etcd-password  SHOAL_ETCD_USER, SHOAL_ETCD_PASSWORD  etcd: {user: …, password: …}
               --listen     SHOAL_LISTEN      listen: 127.0.0.1:8080
               --threads    SHOAL_THREADS     threads: 2
               --tls-cert   SHOAL_TLS_CERT    tls: {cert: /etc/shoal/cert.pem}
@@ -94,8 +99,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Where the admin API listens, HOST:PORT (default: \(ServeSettings.defaultAdmin)).")
     var admin: String?
 
-    /// Where the registry is kept; in memory when no Redis server is named.
+    /// Where the registry is kept; in memory when no Redis server or etcd cluster is named.
     @OptionGroup var redisOptions: RedisOptions
+
+    @OptionGroup var etcdOptions: EtcdOptions
 
     @Option(help: "Require this bearer token on /v1 requests. Default: $SHOAL_TOKEN.")
     var token: String?
@@ -105,7 +112,8 @@ struct ServeCommand: AsyncParsableCommand {
         help: "A YAML file of named tokens, each with its rights (see shoal token). Default: $SHOAL_TOKENS_FILE.")
     var tokensFile: String?
 
-    @Option(name: .customLong("admin-tls-cert"), help: "Serve the admin API over HTTPS with this certificate chain (PEM).")
+    @Option(
+        name: .customLong("admin-tls-cert"), help: "Serve the admin API over HTTPS with this certificate chain (PEM).")
     var adminTLSCertificate: String?
 
     @Option(name: .customLong("admin-tls-key"), help: "The private key of --admin-tls-cert (PEM).")
@@ -190,16 +198,46 @@ struct ServeCommand: AsyncParsableCommand {
         let registry: any ServiceRegistry & ServiceDiscovery & Service
         let locks: any DistributedLock & LockListing
         var redisLocks: RedisLock?
-        if let url = settings.redisURL {
+        var etcd: EtcdClient?
+        let backend: String
+        if let endpoints = settings.etcdEndpoints {
+            if settings.redisURL != nil {
+                throw UsageError("--etcd and --redis both name where to keep the registry and locks: give one")
+            }
+            let configuration = try EtcdOptions.configuration(
+                endpoints: endpoints, ca: settings.etcdCA, certificate: settings.etcdCertificate, key: settings.etcdKey,
+                user: settings.etcdUser, password: settings.etcdPassword)
+            let client: EtcdClient
+            do {
+                client = try EtcdClient(configuration)
+            } catch {
+                throw UsageError("--etcd: \(error.message)")
+            }
+            etcd = client
+            registry = EtcdRegistry(client: client)
+            locks = EtcdLock(client: client)
+            backend = "etcd"
+        } else if let url = settings.redisURL {
             let redis = try RedisOptions.configuration(url: url, ca: settings.redisCA)
             // Registrations accepted here are put back if Redis loses them (anti-entropy).
             registry = ReassertingRegistry(RedisRegistry(configuration: redis))
             redisLocks = RedisLock(configuration: redis)
             locks = redisLocks!
+            backend = "Redis"
         } else {
-            if settings.redisCA != nil { throw UsageError("--redis-ca needs a rediss:// (or rediss-sentinel://) URL in --redis") }
+            if settings.redisCA != nil {
+                throw UsageError("--redis-ca needs a rediss:// (or rediss-sentinel://) URL in --redis")
+            }
+            if settings.etcdCA != nil || settings.etcdCertificate != nil || settings.etcdKey != nil
+                || settings.etcdUser != nil || settings.etcdPassword != nil
+            {
+                throw UsageError(
+                    "the etcd settings (--etcd-ca, --etcd-cert, --etcd-key, --etcd-user, --etcd-password) go with --etcd"
+                )
+            }
             registry = EmbeddedRegistry()
             locks = EmbeddedLock()
+            backend = "memory"
         }
         let tls = try ServeTLS.configuration(settings)
         let tracing = try settings.otlpEndpoint.map { endpoint throws(UsageError) in
@@ -229,7 +267,7 @@ struct ServeCommand: AsyncParsableCommand {
             print(
                 Self.summary(
                     settings, tls: tls != nil, adminTLS: adminTLS != nil,
-                    state: settings.redisURL == nil ? "memory" : "Redis"))
+                    state: backend))
             return
         }
         let checker = HealthChecker(registry: registry)
@@ -237,7 +275,6 @@ struct ServeCommand: AsyncParsableCommand {
             registry: registry, checker: checker, locks: locks, gateway: gateway, tokens: tokens)
         var logger = Logger(label: "shoal")
         logger.logLevel = .warning
-        let backend = registry is ReassertingRegistry ? "Redis" : "memory"
         let adminScheme = adminTLS == nil ? "http" : "https"
         let application = Application(
             router: router, server: adminTLS.map(AdminTLSChannel<HTTP1Channel>.server) ?? .http1(),
@@ -259,8 +296,11 @@ struct ServeCommand: AsyncParsableCommand {
             "shoal: gateway on \(scheme)://\(gatewayHost):\(bound) (\(routes), \(threads))\n"
         }
         let services: [any Service] =
-            (tracing.map { [$0.service] } ?? []) + (redisLocks.map { [$0] } ?? [])
-            + [registry, checker, gateway, application, ServeSignals(gateway: gateway, tokens: tokens, adminTLS: adminTLS, settings: settings)]
+            (tracing.map { [$0.service] } ?? []) + (redisLocks.map { [$0] } ?? []) + (etcd.map { [$0] } ?? [])
+            + [
+                registry, checker, gateway, application,
+                ServeSignals(gateway: gateway, tokens: tokens, adminTLS: adminTLS, settings: settings),
+            ]
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services.map { .init(service: $0, failureTerminationBehavior: .gracefullyShutdownGroup) }
@@ -296,6 +336,12 @@ struct ServeCommand: AsyncParsableCommand {
         set(.adminTLSClientCA, adminTLSClientCA)
         set(.redisURL, redisOptions.redis, secret: true)
         set(.redisCA, redisOptions.redisCA)
+        set(.etcdEndpoints, etcdOptions.etcd)
+        set(.etcdCA, etcdOptions.etcdCA)
+        set(.etcdCertificate, etcdOptions.etcdCertificate)
+        set(.etcdKey, etcdOptions.etcdKey)
+        set(.etcdUser, etcdOptions.etcdUser)
+        set(.etcdPassword, etcdOptions.etcdPassword, secret: true)
         set(.listen, listen)
         set(.tlsCertificate, tlsCertificate)
         set(.tlsKey, tlsKey)

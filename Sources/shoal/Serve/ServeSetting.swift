@@ -36,6 +36,16 @@ struct ServeSetting: Sendable, Hashable {
         key: "insecure", flag: "--insecure", summary: "allow a non-loopback admin address without a token")
     static let redisURL = ServeSetting(key: "redis.url", flag: "--redis", summary: "the Redis server")
     static let redisCA = ServeSetting(key: "redis.ca", flag: "--redis-ca", summary: "CA certificates for rediss://")
+    static let etcdEndpoints = ServeSetting(
+        key: "etcd.endpoints", flag: "--etcd", summary: "the etcd cluster's members, comma-separated")
+    static let etcdCA = ServeSetting(
+        key: "etcd.ca", flag: "--etcd-ca", summary: "CA certificates for https:// etcd members")
+    static let etcdCertificate = ServeSetting(
+        key: "etcd.cert", flag: "--etcd-cert", summary: "the client certificate chain for etcd (PEM)")
+    static let etcdKey = ServeSetting(
+        key: "etcd.key", flag: "--etcd-key", summary: "the private key of etcd.cert (PEM)")
+    static let etcdUser = ServeSetting(key: "etcd.user", flag: "--etcd-user", summary: "etcd's user name")
+    static let etcdPassword = ServeSetting(key: "etcd.password", flag: "--etcd-password", summary: "etcd's password")
     static let listen = ServeSetting(key: "listen", flag: "--listen", summary: "gateway address")
     static let threads = ServeSetting(key: "threads", flag: "--threads", summary: "the gateway's event-loop threads")
     static let accessLog = ServeSetting(
@@ -70,7 +80,9 @@ struct ServeSetting: Sendable, Hashable {
 
     /// Every setting `shoal serve` reads, but the routes'.
     static let all: [ServeSetting] = [
-        admin, token, tokensFile, adminTLSCertificate, adminTLSKey, adminTLSClientCA, insecure, redisURL, redisCA, listen, threads, tlsCertificate, tlsKey, tlsDirectory, tlsClientCA,
+        admin, token, tokensFile, adminTLSCertificate, adminTLSKey, adminTLSClientCA, insecure, redisURL, redisCA,
+        etcdEndpoints, etcdCA, etcdCertificate, etcdKey, etcdUser, etcdPassword, listen, threads, tlsCertificate,
+        tlsKey, tlsDirectory, tlsClientCA,
         accessLog,
         otlpEndpoint,
         maxHeaderBytes, headerTimeout,

@@ -23,6 +23,13 @@ struct ServeSettings: Sendable {
     var insecure: Bool
     var redisURL: String?
     var redisCA: String?
+    /// The etcd cluster's members, comma-separated, and how to reach them.
+    var etcdEndpoints: String?
+    var etcdCA: String?
+    var etcdCertificate: String?
+    var etcdKey: String?
+    var etcdUser: String?
+    var etcdPassword: String?
     var listen: String
     var threads: Int
     /// The PEM files of the gateway's TLS certificate chain and key; plain HTTP when `nil`.
@@ -130,6 +137,12 @@ struct ServeSettings: Sendable {
             insecure: reader.bool(forKey: ConfigKey(ServeSetting.insecure.key), default: false),
             redisURL: string(.redisURL, secret: true),
             redisCA: string(.redisCA),
+            etcdEndpoints: string(.etcdEndpoints),
+            etcdCA: string(.etcdCA),
+            etcdCertificate: string(.etcdCertificate),
+            etcdKey: string(.etcdKey),
+            etcdUser: string(.etcdUser),
+            etcdPassword: string(.etcdPassword, secret: true),
             listen: string(.listen) ?? defaultListen,
             threads: reader.int(forKey: ConfigKey(ServeSetting.threads.key), default: defaultThreads),
             tlsCertificate: string(.tlsCertificate),

@@ -1,8 +1,9 @@
-#if !SHOAL_WITHOUT_OTLP
-import OTel
-#endif
 import ServiceLifecycle
 import Tracing
+
+#if !SHOAL_WITHOUT_OTLP
+    import OTel
+#endif
 
 /// The tracer `shoal serve` gives its gateway when `--otlp-endpoint` names an OpenTelemetry
 /// collector: swift-otel's, exporting spans in batches over OTLP/HTTP (protobuf). Only traces:
@@ -22,24 +23,24 @@ enum ServeTracing {
             )
         }
         #if SHOAL_WITHOUT_OTLP
-        throw UsageError(
-            "this shoal was built without the OTLP exporter (SHOAL_WITHOUT_OTLP, as scripts/sanitize builds it); build it without that variable to use \(ServeSetting.otlpEndpoint.sources)"
-        )
+            throw UsageError(
+                "this shoal was built without the OTLP exporter (SHOAL_WITHOUT_OTLP, as scripts/sanitize builds it); build it without that variable to use \(ServeSetting.otlpEndpoint.sources)"
+            )
         #else
-        var configuration = OTel.Configuration.default
-        configuration.serviceName = "shoal"
-        configuration.diagnosticLogLevel = .warning
-        configuration.metrics.enabled = false
-        configuration.logs.enabled = false
-        configuration.traces.otlpExporter.endpoint =
-            (endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint) + "/v1/traces"
-        configuration.traces.otlpExporter.protocol = .httpProtobuf
-        do {
-            let backend = try OTel.makeTracingBackend(configuration: configuration)
-            return (backend.factory, backend.service)
-        } catch {
-            throw UsageError("the OTLP exporter cannot be set up (\(ServeSetting.otlpEndpoint.sources)): \(error)")
-        }
+            var configuration = OTel.Configuration.default
+            configuration.serviceName = "shoal"
+            configuration.diagnosticLogLevel = .warning
+            configuration.metrics.enabled = false
+            configuration.logs.enabled = false
+            configuration.traces.otlpExporter.endpoint =
+                (endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint) + "/v1/traces"
+            configuration.traces.otlpExporter.protocol = .httpProtobuf
+            do {
+                let backend = try OTel.makeTracingBackend(configuration: configuration)
+                return (backend.factory, backend.service)
+            } catch {
+                throw UsageError("the OTLP exporter cannot be set up (\(ServeSetting.otlpEndpoint.sources)): \(error)")
+            }
         #endif
     }
 }
