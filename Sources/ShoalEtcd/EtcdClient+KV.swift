@@ -66,7 +66,7 @@ extension EtcdClient {
 
     /// A transaction. `idempotent`: its comparisons make a second application do nothing
     /// new, so it may be repeated on another member when a try fails.
-    func txn(_ request: Etcdserverpb_TxnRequest, idempotent: Bool) async throws -> Etcdserverpb_TxnResponse {
+    package func txn(_ request: Etcdserverpb_TxnRequest, idempotent: Bool) async throws -> Etcdserverpb_TxnResponse {
         try await call("transaction", idempotent: idempotent) { [request] client, metadata, options in
             try await Etcdserverpb_KV.Client(wrapping: client).txn(request, metadata: metadata, options: options)
         }

@@ -20,6 +20,14 @@ struct BenchLockCommand: AsyncParsableCommand {
 
     @OptionGroup var redisOptions: RedisOptions
 
+    @OptionGroup var etcdOptions: EtcdOptions
+
+    @Flag(
+        help:
+            "With --etcd: measure etcd's own rate for one transaction instead (each cycle one write transaction on a key of the client's), the reference for lock cycles."
+    )
+    var rawTransactions = false
+
     @Option(help: "Clients contending for the lock.")
     var clients: Int = 1
 
@@ -42,6 +50,11 @@ struct BenchLockCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
+        if let etcd = try etcdOptions.configurationIfGiven() {
+            guard redisOptions.redis == nil else { throw UsageError("--etcd and --redis cannot be used together") }
+            try await runOnEtcd(etcd)
+            return
+        }
         let configuration = try redisOptions.configuration()
         guard (1...256).contains(clients) else { throw UsageError("--clients must be in 1...256, not \(clients)") }
         let hold = try DurationParsing.parse(hold, flag: "--hold")
