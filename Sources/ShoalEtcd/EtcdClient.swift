@@ -92,7 +92,13 @@ public final class EtcdClient: Service, Sendable {
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 for member in members {
-                    group.addTask { try await member.runConnections() }
+                    group.addTask {
+                        do {
+                            try await member.runConnections()
+                        } catch let error as RuntimeError where error.code == .clientIsStopped {
+                            // Shut down before it ran (a body that made no call): nothing to close.
+                        }
+                    }
                 }
             }
         } onGracefulShutdown: {

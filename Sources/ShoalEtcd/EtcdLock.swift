@@ -22,8 +22,11 @@ import Synchronization
 /// - **Waiting** is a line ordered by create revision: each waiter watches only the key
 ///   just before its own, so a release wakes one waiter, not all (no thundering herd). Its
 ///   lease is kept alive while it waits.
-/// - **Renewal** is a keep-alive of the lease; **release** revokes it, which deletes the key.
-///   A holder that dies stops renewing, its lease expires and etcd deletes its key.
+/// - **Renewal** is a keep-alive of the lease, and a read that the holding's key is still
+///   there. **Release** deletes the key (only as this holding made it) and keeps the lease,
+///   still alive, for this service's next holding of the same length: a take-and-release cycle
+///   is then two writes. A holder that dies stops renewing, its lease expires and etcd deletes
+///   its key.
 /// - The **fencing token** is the owner key's create revision: etcd's revision only grows,
 ///   through leader changes too, so each later owner's token is higher.
 ///
@@ -37,6 +40,16 @@ public final class EtcdLock: DistributedLock {
     /// Prepended to every lock's name to make its keys. Default `shoal/locks/`.
     public let keyPrefix: String
 
+    /// Leases of released holdings, by length in whole seconds, for the next holdings.
+    private let spares = Mutex<[Int64: [SpareLease]]>([:])
+    /// The most spare leases kept of each length.
+    static let sparesPerTTL = 4
+
+    struct SpareLease {
+        let id: Int64
+        let confirmedUntil: MonotonicInstant
+    }
+
     public init(client: EtcdClient, keyPrefix: String = "shoal/locks/") {
         self.client = client
         self.keyPrefix = keyPrefix
@@ -44,14 +57,14 @@ public final class EtcdLock: DistributedLock {
 
     public func tryAcquire(_ name: String, ttl: Duration) async throws -> LockLease? {
         let seconds = try Self.leaseSeconds(name, ttl: ttl)
-        let (leaseID, grantedAt) = try await grant(name, seconds: seconds)
+        let (leaseID, confirmedUntil) = try await leaseForHolding(name, seconds: seconds, ttl: ttl)
         do {
             let place = try await join(name, lease: leaseID)
             guard place.owns else {
                 await giveBack(leaseID)
                 return nil
             }
-            return lease(name, leaseID, fencing: place.revision, ttl: ttl, confirmedAt: grantedAt)
+            return lease(name, leaseID, fencing: place.revision, ttl: ttl, confirmedUntil: confirmedUntil)
         } catch {
             await giveBack(leaseID)
             throw Self.lockError(error, doing: "acquire lock '\(name)'")
@@ -64,14 +77,16 @@ public final class EtcdLock: DistributedLock {
         let seconds = try Self.leaseSeconds(name, ttl: ttl)
         guard wait >= .zero else { throw LockError(.invalidArgument, "wait must not be negative, not \(wait)") }
         let giveUpAt = clock.now() + wait
-        let (leaseID, grantedAt) = try await grant(name, seconds: seconds)
+        let (leaseID, confirmedUntil) = try await leaseForHolding(name, seconds: seconds, ttl: ttl)
         do {
             let place = try await join(name, lease: leaseID)
-            if place.owns { return lease(name, leaseID, fencing: place.revision, ttl: ttl, confirmedAt: grantedAt) }
+            if place.owns {
+                return lease(name, leaseID, fencing: place.revision, ttl: ttl, confirmedUntil: confirmedUntil)
+            }
             let confirmedAt = try await waitInLine(
-                name, lease: leaseID, revision: place.revision, ttl: ttl, grantedAt: grantedAt, giveUpAt: giveUpAt,
-                wait: wait)
-            let lease = lease(name, leaseID, fencing: place.revision, ttl: ttl, confirmedAt: confirmedAt)
+                name, lease: leaseID, revision: place.revision, ttl: ttl, grantedAt: confirmedUntil + (.zero - ttl),
+                giveUpAt: giveUpAt, wait: wait)
+            let lease = lease(name, leaseID, fencing: place.revision, ttl: ttl, confirmedUntil: confirmedAt + ttl)
             // Kept alive while waiting, but perhaps a while ago: hand over a fresh lease.
             if lease.confirmedUntil - clock.now() >= ttl / 2 { return lease }
             return try await renew(lease)
@@ -101,17 +116,44 @@ public final class EtcdLock: DistributedLock {
                 name: lease.name, fencingToken: lease.fencingToken,
                 reason: "etcd no longer has its lease (it expired, and its key with it)")
         }
+        // The lease may outlive the holding (kept for the next one after a release, or the key
+        // deleted by hand): the holding is its key, as made.
+        let holding: EtcdKeyValue?
+        do {
+            holding = try await client.get(key(lease.name, lease: try Self.leaseID(lease)))
+        } catch {
+            throw LockError(.backendFailure, "cannot renew lock '\(lease.name)': \(error)")
+        }
+        guard let holding, holding.createRevision == Int64(lease.fencingToken) else {
+            throw LockLost(
+                name: lease.name, fencingToken: lease.fencingToken,
+                reason: "its key in etcd is gone (it was released, or deleted)")
+        }
         return LockLease(
             name: lease.name, token: lease.token, fencingToken: lease.fencingToken, ttl: lease.ttl,
             confirmedUntil: sentAt + lease.ttl)
     }
 
+    /// Deletes the holding's key, which frees the lock, and keeps its lease for the next
+    /// holding of the same time-to-live (see ``leaseForHolding(_:seconds:ttl:)``).
     public func release(_ lease: LockLease) async throws -> LockReleaseOutcome {
+        let leaseID = try Self.leaseID(lease)
+        let key = Data(key(lease.name, lease: leaseID).utf8)
+        var request = Etcdserverpb_TxnRequest()
+        // Only this holding's key as it was made: never a later holding's on the same lease.
+        request.compare = [EtcdRequests.createRevision(of: key, is: Int64(lease.fencingToken))]
+        request.success = [EtcdRequests.delete(key)]
+        let released: Bool
         do {
-            return try await client.revokeLease(try Self.leaseID(lease)) ? .released : .notHeld
+            // Repeating it after a lost answer finds the key gone, and says not held.
+            released = try await client.txn(request, idempotent: true).succeeded
         } catch {
             throw LockError(.backendFailure, "cannot release lock '\(lease.name)': \(error)")
         }
+        guard released else { return .notHeld }
+        keepSpare(
+            leaseID, seconds: try Self.leaseSeconds(lease.name, ttl: lease.ttl), confirmedUntil: lease.confirmedUntil)
+        return .released
     }
 
     // MARK: Keys
@@ -150,21 +192,45 @@ public final class EtcdLock: DistributedLock {
 
     // MARK: Steps
 
-    private func grant(_ name: String, seconds: Int64) async throws -> (Int64, MonotonicInstant) {
+    /// A lease for a new holding, and until when it is confirmed: a lease a released holding
+    /// left, when one of the same whole seconds is confirmed for at least half of `ttl` more
+    /// (a cycle of take and release is then two writes, not three); otherwise a new grant.
+    private func leaseForHolding(
+        _ name: String, seconds: Int64, ttl: Duration
+    ) async throws -> (Int64, MonotonicInstant) {
+        let usableUntil = clock.now() + ttl / 2
+        let spare = spares.withLock { spares -> SpareLease? in
+            while let spare = spares[seconds]?.popLast() {
+                if spare.confirmedUntil >= usableUntil { return spare }
+                // Too close to its end to serve: it lapses by itself.
+            }
+            return nil
+        }
+        if let spare { return (spare.id, spare.confirmedUntil) }
         let sentAt = clock.now()
         do {
-            return (try await client.grantLease(ttl: seconds).id, sentAt)
+            return (try await client.grantLease(ttl: seconds).id, sentAt + ttl)
         } catch {
             throw Self.lockError(error, doing: "acquire lock '\(name)'")
         }
     }
 
+    /// Keeps a released holding's lease for the next holding, up to ``sparesPerTTL`` of each
+    /// length; more lapse by themselves.
+    private func keepSpare(_ leaseID: Int64, seconds: Int64, confirmedUntil: MonotonicInstant) {
+        spares.withLock { spares in
+            if spares[seconds, default: []].count < Self.sparesPerTTL {
+                spares[seconds, default: []].append(SpareLease(id: leaseID, confirmedUntil: confirmedUntil))
+            }
+        }
+    }
+
     private func lease(
-        _ name: String, _ leaseID: Int64, fencing revision: Int64, ttl: Duration, confirmedAt: MonotonicInstant
+        _ name: String, _ leaseID: Int64, fencing revision: Int64, ttl: Duration, confirmedUntil: MonotonicInstant
     ) -> LockLease {
         LockLease(
             name: name, token: Self.token(leaseID), fencingToken: UInt64(revision), ttl: ttl,
-            confirmedUntil: confirmedAt + ttl)
+            confirmedUntil: confirmedUntil)
     }
 
     /// A holding's place in line: its key's create revision, and whether it is first.
@@ -212,7 +278,11 @@ public final class EtcdLock: DistributedLock {
             group.addTask { try await self.waitForPredecessors(name, revision: revision) }
             group.addTask {
                 while true {
-                    try await clock.sleep(until: clock.now() + ttl / 3)
+                    // Every third of the TTL, or sooner when less is confirmed (a lease a
+                    // released holding left): halfway to its end.
+                    let now = clock.now()
+                    let remaining = confirmed.get() + ttl - now
+                    try await clock.sleep(until: now + min(ttl / 3, max(remaining, .zero) / 2))
                     let sentAt = clock.now()
                     guard try await client.keepAlive(lease: leaseID) != nil else {
                         throw LockError(

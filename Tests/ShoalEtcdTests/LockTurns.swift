@@ -10,8 +10,10 @@ struct LockTurns: CustomStringConvertible {
     var writes = 0
     /// Accepted writes that the counter does not show (its final value is short of them).
     var lostUpdates = 0
-    /// Writes, in etcd's order, whose fencing token was not above the one before.
+    /// Writes, in etcd's order, whose fencing token was below the one before.
     var outOfOrderWrites = 0
+    /// Why the failed turns failed.
+    var failures: [String] = []
     /// Turns that began while another holder's turn had not ended.
     var overlaps = 0
     /// Turns that failed (a wait that ran out, a lost lease, etcd unavailable).
@@ -25,7 +27,7 @@ struct LockTurns: CustomStringConvertible {
     var description: String {
         "\(writes) writes, \(lostUpdates) lost, \(overlaps) overlapping turns, \(outOfOrderWrites) out of token order, \(failedTurns) failed turns, "
             + "\(grantsAfterKill) grants after the fault, the first \(firstGrantAfterKill.map { "\($0)" } ?? "never") after it, "
-            + String(format: "min/max share %.2f", fairness)
+            + String(format: "min/max share %.2f", fairness) + (failures.isEmpty ? "" : "; failures: \(failures)")
     }
 
     static let counterKey = "app/counter"
@@ -47,7 +49,7 @@ struct LockTurns: CustomStringConvertible {
         }
         let grants = Recorder<Grant>()
         let accepted = Recorder<Bool>()
-        let failed = Recorder<Bool>()
+        let failed = Recorder<String>()
         let deadline = ContinuousClock.now + duration
         let seen = Recorder<UInt64>()
         let inside = Recorder<Int>()
@@ -84,7 +86,7 @@ struct LockTurns: CustomStringConvertible {
                                         if outcome == .written { accepted.append(true) }
                                     }
                                 } catch {
-                                    failed.append(true)
+                                    failed.append("\(error)")
                                 }
                             }
                         }
@@ -106,6 +108,7 @@ struct LockTurns: CustomStringConvertible {
         var report = LockTurns()
         report.writes = accepted.count
         report.failedTurns = failed.count
+        report.failures = failed.values
         report.overlaps = overlaps.count
         let final = try await EtcdClient.withClient(configuration) { client in
             Int(try await client.get(counterKey)?.stringValue.split(separator: " ").first ?? "0") ?? 0
@@ -113,7 +116,9 @@ struct LockTurns: CustomStringConvertible {
         report.lostUpdates = report.writes - final
         var last: UInt64 = 0
         for token in seen.values {
-            if token <= last { report.outOfOrderWrites += 1 }
+            // The same token twice is one holder's write repeated (a retry after a lost
+            // answer writes the same value): in order.
+            if token < last { report.outOfOrderWrites += 1 }
             last = token
         }
         let granted = grants.values

@@ -23,7 +23,11 @@ extension BenchLockCommand {
         let name = name
         let rawTransactions = rawTransactions
         let results = try await withThrowingTaskGroup(of: ClientResult?.self) { group in
-            for etcd in etcds { group.addTask { try await etcd.run(); return nil } }
+            for etcd in etcds {
+                group.addTask {
+                    try await etcd.run(); return nil
+                }
+            }
             defer { for etcd in etcds { etcd.shutdown() } }
             let cycles = try await withThrowingTaskGroup(of: ClientResult.self) { cycles in
                 for (index, etcd) in etcds.enumerated() {
@@ -34,7 +38,8 @@ extension BenchLockCommand {
                         if rawTransactions {
                             try await Self.rawCycle(etcd, key: key)
                         } else {
-                            _ = try await locks.release(try await locks.acquire(name, ttl: .seconds(10), wait: .seconds(30)))
+                            _ = try await locks.release(
+                                try await locks.acquire(name, ttl: .seconds(10), wait: .seconds(30)))
                         }
                         return ClientResult()
                     }
