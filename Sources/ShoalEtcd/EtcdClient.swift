@@ -55,7 +55,7 @@ public final class EtcdClient: Service, Sendable {
         for endpoint in configuration.endpoints {
             do {
                 let transport = try HTTP2ClientTransport.Posix(
-                    target: .dns(host: endpoint.host, port: endpoint.port),
+                    target: Self.target(endpoint),
                     transportSecurity: endpoint.secure ? Self.security(configuration.tls) : .plaintext,
                     config: Self.transportConfig)
                 members.append(GRPCClient(transport: transport))
@@ -74,6 +74,15 @@ public final class EtcdClient: Service, Sendable {
         config.backoff = .init(initial: .milliseconds(100), max: .seconds(2), multiplier: 1.6, jitter: 0.2)
         config.connection.keepalive = .init(time: .seconds(10), timeout: .seconds(5), allowWithoutCalls: false)
         return config
+    }
+
+    /// An IP address as it is; a name through DNS.
+    static func target(_ endpoint: EtcdEndpoint) -> any ResolvableTarget {
+        if endpoint.host.split(separator: ".").count == 4, endpoint.host.allSatisfy({ $0.isNumber || $0 == "." }) {
+            return .ipv4(address: endpoint.host, port: endpoint.port)
+        }
+        if endpoint.host.contains(":") { return .ipv6(address: endpoint.host, port: endpoint.port) }
+        return .dns(host: endpoint.host, port: endpoint.port)
     }
 
     static func security(_ tls: EtcdTLS) -> HTTP2ClientTransport.Posix.TransportSecurity {
@@ -176,8 +185,10 @@ public final class EtcdClient: Service, Sendable {
                     throw EtcdError(
                         .unavailable, "\(what) failed on \(configuration.endpoints[index]): \(error.message)")
                 }
-                // Once every member was tried, wait a little before each round (an election).
-                if tries % members.count == 0 {
+                // The first round goes on at once (etcd 3.4 now and then closes a stream under
+                // a call, which is no reason to wait); after each later round over every
+                // member, a pause (an election).
+                if tries % members.count == 0, tries > members.count {
                     let pause = min(
                         Duration.milliseconds(50) * (1 << min(tries / members.count, 4)), .milliseconds(500))
                     guard clock.now() + pause < giveUpAt else {
