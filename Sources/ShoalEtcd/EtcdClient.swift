@@ -148,13 +148,14 @@ public final class EtcdClient: Service, Sendable {
         _ what: String, idempotent: Bool, timeout: Duration? = nil,
         _ body: @Sendable (GRPCClient<HTTP2ClientTransport.Posix>, Metadata, CallOptions) async throws -> Response
     ) async throws -> Response {
-        let giveUpAt = clock.now() + configuration.retryWindow
+        // `timeout` bounds every try together (a renewal is no use after its lease's end).
+        let giveUpAt = clock.now() + min(timeout ?? configuration.retryWindow, configuration.retryWindow)
         var tries = 0
         var reauthenticated = false
         while true {
             let (index, token) = state.withLock { ($0.current, $0.token) }
             var options = CallOptions.defaults
-            options.timeout = timeout ?? configuration.requestTimeout
+            options.timeout = max(min(configuration.requestTimeout, giveUpAt - clock.now()), .milliseconds(1))
             options.waitForReady = false
             tries += 1
             let outcome: EtcdFailover

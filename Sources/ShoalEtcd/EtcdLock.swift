@@ -104,9 +104,10 @@ public final class EtcdLock: DistributedLock {
                 reason: "its lease ran out before this renewal (the holder stalled, or etcd answered too slowly)")
         }
         let remaining: Int64?
+        let renewedAt: MonotonicInstant
         do {
             // A renewal confirmed after the lease ran out is no use: wait no longer than that.
-            remaining = try await client.keepAlive(
+            (remaining, renewedAt) = try await client.keepAliveTimed(
                 lease: try Self.leaseID(lease), timeout: lease.confirmedUntil - sentAt)
         } catch {
             throw LockError(.backendFailure, "cannot renew lock '\(lease.name)': \(error)")
@@ -131,7 +132,7 @@ public final class EtcdLock: DistributedLock {
         }
         return LockLease(
             name: lease.name, token: lease.token, fencingToken: lease.fencingToken, ttl: lease.ttl,
-            confirmedUntil: sentAt + lease.ttl)
+            confirmedUntil: renewedAt + lease.ttl)
     }
 
     /// Deletes the holding's key, which frees the lock, and keeps its lease for the next
@@ -207,9 +208,9 @@ public final class EtcdLock: DistributedLock {
             return nil
         }
         if let spare { return (spare.id, spare.confirmedUntil) }
-        let sentAt = clock.now()
         do {
-            return (try await client.grantLease(ttl: seconds).id, sentAt + ttl)
+            let granted = try await client.grantLeaseTimed(ttl: seconds)
+            return (granted.id, granted.sentAt + ttl)
         } catch {
             throw Self.lockError(error, doing: "acquire lock '\(name)'")
         }
@@ -281,10 +282,10 @@ public final class EtcdLock: DistributedLock {
                     // Every third of the TTL, or sooner when less is confirmed (a lease a
                     // released holding left): halfway to its end.
                     let now = clock.now()
-                    let remaining = confirmed.get() + ttl - now
-                    try await clock.sleep(until: now + min(ttl / 3, max(remaining, .zero) / 2))
-                    let sentAt = clock.now()
-                    guard try await client.keepAlive(lease: leaseID) != nil else {
+                    let left = confirmed.get() + ttl - now
+                    try await clock.sleep(until: now + min(ttl / 3, max(left, .zero) / 2))
+                    let (remaining, sentAt) = try await client.keepAliveTimed(lease: leaseID)
+                    guard remaining != nil else {
                         throw LockError(
                             .backendFailure, "the lease of a waiter for lock '\(name)' expired while it waited")
                     }
