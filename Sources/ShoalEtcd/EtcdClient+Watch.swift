@@ -5,7 +5,9 @@ import Synchronization
 
 /// What a watch's handler wants next.
 public enum EtcdWatchStep: Sendable {
+    /// Go on watching.
     case `continue`
+    /// End the watch: ``EtcdClient/watch(prefix:exactKey:from:_:)`` returns.
     case stop
 }
 
@@ -42,12 +44,21 @@ extension EtcdClient {
                 try await authenticateIfNeeded()
                 try await watchOnce(create, on: index, progress: progress, handle)
                 return
-            } catch let error as EtcdError where error.code == .compacted {
-                throw error
+            } catch let error as EtcdError where error.code != .unavailable {
+                throw error  // compacted, or refused: another member would say the same
             } catch let error as WatchHandlerError {
                 throw error.underlying
+            } catch let error as RuntimeError where error.code == .clientIsStopped {
+                throw EtcdError(.unavailable, "the etcd client was shut down; the watch of \(prefix) ended")
             } catch {
                 if Task.isCancelled { throw CancellationError() }
+                // A stream can end for many reasons (its member died, lost its leader, was cut
+                // off): all are tried again elsewhere. A token etcd no longer takes is dropped.
+                if let error = error as? RPCError,
+                    EtcdFailover.classify(error.code, message: error.message) == .reauthenticate
+                {
+                    dropToken()
+                }
                 if progress.next > next { failures = 0 }
                 next = progress.next
                 moveOn(from: index)
@@ -86,18 +97,30 @@ extension EtcdClient {
                             compactRevision: message.compactRevision)
                     }
                     if message.canceled {
-                        throw EtcdError(.unavailable, "etcd cancelled the watch: \(message.cancelReason)")
+                        // Refused for a reason another member would give too (permissions),
+                        // or cancelled by this member (it lost its leader): try elsewhere.
+                        let reason = message.cancelReason
+                        if reason.contains("permission denied") || reason.contains("auth") {
+                            throw EtcdError(
+                                .unauthenticated,
+                                "etcd refused the watch of '\(String(decoding: create.key, as: UTF8.self))': \(reason); check the user's roles"
+                            )
+                        }
+                        throw EtcdError(.unavailable, "etcd cancelled the watch: \(reason)")
                     }
                     guard !message.events.isEmpty else {
                         // Created, or a progress notice: nothing before the header's revision is left.
                         if !message.created { progress.next = max(progress.next, message.header.revision + 1) }
                         continue
                     }
-                    let events = message.events.map { event in
+                    // A member that resumed a watch may send events from before where it was
+                    // asked to start (etcd#20221): passed on once, never twice.
+                    let fresh = message.events.filter { $0.kv.modRevision >= progress.next }
+                    guard let last = fresh.last?.kv.modRevision else { continue }
+                    let events = fresh.map { event in
                         EtcdEvent(kind: event.type == .delete ? .delete : .put, keyValue: EtcdKeyValue(event.kv))
                     }
-                    let last = message.events.last?.kv.modRevision ?? message.header.revision
-                    progress.next = last + 1
+                    progress.next = max(progress.next, last + 1)
                     let step: EtcdWatchStep
                     do {
                         step = try await handle(events, last)

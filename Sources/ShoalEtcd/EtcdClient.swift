@@ -25,6 +25,7 @@ import Synchronization
 /// }
 /// ```
 public final class EtcdClient: Service, Sendable {
+    /// The members, credentials and time limits the client was made with.
     public let configuration: EtcdConfiguration
     /// One gRPC client per member, in ``EtcdConfiguration/endpoints`` order.
     let members: [GRPCClient<HTTP2ClientTransport.Posix>]
@@ -167,16 +168,22 @@ public final class EtcdClient: Service, Sendable {
                 outcome = EtcdFailover.classify(error.code, message: error.message)
             } catch is CancellationError {
                 throw CancellationError()
+            } catch let error as EtcdError where error.code != .unavailable {
+                throw error  // authentication refused the user: no other member would take it
+            } catch let error as RuntimeError where error.code == .clientIsStopped {
+                throw EtcdError(.unavailable, "the etcd client was shut down; \(what) was not sent")
             } catch {
                 if Task.isCancelled { throw CancellationError() }
-                outcome = .moveOn(EtcdError(.unavailable, "etcd: \(error)"))
+                outcome = .moveOn(EtcdError(.unavailable, "\(error)"))
             }
             switch outcome {
             case .fail(let error):
                 throw error
             case .reauthenticate:
                 guard !reauthenticated else {
-                    throw EtcdError(.unauthenticated, "etcd refused a fresh token for \(what)")
+                    throw EtcdError(
+                        .unauthenticated,
+                        "etcd refused a fresh token for \(what): check the user, its password and its roles")
                 }
                 reauthenticated = true
                 state.withLock { $0.token = nil }
@@ -220,6 +227,11 @@ public final class EtcdClient: Service, Sendable {
         var metadata: Metadata = ["hasleader": "true"]
         if let token = state.withLock({ $0.token }) { metadata.addString(token, forKey: "token") }
         return metadata
+    }
+
+    /// Forgets the token, so the next call gets a new one (etcd said it is no longer valid).
+    func dropToken() {
+        state.withLock { $0.token = nil }
     }
 
     /// Gets a token, if the configuration names a user and none is held: for streams, which

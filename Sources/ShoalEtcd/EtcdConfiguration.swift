@@ -11,6 +11,7 @@ public struct EtcdConfiguration: Sendable {
     /// For etcd's authentication (`etcdctl auth enable`): the user and password, exchanged
     /// for a token on the first call and again whenever etcd says the token is no longer valid.
     public var username: String?
+    /// The password of ``username``.
     public var password: String?
     /// Trust and identity for `https://` endpoints.
     public var tls: EtcdTLS
@@ -21,6 +22,7 @@ public struct EtcdConfiguration: Sendable {
     /// an election.
     public var retryWindow: Duration
 
+    /// A configuration; only `endpoints` is required.
     public init(
         endpoints: [EtcdEndpoint], username: String? = nil, password: String? = nil, tls: EtcdTLS = EtcdTLS(),
         requestTimeout: Duration = .seconds(2), retryWindow: Duration = .seconds(10)
@@ -38,10 +40,14 @@ public struct EtcdConfiguration: Sendable {
 /// when `nil`), and a client certificate and key for members that ask for one
 /// (`--client-cert-auth`).
 public struct EtcdTLS: Sendable, Hashable {
+    /// A PEM file of CA certificates to trust; the system's when `nil`.
     public var caFile: String?
+    /// A PEM file with this client's certificate chain, for members that ask for one.
     public var certificateFile: String?
+    /// The PEM file of ``certificateFile``'s private key.
     public var keyFile: String?
 
+    /// Files for TLS; none by default (the system's trust roots, no client certificate).
     public init(caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil) {
         self.caFile = caFile
         self.certificateFile = certificateFile

@@ -1,6 +1,8 @@
 /// One member's client URL: `http://HOST:PORT` or `https://HOST:PORT`.
 public struct EtcdEndpoint: Hashable, Sendable, CustomStringConvertible {
+    /// The member's host name or IP address (without brackets for IPv6).
     public let host: String
+    /// The member's client port.
     public let port: Int
     /// Whether the member is reached over TLS (`https`).
     public let secure: Bool

@@ -24,11 +24,14 @@ public struct EtcdError: Error, Hashable, Sendable, CustomStringConvertible {
         public var description: String { base.rawValue }
     }
 
+    /// What kind of failure it was.
     public let code: Code
+    /// What happened, in a sentence, with etcd's own words where it gave some.
     public let message: String
     /// For ``Code-swift.struct/compacted``: the oldest revision etcd still has.
     public let compactRevision: Int64?
 
+    /// An error of `code`, saying `message`.
     public init(_ code: Code, _ message: String, compactRevision: Int64? = nil) {
         self.code = code
         self.message = message

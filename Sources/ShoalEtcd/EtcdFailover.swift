@@ -27,6 +27,9 @@ enum EtcdFailover: Equatable, Sendable {
             return .fail(EtcdError(.leaseNotFound, "etcd: \(message)"))
         case .outOfRange where message.contains("compacted"):
             return .fail(EtcdError(.compacted, "etcd: \(message)"))
+        case .invalidArgument where message.contains("auth store is old") || message.contains("user name is empty"):
+            // The users or roles changed since the token was issued: etcd's own client logs in again.
+            return .reauthenticate
         case .invalidArgument where message.contains("invalid user ID or password"):
             return .fail(EtcdError(.unauthenticated, "etcd: \(message)"))
         case .invalidArgument, .failedPrecondition, .outOfRange:

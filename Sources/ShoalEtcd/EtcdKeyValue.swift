@@ -1,6 +1,8 @@
 /// A key as etcd stores it, with the revisions that say when it was made and changed.
 public struct EtcdKeyValue: Sendable, Hashable {
+    /// The key's bytes.
     public let key: [UInt8]
+    /// The value's bytes (empty for a deletion's event).
     public let value: [UInt8]
     /// The revision of the write that made the key (since it last did not exist).
     public let createRevision: Int64
@@ -11,6 +13,7 @@ public struct EtcdKeyValue: Sendable, Hashable {
     /// The lease the key is attached to (0: none); the key is deleted when the lease ends.
     public let lease: Int64
 
+    /// A key as etcd reports it.
     public init(
         key: [UInt8], value: [UInt8], createRevision: Int64, modRevision: Int64, version: Int64, lease: Int64
     ) {
@@ -36,16 +39,21 @@ public struct EtcdKeyValue: Sendable, Hashable {
 
 /// A change a watch saw.
 public struct EtcdEvent: Sendable, Hashable {
+    /// What the change was.
     public enum Kind: Sendable, Hashable {
+        /// The key was written (made or changed).
         case put
+        /// The key was deleted, or its lease ended.
         case delete
     }
 
+    /// What the change was.
     public let kind: Kind
     /// The key after the change; for a delete, only its key and the delete's revision
     /// (``EtcdKeyValue/modRevision``).
     public let keyValue: EtcdKeyValue
 
+    /// A change of `kind` to `keyValue`.
     public init(kind: Kind, keyValue: EtcdKeyValue) {
         self.kind = kind
         self.keyValue = keyValue

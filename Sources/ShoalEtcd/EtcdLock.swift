@@ -35,21 +35,29 @@ import Synchronization
 /// on under a lease that may have expired (the fault Jepsen found in etcd 3.4's own lock
 /// service, whose clients kept using a lock after its lease had ended).
 public final class EtcdLock: DistributedLock {
+    /// The client the locks' calls go through.
     public let client: EtcdClient
+    /// The client's clock, on which leases are timed.
     public var clock: any MonotonicClock { client.clock }
     /// Prepended to every lock's name to make its keys. Default `shoal/locks/`.
     public let keyPrefix: String
 
-    /// Leases of released holdings, by length in whole seconds, for the next holdings.
-    private let spares = Mutex<[Int64: [SpareLease]]>([:])
+    /// What this service knows of its leases: when it last saw each confirmed (granted or
+    /// renewed by a try sent then), and the leases of released holdings kept for the next.
+    private let leases = Mutex(Leases())
+
+    struct Leases {
+        /// By lease id: when a try that etcd granted or renewed it was sent. Only this
+        /// service's own calls count, never a caller's `LockLease`: that may come from a token.
+        var confirmedAt: [Int64: MonotonicInstant] = [:]
+        /// Released holdings' leases, by length in whole seconds: each id and until when it
+        /// is confirmed (its last confirmation plus its length).
+        var spares: [Int64: [(id: Int64, until: MonotonicInstant)]] = [:]
+    }
     /// The most spare leases kept of each length.
     static let sparesPerTTL = 4
 
-    struct SpareLease {
-        let id: Int64
-        let confirmedUntil: MonotonicInstant
-    }
-
+    /// Locks under `keyPrefix` in the cluster `client` reaches.
     public init(client: EtcdClient, keyPrefix: String = "shoal/locks/") {
         self.client = client
         self.keyPrefix = keyPrefix
@@ -113,10 +121,12 @@ public final class EtcdLock: DistributedLock {
             throw LockError(.backendFailure, "cannot renew lock '\(lease.name)': \(error)")
         }
         guard remaining != nil else {
+            forget(try Self.leaseID(lease))
             throw LockLost(
                 name: lease.name, fencingToken: lease.fencingToken,
                 reason: "etcd no longer has its lease (it expired, and its key with it)")
         }
+        confirmed(try Self.leaseID(lease), at: renewedAt)
         // The lease may outlive the holding (kept for the next one after a release, or the key
         // deleted by hand): the holding is its key, as made.
         let holding: EtcdKeyValue?
@@ -152,8 +162,7 @@ public final class EtcdLock: DistributedLock {
             throw LockError(.backendFailure, "cannot release lock '\(lease.name)': \(error)")
         }
         guard released else { return .notHeld }
-        keepSpare(
-            leaseID, seconds: try Self.leaseSeconds(lease.name, ttl: lease.ttl), confirmedUntil: lease.confirmedUntil)
+        keepSpare(leaseID, seconds: try Self.leaseSeconds(lease.name, ttl: lease.ttl))
         return .released
     }
 
@@ -194,36 +203,53 @@ public final class EtcdLock: DistributedLock {
     // MARK: Steps
 
     /// A lease for a new holding, and until when it is confirmed: a lease a released holding
-    /// left, when one of the same whole seconds is confirmed for at least half of `ttl` more
-    /// (a cycle of take and release is then two writes, not three); otherwise a new grant.
+    /// left, when it is confirmed, by this service's own calls, for at least half of `ttl`
+    /// more (a cycle of take and release is then two writes, not three); otherwise a new grant.
     private func leaseForHolding(
         _ name: String, seconds: Int64, ttl: Duration
     ) async throws -> (Int64, MonotonicInstant) {
-        let usableUntil = clock.now() + ttl / 2
-        let spare = spares.withLock { spares -> SpareLease? in
-            while let spare = spares[seconds]?.popLast() {
-                if spare.confirmedUntil >= usableUntil { return spare }
-                // Too close to its end to serve: it lapses by itself.
+        let now = clock.now()
+        let spare = leases.withLock { leases -> (id: Int64, until: MonotonicInstant)? in
+            while let spare = leases.spares[seconds]?.popLast() {
+                if spare.until >= now + ttl / 2 { return spare }
+                leases.confirmedAt[spare.id] = nil  // too close to its end: it lapses by itself
             }
             return nil
         }
-        if let spare { return (spare.id, spare.confirmedUntil) }
+        if let spare { return (spare.id, min(spare.until, now + ttl)) }
         do {
             let granted = try await client.grantLeaseTimed(ttl: seconds)
+            confirmed(granted.id, at: granted.sentAt)
             return (granted.id, granted.sentAt + ttl)
         } catch {
             throw Self.lockError(error, doing: "acquire lock '\(name)'")
         }
     }
 
-    /// Keeps a released holding's lease for the next holding, up to ``sparesPerTTL`` of each
-    /// length; more lapse by themselves.
-    private func keepSpare(_ leaseID: Int64, seconds: Int64, confirmedUntil: MonotonicInstant) {
-        spares.withLock { spares in
-            if spares[seconds, default: []].count < Self.sparesPerTTL {
-                spares[seconds, default: []].append(SpareLease(id: leaseID, confirmedUntil: confirmedUntil))
+    /// Keeps a released holding's lease for the next holding, if this service saw it
+    /// confirmed, up to ``sparesPerTTL`` of each length; more lapse by themselves.
+    private func keepSpare(_ leaseID: Int64, seconds: Int64) {
+        leases.withLock { leases in
+            guard let at = leases.confirmedAt[leaseID] else { return }
+            guard leases.spares[seconds, default: []].count < Self.sparesPerTTL else {
+                leases.confirmedAt[leaseID] = nil
+                return
             }
+            leases.spares[seconds, default: []].append((leaseID, at + .seconds(seconds)))
         }
+    }
+
+    /// Notes that a try sent at `instant` confirmed the lease.
+    private func confirmed(_ leaseID: Int64, at instant: MonotonicInstant) {
+        leases.withLock { leases in
+            if let known = leases.confirmedAt[leaseID], known >= instant { return }
+            leases.confirmedAt[leaseID] = instant
+        }
+    }
+
+    /// Forgets a lease that ended or was given back.
+    private func forget(_ leaseID: Int64) {
+        leases.withLock { $0.confirmedAt[leaseID] = nil }
     }
 
     private func lease(
@@ -290,6 +316,7 @@ public final class EtcdLock: DistributedLock {
                             .backendFailure, "the lease of a waiter for lock '\(name)' expired while it waited")
                     }
                     confirmed.set(sentAt)
+                    self.confirmed(leaseID, at: sentAt)
                 }
             }
             group.addTask {
@@ -314,11 +341,15 @@ public final class EtcdLock: DistributedLock {
             before.maxCreateRevision = revision - 1
             let response = try await client.range(before)
             guard let predecessor = response.kvs.first else { return }
-            try await client.watch(
-                prefix: String(decoding: predecessor.key, as: UTF8.self), exactKey: true,
-                from: response.header.revision + 1
-            ) { events, _ in
-                events.contains { $0.kind == .delete } ? .stop : .continue
+            do {
+                try await client.watch(
+                    prefix: String(decoding: predecessor.key, as: UTF8.self), exactKey: true,
+                    from: response.header.revision + 1
+                ) { events, _ in
+                    events.contains { $0.kind == .delete } ? .stop : .continue
+                }
+            } catch let error as EtcdError where error.code == .compacted {
+                continue  // the history since the read is gone: read the line again
             }
         }
     }
@@ -326,6 +357,7 @@ public final class EtcdLock: DistributedLock {
     /// Revokes a lease that holds nothing now (a try that found the lock held, a wait that
     /// ended); runs to the end even when the caller was cancelled.
     private func giveBack(_ leaseID: Int64) async {
+        forget(leaseID)
         let client = client
         // A task of its own, awaited: the caller's cancellation must not stop the revoke.
         await Task { _ = try? await client.revokeLease(leaseID) }.value

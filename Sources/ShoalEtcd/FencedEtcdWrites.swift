@@ -28,8 +28,10 @@ public struct FencedEtcdWrites: Sendable {
         case rejected
     }
 
+    /// The lock service whose leases the writes are fenced by.
     public let locks: EtcdLock
 
+    /// Writes fenced by the leases of `locks`, through its client.
     public init(locks: EtcdLock) {
         self.locks = locks
     }

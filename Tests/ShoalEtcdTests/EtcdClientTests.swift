@@ -57,7 +57,7 @@ struct EtcdClientTests {
             let watcher = Task {
                 try await client.watch(prefix: "svc/", from: start + 1) { events, _ in
                     for event in events { seen.append(event.kind == .put ? event.keyValue.stringValue : "deleted") }
-                    return seen.count >= 20 ? .stop : .continue
+                    return seen.values.last == "20" ? .stop : .continue
                 }
             }
             for value in 1...10 { try await client.put("svc/k", String(value)) }
@@ -68,7 +68,12 @@ struct EtcdClientTests {
                 _ = try await retrying { try await client.put("svc/k", String(value)) }
             }
             try await watcher.value
-            #expect(seen.values == (1...20).map(String.init))
+            // A put repeated after a lost answer (`retrying`) is a second write of the same
+            // value: seen twice in a row, and in order.
+            let distinct = seen.values.enumerated().filter {
+                $0.offset == 0 || seen.values[$0.offset - 1] != $0.element
+            }
+            #expect(distinct.map(\.element) == (1...20).map(String.init))
         }
     }
 

@@ -35,6 +35,7 @@ import Synchronization
 /// ``ServiceInstance/renewedAt`` is when the record was last written (a registration or a
 /// health change): keep-alives write nothing.
 public final class EtcdRegistry: ServiceRegistry, ServiceDiscovery, Service {
+    /// The client the registry's calls and its watch go through.
     public let client: EtcdClient
     /// Prepended to every key. Default `shoal/registry/`.
     public let keyPrefix: String
@@ -64,6 +65,8 @@ public final class EtcdRegistry: ServiceRegistry, ServiceDiscovery, Service {
         var cache: [String: ServiceSnapshot] = [:]
     }
 
+    /// A registry under `keyPrefix` in the cluster `client` reaches; `wallClock` gives the
+    /// records' times.
     public init(
         client: EtcdClient, keyPrefix: String = "shoal/registry/",
         wallClock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -205,13 +208,15 @@ public final class EtcdRegistry: ServiceRegistry, ServiceDiscovery, Service {
     public func subscribe(_ service: String) -> AsyncStream<ServiceSnapshot> {
         let (stream, continuation) = AsyncStream.makeStream(
             of: ServiceSnapshot.self, bufferingPolicy: .bufferingNewest(1))
-        let (id, current) = state.withLock { state in
+        let (id, loaded) = state.withLock { state in
             state.nextWatcher += 1
             var watched =
                 state.watched[service] ?? Watched(view: EtcdServiceView(service: service, folder: folder(service)))
             watched.watchers[state.nextWatcher] = continuation
             state.watched[service] = watched
-            return (state.nextWatcher, watched.view.isLoaded ? watched.view.snapshot : nil)
+            // Under the lock, so that no later snapshot reaches the watcher before this one.
+            if watched.view.isLoaded { continuation.yield(watched.view.snapshot) }
+            return (state.nextWatcher, watched.view.isLoaded)
         }
         continuation.onTermination = { [weak self] _ in
             self?.state.withLock { state in
@@ -219,11 +224,7 @@ public final class EtcdRegistry: ServiceRegistry, ServiceDiscovery, Service {
                 if state.watched[service]?.watchers.isEmpty == true { state.watched[service] = nil }
             }
         }
-        if let current {
-            continuation.yield(current)
-        } else {
-            loadRequests.yield(service)  // served by run()
-        }
+        if !loaded { loadRequests.yield(service) }  // served by run()
         return stream
     }
 

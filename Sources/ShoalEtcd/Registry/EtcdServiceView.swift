@@ -61,7 +61,11 @@ struct EtcdServiceView: Sendable {
             let id = String(event.keyValue.keyString.dropFirst(folder.count))
             switch event.kind {
             case .put:
-                guard let (id, instance) = decode(event.keyValue) else { continue }
+                guard let (id, instance) = decode(event.keyValue) else {
+                    // No longer a registration: gone, as a read would leave it out.
+                    if instances.removeValue(forKey: id) != nil { changed = true }
+                    continue
+                }
                 if instances[id] != instance {
                     instances[id] = instance
                     changed = true

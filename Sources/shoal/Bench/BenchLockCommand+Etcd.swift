@@ -7,7 +7,7 @@ extension BenchLockCommand {
     /// The same measurement on etcd: each client an ``EtcdLock`` on an ``EtcdClient`` of its
     /// own (its own connections, as a separate process would have); or, with
     /// `--raw-transactions`, etcd's own rate for one transaction (the reference a lock cycle,
-    /// a grant, a transaction and a revoke, is measured against).
+    /// two writes, a transaction and a delete, is measured against).
     func runOnEtcd(_ configuration: EtcdConfiguration) async throws {
         guard (1...256).contains(clients) else { throw UsageError("--clients must be in 1...256, not \(clients)") }
         let hold = try DurationParsing.parse(hold, flag: "--hold")

@@ -257,7 +257,10 @@ struct LockCommand: AsyncParsableCommand {
                 throw UsageError("--server-ca, --client-cert and --client-key go with --server")
             }
             guard replicas >= 0 else { throw UsageError("--replicas must not be negative, not \(replicas)") }
-            if let etcd = try etcdOptions.configurationIfGiven() {
+            // A flag wins over the environment: --redis with SHOAL_ETCD_ENDPOINTS set is Redis.
+            let etcd =
+                etcdOptions.etcd != nil || redisOptions.redis == nil ? try etcdOptions.configurationIfGiven() : nil
+            if let etcd {
                 guard redisOptions.redis == nil else { throw UsageError("--etcd and --redis cannot be used together") }
                 if replicas != 0 { throw UsageError("--replicas goes with --redis (etcd grants through its quorum)") }
                 backend = .etcd(etcd)

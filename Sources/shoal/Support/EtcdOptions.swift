@@ -22,7 +22,9 @@ struct EtcdOptions: ParsableArguments {
     @Option(name: .customLong("etcd-key"), help: "The private key of --etcd-cert (PEM).")
     var etcdKey: String?
 
-    @Option(name: .customLong("etcd-user"), help: "etcd's user name, when etcd's authentication is on.")
+    @Option(
+        name: .customLong("etcd-user"),
+        help: "etcd's user name, when etcd's authentication is on. Default: $SHOAL_ETCD_USER.")
     var etcdUser: String?
 
     @Option(
@@ -42,9 +44,11 @@ struct EtcdOptions: ParsableArguments {
             }
             return nil
         }
+        let environment = ProcessInfo.processInfo.environment
+        let user = etcdUser ?? environment["SHOAL_ETCD_USER"]
         return try Self.configuration(
-            endpoints: endpoints, ca: etcdCA, certificate: etcdCertificate, key: etcdKey, user: etcdUser,
-            password: etcdPassword ?? ProcessInfo.processInfo.environment["SHOAL_ETCD_PASSWORD"])
+            endpoints: endpoints, ca: etcdCA, certificate: etcdCertificate, key: etcdKey, user: user,
+            password: etcdPassword ?? (user != nil ? environment["SHOAL_ETCD_PASSWORD"] : nil))
     }
 
     /// The configuration for comma-separated `endpoints`, with TLS files (checked to be
