@@ -67,8 +67,8 @@ final class ServeProcess: Sendable {
     ///
     /// Through AsyncHTTPClient, not URLSession: under the whole suite's load, Foundation's
     /// URLSession on Linux now and then never saw the answer to a request and timed out
-    /// after 40 s (its libcurl handle watches sockets by descriptor, and the suite opens and
-    /// closes thousands).
+    /// after 40 s (likely its libcurl handle, which watches sockets by descriptor while the
+    /// suite opens and closes thousands; not proven).
     func request(
         _ method: String, _ path: String, body: String? = nil, token: String? = nil
     ) async throws -> (status: Int, body: String) {
@@ -76,6 +76,9 @@ final class ServeProcess: Sendable {
         request.method = HTTPMethod(rawValue: method)
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        // A connection of its own: a pooled one may be to an earlier shoal serve that had the
+        // same port and is gone (AsyncHTTPClient then fails with "I/O on closed channel").
+        request.headers.add(name: "Connection", value: "close")
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(40))
         let bytes = try await response.body.collect(upTo: 64 << 20)
         return (Int(response.status.code), String(buffer: bytes))
