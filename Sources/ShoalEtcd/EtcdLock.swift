@@ -196,8 +196,7 @@ public final class EtcdLock: DistributedLock {
         guard ttl >= .seconds(1) else {
             throw LockError(.invalidArgument, "etcd leases last whole seconds: ttl must be at least 1s, not \(ttl)")
         }
-        let (seconds, attoseconds) = ttl.components
-        return seconds + (attoseconds > 0 ? 1 : 0)
+        return ttl.leaseSeconds
     }
 
     // MARK: Steps

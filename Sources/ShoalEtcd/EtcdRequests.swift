@@ -1,9 +1,9 @@
 import Foundation
 
 /// Builders for the parts of etcd requests that the lock and the registry put together.
-enum EtcdRequests {
+package enum EtcdRequests {
     /// A comparison that holds when `key`'s create revision is `revision` (0: it does not exist).
-    static func createRevision(of key: Data, is revision: Int64) -> Etcdserverpb_Compare {
+    package static func createRevision(of key: Data, is revision: Int64) -> Etcdserverpb_Compare {
         var compare = Etcdserverpb_Compare()
         compare.key = key
         compare.target = .create
@@ -12,7 +12,17 @@ enum EtcdRequests {
         return compare
     }
 
-    static func put(_ key: Data, _ value: Data, lease: Int64 = 0) -> Etcdserverpb_RequestOp {
+    /// A comparison that holds when `key`'s last write was at `revision`: nothing wrote it since.
+    package static func modRevision(of key: Data, is revision: Int64) -> Etcdserverpb_Compare {
+        var compare = Etcdserverpb_Compare()
+        compare.key = key
+        compare.target = .mod
+        compare.result = .equal
+        compare.modRevision = revision
+        return compare
+    }
+
+    package static func put(_ key: Data, _ value: Data, lease: Int64 = 0) -> Etcdserverpb_RequestOp {
         var put = Etcdserverpb_PutRequest()
         put.key = key
         put.value = value
@@ -22,7 +32,7 @@ enum EtcdRequests {
         return op
     }
 
-    static func get(_ key: Data) -> Etcdserverpb_RequestOp {
+    package static func get(_ key: Data) -> Etcdserverpb_RequestOp {
         var range = Etcdserverpb_RangeRequest()
         range.key = key
         var op = Etcdserverpb_RequestOp()
@@ -30,7 +40,7 @@ enum EtcdRequests {
         return op
     }
 
-    static func delete(_ key: Data) -> Etcdserverpb_RequestOp {
+    package static func delete(_ key: Data) -> Etcdserverpb_RequestOp {
         var delete = Etcdserverpb_DeleteRangeRequest()
         delete.key = key
         var op = Etcdserverpb_RequestOp()
@@ -39,7 +49,7 @@ enum EtcdRequests {
     }
 
     /// A read of every key under `prefix`.
-    static func range(under prefix: Data) -> Etcdserverpb_RangeRequest {
+    package static func range(under prefix: Data) -> Etcdserverpb_RangeRequest {
         var range = Etcdserverpb_RangeRequest()
         range.key = prefix
         range.rangeEnd = Data(prefixRangeEnd(Array(prefix)))
@@ -47,7 +57,7 @@ enum EtcdRequests {
     }
 
     /// A read of the key under `prefix` with the lowest create revision.
-    static func first(under prefix: Data) -> Etcdserverpb_RequestOp {
+    package static func first(under prefix: Data) -> Etcdserverpb_RequestOp {
         var range = range(under: prefix)
         range.sortTarget = .create
         range.sortOrder = .ascend

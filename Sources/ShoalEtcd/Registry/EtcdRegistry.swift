@@ -100,14 +100,12 @@ public final class EtcdRegistry: ServiceRegistry, ServiceDiscovery, Service {
                 {
                     return instance.stored(registeredAt: previous.registeredAt, renewedAt: now)
                 }
-                let lease = try await client.grantLease(ttl: Self.leaseSeconds(ttl)).id
+                let lease = try await client.grantLease(ttl: ttl.leaseSeconds).id
                 var request = Etcdserverpb_TxnRequest()
-                var unchanged = EtcdRequests.createRevision(of: key, is: existing?.createRevision ?? 0)
-                if let existing {
-                    unchanged.target = .mod
-                    unchanged.modRevision = existing.modRevision
-                }
-                request.compare = [unchanged]
+                request.compare = [
+                    existing.map { EtcdRequests.modRevision(of: key, is: $0.modRevision) }
+                        ?? EtcdRequests.createRevision(of: key, is: 0)
+                ]
                 request.success = [EtcdRequests.put(key, record.json(), lease: lease)]
                 // Repeating it after a lost answer finds the key changed, and starts over.
                 guard try await client.txn(request, idempotent: true).succeeded else {
@@ -147,10 +145,7 @@ public final class EtcdRegistry: ServiceRegistry, ServiceDiscovery, Service {
                 record.health = health.rawValue
                 record.writtenAt = wallClock()
                 var request = Etcdserverpb_TxnRequest()
-                var unchanged = EtcdRequests.createRevision(of: key, is: 0)
-                unchanged.target = .mod
-                unchanged.modRevision = existing.modRevision
-                request.compare = [unchanged]
+                request.compare = [EtcdRequests.modRevision(of: key, is: existing.modRevision)]
                 var put = EtcdRequests.put(key, record.json())
                 put.requestPut.ignoreLease = true
                 request.success = [put]
@@ -269,41 +264,41 @@ public final class EtcdRegistry: ServiceRegistry, ServiceDiscovery, Service {
 
     /// Reads `service` in full for its watchers, trying again while etcd cannot be reached.
     private func load(_ service: String) async {
-        var failures = 0
-        while !Task.isCancelled {
-            guard state.withLock({ $0.watched[service] != nil }) else { return }
-            do {
-                let (keyValues, revision) = try await client.list(prefix: folder(service))
-                state.withLock { state in
-                    guard var watched = state.watched[service] else { return }
-                    let changed = watched.view.load(keyValues, at: revision)
-                    state.watched[service] = watched
-                    // Under the lock, so that snapshots reach each watcher in index order.
-                    if changed { watched.yield() }
-                }
-                return
-            } catch {
-                failures += 1
-                try? await client.clock.sleep(
-                    until: client.clock.now() + .milliseconds(min(100 * failures, 1000)))
-            }
+        // Given up once no watcher is left.
+        let read = await persistently { () async throws -> ([EtcdKeyValue], Int64)? in
+            guard state.withLock({ $0.watched[service] != nil }) else { return nil }
+            return try await client.list(prefix: folder(service))
+        }
+        guard let (keyValues, revision) = read ?? nil else { return }
+        state.withLock { state in
+            guard var watched = state.watched[service] else { return }
+            let changed = watched.view.load(keyValues, at: revision)
+            state.watched[service] = watched
+            // Under the lock, so that snapshots reach each watcher in index order.
+            if changed { watched.yield() }
         }
     }
 
-    /// etcd's revision now, trying again while etcd cannot be reached; `nil` once cancelled.
-    private func currentRevision() async -> Int64? {
+    /// Runs `body` until it succeeds, pausing after each failure (longer each time, up to
+    /// 1 s) while etcd cannot be reached; `nil` once cancelled.
+    private func persistently<T: Sendable>(_ body: () async throws -> T) async -> T? {
         var failures = 0
         while !Task.isCancelled {
             do {
-                var request = EtcdRequests.range(under: Data(servicesFolder.utf8))
-                request.countOnly = true
-                return try await client.range(request).header.revision
+                return try await body()
             } catch {
                 failures += 1
                 try? await client.clock.sleep(until: client.clock.now() + .milliseconds(min(100 * failures, 1000)))
             }
         }
         return nil
+    }
+
+    /// etcd's revision now, trying again while etcd cannot be reached; `nil` once cancelled.
+    private func currentRevision() async -> Int64? {
+        var request = EtcdRequests.range(under: Data(servicesFolder.utf8))
+        request.countOnly = true
+        return await persistently { [request] in try await client.range(request).header.revision }
     }
 
     /// One watch on every service's folder, from `revision`; after a compaction, it starts
@@ -359,11 +354,5 @@ public final class EtcdRegistry: ServiceRegistry, ServiceDiscovery, Service {
         } catch let error as EtcdError {
             throw DiscoveryError(.backendFailure, "cannot \(what): \(error)")
         }
-    }
-
-    /// A time-to-live in whole seconds, rounded up.
-    static func leaseSeconds(_ ttl: Duration) -> Int64 {
-        let (seconds, attoseconds) = ttl.components
-        return seconds + (attoseconds > 0 ? 1 : 0)
     }
 }

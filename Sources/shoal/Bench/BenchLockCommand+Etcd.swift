@@ -86,19 +86,9 @@ extension BenchLockCommand {
     static func rawCycle(_ etcd: EtcdClient, key: String) async throws {
         let key = Data(key.utf8)
         var request = Etcdserverpb_TxnRequest()
-        var absent = Etcdserverpb_Compare()
-        absent.key = key
-        absent.target = .create
-        absent.result = .equal
-        absent.createRevision = 0
-        request.compare = [absent]
-        var put = Etcdserverpb_RequestOp()
-        put.requestPut.key = key
-        put.requestPut.value = Data("x".utf8)
-        var delete = Etcdserverpb_RequestOp()
-        delete.requestDeleteRange.key = key
-        request.success = [put]
-        request.failure = [delete]
+        request.compare = [EtcdRequests.createRevision(of: key, is: 0)]
+        request.success = [EtcdRequests.put(key, Data("x".utf8))]
+        request.failure = [EtcdRequests.delete(key)]
         // Repeatable for a benchmark: a repeat writes again, as the first try did.
         _ = try await etcd.txn(request, idempotent: true)
     }
