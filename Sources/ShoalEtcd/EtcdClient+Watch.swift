@@ -71,9 +71,53 @@ extension EtcdClient {
         }
     }
 
-    /// One watch stream on member `index`; returns when `handle` stops it, throws when it breaks.
+    /// Returns once `key`, which was made at `createRevision` and read at `revision`, is
+    /// deleted, or is found gone; or when the watch's stream breaks (the caller reads again).
+    ///
+    /// The watch starts at etcd's current revision, not at `revision` + 1: etcd then notifies
+    /// it as changes are made, where a watch that starts in the past (any write since `revision`
+    /// puts it there) waits for etcd's catch-up pass, every 100 ms. A change between the read
+    /// and the watch's start is caught by reading the key again, when the watch started later
+    /// than `revision`.
+    package func waitForDeletion(of key: String, createRevision: Int64, readAt revision: Int64) async throws {
+        var create = Etcdserverpb_WatchCreateRequest()
+        create.key = Data(key.utf8)
+        create.filters = [.noput]
+        let index = currentMember
+        do {
+            try await authenticateIfNeeded()
+            try await watchOnce(
+                create, on: index, progress: WatchProgress(next: 0),
+                onCreated: { startedAt in
+                    guard startedAt > revision else { return .continue }  // nothing written since the read
+                    return try await self.get(key)?.createRevision == createRevision ? .continue : .stop
+                },
+                { events, _ in events.contains { $0.kind == .delete } ? .stop : .continue })
+        } catch let error as EtcdError where error.code != .unavailable {
+            throw error
+        } catch let error as WatchHandlerError {
+            throw error.underlying
+        } catch let error as RuntimeError where error.code == .clientIsStopped {
+            throw EtcdError(.unavailable, "the etcd client was shut down; the watch of \(key) ended")
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            if let error = error as? RPCError,
+                EtcdFailover.classify(error.code, message: error.message) == .reauthenticate
+            {
+                dropToken()
+            }
+            // The caller reads again, from the next member, after a pause that keeps a member
+            // refusing every watch from being asked in a tight loop.
+            moveOn(from: index)
+            try await clock.sleep(until: clock.now() + .milliseconds(50))
+        }
+    }
+
+    /// One watch stream on member `index`; returns when `handle` (or `onCreated`, given the
+    /// revision the watch started at) stops it, throws when it breaks.
     private func watchOnce(
         _ create: Etcdserverpb_WatchCreateRequest, on index: Int, progress: WatchProgress,
+        onCreated: (@Sendable (Int64) async throws -> EtcdWatchStep)? = nil,
         _ handle: @escaping @Sendable ([EtcdEvent], Int64) async throws -> EtcdWatchStep
     ) async throws {
         var request = Etcdserverpb_WatchRequest()
@@ -107,6 +151,15 @@ extension EtcdClient {
                             )
                         }
                         throw EtcdError(.unavailable, "etcd cancelled the watch: \(reason)")
+                    }
+                    if message.created, let onCreated {
+                        let step: EtcdWatchStep
+                        do {
+                            step = try await onCreated(message.header.revision)
+                        } catch {
+                            throw WatchHandlerError(underlying: error)
+                        }
+                        if case .stop = step { return }
                     }
                     guard !message.events.isEmpty else {
                         // Created, or a progress notice: nothing before the header's revision is left.

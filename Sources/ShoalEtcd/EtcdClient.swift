@@ -37,6 +37,8 @@ public final class EtcdClient: Service, Sendable {
         var current = 0
         /// The authentication token, once one was obtained.
         var token: String?
+        /// How many tries failed for want of a member (and were repeated, or reported).
+        var unavailableTries = 0
     }
 
     /// Makes the client; it connects once ``run()`` runs.
@@ -69,11 +71,14 @@ public final class EtcdClient: Service, Sendable {
 
     /// Reconnects quickly (a restarted member is back within a second or two), and pings an
     /// idle connection no more often than etcd allows (`--grpc-keepalive-min-time`, 5 s), so a
-    /// member that vanished without closing is noticed.
+    /// member that vanished without closing is noticed. The server's pings are answered below
+    /// the HTTP/2 codec (``HTTP2PingAnswerer``), which would otherwise close the connection
+    /// after etcd's 200th in 30 seconds.
     static var transportConfig: HTTP2ClientTransport.Posix.Config {
         var config = HTTP2ClientTransport.Posix.Config.defaults
         config.backoff = .init(initial: .milliseconds(100), max: .seconds(2), multiplier: 1.6, jitter: 0.2)
         config.connection.keepalive = .init(time: .seconds(10), timeout: .seconds(5), allowWithoutCalls: false)
+        config.channelDebuggingCallbacks.onCreateTCPConnection = { HTTP2PingAnswerer.install(on: $0) }
         return config
     }
 
@@ -140,6 +145,10 @@ public final class EtcdClient: Service, Sendable {
     /// The member calls go to now: its index in ``EtcdConfiguration/endpoints``.
     public var currentMember: Int { state.withLock { $0.current } }
 
+    /// How many tries of calls failed because their member could not answer: refused, reset,
+    /// leaderless, or too slow. A healthy cluster's count stays at zero.
+    package var unavailableTries: Int { state.withLock { $0.unavailableTries } }
+
     /// Makes one call, to the current member and then, when it may be repeated
     /// (`idempotent`), to the others in turn until it succeeds or the retry window closes.
     ///
@@ -188,6 +197,7 @@ public final class EtcdClient: Service, Sendable {
                 reauthenticated = true
                 state.withLock { $0.token = nil }
             case .moveOn(let error):
+                state.withLock { $0.unavailableTries += 1 }
                 moveOn(from: index)
                 guard idempotent else {
                     throw EtcdError(

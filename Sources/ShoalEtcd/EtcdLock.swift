@@ -340,16 +340,10 @@ public final class EtcdLock: DistributedLock {
             before.maxCreateRevision = revision - 1
             let response = try await client.range(before)
             guard let predecessor = response.kvs.first else { return }
-            do {
-                try await client.watch(
-                    prefix: String(decoding: predecessor.key, as: UTF8.self), exactKey: true,
-                    from: response.header.revision + 1
-                ) { events, _ in
-                    events.contains { $0.kind == .delete } ? .stop : .continue
-                }
-            } catch let error as EtcdError where error.code == .compacted {
-                continue  // the history since the read is gone: read the line again
-            }
+            // Returns when the predecessor is gone, or the watch broke: either way, look again.
+            try await client.waitForDeletion(
+                of: String(decoding: predecessor.key, as: UTF8.self), createRevision: predecessor.createRevision,
+                readAt: response.header.revision)
         }
     }
 

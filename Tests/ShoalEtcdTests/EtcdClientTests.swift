@@ -47,6 +47,18 @@ struct EtcdClientTests {
         }
     }
 
+    @Test("a thousand calls on one connection: etcd's pings (one per request) never make it close")
+    func manyCallsOneConnection() async throws {
+        let etcd = try EtcdCluster.start()
+        defer { etcd.stop() }
+        try await EtcdClient.withClient(try Self.configuration(etcd)) { client in
+            for index in 0..<1000 { try await client.put("many/\(index % 10)", "\(index)") }
+            // Without HTTP2PingAnswerer, swift-nio-http2 closed the connection after 200 pings
+            // in 30 s, and the calls on it failed.
+            #expect(client.unavailableTries == 0)
+        }
+    }
+
     @Test("a watch sees changes in order, resumes on another member when its member is killed, and misses none")
     func watchAcrossMemberLoss() async throws {
         let etcd = try EtcdCluster.start(members: 3)
