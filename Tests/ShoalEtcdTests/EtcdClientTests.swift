@@ -59,6 +59,35 @@ struct EtcdClientTests {
         }
     }
 
+    @Test("waitForDeletion: returns for a key deleted before its watch began, and waits for one still there")
+    func waitForDeletion() async throws {
+        let etcd = try EtcdCluster.start()
+        defer { etcd.stop() }
+        try await EtcdClient.withClient(try Self.configuration(etcd)) { client in
+            let made = try await client.put("line/a", "")
+            let (_, readAt) = try await client.list(prefix: "line/")
+            #expect(try await client.delete("line/a") == 1)
+            // Deleted between the read and the watch: the watch starts after the deletion.
+            try await client.waitForDeletion(of: "line/a", createRevision: made, readAt: readAt)
+
+            let again = try await client.put("line/b", "")
+            let (_, readAgain) = try await client.list(prefix: "line/")
+            try await client.put("elsewhere", "a write after the read")
+            let returned = Recorder<Bool>()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await client.waitForDeletion(of: "line/b", createRevision: again, readAt: readAgain)
+                    returned.append(true)
+                }
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(returned.count == 0, "the key is still there")
+                try await client.delete("line/b")
+                try await group.waitForAll()
+            }
+            #expect(returned.count == 1)
+        }
+    }
+
     @Test("a watch sees changes in order, resumes on another member when its member is killed, and misses none")
     func watchAcrossMemberLoss() async throws {
         let etcd = try EtcdCluster.start(members: 3)
