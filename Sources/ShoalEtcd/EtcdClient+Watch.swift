@@ -57,7 +57,7 @@ extension EtcdClient {
                 if let error = error as? RPCError,
                     EtcdFailover.classify(error.code, message: error.message) == .reauthenticate
                 {
-                    dropToken()
+                    self.dropToken()
                 }
                 if progress.next > next { failures = 0 }
                 next = progress.next
@@ -104,7 +104,7 @@ extension EtcdClient {
             if let error = error as? RPCError,
                 EtcdFailover.classify(error.code, message: error.message) == .reauthenticate
             {
-                dropToken()
+                self.dropToken()
             }
             // The caller reads again, from the next member, after a pause that keeps a member
             // refusing every watch from being asked in a tight loop.
@@ -144,6 +144,11 @@ extension EtcdClient {
                         // Refused for a reason another member would give too (permissions),
                         // or cancelled by this member (it lost its leader): try elsewhere.
                         let reason = message.cancelReason
+                        if reason.contains("invalid auth token") || reason.contains("auth store is old") {
+                            // The token lapsed (or the users changed): watch again with a new one.
+                            self.dropToken()
+                            throw EtcdError(.unavailable, "etcd cancelled the watch: \(reason)")
+                        }
                         if reason.contains("permission denied") || reason.contains("auth") {
                             throw EtcdError(
                                 .unauthenticated,

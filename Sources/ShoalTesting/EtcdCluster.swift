@@ -28,12 +28,39 @@ public final class EtcdCluster: Sendable {
         public let site: TestHost
         public let clientPort: Int
         public let peerPort: Int
-        /// `http://ADDRESS:CLIENT_PORT`.
-        public var endpoint: String { "http://\(site.address):\(clientPort)" }
+        /// `http`, or `https` when the cluster serves clients over TLS.
+        public let scheme: String
+        /// `http://ADDRESS:CLIENT_PORT` (or `https://`).
+        public var endpoint: String { "\(scheme)://\(site.address):\(clientPort)" }
         var peerURL: String { "http://\(site.address):\(peerPort)" }
     }
 
+    /// How clients reach a cluster that serves them over TLS: the members' certificates (for
+    /// `127.0.0.1` and `localhost`, signed by `certificates`' CA) and, when the members demand
+    /// one, a client certificate that CA signed.
+    public struct Security: Sendable {
+        public let certificates: TestCertificates
+        /// Members refuse clients without a certificate the CA signed (`--client-cert-auth`).
+        public let requireClientCertificates: Bool
+        /// A client certificate and its key, signed by the CA (`etcdctl` uses them too).
+        public var clientCertificate: String { certificates.directory.appendingPathComponent("client.pem").path }
+        public var clientKey: String { certificates.directory.appendingPathComponent("client.key").path }
+
+        /// Makes a fresh CA, the members' certificate and a client certificate.
+        public static func make(requireClientCertificates: Bool) throws -> Security {
+            let certificates = try TestCertificates.make()
+            try certificates.issueClient("client", into: certificates.directory)
+            return Security(certificates: certificates, requireClientCertificates: requireClientCertificates)
+        }
+    }
+
     public let members: [Member]
+    /// TLS for clients, if the cluster was started with it.
+    public let security: Security?
+    /// More `etcd` flags each member is started with.
+    public let extraArguments: [String]
+    /// The user `etcdctl` logs in as once authentication is on.
+    private let rootCredentials = Mutex<String?>(nil)
     /// Each member's client URL, in member order.
     public var endpoints: [String] { members.map(\.endpoint) }
     /// The members' folders (data and log) live under this one.
@@ -41,8 +68,13 @@ public final class EtcdCluster: Sendable {
     private let token: String
     private let processes: Mutex<[SpawnedProcess?]>
 
-    private init(members: [Member], directory: URL, token: String, processes: [SpawnedProcess?]) {
+    private init(
+        members: [Member], security: Security?, extraArguments: [String], directory: URL, token: String,
+        processes: [SpawnedProcess?]
+    ) {
         self.members = members
+        self.security = security
+        self.extraArguments = extraArguments
         self.directory = directory
         self.token = token
         self.processes = Mutex(processes)
@@ -53,13 +85,17 @@ public final class EtcdCluster: Sendable {
     ///
     /// - Throws: ``EtcdClusterError`` when `etcd` is not installed or the cluster does not
     ///   come up within 20 s.
-    public static func start(members count: Int = 1) throws -> EtcdCluster {
+    /// With `security`, members serve clients over TLS only; `extraArguments` are more flags
+    /// for every member.
+    public static func start(
+        members count: Int = 1, security: Security? = nil, extraArguments: [String] = []
+    ) throws -> EtcdCluster {
         let members = try (0..<count).map { index in
             Member(
                 name: "m\(index)", site: .loopback, clientPort: try RedisServer.freePort(),
-                peerPort: try RedisServer.freePort())
+                peerPort: try RedisServer.freePort(), scheme: security == nil ? "http" : "https")
         }
-        return try start(members)
+        return try start(members, security: security, extraArguments: extraArguments)
     }
 
     /// Starts one member on each of `sites` (hosts of a ``NetworkLab``), listening on the
@@ -67,16 +103,19 @@ public final class EtcdCluster: Sendable {
     public static func start(on sites: [TestHost]) throws -> EtcdCluster {
         try start(
             sites.enumerated().map { index, site in
-                Member(name: "m\(index)", site: site, clientPort: 2379, peerPort: 2380)
-            })
+                Member(name: "m\(index)", site: site, clientPort: 2379, peerPort: 2380, scheme: "http")
+            }, security: nil, extraArguments: [])
     }
 
-    private static func start(_ members: [Member]) throws -> EtcdCluster {
+    private static func start(
+        _ members: [Member], security: Security?, extraArguments: [String]
+    ) throws -> EtcdCluster {
         let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
         let directory = URL(fileURLWithPath: base).appendingPathComponent("shoal-etcd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let cluster = EtcdCluster(
-            members: members, directory: directory, token: UUID().uuidString,
+            members: members, security: security, extraArguments: extraArguments, directory: directory,
+            token: UUID().uuidString,
             processes: Array(repeating: nil, count: members.count))
         for index in members.indices { try cluster.launch(index, state: "new") }
         try cluster.waitUntilHealthy()
@@ -101,7 +140,7 @@ public final class EtcdCluster: Sendable {
         let folder = directory.appendingPathComponent(member.name)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let initialCluster = members.map { "\($0.name)=\($0.peerURL)" }.joined(separator: ",")
-        let arguments = [
+        var arguments = [
             "--name", member.name, "--data-dir", folder.appendingPathComponent("data").path,
             "--listen-client-urls", member.endpoint, "--advertise-client-urls", member.endpoint,
             "--listen-peer-urls", member.peerURL, "--initial-advertise-peer-urls", member.peerURL,
@@ -111,6 +150,15 @@ public final class EtcdCluster: Sendable {
             "--heartbeat-interval", "100", "--election-timeout", "1000",
             "--logger", "zap", "--log-outputs", "stderr", "--log-level", "warn",
         ]
+        arguments += extraArguments
+        if let security {
+            arguments += [
+                "--cert-file", security.certificates.serverCertificate, "--key-file", security.certificates.serverKey,
+            ]
+            if security.requireClientCertificates {
+                arguments += ["--client-cert-auth", "--trusted-ca-file", security.certificates.caCertificate]
+            }
+        }
         let process = try member.site.spawn(
             Self.executable("etcd"), arguments,
             standardError: folder.appendingPathComponent("etcd.log").path,
@@ -139,13 +187,44 @@ public final class EtcdCluster: Sendable {
     /// Runs `etcdctl` (API v3) against `endpoints` (default: every member) and returns what
     /// it printed and its exit status.
     public func etcdctl(_ arguments: [String], endpoints: [String]? = nil) throws -> ChildProcess.Result {
-        try ChildProcess.run(
-            URL(fileURLWithPath: Self.executable("etcdctl")),
-            [
-                "--endpoints", (endpoints ?? self.endpoints).joined(separator: ","), "--dial-timeout", "2s",
-                "--command-timeout", "5s",
-            ] + arguments,
-            environment: ["ETCDCTL_API": "3"])
+        var options = [
+            "--endpoints", (endpoints ?? self.endpoints).joined(separator: ","), "--dial-timeout", "2s",
+            "--command-timeout", "5s",
+        ]
+        if let security {
+            options += ["--cacert", security.certificates.caCertificate]
+            if security.requireClientCertificates {
+                options += ["--cert", security.clientCertificate, "--key", security.clientKey]
+            }
+        }
+        if let root = rootCredentials.withLock({ $0 }) { options += ["--user", root] }
+        return try ChildProcess.run(
+            URL(fileURLWithPath: Self.executable("etcdctl")), options + arguments, environment: ["ETCDCTL_API": "3"])
+    }
+
+    /// Turns authentication on, with user `root` (password `rootPassword`), which `etcdctl`
+    /// then logs in as, and, for each of `users`, a user of that name and password whose role
+    /// may read and write only keys under `prefix`.
+    public func enableAuthentication(
+        rootPassword: String, users: [(name: String, password: String, prefix: String)] = []
+    ) throws {
+        var steps: [[String]] = [["user", "add", "root:\(rootPassword)"]]
+        for user in users {
+            steps += [
+                ["role", "add", user.name],
+                ["role", "grant-permission", user.name, "--prefix=true", "readwrite", user.prefix],
+                ["user", "add", "\(user.name):\(user.password)"],
+                ["user", "grant-role", user.name, user.name],
+            ]
+        }
+        steps.append(["auth", "enable"])
+        for step in steps {
+            let result = try etcdctl(step)
+            guard result.status == 0 else {
+                throw EtcdClusterError("etcdctl \(step.prefix(2).joined(separator: " ")) failed: \(result.stderr)")
+            }
+        }
+        rootCredentials.withLock { $0 = "root:\(rootPassword)" }
     }
 
     /// The index of the member that leads now, as the members report it.
