@@ -30,6 +30,31 @@ struct EtcdCommandTests {
         #expect(keys.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "released: \(keys.output)")
     }
 
+    @Test("shoal lock --etcd over TLS with a client certificate, as a user whose password is in the environment")
+    func lockOverTLSAsUser() async throws {
+        let security = try EtcdCluster.Security.make(requireClientCertificates: true)
+        let etcd = try EtcdCluster.start(security: security)
+        defer { etcd.stop() }
+        try etcd.enableAuthentication(rootPassword: "root-pw", users: [("jobs", "jobs-pw", "shoal/locks/")])
+        let tls = [
+            "--etcd-ca", security.certificates.caCertificate, "--etcd-cert", security.clientCertificate,
+            "--etcd-key", security.clientKey,
+        ]
+        let held = try await ShoalProcess.run(
+            ["lock", "--etcd", etcd.endpoints[0], "--etcd-user", "jobs"] + tls + [
+                "--name", "nightly", "--", "sh", "-c", "echo $SHOAL_LOCK_FENCING_TOKEN",
+            ],
+            environment: ["SHOAL_ETCD_PASSWORD": "jobs-pw"])
+        #expect(held.status == 0, "\(held.stderr)")
+        #expect(UInt64(held.output.trimmingCharacters(in: .newlines)) != nil, "\(held.output)")
+        let refused = try await ShoalProcess.run(
+            ["lock", "--etcd", etcd.endpoints[0], "--etcd-user", "jobs", "--etcd-password", "wrong"] + tls + [
+                "--name", "nightly", "--", "true",
+            ])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("invalid user ID or password"), "\(refused.stderr)")
+    }
+
     @Test("a holder paused past its lease loses the lock to another; resumed, it stops its command and exits 76")
     func pausedHolder() async throws {
         let etcd = try EtcdCluster.start()
