@@ -64,7 +64,8 @@ extension EtcdClient {
                 moveOn(from: index)
                 failures += 1
                 if failures % members.count == 0 {
-                    let pause: Duration = min(.milliseconds(50) * (1 << min(failures / members.count, 4)), .seconds(1))
+                    // After each round over every member: a pause, short after the first.
+                    let pause = EtcdFailover.pause(afterRound: failures / members.count + 1)
                     try await clock.sleep(until: clock.now() + pause)
                 }
             }

@@ -203,12 +203,10 @@ public final class EtcdClient: Service, Sendable {
                     throw EtcdError(
                         .unavailable, "\(what) failed on \(configuration.endpoints[index]): \(error.message)")
                 }
-                // The first round goes on at once (etcd 3.4 now and then closes a stream under
-                // a call, which is no reason to wait); after each later round over every
-                // member, a pause (an election).
-                if tries % members.count == 0, tries > members.count {
-                    let pause = min(
-                        Duration.milliseconds(50) * (1 << min(tries / members.count, 4)), .milliseconds(500))
+                // The first round goes on at once; after each later round over every member, a
+                // short pause (an election).
+                let pause = tries % members.count == 0 ? EtcdFailover.pause(afterRound: tries / members.count) : .zero
+                if pause > .zero {
                     guard clock.now() + pause < giveUpAt else {
                         throw EtcdError(
                             .unavailable,

@@ -15,7 +15,9 @@ public struct EtcdConfiguration: Sendable {
     public var password: String?
     /// Trust and identity for `https://` endpoints.
     public var tls: EtcdTLS
-    /// How long one try of a call may take before it is given up on that member. Default 2 s.
+    /// How long one try of a call may take before it is given up on that member. Default 1 s:
+    /// a call on a follower when its leader dies hangs until this passes (the follower forwarded
+    /// it to the dead leader), so it bounds how soon calls go on after a leader's death.
     public var requestTimeout: Duration
     /// How long a call that may be repeated safely (a read, a lease keep-alive, a write that
     /// checks first) goes on trying other members before it fails. Default 10 s: longer than
@@ -25,7 +27,7 @@ public struct EtcdConfiguration: Sendable {
     /// A configuration; only `endpoints` is required.
     public init(
         endpoints: [EtcdEndpoint], username: String? = nil, password: String? = nil, tls: EtcdTLS = EtcdTLS(),
-        requestTimeout: Duration = .seconds(2), retryWindow: Duration = .seconds(10)
+        requestTimeout: Duration = .seconds(1), retryWindow: Duration = .seconds(10)
     ) {
         self.endpoints = endpoints
         self.username = username

@@ -38,4 +38,13 @@ enum EtcdFailover: Equatable, Sendable {
             return .fail(EtcdError(.failed, "etcd: \(message)"))
         }
     }
+
+    /// The pause after `round` rounds of tries over every member failed: none after the first
+    /// (one member down is no reason to wait), then 50 ms doubling to at most 250 ms, so that a
+    /// call waiting out an election (one to two seconds) goes on within a quarter second of
+    /// the new leader, at the cost of a few quick refusals meanwhile.
+    static func pause(afterRound round: Int) -> Duration {
+        guard round >= 2 else { return .zero }
+        return min(.milliseconds(25) * (1 << min(round - 1, 4)), .milliseconds(250))
+    }
 }

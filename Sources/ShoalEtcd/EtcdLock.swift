@@ -95,9 +95,12 @@ public final class EtcdLock: DistributedLock {
                 name, lease: leaseID, revision: place.revision, ttl: ttl, grantedAt: confirmedUntil + (.zero - ttl),
                 giveUpAt: giveUpAt, wait: wait)
             let lease = lease(name, leaseID, fencing: place.revision, ttl: ttl, confirmedUntil: confirmedAt + ttl)
-            // Kept alive while waiting, but perhaps a while ago: hand over a fresh lease.
+            // Kept alive while waiting, but perhaps a while ago: hand over a fresh lease. Even
+            // one whose keep-alives failed for longer than its TTL (etcd was electing a leader,
+            // which extends every lease): the key still there, as made and first in line, means
+            // no one else held the lock meanwhile.
             if lease.confirmedUntil - clock.now() >= ttl / 2 { return lease }
-            return try await renew(lease)
+            return try await confirm(lease, within: ttl)
         } catch {
             await giveBack(leaseID)
             throw Self.lockError(error, doing: "acquire lock '\(name)'")
@@ -111,12 +114,18 @@ public final class EtcdLock: DistributedLock {
                 name: lease.name, fencingToken: lease.fencingToken,
                 reason: "its lease ran out before this renewal (the holder stalled, or etcd answered too slowly)")
         }
+        // A renewal confirmed after the lease ran out is no use to a holder: its watchdog has
+        // stopped the work by then. Wait no longer than that.
+        return try await confirm(lease, within: lease.confirmedUntil - sentAt)
+    }
+
+    /// Keeps the lease alive and checks that the holding's key is still there as made; waits
+    /// up to `timeout` for etcd.
+    private func confirm(_ lease: LockLease, within timeout: Duration) async throws -> LockLease {
         let remaining: Int64?
         let renewedAt: MonotonicInstant
         do {
-            // A renewal confirmed after the lease ran out is no use: wait no longer than that.
-            (remaining, renewedAt) = try await client.keepAliveTimed(
-                lease: try Self.leaseID(lease), timeout: lease.confirmedUntil - sentAt)
+            (remaining, renewedAt) = try await client.keepAliveTimed(lease: try Self.leaseID(lease), timeout: timeout)
         } catch {
             throw LockError(.backendFailure, "cannot renew lock '\(lease.name)': \(error)")
         }

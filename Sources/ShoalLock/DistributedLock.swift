@@ -40,7 +40,8 @@ extension DistributedLock {
     ///
     /// If a renewal fails, or the time-to-live minus `safetyMargin` passes on this process's
     /// clock without a confirmed renewal, the body's task is cancelled and, once the body has
-    /// returned, the call throws ``LockLost``. The lock is released when the body ends.
+    /// returned, the call throws ``LockLost`` (after trying, for up to the TTL, to release
+    /// the lease, in case the backend still has it). The lock is released when the body ends.
     ///
     /// - Parameter safetyMargin: how long before the lease's end, as last confirmed, it is
     ///   given up for lost (clock drift and pauses). Default: a tenth of `ttl`.
@@ -90,10 +91,24 @@ extension DistributedLock {
             return finished ?? .failure(CancellationError())
         }
         if case .failure(let error) = outcome, error is LockLost {
+            await releaseAfterLoss(lease)
             throw error
         }
         _ = try? await release(lease)
         return try outcome.get()
+    }
+
+    /// Releases a lease given up for lost, for up to its TTL: a renewal that was not
+    /// confirmed in time does not mean the backend let the lease go (on etcd a leader change
+    /// extends every lease), and releasing frees the lock now rather than when it expires.
+    /// Release checks the lease's token, so it never frees a later holder's lock.
+    private func releaseAfterLoss(_ lease: LockLease) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { _ = try? await release(lease) }
+            group.addTask { try? await clock.sleep(until: clock.now() + lease.ttl) }
+            _ = await group.next()
+            group.cancelAll()
+        }
     }
 
     /// Renews every ttl/3 until cancelled; reports a loss when a renewal is refused or the
