@@ -216,6 +216,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // etcd's messages as JSON, for its HTTP gateway (shoal bench etcd-transports).
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ] + (withoutOTLP ? [] : [.product(name: "OTel", package: "swift-otel")]),
             swiftSettings: withoutOTLP ? [.define("SHOAL_WITHOUT_OTLP")] : []
         ),

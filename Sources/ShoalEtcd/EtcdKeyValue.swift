@@ -63,7 +63,7 @@ public struct EtcdEvent: Sendable, Hashable {
 /// The end of a key range that holds every key that starts with `prefix`: the prefix with
 /// its last byte below 0xff raised by one (etcd's convention; `[0]` for an empty prefix,
 /// meaning every key).
-func prefixRangeEnd(_ prefix: [UInt8]) -> [UInt8] {
+package func prefixRangeEnd(_ prefix: [UInt8]) -> [UInt8] {
     var end = prefix
     while let last = end.last {
         if last < 0xff {

@@ -7,6 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Simulate and measure Shoal's parts.",
         subcommands: [
             BenchBalanceCommand.self, BenchLockCommand.self, BenchRegistryCommand.self, BenchClientCommand.self,
+            BenchEtcdTransportsCommand.self,
         ]
     )
 }
