@@ -72,15 +72,17 @@ extension EtcdClient {
         }
     }
 
-    /// Returns once `key`, which was made at `createRevision` and read at `revision`, is
-    /// deleted, or is found gone; or when the watch's stream breaks (the caller reads again).
+    /// Returns `true` once `key`, which was made at `createRevision` and read at `revision`, is
+    /// deleted, or is found gone; `false` when the watch's stream breaks first (the caller
+    /// reads again).
     ///
     /// The watch starts at etcd's current revision, not at `revision` + 1: etcd then notifies
     /// it as changes are made, where a watch that starts in the past (any write since `revision`
     /// puts it there) waits for etcd's catch-up pass, every 100 ms. A change between the read
     /// and the watch's start is caught by reading the key again, when the watch started later
     /// than `revision`.
-    package func waitForDeletion(of key: String, createRevision: Int64, readAt revision: Int64) async throws {
+    @discardableResult
+    package func waitForDeletion(of key: String, createRevision: Int64, readAt revision: Int64) async throws -> Bool {
         var create = Etcdserverpb_WatchCreateRequest()
         create.key = Data(key.utf8)
         create.filters = [.noput]
@@ -94,6 +96,7 @@ extension EtcdClient {
                     return try await self.get(key)?.createRevision == createRevision ? .continue : .stop
                 },
                 { events, _ in events.contains { $0.kind == .delete } ? .stop : .continue })
+            return true
         } catch let error as EtcdError where error.code != .unavailable {
             throw error
         } catch let error as WatchHandlerError {
@@ -111,6 +114,7 @@ extension EtcdClient {
             // refusing every watch from being asked in a tight loop.
             moveOn(from: index)
             try await clock.sleep(until: clock.now() + .milliseconds(50))
+            return false
         }
     }
 

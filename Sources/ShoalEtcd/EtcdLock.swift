@@ -175,6 +175,20 @@ public final class EtcdLock: DistributedLock {
         return .released
     }
 
+    /// Releases a holding given up for lost, for up to its TTL: etcd extends every lease when
+    /// a new leader takes over, so a holder whose renewals failed through an election may
+    /// still have its key, which would block the line until the lease ran out. The release
+    /// compares the key's create revision, so it never frees a later holder's lock.
+    public func holdingLost(_ lease: LockLease) async {
+        let clock = clock
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { _ = try? await self.release(lease) }
+            group.addTask { try? await clock.sleep(until: clock.now() + lease.ttl) }
+            _ = await group.next()
+            group.cancelAll()  // gRPC calls end when cancelled
+        }
+    }
+
     // MARK: Keys
 
     /// The folder of lock `name`'s keys: the name with `%` and `/` escaped, so that no name's
@@ -349,10 +363,13 @@ public final class EtcdLock: DistributedLock {
             before.maxCreateRevision = revision - 1
             let response = try await client.range(before)
             guard let predecessor = response.kvs.first else { return }
-            // Returns when the predecessor is gone, or the watch broke: either way, look again.
-            try await client.waitForDeletion(
+            let deleted = try await client.waitForDeletion(
                 of: String(decoding: predecessor.key, as: UTF8.self), createRevision: predecessor.createRevision,
                 readAt: response.header.revision)
+            // The predecessor was the only key before this one (etcd found no more below the
+            // limit of one), so it owned the lock: gone, it leaves no one before this key, as
+            // every key made since is after it. Otherwise, look again.
+            if deleted && !response.more { return }
         }
     }
 

@@ -27,9 +27,18 @@ public protocol DistributedLock: Sendable {
 
     /// Releases the lock if the lease still holds it; never touches another holder's lock.
     func release(_ lease: LockLease) async throws -> LockReleaseOutcome
+
+    /// Called by ``hold(_:safetyMargin:_:)`` when it gave the lease up for lost, once the body
+    /// has returned and before it throws ``LockLost``. A backend whose leases can outlive a
+    /// renewal that was not confirmed in time frees the lock here, so that the next holder
+    /// need not wait for the lease to expire; it must return promptly. The default does
+    /// nothing: a lost Redis or embedded lease has expired, or soon will.
+    func holdingLost(_ lease: LockLease) async
 }
 
 extension DistributedLock {
+    public func holdingLost(_ lease: LockLease) async {}
+
     /// Runs `body` while holding the lock `name`, renewing the lease every `ttl / 3`.
     ///
     /// ```swift
@@ -40,8 +49,8 @@ extension DistributedLock {
     ///
     /// If a renewal fails, or the time-to-live minus `safetyMargin` passes on this process's
     /// clock without a confirmed renewal, the body's task is cancelled and, once the body has
-    /// returned, the call throws ``LockLost`` (after trying, for up to the TTL, to release
-    /// the lease, in case the backend still has it). The lock is released when the body ends.
+    /// returned, the call throws ``LockLost`` (after ``holdingLost(_:)``). The lock is
+    /// released when the body ends.
     ///
     /// - Parameter safetyMargin: how long before the lease's end, as last confirmed, it is
     ///   given up for lost (clock drift and pauses). Default: a tenth of `ttl`.
@@ -91,24 +100,11 @@ extension DistributedLock {
             return finished ?? .failure(CancellationError())
         }
         if case .failure(let error) = outcome, error is LockLost {
-            await releaseAfterLoss(lease)
+            await holdingLost(lease)
             throw error
         }
         _ = try? await release(lease)
         return try outcome.get()
-    }
-
-    /// Releases a lease given up for lost, for up to its TTL: a renewal that was not
-    /// confirmed in time does not mean the backend let the lease go (on etcd a leader change
-    /// extends every lease), and releasing frees the lock now rather than when it expires.
-    /// Release checks the lease's token, so it never frees a later holder's lock.
-    private func releaseAfterLoss(_ lease: LockLease) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { _ = try? await release(lease) }
-            group.addTask { try? await clock.sleep(until: clock.now() + lease.ttl) }
-            _ = await group.next()
-            group.cancelAll()
-        }
     }
 
     /// Renews every ttl/3 until cancelled; reports a loss when a renewal is refused or the
