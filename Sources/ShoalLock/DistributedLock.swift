@@ -31,8 +31,9 @@ public protocol DistributedLock: Sendable {
     /// Called by ``hold(_:safetyMargin:_:)`` when it gave the lease up for lost, once the body
     /// has returned and before it throws ``LockLost``. A backend whose leases can outlive a
     /// renewal that was not confirmed in time frees the lock here, so that the next holder
-    /// need not wait for the lease to expire; it must return promptly. The default does
-    /// nothing: a lost Redis or embedded lease has expired, or soon will.
+    /// need not wait for the lease to expire; it should give up within the lease's
+    /// time-to-live. The default does nothing: a lost Redis or embedded lease has expired, or
+    /// soon will.
     func holdingLost(_ lease: LockLease) async
 }
 
