@@ -73,6 +73,58 @@ struct EtcdRegistryTests {
         }
     }
 
+    @Test(
+        "a shared lease: Registrations' instances share one lease; one deregistered leaves the others; a lost lease is granted anew"
+    )
+    func sharedLease() async throws {
+        let etcd = try EtcdCluster.start()
+        defer { etcd.stop() }
+        try await Self.withRegistry(etcd) { registry in
+            let shared = EtcdSharedLeaseRegistry(registry: registry, ttl: .seconds(10))
+            await #expect(throws: DiscoveryError.self) {
+                try await shared.register(try Self.instance("api", "api-0"), ttl: .seconds(5))
+            }
+            // An instance on a lease of its own first: moving it onto the shared lease revokes
+            // its own lease only.
+            _ = try await registry.register(try Self.instance("api", "api-2"), ttl: .seconds(10))
+            let own = try #require(try await registry.client.get(registry.key("api", "api-2"))?.lease)
+            let registrations = try ["api-1", "api-2"].map {
+                Registration(registry: shared, instance: try Self.instance("api", $0), ttl: .seconds(10))
+            }
+            _ = try await shared.register(try Self.instance("metrics", "m-1"), ttl: .seconds(10))
+            let leases = try await withThrowingTaskGroup(of: Void.self) { group in
+                for registration in registrations { group.addTask { try await registration.run() } }
+                defer { group.cancelAll() }
+                #expect(await eventually { (try? await registry.lookup("api").instances.count) == 2 })
+                var leases: [Int64] = []
+                for (service, id) in [("api", "api-1"), ("api", "api-2"), ("metrics", "m-1")] {
+                    leases.append(try await registry.client.get(registry.key(service, id))?.lease ?? 0)
+                }
+                return leases
+            }
+            #expect(Set(leases) == [try #require(shared.leaseID)], "\(leases)")
+            #expect(try await registry.client.keepAlive(lease: own) == nil, "the instance's own lease was revoked")
+            // The Registrations deregistered their instances when cancelled; the lease stays.
+            #expect(try await registry.lookup("api").instances.isEmpty)
+            #expect(try await registry.lookup("metrics").instances.map(\.id) == ["m-1"])
+            #expect(try await shared.renew(service: "metrics", id: "m-1"))
+            // Through the registry (the HTTP API), too, only the key goes.
+            _ = try await shared.register(try Self.instance("metrics", "m-2"), ttl: .seconds(10))
+            #expect(try await registry.deregister(service: "metrics", id: "m-2"))
+            #expect(try await registry.lookup("metrics").instances.map(\.id) == ["m-1"])
+
+            // etcd loses the lease (as when the process stalls past its TTL): every key goes
+            // at once; renewals say so, and registering again grants a new lease.
+            let first = try #require(shared.leaseID)
+            #expect(try await registry.client.revokeLease(first))
+            #expect(try await registry.lookup("metrics").instances.isEmpty)
+            #expect(try await shared.renew(service: "metrics", id: "m-1") == false)
+            _ = try await shared.register(try Self.instance("metrics", "m-1"), ttl: .seconds(10))
+            #expect(shared.leaseID != nil && shared.leaseID != first)
+            #expect(try await registry.lookup("metrics").instances.map(\.id) == ["m-1"])
+        }
+    }
+
     @Test("an instance that is not renewed expires, and watchers see it go")
     func expiry() async throws {
         let etcd = try EtcdCluster.start()

@@ -87,20 +87,31 @@ public final class EtcdRegistry: ServiceRegistry, ServiceDiscovery, Service {
         guard Self.ttlRange.contains(ttl) else {
             throw DiscoveryError(.invalidArgument, field: "ttl", "must be between 1s and 1h, not \(ttl)")
         }
+        return try await write(instance, ttl: ttl, shared: nil)
+    }
+
+    /// Writes `instance`'s key: on a lease of its own, granted here, or on the `shared` lease
+    /// (an ``EtcdSharedLeaseRegistry``'s, which outlives any one instance). A lease of its own
+    /// that an earlier registration of the instance left is revoked once the key is rewritten.
+    ///
+    /// - Throws: ``SharedLeaseGone`` when etcd no longer has the `shared` lease.
+    func write(_ instance: ServiceInstance, ttl: Duration, shared: Int64?) async throws -> ServiceInstance {
         let key = Data(key(instance.service, instance.id).utf8)
         return try await backend("register \(instance.service)/\(instance.id)") {
             while true {
                 let now = wallClock()
                 let existing = try await client.get(String(decoding: key, as: UTF8.self))
                 let previous = existing.flatMap { EtcdRegistryRecord.decode($0.value) }
-                let record = EtcdRegistryRecord(
+                var record = EtcdRegistryRecord(
                     instance, ttl: ttl, registeredAt: previous?.registeredAt ?? now, writtenAt: now)
+                if shared != nil { record.sharedLease = true }
                 if let existing, let previous, previous.sameRegistration(as: record),
-                    try await client.keepAlive(lease: existing.lease) != nil
+                    shared == nil || existing.lease == shared, try await client.keepAlive(lease: existing.lease) != nil
                 {
                     return instance.stored(registeredAt: previous.registeredAt, renewedAt: now)
                 }
-                let lease = try await client.grantLease(ttl: ttl.leaseSeconds).id
+                let lease: Int64
+                if let shared { lease = shared } else { lease = try await client.grantLease(ttl: ttl.leaseSeconds).id }
                 var request = Etcdserverpb_TxnRequest()
                 request.compare = [
                     existing.map { EtcdRequests.modRevision(of: key, is: $0.modRevision) }
@@ -108,11 +119,20 @@ public final class EtcdRegistry: ServiceRegistry, ServiceDiscovery, Service {
                 ]
                 request.success = [EtcdRequests.put(key, record.json(), lease: lease)]
                 // Repeating it after a lost answer finds the key changed, and starts over.
-                guard try await client.txn(request, idempotent: true).succeeded else {
-                    _ = try? await client.revokeLease(lease)
+                let written: Bool
+                do {
+                    written = try await client.txn(request, idempotent: true).succeeded
+                } catch let error as EtcdError where error.code == .leaseNotFound && shared != nil {
+                    throw SharedLeaseGone()
+                }
+                guard written else {
+                    if shared == nil { _ = try? await client.revokeLease(lease) }
                     continue  // another write came between: read again
                 }
-                if let existing, existing.lease != 0 { _ = try? await client.revokeLease(existing.lease) }
+                // Another's shared lease holds other instances: only a lease of the instance's own goes.
+                if let existing, existing.lease != 0, existing.lease != lease, previous?.ownsLease ?? true {
+                    _ = try? await client.revokeLease(existing.lease)
+                }
                 return instance.stored(registeredAt: record.registeredAt, renewedAt: now)
             }
         }
@@ -128,8 +148,10 @@ public final class EtcdRegistry: ServiceRegistry, ServiceDiscovery, Service {
     public func deregister(service: String, id: String) async throws -> Bool {
         try await backend("deregister \(service)/\(id)") {
             guard let existing = try await client.get(key(service, id)) else { return false }
-            // Revoking the instance's own lease deletes its key, with one change event.
-            if existing.lease != 0 { return try await client.revokeLease(existing.lease) }
+            // Revoking the instance's own lease deletes its key, with one change event; a key on
+            // a shared lease is deleted, and the lease stays for the others.
+            let ownsLease = EtcdRegistryRecord.decode(existing.value)?.ownsLease ?? true
+            if existing.lease != 0, ownsLease { return try await client.revokeLease(existing.lease) }
             return try await client.delete(key(service, id)) == 1
         }
     }
@@ -356,3 +378,6 @@ public final class EtcdRegistry: ServiceRegistry, ServiceDiscovery, Service {
         }
     }
 }
+
+/// etcd no longer has the lease an ``EtcdSharedLeaseRegistry`` wrote on: it grants another.
+struct SharedLeaseGone: Error {}

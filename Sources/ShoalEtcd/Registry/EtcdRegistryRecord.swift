@@ -17,6 +17,9 @@ struct EtcdRegistryRecord: Codable, Equatable, Sendable {
     /// When the record was last written (a registration or a health change), on the writer's
     /// clock. A renewal is a keep-alive of the instance's lease, which writes nothing.
     var writtenAt: Int64
+    /// `true` when the key is on a lease that other instances share (an
+    /// ``EtcdSharedLeaseRegistry``'s): removing this instance deletes its key, never the lease.
+    var sharedLease: Bool?
 
     init(_ instance: ServiceInstance, ttl: Duration, registeredAt: Int64, writtenAt: Int64) {
         address = instance.address
@@ -29,6 +32,9 @@ struct EtcdRegistryRecord: Codable, Equatable, Sendable {
         self.registeredAt = registeredAt
         self.writtenAt = writtenAt
     }
+
+    /// Whether the key's lease is the instance's own, to revoke with it.
+    var ownsLease: Bool { sharedLease != true }
 
     /// Whether the two describe the same registration, whenever they were written.
     func sameRegistration(as other: EtcdRegistryRecord) -> Bool {
