@@ -1,5 +1,6 @@
 import Foundation
 import ShoalCore
+import ShoalDiscovery
 import ShoalEtcd
 import ShoalLock
 import ShoalTesting
@@ -146,19 +147,42 @@ struct EtcdLockTests {
         defer { etcd.stop() }
         let configuration = try EtcdClientTests.configuration(etcd)
         let writable = Recorder<Duration>()
-        let report = try await LockTurns.run(clients: 8, configuration: configuration, for: .seconds(8)) {
-            try await Task.sleep(for: .seconds(3))
-            let leader = try etcd.leader()
-            etcd.kill(leader)
-            let killedAt = ContinuousClock.now
-            // etcd's own unavailable window: when a plain write succeeds again.
-            try await EtcdClient.withClient(configuration) { probe in
-                while (try? await probe.put("app/probe", "x")) == nil {
-                    try await Task.sleep(for: .milliseconds(20))
+        let registered = Recorder<Duration>()
+        @Sendable func instance(_ number: Int) throws -> ServiceInstance {
+            try ServiceInstance(service: "probe", id: "p\(number)", address: "10.0.0.1", port: 8080)
+        }
+        // A registry whose client was connected before the kill, as a running shoal serve's is.
+        let report = try await EtcdClient.withClient(configuration) { writer in
+            let registry = EtcdRegistry(client: writer)
+            _ = try await registry.register(try instance(0), ttl: .seconds(30))
+            return try await LockTurns.run(clients: 8, configuration: configuration, for: .seconds(8)) {
+                try await Task.sleep(for: .seconds(3))
+                let leader = try etcd.leader()
+                etcd.kill(leader)
+                let killedAt = ContinuousClock.now
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    // etcd's own unavailable window: when a fresh client's plain write succeeds again.
+                    group.addTask {
+                        try await EtcdClient.withClient(configuration) { probe in
+                            while (try? await probe.put("app/probe", "x")) == nil {
+                                try await Task.sleep(for: .milliseconds(20))
+                            }
+                            writable.append(ContinuousClock.now - killedAt)
+                        }
+                    }
+                    // A registration, begun after the kill, that succeeds.
+                    group.addTask {
+                        var number = 1
+                        while (try? await registry.register(try instance(number), ttl: .seconds(30))) == nil {
+                            number += 1
+                            try await Task.sleep(for: .milliseconds(20))
+                        }
+                        registered.append(ContinuousClock.now - killedAt)
+                    }
+                    try await group.waitForAll()
                 }
-                writable.append(ContinuousClock.now - killedAt)
+                return killedAt
             }
-            return killedAt
         }
         #expect(report.lostUpdates == 0, "\(report)")
         #expect(report.overlaps == 0, "\(report)")
@@ -167,7 +191,8 @@ struct EtcdLockTests {
         #expect(report.writes > 20, "\(report)")
         // The time from the kill to the next grant: measured and reported, not a goal here.
         print(
-            "etcd lock, leader killed: \(report); etcd took writes again \(writable.values.first.map { "\($0)" } ?? "never") after the kill"
+            "etcd lock, leader killed: \(report); etcd took writes again \(writable.values.first.map { "\($0)" } ?? "never") after the kill; "
+                + "the registry \(registered.values.first.map { "\($0)" } ?? "never")"
         )
     }
 
