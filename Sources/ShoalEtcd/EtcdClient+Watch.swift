@@ -40,34 +40,15 @@ extension EtcdClient {
             create.startRevision = next
             let index = currentMember
             let progress = WatchProgress(next: next)
-            do {
-                try await authenticateIfNeeded()
-                try await watchOnce(create, on: index, progress: progress, handle)
-                return
-            } catch let error as EtcdError where error.code != .unavailable {
-                throw error  // compacted, or refused: another member would say the same
-            } catch let error as WatchHandlerError {
-                throw error.underlying
-            } catch let error as RuntimeError where error.code == .clientIsStopped {
-                throw EtcdError(.unavailable, "the etcd client was shut down; the watch of \(prefix) ended")
-            } catch {
-                if Task.isCancelled { throw CancellationError() }
-                // A stream can end for many reasons (its member died, lost its leader, was cut
-                // off): all are tried again elsewhere. A token etcd no longer takes is dropped.
-                if let error = error as? RPCError,
-                    EtcdFailover.classify(error.code, message: error.message) == .reauthenticate
-                {
-                    self.dropToken()
-                }
-                if progress.next > next { failures = 0 }
-                next = progress.next
-                moveOn(from: index)
-                failures += 1
-                if failures % members.count == 0 {
-                    // After each round over every member: a pause, short after the first.
-                    let pause = EtcdFailover.pause(afterRound: failures / members.count + 1)
-                    try await clock.sleep(until: clock.now() + pause)
-                }
+            if try await watchTry(create, on: index, progress: progress, what: prefix, handle) { return }
+            if progress.next > next { failures = 0 }
+            next = progress.next
+            moveOn(from: index)
+            failures += 1
+            if failures % members.count == 0 {
+                // After each round over every member: a pause, short after the first.
+                let pause = EtcdFailover.pause(afterRound: failures / members.count + 1)
+                try await clock.sleep(until: clock.now() + pause)
             }
         }
     }
@@ -87,33 +68,48 @@ extension EtcdClient {
         create.key = Data(key.utf8)
         create.filters = [.noput]
         let index = currentMember
+        let deleted = try await watchTry(
+            create, on: index, progress: WatchProgress(next: 0), what: key,
+            onCreated: { startedAt in
+                guard startedAt > revision else { return .continue }  // nothing written since the read
+                return try await self.get(key)?.createRevision == createRevision ? .continue : .stop
+            },
+            { events, _ in events.contains { $0.kind == .delete } ? .stop : .continue })
+        if deleted { return true }
+        // The caller reads again, from the next member, after a pause that keeps a member
+        // refusing every watch from being asked in a tight loop.
+        moveOn(from: index)
+        try await clock.sleep(until: clock.now() + .milliseconds(50))
+        return false
+    }
+
+    /// One watch stream on member `index`, authenticated first: `true` when a handler stopped
+    /// it, `false` when the stream broke (its member died, lost its leader, was cut off), which
+    /// another member may serve; a token etcd no longer takes is dropped then. Throws what
+    /// another member would answer too (compacted, refused), what a handler threw, and
+    /// cancellation.
+    private func watchTry(
+        _ create: Etcdserverpb_WatchCreateRequest, on index: Int, progress: WatchProgress, what: String,
+        onCreated: (@Sendable (Int64) async throws -> EtcdWatchStep)? = nil,
+        _ handle: @escaping @Sendable ([EtcdEvent], Int64) async throws -> EtcdWatchStep
+    ) async throws -> Bool {
         do {
             try await authenticateIfNeeded()
-            try await watchOnce(
-                create, on: index, progress: WatchProgress(next: 0),
-                onCreated: { startedAt in
-                    guard startedAt > revision else { return .continue }  // nothing written since the read
-                    return try await self.get(key)?.createRevision == createRevision ? .continue : .stop
-                },
-                { events, _ in events.contains { $0.kind == .delete } ? .stop : .continue })
+            try await watchOnce(create, on: index, progress: progress, onCreated: onCreated, handle)
             return true
         } catch let error as EtcdError where error.code != .unavailable {
             throw error
         } catch let error as WatchHandlerError {
             throw error.underlying
         } catch let error as RuntimeError where error.code == .clientIsStopped {
-            throw EtcdError(.unavailable, "the etcd client was shut down; the watch of \(key) ended")
+            throw EtcdError(.unavailable, "the etcd client was shut down; the watch of \(what) ended")
         } catch {
             if Task.isCancelled { throw CancellationError() }
             if let error = error as? RPCError,
                 EtcdFailover.classify(error.code, message: error.message) == .reauthenticate
             {
-                self.dropToken()
+                dropToken()
             }
-            // The caller reads again, from the next member, after a pause that keeps a member
-            // refusing every watch from being asked in a tight loop.
-            moveOn(from: index)
-            try await clock.sleep(until: clock.now() + .milliseconds(50))
             return false
         }
     }

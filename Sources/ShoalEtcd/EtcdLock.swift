@@ -158,11 +158,9 @@ public final class EtcdLock: DistributedLock {
     /// holding of the same time-to-live (see ``leaseForHolding(_:seconds:ttl:)``).
     public func release(_ lease: LockLease) async throws -> LockReleaseOutcome {
         let leaseID = try Self.leaseID(lease)
-        let key = Data(key(lease.name, lease: leaseID).utf8)
-        var request = Etcdserverpb_TxnRequest()
         // Only this holding's key as it was made: never a later holding's on the same lease.
-        request.compare = [EtcdRequests.createRevision(of: key, is: Int64(lease.fencingToken))]
-        request.success = [EtcdRequests.delete(key)]
+        let request = EtcdRequests.release(
+            Data(key(lease.name, lease: leaseID).utf8), madeAt: Int64(lease.fencingToken))
         let released: Bool
         do {
             // Repeating it after a lost answer finds the key gone, and says not held.
@@ -291,12 +289,8 @@ public final class EtcdLock: DistributedLock {
     /// Makes the holding's key unless it exists (a repeated try finds the first one's) and
     /// reads who is first, in one transaction.
     private func join(_ name: String, lease leaseID: Int64) async throws -> Place {
-        let key = Data(key(name, lease: leaseID).utf8)
-        let first = EtcdRequests.first(under: Data(folder(name).utf8))
-        var request = Etcdserverpb_TxnRequest()
-        request.compare = [EtcdRequests.createRevision(of: key, is: 0)]
-        request.success = [EtcdRequests.put(key, Data(), lease: leaseID), first]
-        request.failure = [EtcdRequests.get(key), first]
+        let request = EtcdRequests.joinLine(
+            Data(key(name, lease: leaseID).utf8), lease: leaseID, folder: Data(folder(name).utf8))
         let response = try await client.txn(request, idempotent: true)
         guard response.responses.count == 2 else {
             throw EtcdError(.failed, "etcd answered the lock's transaction with \(response.responses.count) parts")

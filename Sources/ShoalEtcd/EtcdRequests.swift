@@ -56,6 +56,26 @@ package enum EtcdRequests {
         return range
     }
 
+    /// A lock's join: makes `key` on `lease` unless it exists (then reads it), and reads the
+    /// key under `folder` with the lowest create revision, the owner's.
+    package static func joinLine(_ key: Data, lease: Int64, folder: Data) -> Etcdserverpb_TxnRequest {
+        let first = first(under: folder)
+        var request = Etcdserverpb_TxnRequest()
+        request.compare = [createRevision(of: key, is: 0)]
+        request.success = [put(key, Data(), lease: lease), first]
+        request.failure = [get(key), first]
+        return request
+    }
+
+    /// A lock's release: deletes `key` only as it was made, at `revision`, never a later
+    /// holding's key of the same name.
+    package static func release(_ key: Data, madeAt revision: Int64) -> Etcdserverpb_TxnRequest {
+        var request = Etcdserverpb_TxnRequest()
+        request.compare = [createRevision(of: key, is: revision)]
+        request.success = [delete(key)]
+        return request
+    }
+
     /// A read of the key under `prefix` with the lowest create revision.
     package static func first(under prefix: Data) -> Etcdserverpb_RequestOp {
         var range = range(under: prefix)

@@ -122,18 +122,11 @@ struct BenchEtcdTransportsCommand: AsyncParsableCommand {
         let folder = Data("shoal-bench/transports/\(transport)/".utf8)
         let key = folder + Data(String(lease, radix: 16).utf8)
         func cycle() async throws {
-            var join = Etcdserverpb_TxnRequest()
-            join.compare = [EtcdRequests.createRevision(of: key, is: 0)]
-            join.success = [EtcdRequests.put(key, Data(), lease: lease), EtcdRequests.first(under: folder)]
-            join.failure = [EtcdRequests.get(key), EtcdRequests.first(under: folder)]
-            let joined = try await txn(join)
+            let joined = try await txn(EtcdRequests.joinLine(key, lease: lease, folder: folder))
             guard joined.succeeded, joined.responses.count == 2 else {
                 throw RuntimeFailure("etcd-transports: the lock's key was there before the cycle")
             }
-            var release = Etcdserverpb_TxnRequest()
-            release.compare = [EtcdRequests.createRevision(of: key, is: joined.header.revision)]
-            release.success = [EtcdRequests.delete(key)]
-            guard try await txn(release).succeeded else {
+            guard try await txn(EtcdRequests.release(key, madeAt: joined.header.revision)).succeeded else {
                 throw RuntimeFailure("etcd-transports: the release found the key changed")
             }
         }
@@ -222,9 +215,7 @@ struct TransportFigures {
     let watchLatencies: [Duration]
 
     static func table(_ figures: [TransportFigures]) -> String {
-        func ms(_ duration: Duration) -> Double {
-            Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-        }
+        func ms(_ duration: Duration) -> Double { duration.seconds * 1000 }
         var lines = [
             "transport                         cycles/s  p50 ms  p99 ms  CPU µs/cycle  etcd CPU µs/cycle  watch p50 ms  watch p99 ms"
         ]
