@@ -64,8 +64,7 @@ final class EndpointSnapshot: Sendable {
                 let ring = try Ring64(nodes: endpoints)
                 return (ring, try bounded(boundedLoad, .ring64(ring)))
             case .maglev(let boundedLoad) where !endpoints.isEmpty:
-                let size = MaglevTable.defaultTableSize > endpoints.count ? MaglevTable.defaultTableSize : 655_373
-                let table = try MaglevTable(nodes: endpoints, tableSize: size)
+                let table = try MaglevTable(nodes: endpoints)
                 return (table, try bounded(boundedLoad, .maglev(table)))
             default:
                 return (nil, nil)

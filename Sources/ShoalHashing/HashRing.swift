@@ -33,12 +33,14 @@ public struct HashRing: Placement {
 
     /// Settings that only some algorithms read.
     public struct Options: Sendable, Hashable {
-        /// Points per node of weight 1 for ``Algorithm/ring64``.
-        public var pointsPerNode: Int
-        /// Table size for ``Algorithm/maglev``: a prime greater than the node count.
-        public var tableSize: Int
+        /// Points per node of weight 1 for ``Algorithm/ring64``; `nil` follows the node count
+        /// (``Ring64/automaticPointsPerNode(forNodeCount:)``).
+        public var pointsPerNode: Int?
+        /// Table size for ``Algorithm/maglev``, a prime greater than the node count; `nil`
+        /// follows the node count (``MaglevTable/automaticTableSize(forNodeCount:)``).
+        public var tableSize: Int?
 
-        public init(pointsPerNode: Int = Ring64.defaultPointsPerNode, tableSize: Int = MaglevTable.defaultTableSize) {
+        public init(pointsPerNode: Int? = nil, tableSize: Int? = nil) {
             self.pointsPerNode = pointsPerNode
             self.tableSize = tableSize
         }

@@ -12,15 +12,65 @@ struct Continuum<Point: FixedWidthInteger & UnsignedInteger & Sendable>: Sendabl
 
     /// Builds the continuum from each node's points (in any order).
     init(nodePoints: [[Point]]) {
-        var pairs: [(Point, UInt32)] = []
-        pairs.reserveCapacity(nodePoints.reduce(0) { $0 + $1.count })
-        for (node, points) in nodePoints.enumerated() {
-            for point in points {
-                pairs.append((point, UInt32(node)))
+        self.init(pointCounts: nodePoints.map(\.count)) { node, visit in
+            for point in nodePoints[node] { visit(point) }
+        }
+    }
+
+    /// Builds the continuum from points that `forEachPoint(node, visit)` produces for each
+    /// node, `pointCounts[node]` of them, in any order; it is called twice per node.
+    ///
+    /// A counting sort on the prefix index's buckets: the first pass counts the points in each
+    /// bucket (which gives the index), the second writes each point into its bucket, and each
+    /// bucket, about one point, is then sorted in place. Nothing but the finished arrays is
+    /// allocated, where sorting (point, owner) pairs held three times the points' memory.
+    init(pointCounts: [Int], forEachPoint: (_ node: Int, _ visit: (Point) -> Void) -> Void) {
+        let total = pointCounts.reduce(0, +)
+        var index = PrefixIndex<Point>.Builder(pointCount: total)
+        for node in pointCounts.indices {
+            forEachPoint(node) { index.count($0) }
+        }
+        index.accumulate()
+        var points = [Point](repeating: 0, count: total)
+        var owners = [UInt32](repeating: 0, count: total)
+        points.withUnsafeMutableBufferPointer { points in
+            owners.withUnsafeMutableBufferPointer { owners in
+                for node in pointCounts.indices {
+                    let owner = UInt32(node)
+                    forEachPoint(node) { point in
+                        let position = index.claim(point)
+                        points[position] = point
+                        owners[position] = owner
+                    }
+                }
+                index.forEachBucket { start, end in
+                    Self.sortBucket(points: points, owners: owners, start, end)
+                }
             }
         }
-        pairs.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
-        self.init(points: pairs.map(\.0), owners: pairs.map(\.1))
+        self.owners = owners
+        self.points = points
+        self.index = index.finish()
+    }
+
+    /// Insertion sort of one bucket by point. It is stable, and points were written in node
+    /// order, so equal points stay ordered by owner.
+    private static func sortBucket(
+        points: UnsafeMutableBufferPointer<Point>, owners: UnsafeMutableBufferPointer<UInt32>, _ start: Int, _ end: Int
+    ) {
+        guard end - start > 1 else { return }
+        for i in (start + 1)..<end {
+            let point = points[i]
+            let owner = owners[i]
+            var j = i
+            while j > start && points[j - 1] > point {
+                points[j] = points[j - 1]
+                owners[j] = owners[j - 1]
+                j -= 1
+            }
+            points[j] = point
+            owners[j] = owner
+        }
     }
 
     private init(points: [Point], owners: [UInt32]) {

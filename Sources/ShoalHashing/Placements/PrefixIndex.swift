@@ -8,11 +8,18 @@ struct PrefixIndex<Point: FixedWidthInteger & UnsignedInteger & Sendable>: Senda
     private let starts: [UInt32]
     private let shift: Int
 
-    init(points: [Point]) {
+    /// The number of top bits that pick a bucket: one bucket per point, rounded up to a power of
+    /// two, between 2 and 2²⁴ buckets.
+    static func bits(forPointCount count: Int) -> Int {
         var bits = 1
-        while bits < 24 && (1 << bits) < points.count {
+        while bits < 24 && (1 << bits) < count {
             bits += 1
         }
+        return bits
+    }
+
+    init(points: [Point]) {
+        let bits = Self.bits(forPointCount: points.count)
         let bucketCount = 1 << bits
         let shift = Point.bitWidth - bits
         var starts = [UInt32](repeating: 0, count: bucketCount + 1)
@@ -25,6 +32,75 @@ struct PrefixIndex<Point: FixedWidthInteger & UnsignedInteger & Sendable>: Senda
         }
         self.starts = starts
         self.shift = shift
+    }
+
+    private init(starts: [UInt32], shift: Int) {
+        self.starts = starts
+        self.shift = shift
+    }
+
+    /// Builds the index while points are placed by bucket: count every point, ``accumulate()``,
+    /// ``claim(_:)`` a position for every point (in the same multiset), then ``finish()``.
+    struct Builder {
+        /// Counts per bucket, then each bucket's next free position, then the index itself.
+        private var starts: [UInt32]
+        private let shift: Int
+
+        init(pointCount: Int) {
+            let bits = PrefixIndex.bits(forPointCount: pointCount)
+            starts = [UInt32](repeating: 0, count: (1 << bits) + 1)
+            shift = Point.bitWidth - bits
+        }
+
+        @inline(__always)
+        private func bucket(_ point: Point) -> Int {
+            Int(truncatingIfNeeded: point &>> shift)
+        }
+
+        @inline(__always)
+        mutating func count(_ point: Point) {
+            starts[bucket(point)] &+= 1
+        }
+
+        /// Turns counts into each bucket's first position.
+        mutating func accumulate() {
+            var position: UInt32 = 0
+            for bucket in starts.indices {
+                let count = starts[bucket]
+                starts[bucket] = position
+                position &+= count
+            }
+        }
+
+        /// The next free position in `point`'s bucket.
+        @inline(__always)
+        mutating func claim(_ point: Point) -> Int {
+            let bucket = bucket(point)
+            let position = starts[bucket]
+            starts[bucket] = position &+ 1
+            return Int(position)
+        }
+
+        /// Calls `body(start, end)` for each bucket's positions, once every point is claimed.
+        func forEachBucket(_ body: (Int, Int) -> Void) {
+            // After claiming, starts[b] is where bucket b ends, which is where b + 1 starts.
+            var start = 0
+            for bucket in 0..<(starts.count - 1) {
+                let end = Int(starts[bucket])
+                body(start, end)
+                start = end
+            }
+        }
+
+        /// The finished index: each bucket's end moves up one place to become the next one's start.
+        consuming func finish() -> PrefixIndex {
+            var starts = self.starts
+            for bucket in stride(from: starts.count - 1, to: 0, by: -1) {
+                starts[bucket] = starts[bucket - 1]
+            }
+            starts[0] = 0
+            return PrefixIndex(starts: starts, shift: shift)
+        }
     }
 
     /// The position of the first point ≥ `hash`, wrapping to 0 past the last point.

@@ -101,17 +101,21 @@ extension RingAnalysis {
         }
 
         // Movement is measured on the consistent placement itself, adding one node and
-        // removing the last one (the only minimal-disruption removal for jump).
-        let added = try ring.adding(try! Endpoint(host: "new-node", port: 11211))
-        let removed = try ring.removing(address: nodes[nodeCount - 1].address)
-        var movedOnAdd = 0
-        var movedOnRemove = 0
-        keys.forEach { index, key in
-            let base = boundedLoad == nil ? Int(owners[index]) : ring.index(forKeyBytes: key)
-            if added.index(forKeyBytes: key) != base { movedOnAdd += 1 }
-            if removed.index(forKeyBytes: key) != base { movedOnRemove += 1 }
-            if index & 0xFFFF == 0 { progress.update(keyCount + 2 * index) }
+        // removing the last one (the only minimal-disruption removal for jump), one changed
+        // placement at a time so that peak memory is two placements, not three.
+        if boundedLoad != nil {
+            keys.forEach { index, key in owners[index] = UInt32(ring.index(forKeyBytes: key)) }
         }
+        func moved(to changed: HashRing, pass: Int) -> Int {
+            var moved = 0
+            keys.forEach { index, key in
+                if changed.index(forKeyBytes: key) != Int(owners[index]) { moved += 1 }
+                if index & 0xFFFF == 0 { progress.update(keyCount * pass + index) }
+            }
+            return moved
+        }
+        let movedOnAdd = moved(to: try ring.adding(try! Endpoint(host: "new-node", port: 11211)), pass: 1)
+        let movedOnRemove = moved(to: try ring.removing(address: nodes[nodeCount - 1].address), pass: 2)
         progress.finish()
 
         let lookup = measure(keys: keys, clock: clock) { ring.index(forKeyBytes: $0) }
@@ -123,8 +127,8 @@ extension RingAnalysis {
         let variance = loads.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(nodeCount)
         return RingAnalysis(
             algorithm: algorithm.rawValue, nodes: nodeCount, keys: keyCount,
-            pointsPerNode: algorithm == .ring64 ? options.pointsPerNode : nil,
-            tableSize: algorithm == .maglev ? options.tableSize : nil,
+            pointsPerNode: (ring.placement as? Ring64)?.pointsPerNode,
+            tableSize: (ring.placement as? MaglevTable)?.tableSize,
             boundedLoad: boundedLoad,
             min: loads.min()!, mean: mean, max: loads.max()!,
             peakToMean: Double(loads.max()!) / mean,

@@ -24,12 +24,19 @@ struct PlacementOptions: ParsableArguments {
         return algorithm
     }
 
-    @Option(help: "Points per node of weight 1 (ring64 only; default \(Ring64.defaultPointsPerNode)).")
+    @Option(
+        help: """
+            Points per node of weight 1 (ring64 only; default \(Ring64.defaultPointsPerNode) up to 4096 nodes, \
+            then \(Ring64.automaticPointBudget) points in all).
+            """)
     var points: Int?
 
     @Option(
         name: .customLong("table-size"),
-        help: "Maglev table size, a prime (maglev only; default \(MaglevTable.defaultTableSize)).")
+        help: """
+            Maglev table size, a prime (maglev only; default \(MaglevTable.defaultTableSize) up to 655 nodes, \
+            then the first prime above the power of two ≥ 100 × nodes).
+            """)
     var tableSize: Int?
 
     /// The library options, after checking that each given flag applies to the algorithm.
