@@ -298,7 +298,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ShoalDiscoveryTests",
-            dependencies: ["ShoalDiscovery", "ShoalBalancing", "ShoalCore", "ShoalRedis", "ShoalTesting"]
+            dependencies: [
+                "ShoalDiscovery", "ShoalBalancing", "ShoalCore", "ShoalRedis", "ShoalTesting",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
         ),
         .testTarget(
             name: "ShoalGatewayTests",

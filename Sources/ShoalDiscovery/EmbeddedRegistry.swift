@@ -15,6 +15,10 @@ import Synchronization
 /// at most ``sweepInterval`` after it expires, and watchers hear of it. Lookups never show
 /// an expired instance, sweeper or not. TTLs are timed on ``clock``; registration times come
 /// from ``wallClock``.
+///
+/// Watchers are told what changed, not the whole service: a change costs the registry the
+/// changed instances, whatever the service's size. Each service keeps its last 1,024 changes
+/// (naming up to 4,096 instances) for ``changes(_:after:wait:clock:)``.
 public final class EmbeddedRegistry: ServiceRegistry, ServiceDiscovery, Service {
     public let clock: any MonotonicClock
     public let wallClock: any WallClock
@@ -31,6 +35,7 @@ public final class EmbeddedRegistry: ServiceRegistry, ServiceDiscovery, Service 
     private struct ServiceState {
         var index: UInt64 = 0
         var entries: [String: Entry] = [:]
+        var log = ServiceChangeLog()
         /// No entry expires before this (it may be earlier than the true earliest, after a
         /// renewal): a sweep looks at the entries only once it has passed.
         var earliestExpiry: MonotonicInstant?
@@ -46,7 +51,7 @@ public final class EmbeddedRegistry: ServiceRegistry, ServiceDiscovery, Service 
         /// The registry-wide change counter; a service's index is its value at the
         /// service's last change.
         var index: UInt64 = 0
-        var watchers: [String: [Int: AsyncStream<ServiceSnapshot>.Continuation]] = [:]
+        var watchers: [String: [Int: ServiceEventMailbox]] = [:]
         var nextWatcher = 0
     }
 
@@ -72,7 +77,7 @@ public final class EmbeddedRegistry: ServiceRegistry, ServiceDiscovery, Service 
             state.services[instance.service, default: ServiceState()].set(
                 Entry(instance: stored, ttl: ttl, expiresAt: now + ttl), for: instance.id)
             if previous.map({ !$0.instance.sameRegistration(as: stored) }) ?? true {
-                changed(instance.service, &state)
+                changed(instance.service, upserted: [stored], &state)
             }
             return stored
         }
@@ -96,7 +101,7 @@ public final class EmbeddedRegistry: ServiceRegistry, ServiceDiscovery, Service 
         return state.withLock { state in
             sweep(service, at: now, &state)
             guard state.services[service]?.entries.removeValue(forKey: id) != nil else { return false }
-            changed(service, &state)
+            changed(service, removed: [id], &state)
             return true
         }
     }
@@ -109,7 +114,7 @@ public final class EmbeddedRegistry: ServiceRegistry, ServiceDiscovery, Service 
             guard entry.instance.health != health else { return true }
             entry.instance.health = health
             state.services[service]?.entries[id] = entry
-            changed(service, &state)
+            changed(service, upserted: [entry.instance], &state)
             return true
         }
     }
@@ -137,24 +142,54 @@ public final class EmbeddedRegistry: ServiceRegistry, ServiceDiscovery, Service 
         }
     }
 
+    /// Snapshots built by applying each change to the one before.
     public func subscribe(_ service: String) -> AsyncStream<ServiceSnapshot> {
-        let (stream, continuation) = AsyncStream.makeStream(
-            of: ServiceSnapshot.self, bufferingPolicy: .bufferingNewest(1))
+        .applying(watch(service))
+    }
+
+    public func watch(_ service: String) -> AsyncStream<ServiceEvent> {
         let now = clock.now()
         let id = state.withLock { state in
-            sweep(service, at: now, &state)
             state.nextWatcher += 1
-            state.watchers[service, default: [:]][state.nextWatcher] = continuation
-            continuation.yield(Self.snapshot(service, state))
             return state.nextWatcher
         }
-        continuation.onTermination = { [weak self] _ in
+        let (mailbox, events) = ServiceEventMailbox.make { [weak self] in
             self?.state.withLock { state in
                 state.watchers[service]?[id] = nil
                 if state.watchers[service]?.isEmpty == true { state.watchers[service] = nil }
             }
         }
-        return stream
+        state.withLock { state in
+            sweep(service, at: now, &state)
+            state.watchers[service, default: [:]][id] = mailbox
+            mailbox.post(Self.snapshot(service, state))
+        }
+        return events
+    }
+
+    /// What changed since `index`, from the service's change log when it still holds it; a
+    /// blocking query otherwise.
+    public func changes(
+        _ service: String, after index: UInt64, wait: Duration, clock: any MonotonicClock = SystemClock()
+    ) async throws -> ServiceEvent {
+        let now = self.clock.now()
+        let logged = state.withLock { state -> ServiceEvent? in
+            sweep(service, at: now, &state)
+            let current = state.services[service]?.index ?? 0
+            guard index < current else { return nil }  // nothing new yet, or an index from elsewhere
+            guard let change = state.services[service]?.log.changes(after: index, service: service) else {
+                return .snapshot(Self.snapshot(service, state))
+            }
+            return .change(change)
+        }
+        if let logged { return logged }
+        let event = try await changesWatching(service, after: index, wait: wait, clock: clock)
+        // A change between the look at the log and the watch's start makes the watch begin
+        // past `index`: the log has what changed.
+        guard case .snapshot(let snapshot) = event, snapshot.index > index else { return event }
+        return state.withLock { state in
+            state.services[service]?.log.changes(after: index, service: service).map(ServiceEvent.change) ?? event
+        }
     }
 
     /// The number of watchers of `service`, for audits.
@@ -181,7 +216,7 @@ public final class EmbeddedRegistry: ServiceRegistry, ServiceDiscovery, Service 
             defer { state.watchers = [:] }
             return state.watchers.values.flatMap(\.values)
         }
-        for continuation in watchers { continuation.finish() }
+        for mailbox in watchers { mailbox.finish() }
     }
 
     /// Removes the service's expired instances (a change, if any).
@@ -199,18 +234,24 @@ public final class EmbeddedRegistry: ServiceRegistry, ServiceDiscovery, Service 
         state.services[service]?.earliestExpiry = next
         guard !expired.isEmpty else { return }
         for id in expired { state.services[service]?.entries[id] = nil }
-        changed(service, &state)
+        changed(service, removed: expired, &state)
     }
 
-    /// Bumps the service's index and tells its watchers. Runs under the lock, so watchers
-    /// see snapshots in index order.
-    private func changed(_ service: String, _ state: inout State) {
+    /// Bumps the service's index, logs the change and tells its watchers. Runs under the
+    /// lock, so watchers see changes in index order.
+    private func changed(
+        _ service: String, upserted: [ServiceInstance] = [], removed: [String] = [], _ state: inout State
+    ) {
         state.index += 1
+        let change = ServiceChange(service: service, index: state.index, upserted: upserted, removed: removed)
         // A service's state stays when it empties, so its index never goes back.
         state.services[service, default: ServiceState()].index = state.index
+        state.services[service]?.log.append(change)
         guard let watchers = state.watchers[service], !watchers.isEmpty else { return }
-        let snapshot = Self.snapshot(service, state)
-        for continuation in watchers.values { continuation.yield(snapshot) }
+        let current = state
+        for mailbox in watchers.values {
+            mailbox.post(change) { Self.snapshot(service, current) }
+        }
     }
 
     private static func snapshot(_ service: String, _ state: State) -> ServiceSnapshot {

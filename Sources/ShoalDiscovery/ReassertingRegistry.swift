@@ -67,6 +67,14 @@ public final class ReassertingRegistry: ServiceRegistry, ServiceDiscovery, Servi
 
     public func subscribe(_ service: String) -> AsyncStream<ServiceSnapshot> { base.subscribe(service) }
 
+    public func watch(_ service: String) -> AsyncStream<ServiceEvent> { base.watch(service) }
+
+    public func changes(
+        _ service: String, after index: UInt64, wait: Duration, clock: any MonotonicClock
+    ) async throws -> ServiceEvent {
+        try await base.changes(service, after: index, wait: wait, clock: clock)
+    }
+
     /// Runs the store and puts back what it lost, until graceful shutdown or cancellation.
     public func run() async throws {
         try await withThrowingDiscardingTaskGroup { group in

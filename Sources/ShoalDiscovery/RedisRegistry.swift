@@ -142,7 +142,8 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
     }
 
     /// ``lookup(_:)``, with the time-to-live of each instance, by id.
-    private func lookupWithTTLs(_ service: String) async throws -> (snapshot: ServiceSnapshot, ttls: [String: Duration]) {
+    private func lookupWithTTLs(_ service: String) async throws -> (snapshot: ServiceSnapshot, ttls: [String: Duration])
+    {
         do {
             let fetched = try await fetch(service)
             state.withLock { $0.cache[service] = fetched }

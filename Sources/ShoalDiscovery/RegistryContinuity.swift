@@ -58,7 +58,8 @@ struct RegistryContinuity: Sendable {
         }
         guard !kept.isEmpty else { return snapshot }
         return ServiceSnapshot(
-            service: snapshot.service, index: snapshot.index, instances: (snapshot.instances + kept).sorted { $0.id < $1.id },
+            service: snapshot.service, index: snapshot.index,
+            instances: (snapshot.instances + kept).sorted { $0.id < $1.id },
             isStale: snapshot.isStale)
     }
 

@@ -34,6 +34,23 @@ public protocol ServiceDiscovery: Sendable {
     /// that falls behind gets the newest snapshot, not every one in between; indexes only
     /// ever increase.
     func subscribe(_ service: String) -> AsyncStream<ServiceSnapshot>
+
+    /// The service as events: the whole service at once (``ServiceEvent/snapshot(_:)``), then
+    /// what changed (``ServiceEvent/change(_:)``), several changes merged into one when the
+    /// watcher falls behind, and a snapshot again when it falls too far behind or the
+    /// backend's view was disrupted. Indexes only ever increase, except after a snapshot that
+    /// says the backend lost data.
+    ///
+    /// The default derives changes by comparing ``subscribe(_:)``'s snapshots; the embedded
+    /// registry and `shoal serve`'s HTTP client send changes without building snapshots.
+    func watch(_ service: String) -> AsyncStream<ServiceEvent>
+
+    /// A blocking query for changes: as soon as the service's index passes `index`, or when
+    /// `wait` ends on `clock`, what changed since `index` — or the whole service when that is
+    /// no longer known (the default knows it only while it watches).
+    func changes(
+        _ service: String, after index: UInt64, wait: Duration, clock: any MonotonicClock
+    ) async throws -> ServiceEvent
 }
 
 extension ServiceRegistry {

@@ -64,7 +64,8 @@ struct HealthCheckTests {
         started.health = .critical
         let checker = HealthChecker(registry: registry)
         checker.check(  // asked for before run(): it starts when run() does
-            started, with: try HealthCheck(.tcp, interval: .milliseconds(20), timeout: .milliseconds(500), fall: 1, rise: 1))
+            started,
+            with: try HealthCheck(.tcp, interval: .milliseconds(20), timeout: .milliseconds(500), fall: 1, rise: 1))
         let running = Task { try await checker.run() }
         #expect(
             try await eventually(within: 5) { try await registry.lookup("web").instances.first?.health == .passing })

@@ -12,7 +12,8 @@ struct RegistryAfterDataLossTests {
         try ServiceInstance(service: "payments", id: id, address: "10.0.0.7", port: 8000)
     }
 
-    @Test("Redis restarted empty: watchers keep the instances they knew for a TTL; one that does not come back then goes")
+    @Test(
+        "Redis restarted empty: watchers keep the instances they knew for a TTL; one that does not come back then goes")
     func watchersKeepInstances() async throws {
         let redis = try RedisServer.start()
         let a = redisRegistry(redis)

@@ -1,0 +1,112 @@
+import ShoalCore
+import Synchronization
+
+extension ServiceDiscovery {
+    /// Changes derived from ``subscribe(_:)``'s snapshots: the first as a snapshot, then what
+    /// differs from the one before (ignoring renewals), and a snapshot again when staleness
+    /// flips or the index goes back.
+    public func watch(_ service: String) -> AsyncStream<ServiceEvent> {
+        let differ = SnapshotDiffer(snapshots: subscribe(service).makeAsyncIterator())
+        return AsyncStream(unfolding: { await differ.next() })
+    }
+
+    public func changes(
+        _ service: String, after index: UInt64, wait: Duration, clock: any MonotonicClock = SystemClock()
+    ) async throws -> ServiceEvent {
+        try await changesWatching(service, after: index, wait: wait, clock: clock)
+    }
+
+    /// ``changes(_:after:wait:clock:)`` from a watch begun now: the changes are known only
+    /// when the watch starts at `index` itself.
+    func changesWatching(
+        _ service: String, after index: UInt64, wait: Duration, clock: any MonotonicClock
+    ) async throws -> ServiceEvent {
+        let events = watch(service)
+        let next = try await withThrowingTaskGroup(of: ServiceEvent?.self) { group in
+            group.addTask {
+                var started = false
+                for await event in events {
+                    if started { return event }
+                    // The first event is the service as the watch found it.
+                    guard case .snapshot(let first) = event, first.index == index, !first.isStale else { return event }
+                    started = true
+                }
+                return nil
+            }
+            group.addTask {
+                try await clock.sleep(until: clock.now() + wait)
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        if let next { return next }
+        let now = try await lookup(service)
+        guard now.index == index, !now.isStale else { return .snapshot(now) }
+        return .change(ServiceChange(service: service, index: index, upserted: [], removed: []))
+    }
+}
+
+extension AsyncStream where Element == ServiceSnapshot {
+    /// Snapshots built from a watch's events, each change applied to the snapshot before: a
+    /// reader that falls behind is given the newest state, built from merged changes.
+    public static func applying(_ events: AsyncStream<ServiceEvent>) -> AsyncStream<ServiceSnapshot> {
+        let applier = ChangeApplier(events: events.makeAsyncIterator())
+        return AsyncStream(unfolding: { await applier.next() })
+    }
+}
+
+/// Turns a watch's events into snapshots.
+///
+/// `@unchecked Sendable`: it is touched only from `AsyncStream(unfolding:)`'s closure, which
+/// the stream calls from its single reader, one call at a time.
+private final class ChangeApplier: @unchecked Sendable {
+    private var events: AsyncStream<ServiceEvent>.Iterator
+    private var last: ServiceSnapshot?
+
+    init(events: AsyncStream<ServiceEvent>.Iterator) {
+        self.events = events
+    }
+
+    func next() async -> ServiceSnapshot? {
+        while let event = await events.next() {
+            switch event {
+            case .snapshot(let snapshot):
+                last = snapshot
+                return snapshot
+            case .change(let change):
+                guard let base = last else { continue }  // a change before any snapshot: never sent
+                let applied = base.applying(change)
+                last = applied
+                return applied
+            }
+        }
+        return nil
+    }
+}
+
+/// Turns snapshots into a watch's events.
+///
+/// `@unchecked Sendable`: as ``ChangeApplier``, touched only by a stream's single reader.
+private final class SnapshotDiffer: @unchecked Sendable {
+    private var snapshots: AsyncStream<ServiceSnapshot>.Iterator
+    private var last: ServiceSnapshot?
+
+    init(snapshots: AsyncStream<ServiceSnapshot>.Iterator) {
+        self.snapshots = snapshots
+    }
+
+    func next() async -> ServiceEvent? {
+        while let snapshot = await snapshots.next() {
+            defer { last = snapshot }
+            guard let last, last.isStale == snapshot.isStale, snapshot.index >= last.index else {
+                return .snapshot(snapshot)
+            }
+            let change = last.changes(to: snapshot)
+            if change.isEmpty && snapshot.index == last.index { continue }
+            return .change(change)
+        }
+        return nil
+    }
+}
