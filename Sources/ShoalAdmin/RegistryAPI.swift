@@ -14,8 +14,8 @@ import ShoalDiscovery
 /// | `PUT /v1/services/{service}/instances/{id}/health` | set `{"health"}` alone; 200 with the instance, or 404 |
 /// | `DELETE /v1/services/{service}/instances/{id}` | remove; 204 |
 /// | `GET /v1/services` | every service with counts by health |
-/// | `GET /v1/services/{service}` | the snapshot; `?index=N&wait=30s` blocks until it changes |
-/// | `GET /v1/services/{service}/events` | server-sent events, one snapshot per change |
+/// | `GET /v1/services/{service}` | the snapshot; `?index=N&wait=30s` blocks until it changes, and `&changes=true` answers with what changed since `N` |
+/// | `GET /v1/services/{service}/events` | server-sent events: the snapshot, then each change; `?snapshots=true` sends a snapshot per change |
 /// | `GET /healthz` | liveness |
 ///
 /// Bad input gets 400 with `{"error": "...", "field": "..."}` and changes nothing; a body
@@ -39,7 +39,7 @@ public struct RegistryAPI: Sendable {
         let v1 = router.group("/v1")
         v1.get("/services") { _, _ in try await listServices() }
         v1.get("/services/:service") { request, context in try await snapshot(request, context) }
-        v1.get("/services/:service/events") { _, context in try events(context) }
+        v1.get("/services/:service/events") { request, context in try events(request, context) }
         v1.put("/services/:service/instances/:id") { request, context in try await register(request, context) }
         v1.put("/services/:service/instances/:id/renew") { _, context in try await renew(context) }
         v1.put("/services/:service/instances/:id/health") { request, context in
@@ -48,7 +48,8 @@ public struct RegistryAPI: Sendable {
         v1.delete("/services/:service/instances/:id") { _, context in try await deregister(context) }
     }
 
-    private func register<Context: AdminCallerContext>(_ request: Request, _ context: Context) async throws -> Response {
+    private func register<Context: AdminCallerContext>(_ request: Request, _ context: Context) async throws -> Response
+    {
         let (service, id) = try names(context)
         let body: ByteBuffer
         do {
@@ -82,7 +83,8 @@ public struct RegistryAPI: Sendable {
 
     /// Sets an instance's health without registering it again (its TTL and check stay as
     /// they are; a check's next verdict replaces what is set here).
-    private func setHealth<Context: AdminCallerContext>(_ request: Request, _ context: Context) async throws -> Response {
+    private func setHealth<Context: AdminCallerContext>(_ request: Request, _ context: Context) async throws -> Response
+    {
         let (service, id) = try names(context)
         guard let body = try? await request.body.collect(upTo: Self.maximumBodySize) else {
             return Self.error(.contentTooLarge, field: "body", "must be at most \(Self.maximumBodySize) bytes")
@@ -123,7 +125,8 @@ public struct RegistryAPI: Sendable {
         return Self.json(.ok, ["services": services])
     }
 
-    private func snapshot<Context: AdminCallerContext>(_ request: Request, _ context: Context) async throws -> Response {
+    private func snapshot<Context: AdminCallerContext>(_ request: Request, _ context: Context) async throws -> Response
+    {
         let service = try name(context, "service")
         let query = request.uri.queryParameters
         if let rawIndex = query["index"] {
@@ -137,14 +140,46 @@ public struct RegistryAPI: Sendable {
                 }
                 wait = parsed
             }
-            return Self.json(.ok, SnapshotBody(snapshot: try await blockingLookup(service, after: index, wait: wait)))
+            switch Self.flag(query["changes"]) {
+            case .none:
+                return Self.error(.badRequest, field: "changes", "must be true or false")
+            case true?:
+                return Self.json(.ok, EventBody(event: try await blockingChanges(service, after: index, wait: wait)))
+            case false?:
+                let snapshot = try await blockingLookup(service, after: index, wait: wait)
+                return Self.json(.ok, SnapshotBody(snapshot: snapshot))
+            }
+        }
+        if query["changes"] != nil {
+            return Self.error(.badRequest, field: "changes", "needs index: what changed since which index?")
         }
         return Self.json(.ok, SnapshotBody(snapshot: try await registry.lookup(service)))
     }
 
+    /// A query flag: absent or `false` is false, `true` is true, anything else is `nil`.
+    private static func flag(_ value: Substring?) -> Bool? {
+        switch value {
+        case nil, "false"?: false
+        case "true"?: true
+        default: nil
+        }
+    }
+
+    /// ``blockingLookup(_:after:wait:)`` for changes.
+    private func blockingChanges(_ service: String, after index: UInt64, wait: Duration) async throws -> ServiceEvent {
+        do {
+            return try await cancelWhenGracefulShutdown {
+                try await registry.changes(service, after: index, wait: wait, clock: SystemClock())
+            }
+        } catch is CancellationError {
+            return .snapshot(try await registry.lookup(service))
+        }
+    }
+
     /// A blocking query that graceful shutdown ends at once with the snapshot as it is then,
     /// as a wait that ran out would: otherwise the server would wait for it, up to 10 minutes.
-    private func blockingLookup(_ service: String, after index: UInt64, wait: Duration) async throws -> ServiceSnapshot {
+    private func blockingLookup(_ service: String, after index: UInt64, wait: Duration) async throws -> ServiceSnapshot
+    {
         do {
             return try await cancelWhenGracefulShutdown {
                 try await registry.lookup(service, after: index, wait: wait)
@@ -154,9 +189,16 @@ public struct RegistryAPI: Sendable {
         }
     }
 
-    private func events<Context: AdminCallerContext>(_ context: Context) throws -> Response {
+    /// Server-sent events: `snapshot` first (and again when the watcher fell too far behind),
+    /// then a `change` for each change, several merged when the client reads slowly; with
+    /// `?snapshots=true`, a `snapshot` for every change instead.
+    private func events<Context: AdminCallerContext>(_ request: Request, _ context: Context) throws -> Response {
         let service = try name(context, "service")
-        let snapshots = registry.subscribe(service)
+        guard let snapshotsOnly = Self.flag(request.uri.queryParameters["snapshots"]) else {
+            return Self.error(.badRequest, field: "snapshots", "must be true or false")
+        }
+        let snapshots = snapshotsOnly ? registry.subscribe(service) : nil
+        let events = snapshotsOnly ? nil : registry.watch(service)
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
@@ -164,15 +206,31 @@ public struct RegistryAPI: Sendable {
             status: .ok, headers: headers,
             body: ResponseBody { writer in
                 // Ends with the server's graceful shutdown, which otherwise waits for it forever.
-                for try await snapshot in snapshots.cancelOnGracefulShutdown() {
-                    let data = JSON.encode(SnapshotBody(snapshot: snapshot))
-                    var event = ByteBuffer(string: "event: snapshot\nid: \(snapshot.index)\ndata: ")
-                    event.writeBytes(data)
-                    event.writeString("\n\n")
-                    try await writer.write(event)
+                if let snapshots {
+                    for try await snapshot in snapshots.cancelOnGracefulShutdown() {
+                        try await writer.write(Self.serverSentEvent(.snapshot(snapshot)))
+                    }
+                }
+                if let events {
+                    for try await event in events.cancelOnGracefulShutdown() {
+                        try await writer.write(Self.serverSentEvent(event))
+                    }
                 }
                 try await writer.finish(nil)
             })
+    }
+
+    /// One event of the stream: its name, the index as its id, and the JSON.
+    static func serverSentEvent(_ event: ServiceEvent) -> ByteBuffer {
+        let (name, data) =
+            switch event {
+            case .snapshot(let snapshot): ("snapshot", JSON.encode(SnapshotBody(snapshot: snapshot)))
+            case .change(let change): ("change", JSON.encode(ChangeBody(change: change)))
+            }
+        var buffer = ByteBuffer(string: "event: \(name)\nid: \(event.index)\ndata: ")
+        buffer.writeBytes(data)
+        buffer.writeString("\n\n")
+        return buffer
     }
 
     private func names<Context: AdminCallerContext>(_ context: Context) throws -> (String, String) {

@@ -28,16 +28,20 @@ struct InstanceBody: Encodable {
     }
 }
 
-/// A service's snapshot as the API shows it: `{"service","index","stale","instances"}`.
+/// A service's snapshot as the API shows it: `{"service","index","stale","instances"}`, plus
+/// `"kind": "snapshot"` in a blocking query's answer with `changes=true`.
 struct SnapshotBody: Encodable {
     let snapshot: ServiceSnapshot
+    /// Whether to say `"kind": "snapshot"`.
+    var withKind = false
 
     private enum Key: String, CodingKey {
-        case service, index, stale, instances
+        case kind, service, index, stale, instances
     }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)
+        if withKind { try container.encode("snapshot", forKey: .kind) }
         try container.encode(snapshot.service, forKey: .service)
         try container.encode(snapshot.index, forKey: .index)
         try container.encode(snapshot.isStale, forKey: .stale)
