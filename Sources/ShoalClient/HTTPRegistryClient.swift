@@ -3,7 +3,6 @@ import Foundation
 import NIOHTTP1
 import ShoalCore
 import ShoalDiscovery
-import Synchronization
 
 /// The registry of a `shoal serve`, through its HTTP API: for services that register
 /// themselves with a running `shoal serve`, and for clients that find instances there.
@@ -13,9 +12,12 @@ import Synchronization
 /// let client = ServiceClient(discovery: registry)
 /// ```
 ///
-/// ``subscribe(_:)`` follows a service with blocking queries (`?index=N&wait=30s`), so a
-/// change arrives as soon as the server sees it. When the server cannot be reached, a
-/// subscription yields its last snapshot marked stale and keeps asking, once a second.
+/// ``watch(_:)`` and ``subscribe(_:)`` follow a service with blocking queries for changes
+/// (`?index=N&wait=30s&changes=true`), so a change arrives as soon as the server sees it,
+/// and only what changed crosses the network: the whole service comes once, and again only
+/// when the server no longer holds the changes since the client's index. When the server
+/// cannot be reached, a subscription yields its last snapshot marked stale and keeps asking,
+/// once a second.
 /// Instances read back carry the server's `registeredAt` and `renewedAt` (wall-clock
 /// milliseconds).
 ///
@@ -113,28 +115,70 @@ public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry 
         }
     }
 
-    /// Follows `service` with blocking queries. They run in the task that reads the stream,
-    /// one `next()` at a time, until there is news: nothing runs while nobody reads, and
-    /// cancelling the reader stops them (and ends the stream).
+    /// Follows `service` with blocking queries for changes. They run in the task that reads
+    /// the stream, one `next()` at a time, until there is news: nothing runs while nobody
+    /// reads, and cancelling the reader stops them (and ends the stream).
+    public func watch(_ service: String) -> AsyncStream<ServiceEvent> {
+        let follower = Follower(client: self, service: service)
+        return AsyncStream(unfolding: { await follower.next() })
+    }
+
+    /// Snapshots built from ``watch(_:)``'s changes.
     public func subscribe(_ service: String) -> AsyncStream<ServiceSnapshot> {
-        let last = LastSnapshot()
-        return AsyncStream(unfolding: { [self] in
+        let follower = Follower(client: self, service: service)
+        return AsyncStream(unfolding: { await follower.next() != nil ? follower.last : nil })
+    }
+
+    /// Asks the server what changed since `index` (`?index=N&wait=…&changes=true`). `clock`
+    /// is not used: the server times the wait.
+    public func changes(
+        _ service: String, after index: UInt64, wait: Duration, clock: any MonotonicClock
+    ) async throws -> ServiceEvent {
+        try await changes(service, after: index, wait: wait)
+    }
+
+    /// One watch of a service: the last state it passed on, kept up to date by applying each
+    /// change, and the loop of blocking queries.
+    ///
+    /// `@unchecked Sendable`: it is touched only from `AsyncStream(unfolding:)`'s closure, which
+    /// the stream calls from its single reader, one call at a time.
+    private final class Follower: @unchecked Sendable {
+        let client: HTTPRegistryClient
+        let service: String
+        private(set) var last: ServiceSnapshot?
+
+        init(client: HTTPRegistryClient, service: String) {
+            self.client = client
+            self.service = service
+        }
+
+        func next() async -> ServiceEvent? {
             while !Task.isCancelled {
-                let previous = last.value
                 do {
-                    let query = previous.map { "?index=\($0.index)&wait=\(Self.blockingWait)s" } ?? ""
-                    let snapshot = try await snapshot(service, query: query, waiting: .seconds(Self.blockingWait))
-                    last.value = snapshot
-                    if let previous, !previous.isStale, snapshot.index <= previous.index { continue }
-                    return snapshot
+                    guard let previous = last else {
+                        let snapshot = try await client.snapshot(service, query: "")
+                        last = snapshot
+                        return .snapshot(snapshot)
+                    }
+                    let event = try await client.changes(
+                        service, after: previous.index, wait: .seconds(HTTPRegistryClient.blockingWait))
+                    switch event {
+                    case .snapshot(let snapshot):
+                        last = snapshot
+                    case .change(let change):
+                        // An empty change is a wait that ended, news only to a stale view.
+                        if change.isEmpty && !previous.isStale { continue }
+                        last = previous.applying(change)
+                    }
+                    return event
                 } catch {
                     if Task.isCancelled { return nil }
-                    if let previous, !previous.isStale {
+                    if let previous = last, !previous.isStale {
                         let stale = ServiceSnapshot(
                             service: previous.service, index: previous.index, instances: previous.instances,
                             isStale: true)
-                        last.value = stale
-                        return stale
+                        last = stale
+                        return .snapshot(stale)
                     }
                     do {
                         try await Task.sleep(for: .seconds(1))
@@ -144,16 +188,6 @@ public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry 
                 }
             }
             return nil
-        })
-    }
-
-    /// A subscription's last snapshot, between the reader's calls.
-    private final class LastSnapshot: Sendable {
-        private let snapshot = Mutex<ServiceSnapshot?>(nil)
-
-        var value: ServiceSnapshot? {
-            get { snapshot.withLock { $0 } }
-            set { snapshot.withLock { $0 = newValue } }
         }
     }
 
@@ -166,6 +200,34 @@ public final class HTTPRegistryClient: ServiceDiscovery, HealthCheckingRegistry 
         case 400, 413: return DiscoveryError(.invalidArgument, field: reply.object["field"] as? String, message)
         case 404: return DiscoveryError(.notFound, message)
         default: return DiscoveryError(.backendFailure, message)
+        }
+    }
+
+    private func changes(_ service: String, after index: UInt64, wait: Duration) async throws -> ServiceEvent {
+        let seconds = max(0, Int((wait + .milliseconds(999)).components.seconds))
+        let reply = try await send(
+            .GET, "/v1/services/\(AdminAPI.segment(service))?index=\(index)&wait=\(seconds)s&changes=true",
+            waiting: wait)
+        guard reply.status == .ok else { throw Self.failure(reply, "ask what changed in \(service)") }
+        do {
+            let body = try JSONDecoder().decode(EventBody.self, from: reply.data)
+            switch body.kind {
+            case "changes":
+                return .change(
+                    ServiceChange(
+                        service: body.service, index: body.index,
+                        upserted: try (body.upserted ?? []).map { try $0.instance() }, removed: body.removed ?? []))
+            case "snapshot":
+                return .snapshot(
+                    ServiceSnapshot(
+                        service: body.service, index: body.index,
+                        instances: try (body.instances ?? []).map { try $0.instance() }, isStale: body.stale ?? false))
+            default:
+                throw DiscoveryError(.backendFailure, "unknown kind '\(body.kind)'")
+            }
+        } catch {
+            throw DiscoveryError(
+                .backendFailure, "\(server) answered the changes of \(service) in a way that cannot be read: \(error)")
         }
     }
 
@@ -252,6 +314,17 @@ private struct SnapshotBody: Decodable {
     let index: UInt64
     let stale: Bool
     let instances: [InstanceBody]
+}
+
+/// A blocking query's answer with `changes=true`: a change or a snapshot, told by `kind`.
+private struct EventBody: Decodable {
+    let kind: String
+    let service: String
+    let index: UInt64
+    let upserted: [InstanceBody]?
+    let removed: [String]?
+    let stale: Bool?
+    let instances: [InstanceBody]?
 }
 
 private struct ServicesBody: Decodable {
