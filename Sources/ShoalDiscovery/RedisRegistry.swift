@@ -19,8 +19,11 @@ import Synchronization
 /// subscriptions get their first snapshot once it runs.
 ///
 /// - Each change (a registration that differs, a deregistration, a health change, an
-///   expiry) is one Lua script that also bumps the service's index and publishes it, so
-///   watchers in every process are pushed the change, not left to poll.
+///   expiry) is one Lua script that also bumps the service's index and publishes it with the
+///   instances it changed, so watchers in every process are pushed the change, not left to
+///   poll. A watcher reads only those instances, and the whole service only when notices
+///   went missing (their indexes do not follow on), named more than 1,024 instances since
+///   its last read, or came from an older `shoal` that names none.
 /// - Instances carry an expiry in server time; lookups never show an expired one, and the
 ///   sweeper that ``run()`` runs removes them (and tells watchers) at most
 ///   ``sweepInterval`` after they expire. Any number of processes may sweep.
@@ -66,6 +69,10 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
         /// A lookup for the watchers is under way; `again` asks it for one more when done.
         var refreshing = false
         var again = false
+        /// Notices not yet read, in the order published.
+        var notices: [RedisRegistryNotice] = []
+        /// Whether the next read must be of the whole service.
+        var readAll = true
     }
 
     private struct State {
@@ -266,10 +273,14 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
                     guard let self else { return }
                     switch event {
                     case .message(let message):
-                        let words = String(buffer: message.payload).split(separator: " ")
-                        guard let service = words.first.map(String.init) else { return }
-                        let index = words.count > 1 ? UInt64(words[1]) : nil
-                        self.refreshRequests.yield((service, index))
+                        let text = String(buffer: message.payload)
+                        guard let notice = RedisRegistryNotice(text) else {
+                            // Not one of ours as we know them: read the service it may name.
+                            guard let service = text.split(separator: " ").first else { return }
+                            self.refreshRequests.yield((String(service), nil))
+                            return
+                        }
+                        self.noticed(notice)
                     case .resubscribed:
                         for service in self.disrupted() { self.refreshRequests.yield((service, nil)) }
                     }
@@ -285,6 +296,20 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
         }
     }
 
+    /// Keeps a notice for the watchers of its service, if any, and asks for a read.
+    private func noticed(_ notice: RedisRegistryNotice) {
+        let watched = state.withLock { state in
+            guard state.watched[notice.service] != nil else { return false }
+            if notice.previous == nil {
+                state.watched[notice.service]?.readAll = true
+            } else {
+                state.watched[notice.service]?.notices.append(notice)
+            }
+            return true
+        }
+        if watched { refreshRequests.yield((notice.service, notice.index)) }
+    }
+
     /// Redis may have lost data: every watched service keeps its missing instances for a
     /// while. Returns the watched services.
     private func disrupted() -> [String] {
@@ -295,15 +320,20 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
         }
     }
 
-    /// Looks the service up and passes the snapshot to its watchers if it is newer than
-    /// what they have (or tells them it went stale).
+    /// Reads the service and passes the snapshot to its watchers if it is newer than what
+    /// they have (or tells them it went stale): the instances its notices named, when they
+    /// follow on from the last read, or else all of it.
     ///
-    /// One lookup runs at a time per service. A change that arrives during one asks for one
-    /// more after it, so a burst of changes costs two lookups, not one each.
+    /// One read runs at a time per service. A change that arrives during one asks for one
+    /// more after it, so a burst of changes costs two reads, not one each.
     private func refresh(_ service: String, ifBeyond index: UInt64? = nil) async {
         let start = state.withLock { state -> Bool in
             guard var watched = state.watched[service] else { return false }  // nobody watches it
-            if let index, let known = watched.lastIndex, index <= known { return false }
+            if index == nil { watched.readAll = true }
+            if let index, let known = watched.lastIndex, index <= known {
+                state.watched[service] = watched
+                return false
+            }
             if watched.refreshing {
                 watched.again = true
             } else {
@@ -315,7 +345,7 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
         guard start else { return }
         var again = true
         while again {
-            let fetched = try? await lookupWithTTLs(service)
+            let fetched = try? await read(service)
             let now = clock.now()
             again = state.withLock { state in
                 guard var watched = state.watched[service] else { return false }
@@ -349,8 +379,57 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
         for continuation in watched.watchers.values { continuation.yield(merged) }
     }
 
+    /// The service for its watchers: what the notices since the last read name, applied to
+    /// it, when they follow on from it; else the whole service.
+    private func read(_ service: String) async throws -> (snapshot: ServiceSnapshot, ttls: [String: Duration]) {
+        let (plan, base) = state.withLock { state in
+            var watched = state.watched[service]
+            defer { if let watched { state.watched[service] = watched } }
+            let notices = watched?.notices ?? []
+            let readAll = watched?.readAll ?? true
+            watched?.notices = []
+            watched?.readAll = false
+            let base = state.cache[service].flatMap { $0.snapshot.isStale ? nil : $0 }
+            guard !readAll, let base else { return (RedisRegistryNotice.Plan.readAll, base) }
+            return (RedisRegistryNotice.plan(notices, from: base.snapshot.index, limit: 1024), base)
+        }
+        guard case .read(let index, let upserted, let removed) = plan, let base else {
+            return try await lookupWithTTLs(service)
+        }
+        var rows: (index: UInt64, instances: [ServiceInstance], ttls: [String: Duration]) = (index, [], [:])
+        if !upserted.isEmpty {
+            rows = try await fetch(service, ids: upserted)
+            guard rows.index >= index else { return try await lookupWithTTLs(service) }  // Redis lost data
+        }
+        let present = Set(rows.instances.map(\.id))
+        let change = ServiceChange(
+            service: service, index: index, upserted: rows.instances,
+            removed: removed + upserted.filter { !present.contains($0) })
+        var ttls = base.ttls
+        for id in change.removed { ttls[id] = nil }
+        ttls.merge(rows.ttls) { $1 }
+        let updated = (snapshot: base.snapshot.applying(change), ttls: ttls)
+        state.withLock { $0.cache[service] = updated }
+        return updated
+    }
+
     private func fetch(_ service: String) async throws -> (snapshot: ServiceSnapshot, ttls: [String: Duration]) {
-        let reply = try await evaluate(RedisRegistryScripts.lookup, service: service, arguments: [service])
+        let read = try await fetch(service, ids: nil)
+        let snapshot = ServiceSnapshot(
+            service: service, index: read.index, instances: read.instances.sorted { $0.id < $1.id })
+        return (snapshot, read.ttls)
+    }
+
+    /// Live instances of the service with their TTLs: all of them, or those of `ids`.
+    private func fetch(
+        _ service: String, ids: [String]?
+    ) async throws -> (index: UInt64, instances: [ServiceInstance], ttls: [String: Duration]) {
+        let reply =
+            if let ids {
+                try await evaluate(RedisRegistryScripts.lookupInstances, service: service, arguments: [service] + ids)
+            } else {
+                try await evaluate(RedisRegistryScripts.lookup, service: service, arguments: [service])
+            }
         guard case .array(let parts) = reply, parts.count >= 2, case .integer(let index) = parts[0] else {
             throw Self.unexpected(reply, "looking up \(service)")
         }
@@ -369,9 +448,7 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
             ttls[id] = .milliseconds(stored.ttlMilliseconds)
             return instance
         }
-        let snapshot = ServiceSnapshot(
-            service: service, index: UInt64(max(index, 0)), instances: instances.sorted { $0.id < $1.id })
-        return (snapshot, ttls)
+        return (UInt64(max(index, 0)), instances, ttls)
     }
 
     private func summaries(_ services: [String]) async throws -> [ServiceSummary] {

@@ -11,7 +11,8 @@ import ShoalRedis
 /// - `<prefix>index:<service>`: the service's change counter, started from the server's
 ///   clock in microseconds, so indexes keep increasing even after Redis loses its data (as
 ///   long as the server's clock does not go back);
-/// - channel `<prefix>changes`: `<service> <index>` after every change.
+/// - channel `<prefix>changes`: `<service> <index> <previous index> <+id | -id>…` after every
+///   change (`RedisRegistryNotice`).
 struct RedisRegistryKeys: Sendable {
     let prefix: String
 
@@ -30,17 +31,20 @@ struct RedisRegistryKeys: Sendable {
 
 /// The registry's Lua scripts: each change and its notice are one atomic step.
 enum RedisRegistryScripts {
-    /// Shared by the scripts that change a service: bump its index and publish it.
+    /// Shared by the scripts that change a service: bump its index and publish it with the
+    /// index before and the instances named (`+id` or `-id`). Indexes are published as Redis
+    /// stores them: Lua would print a number of 16 digits in exponent form.
     private static let bump = """
-        local function bump(service, channel)
+        local function bump(service, channel, names)
+          local previous = redis.call('GET', KEYS[4]) or '0'
           local index = redis.call('INCR', KEYS[4])
           if index == 1 then
             local time = redis.call('TIME')
             redis.call('SET', KEYS[4], time[1] .. string.format('%06d', tonumber(time[2])))
-            index = tonumber(redis.call('GET', KEYS[4]))
           end
-          redis.call('PUBLISH', channel, service .. ' ' .. index)
-          return index
+          local text = redis.call('GET', KEYS[4])
+          redis.call('PUBLISH', channel, service .. ' ' .. text .. ' ' .. previous .. ' ' .. names)
+          return tonumber(text)
         end
         local function now()
           local time = redis.call('TIME')
@@ -66,7 +70,7 @@ enum RedisRegistryScripts {
             redis.call('ZADD', KEYS[5], t + tonumber(ARGV[5]), member)
             redis.call('SADD', KEYS[6], ARGV[1])
             if same then return {0, tonumber(redis.call('GET', KEYS[4]) or '0'), registered, t} end
-            return {1, bump(ARGV[1], ARGV[6]), registered, t}
+            return {1, bump(ARGV[1], ARGV[6], '+' .. ARGV[2]), registered, t}
             """)
 
     /// KEYS: service keys. ARGV: service, id.
@@ -92,7 +96,7 @@ enum RedisRegistryScripts {
             redis.call('HDEL', KEYS[3], ARGV[2])
             redis.call('ZREM', KEYS[5], ARGV[1] .. '/' .. ARGV[2])
             if removed == 0 then return 0 end
-            bump(ARGV[1], ARGV[3])
+            bump(ARGV[1], ARGV[3], '-' .. ARGV[2])
             return 1
             """)
 
@@ -104,7 +108,7 @@ enum RedisRegistryScripts {
             if not expiry or tonumber(expiry) <= now() then return {0, 0} end
             if redis.call('HGET', KEYS[2], ARGV[2]) == ARGV[3] then return {1, 0} end
             redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
-            bump(ARGV[1], ARGV[4])
+            bump(ARGV[1], ARGV[4], '+' .. ARGV[2])
             return {1, 1}
             """)
 
@@ -126,6 +130,26 @@ enum RedisRegistryScripts {
             return result
             """)
 
+    /// KEYS: service keys. ARGV: service, then ids.
+    /// Returns {index, now ms, {id, json, health, registered ms, expiry ms}...} for those of the
+    /// ids that are live: what a watcher reads after a notice that names them.
+    static let lookupInstances = RedisScript(
+        """
+        local time = redis.call('TIME')
+        local t = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        local result = {tonumber(redis.call('GET', KEYS[4]) or '0'), t}
+        for i = 2, #ARGV do
+          local id = ARGV[i]
+          local json = redis.call('HGET', KEYS[1], id)
+          local expiry = redis.call('ZSCORE', KEYS[5], ARGV[1] .. '/' .. id)
+          if json and expiry and tonumber(expiry) > t then
+            table.insert(result, {id, json, redis.call('HGET', KEYS[2], id) or 'passing',
+              tonumber(redis.call('HGET', KEYS[3], id) or '0'), tonumber(expiry)})
+          end
+        end
+        return result
+        """)
+
     /// KEYS: expiries. ARGV: prefix, channel, limit.
     /// Removes up to `limit` expired instances of any service, bumping each service once.
     /// Returns how many were removed. (It touches keys it derives from the prefix, so the
@@ -144,16 +168,18 @@ enum RedisRegistryScripts {
           redis.call('HDEL', ARGV[1] .. 'svc:' .. service, id)
           redis.call('HDEL', ARGV[1] .. 'health:' .. service, id)
           redis.call('HDEL', ARGV[1] .. 'registered:' .. service, id)
-          touched[service] = true
+          touched[service] = touched[service] or {}
+          table.insert(touched[service], '-' .. id)
         end
-        for service in pairs(touched) do
+        for service, names in pairs(touched) do
           local key = ARGV[1] .. 'index:' .. service
+          local previous = redis.call('GET', key) or '0'
           local index = redis.call('INCR', key)
           if index == 1 then
             redis.call('SET', key, time[1] .. string.format('%06d', tonumber(time[2])))
-            index = redis.call('GET', key)
           end
-          redis.call('PUBLISH', ARGV[2], service .. ' ' .. index)
+          local text = redis.call('GET', key)
+          redis.call('PUBLISH', ARGV[2], service .. ' ' .. text .. ' ' .. previous .. ' ' .. table.concat(names, ' '))
         end
         return #expired
         """)

@@ -102,6 +102,48 @@ struct RedisRegistryTests {
         try await running.value
     }
 
+    @Test("a watcher elsewhere reads only the instances a notice names, and the whole service after a gap")
+    func readsWhatNoticesName() async throws {
+        let redis = try RedisServer.start()
+        let a = redisRegistry(redis)
+        let b = redisRegistry(redis)
+        let running = Task { try await b.run() }
+        for n in 0..<30 { _ = try await a.register(try instance("i\(n)"), ttl: .seconds(30)) }
+        var iterator = b.subscribe("payments").makeAsyncIterator()
+        var seen = try #require(await next(&iterator))
+        #expect(seen.instances.count == 30)
+        // Behind the registry's back, with no notice: a read of the whole service would see it.
+        let stored = try #require(try redis.command("HGET", "shoal:registry:svc:payments", "i0").string)
+        _ = try redis.command(
+            "HSET", "shoal:registry:svc:payments", "i0", stored.replacingOccurrences(of: "8080", with: "7070"))
+
+        _ = try await a.register(try instance("i1", port: 9090), ttl: .seconds(30))
+        _ = try await a.deregister(service: "payments", id: "i2")
+        _ = try await a.setHealth(.critical, service: "payments", id: "i3")
+        while seen.instances.first(where: { $0.id == "i3" })?.health != .critical {
+            seen = try #require(await next(&iterator))
+        }
+        #expect(seen.instances.count == 29 && !seen.instances.contains { $0.id == "i2" })
+        #expect(seen.instances.first { $0.id == "i1" }?.port == 9090)
+        #expect(seen.instances.first { $0.id == "i0" }?.port == 8080, "the watcher read i0 without a notice naming it")
+        #expect(seen == (try await b.lookup("payments")).replacing("i0", port: 8080))
+
+        // A notice whose previous index is not the watcher's: notices went missing. (The
+        // lookup above read i0 as it is; i5 is changed behind the registry's back after it.)
+        let five = try #require(try redis.command("HGET", "shoal:registry:svc:payments", "i5").string)
+        _ = try redis.command(
+            "HSET", "shoal:registry:svc:payments", "i5", five.replacingOccurrences(of: "8080", with: "6060"))
+        let index = seen.index
+        _ = try redis.command("SET", "shoal:registry:index:payments", String(index + 1))
+        _ = try redis.command("PUBLISH", "shoal:registry:changes", "payments \(index + 1) \(index - 5) +i4")
+        let reread = try #require(await next(&iterator))
+        #expect(reread.index == index + 1)
+        #expect(reread.instances.first { $0.id == "i5" }?.port == 6060, "a gap must read the whole service")
+        await a.close()
+        running.cancel()
+        try await running.value
+    }
+
     @Test("an instance not renewed disappears within its TTL plus the sweep interval, for watchers elsewhere")
     func expiry() async throws {
         let redis = try RedisServer.start()
@@ -182,5 +224,19 @@ struct RedisRegistryTests {
         #expect(error?.field == "ttl")
         #expect(try redis.keys().isEmpty)
         await registry.close()
+    }
+}
+
+extension ServiceSnapshot {
+    /// The snapshot with one instance's port replaced, to compare with what a watcher holds.
+    func replacing(_ id: String, port: Int) -> ServiceSnapshot {
+        ServiceSnapshot(
+            service: service, index: index,
+            instances: instances.map { instance in
+                guard instance.id == id else { return instance }
+                var changed = instance
+                changed.port = port
+                return changed
+            }, isStale: isStale)
     }
 }
