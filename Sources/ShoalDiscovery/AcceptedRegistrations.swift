@@ -53,9 +53,8 @@ struct AcceptedRegistrations: Sendable {
         return Dictionary(grouping: entries.values, by: \.instance.service)
     }
 
-    /// The live entries of `service` missing from `snapshot`: to register again.
-    static func missing(_ entries: [Entry], from snapshot: ServiceSnapshot) -> [Entry] {
-        let present = Set(snapshot.instances.map(\.id))
-        return entries.filter { !present.contains($0.instance.id) }.sorted { $0.instance.id < $1.instance.id }
+    /// The live entries of a service whose ids are not in `present`: to register again.
+    static func missing(_ entries: [Entry], from present: Set<String>) -> [Entry] {
+        entries.filter { !present.contains($0.instance.id) }.sorted { $0.instance.id < $1.instance.id }
     }
 }

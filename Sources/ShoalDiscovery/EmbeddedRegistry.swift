@@ -148,6 +148,11 @@ public final class EmbeddedRegistry: ServiceRegistry, ServiceDiscovery, Service 
     }
 
     public func watch(_ service: String) -> AsyncStream<ServiceEvent> {
+        watch(service, knowing: nil)
+    }
+
+    /// A watch that is not told the service when it is as it was at `index`.
+    private func watch(_ service: String, knowing index: UInt64?) -> AsyncStream<ServiceEvent> {
         let now = clock.now()
         let id = state.withLock { state in
             state.nextWatcher += 1
@@ -162,6 +167,7 @@ public final class EmbeddedRegistry: ServiceRegistry, ServiceDiscovery, Service 
         state.withLock { state in
             sweep(service, at: now, &state)
             state.watchers[service, default: [:]][id] = mailbox
+            guard index == nil || index != state.services[service]?.index else { return }
             mailbox.post(Self.snapshot(service, state))
         }
         return events
@@ -173,22 +179,18 @@ public final class EmbeddedRegistry: ServiceRegistry, ServiceDiscovery, Service 
         _ service: String, after index: UInt64, wait: Duration, clock: any MonotonicClock = SystemClock()
     ) async throws -> ServiceEvent {
         let now = self.clock.now()
-        let logged = state.withLock { state -> ServiceEvent? in
-            sweep(service, at: now, &state)
-            let current = state.services[service]?.index ?? 0
-            guard index < current else { return nil }  // nothing new yet, or an index from elsewhere
-            guard let change = state.services[service]?.log.changes(after: index, service: service) else {
-                return .snapshot(Self.snapshot(service, state))
+        return try await changes(service, after: index, wait: wait, clock: clock) {
+            state.withLock { state -> ServiceEvent? in
+                sweep(service, at: now, &state)
+                let current = state.services[service]?.index ?? 0
+                guard index < current else { return nil }  // nothing new yet, or an index from elsewhere
+                guard let change = state.services[service]?.log.changes(after: index, service: service) else {
+                    return .snapshot(Self.snapshot(service, state))
+                }
+                return .change(change)
             }
-            return .change(change)
-        }
-        if let logged { return logged }
-        let event = try await changesWatching(service, after: index, wait: wait, clock: clock)
-        // A change between the look at the log and the watch's start makes the watch begin
-        // past `index`: the log has what changed.
-        guard case .snapshot(let snapshot) = event, snapshot.index > index else { return event }
-        return state.withLock { state in
-            state.services[service]?.log.changes(after: index, service: service).map(ServiceEvent.change) ?? event
+        } watch: { index in
+            watch(service, knowing: index)
         }
     }
 

@@ -94,10 +94,21 @@ public final class ReassertingRegistry: ServiceRegistry, ServiceDiscovery, Servi
     func reassert() async {
         let live = accepted.withLock { [clock] in $0.live(at: clock.now()) }
         for (service, entries) in live {
-            guard let snapshot = try? await base.lookup(service), !snapshot.isStale else { continue }
-            for entry in AcceptedRegistrations.missing(entries, from: snapshot) {
+            guard let present = await presentIDs(service) else { continue }
+            for entry in AcceptedRegistrations.missing(entries, from: present) {
                 _ = try? await base.register(entry.instance, ttl: entry.ttl)
             }
         }
+    }
+
+    /// The ids the store holds for `service`, `nil` while it cannot say: listed alone when
+    /// the store can (a 10,000-instance service read whole every second cost `shoal serve`
+    /// more than all of its other work), else from a lookup.
+    private func presentIDs(_ service: String) async -> Set<String>? {
+        if let listing = base as? any InstanceIDListing {
+            return try? await listing.liveIDs(service)
+        }
+        guard let snapshot = try? await base.lookup(service), !snapshot.isStale else { return nil }
+        return Set(snapshot.instances.map(\.id))
     }
 }

@@ -42,7 +42,7 @@ import Synchronization
 /// Registration times are the Redis server's clock. The keys are listed on
 /// `RedisRegistryKeys` in the source; the registry needs a standalone Redis (its sweeper
 /// touches keys it derives), not a cluster.
-public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
+public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, InstanceIDListing, Service {
     public let pool: RedisConnectionPool
     public let subscriber: RedisSubscriber
     public let keyPrefix: String
@@ -57,13 +57,15 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
     private let refreshRequests: AsyncStream<(service: String, beyond: UInt64?)>.Continuation
     /// Whether ``run()`` was called: only the first serves (a stream has one reader).
     private let running = Atomic<Bool>(false)
+    /// How long a service is still followed after its last watcher left: 60 s.
+    static let watchLinger = Duration.seconds(60)
 
     private struct Watched {
-        var watchers: [Int: AsyncStream<ServiceSnapshot>.Continuation] = [:]
-        /// The index, staleness and instances of the last snapshot the watchers got.
-        var lastIndex: UInt64?
-        var lastStale = false
-        var lastIDs: [String] = []
+        /// The watchers, the last state they were told of, and the recent changes.
+        var watchers = ServiceWatchers()
+        /// Since when nobody watches: the service is still followed for ``watchLinger``, so
+        /// that a blocking query that follows another finds it up to date.
+        var idleSince: MonotonicInstant?
         /// Instances kept for the watchers after Redis lost data.
         var continuity = RegistryContinuity()
         /// A lookup for the watchers is under way; `again` asks it for one more when done.
@@ -76,8 +78,8 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
     }
 
     private struct State {
-        /// The last snapshot of each service read from Redis, with its instances' TTLs.
-        var cache: [String: (snapshot: ServiceSnapshot, ttls: [String: Duration])] = [:]
+        /// The last state of each service read from Redis, with its instances' TTLs.
+        var cache: [String: CachedService] = [:]
         var watched: [String: Watched] = [:]
         var nextWatcher = 0
         var listener: RedisSubscriber.Listener?
@@ -153,14 +155,19 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
     {
         do {
             let fetched = try await fetch(service)
-            state.withLock { $0.cache[service] = fetched }
+            state.withLock { $0.cache[service] = CachedService(fetched.snapshot, ttls: fetched.ttls) }
             return fetched
         } catch let error as DiscoveryError where error.code == .backendFailure {
             guard let cached = state.withLock({ $0.cache[service] }) else { throw error }
-            let stale = ServiceSnapshot(
-                service: service, index: cached.snapshot.index, instances: cached.snapshot.instances, isStale: true)
-            return (stale, cached.ttls)
+            return (cached.snapshot(service: service, isStale: true), cached.ttls)
         }
+    }
+
+    /// The ids of the service's live instances, read without the instances themselves.
+    public func liveIDs(_ service: String) async throws -> Set<String> {
+        let reply = try await evaluate(RedisRegistryScripts.liveIDs, service: service, arguments: [service])
+        guard case .array(let ids) = reply else { throw Self.unexpected(reply, "listing the ids of \(service)") }
+        return Set(ids.compactMap(\.string))
     }
 
     public func services() async throws -> [ServiceSummary] {
@@ -171,22 +178,51 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
         }
     }
 
+    /// Snapshots built by applying each change to the one before.
     public func subscribe(_ service: String) -> AsyncStream<ServiceSnapshot> {
-        let (stream, continuation) = AsyncStream.makeStream(
-            of: ServiceSnapshot.self, bufferingPolicy: .bufferingNewest(1))
+        .applying(watch(service))
+    }
+
+    /// The service as events. A service nobody followed is read whole first (once ``run()``
+    /// listens for changes); a new watcher of one already followed is told its state at once.
+    public func watch(_ service: String) -> AsyncStream<ServiceEvent> {
+        watch(service, knowing: nil)
+    }
+
+    /// A watch that is not told the service when it is as it was at `index`.
+    private func watch(_ service: String, knowing index: UInt64?) -> AsyncStream<ServiceEvent> {
         let id = state.withLock { state in
             state.nextWatcher += 1
-            state.watched[service, default: Watched()].watchers[state.nextWatcher] = continuation
             return state.nextWatcher
         }
-        continuation.onTermination = { [weak self] _ in
-            self?.state.withLock { state in
-                state.watched[service]?.watchers[id] = nil
-                if state.watched[service]?.watchers.isEmpty == true { state.watched[service] = nil }
+        let (mailbox, events) = ServiceEventMailbox.make { [weak self] in
+            guard let self else { return }
+            let now = clock.now()
+            state.withLock { state in
+                state.watched[service]?.watchers.remove(id: id)
+                if state.watched[service]?.watchers.isEmpty == true { state.watched[service]?.idleSince = now }
             }
         }
-        refreshRequests.yield((service, nil))  // served by run(), once it listens for changes
-        return stream
+        let followed = state.withLock { state in
+            let followed = state.watched[service] != nil
+            state.watched[service, default: Watched()].watchers.add(mailbox, id: id, knowing: index)
+            state.watched[service]?.idleSince = nil
+            return followed
+        }
+        if !followed { refreshRequests.yield((service, nil)) }  // served by run(), once it listens
+        return events
+    }
+
+    /// What changed since `index`, from the changes kept while the service is followed; a
+    /// blocking query otherwise.
+    public func changes(
+        _ service: String, after index: UInt64, wait: Duration, clock: any MonotonicClock
+    ) async throws -> ServiceEvent {
+        try await changes(service, after: index, wait: wait, clock: clock) {
+            state.withLock { $0.watched[service]?.watchers.changes(after: index, service: service) }
+        } watch: { index in
+            watch(service, knowing: index)
+        }
     }
 
     /// The number of watchers of `service`, for audits.
@@ -240,7 +276,8 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
             }
             let now = clock.now()
             let due = state.withLock { state in
-                state.watched.filter { $0.value.continuity.nextRelease.map { $0 <= now } ?? false }.map(\.key)
+                state.watched = state.watched.filter { $0.value.idleSince.map { now - $0 < Self.watchLinger } ?? true }
+                return state.watched.filter { $0.value.continuity.nextRelease.map { $0 <= now } ?? false }.map(\.key)
             }
             for service in due { await refresh(service) }  // a kept instance's time is up
             try? await Task.sleep(for: sweepInterval)
@@ -254,11 +291,11 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
                 state.watched = [:]
                 state.listener = nil
             }
-            return (state.listener, state.watched.values.flatMap(\.watchers.values))
+            return (state.listener, state.watched.values.flatMap(\.watchers.all))
         }
         listener?.cancel()
         refreshRequests.finish()
-        for continuation in watchers { continuation.finish() }  // outside the lock: onTermination takes it
+        for mailbox in watchers { mailbox.finish() }  // outside the lock: onTermination takes it
         await subscriber.close()
         await pool.close()
     }
@@ -330,7 +367,7 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
         let start = state.withLock { state -> Bool in
             guard var watched = state.watched[service] else { return false }  // nobody watches it
             if index == nil { watched.readAll = true }
-            if let index, let known = watched.lastIndex, index <= known {
+            if let index, let known = watched.watchers.last?.index, index <= known {
                 state.watched[service] = watched
                 return false
             }
@@ -348,8 +385,25 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
             let fetched = try? await read(service)
             let now = clock.now()
             again = state.withLock { state in
-                guard var watched = state.watched[service] else { return false }
-                if let fetched { Self.publish(fetched.snapshot, ttls: fetched.ttls, to: &watched, at: now) }
+                // Taken out of the dictionary, so that changing it copies none of its buffers.
+                guard var watched = state.watched.removeValue(forKey: service) else { return false }
+                defer { state.watched[service] = watched }
+                switch fetched {
+                case .whole(let snapshot, let ttls)?:
+                    Self.publish(snapshot, ttls: ttls, to: &watched, at: now)
+                case .change(let change, let ttls)?:
+                    if let last = watched.watchers.last, !last.isStale, change.index <= last.index { break }
+                    guard watched.continuity.record(change, ttls: ttls, at: now), watched.watchers.publish(change)
+                    else {
+                        // Instances are being kept after a disruption: work out the whole state.
+                        guard let cached = state.cache[service] else { break }
+                        Self.publish(
+                            cached.snapshot(service: service, isStale: false), ttls: cached.ttls, to: &watched, at: now)
+                        break
+                    }
+                case nil:
+                    watched.readAll = true  // the notices taken were not read
+                }
                 let again = watched.again
                 watched.again = false
                 watched.refreshing = again
@@ -359,58 +413,70 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, Service {
         }
     }
 
-    /// Yields `snapshot`, with the instances kept after a disruption, to the watchers if it
-    /// is newer, its staleness changed, its index went back (Redis lost data), or a kept
-    /// instance came or went.
+    /// Tells the watchers of `snapshot`, with the instances kept after a disruption, if it is
+    /// newer, its staleness changed, its index went back (Redis lost data), or a kept instance
+    /// came or went: what changed, or the whole of it when the change cannot be trusted.
     private static func publish(
         _ snapshot: ServiceSnapshot, ttls: [String: Duration], to watched: inout Watched, at now: MonotonicInstant
     ) {
-        let regressed = !snapshot.isStale && watched.lastIndex.map { snapshot.index < $0 } ?? false
+        let last = watched.watchers.last
+        let regressed = !snapshot.isStale && last.map { snapshot.index < $0.index } ?? false
         if regressed { watched.continuity.disrupted(at: now) }
         let merged = watched.continuity.merge(snapshot, ttls: ttls, at: now)
-        let ids = merged.instances.map(\.id)
-        let newer = watched.lastIndex.map { snapshot.index > $0 } ?? true
-        let staleChanged = watched.lastIndex != nil && snapshot.isStale != watched.lastStale
-        let keptChanged = watched.lastIndex == snapshot.index && ids != watched.lastIDs
+        let newer = last.map { snapshot.index > $0.index } ?? true
+        let staleChanged = last.map { snapshot.isStale != $0.isStale } ?? false
+        let keptChanged =
+            last?.index == snapshot.index
+            && watched.watchers.current()?.instances.map(\.id) != merged.instances.map(\.id)
         guard newer || staleChanged || regressed || keptChanged else { return }
-        watched.lastIndex = regressed ? snapshot.index : max(snapshot.index, watched.lastIndex ?? 0)
-        watched.lastStale = snapshot.isStale
-        watched.lastIDs = ids
-        for continuation in watched.watchers.values { continuation.yield(merged) }
+        // The index never goes back for watchers, except when Redis lost data.
+        let index = regressed ? merged.index : max(merged.index, last?.index ?? 0)
+        watched.watchers.publish(
+            ServiceSnapshot(
+                service: merged.service, index: index, instances: merged.instances, isStale: merged.isStale),
+            resync: staleChanged || regressed || keptChanged)
     }
 
-    /// The service for its watchers: what the notices since the last read name, applied to
-    /// it, when they follow on from it; else the whole service.
-    private func read(_ service: String) async throws -> (snapshot: ServiceSnapshot, ttls: [String: Duration]) {
-        let (plan, base) = state.withLock { state in
-            var watched = state.watched[service]
-            defer { if let watched { state.watched[service] = watched } }
-            let notices = watched?.notices ?? []
-            let readAll = watched?.readAll ?? true
-            watched?.notices = []
-            watched?.readAll = false
-            let base = state.cache[service].flatMap { $0.snapshot.isStale ? nil : $0 }
-            guard !readAll, let base else { return (RedisRegistryNotice.Plan.readAll, base) }
-            return (RedisRegistryNotice.plan(notices, from: base.snapshot.index, limit: 1024), base)
+    /// What a read for the watchers found: the whole service, or what changed.
+    private enum Read {
+        case whole(ServiceSnapshot, ttls: [String: Duration])
+        /// With the TTLs of the instances upserted.
+        case change(ServiceChange, ttls: [String: Duration])
+    }
+
+    /// The service for its watchers: what the notices since the last read name, when they
+    /// follow on from it; else the whole service.
+    private func read(_ service: String) async throws -> Read {
+        let plan = state.withLock { state in
+            let notices = state.watched[service]?.notices ?? []
+            let readAll = state.watched[service]?.readAll ?? true
+            state.watched[service]?.notices = []
+            state.watched[service]?.readAll = false
+            guard !readAll, let index = state.cache[service]?.index else { return RedisRegistryNotice.Plan.readAll }
+            return RedisRegistryNotice.plan(notices, from: index, limit: ServiceEventMailbox.defaultLimit)
         }
-        guard case .read(let index, let upserted, let removed) = plan, let base else {
-            return try await lookupWithTTLs(service)
+        guard case .read(let index, let upserted, let removed) = plan else {
+            let whole = try await lookupWithTTLs(service)
+            return .whole(whole.snapshot, ttls: whole.ttls)
         }
         var rows: (index: UInt64, instances: [ServiceInstance], ttls: [String: Duration]) = (index, [], [:])
         if !upserted.isEmpty {
             rows = try await fetch(service, ids: upserted)
-            guard rows.index >= index else { return try await lookupWithTTLs(service) }  // Redis lost data
+            guard rows.index >= index else {  // Redis lost data
+                let whole = try await lookupWithTTLs(service)
+                return .whole(whole.snapshot, ttls: whole.ttls)
+            }
         }
         let present = Set(rows.instances.map(\.id))
         let change = ServiceChange(
             service: service, index: index, upserted: rows.instances,
             removed: removed + upserted.filter { !present.contains($0) })
-        var ttls = base.ttls
-        for id in change.removed { ttls[id] = nil }
-        ttls.merge(rows.ttls) { $1 }
-        let updated = (snapshot: base.snapshot.applying(change), ttls: ttls)
-        state.withLock { $0.cache[service] = updated }
-        return updated
+        state.withLock { state in
+            if let cached = state.cache[service]?.index, cached < index {
+                state.cache[service]?.apply(change, ttls: rows.ttls)
+            }
+        }
+        return .change(change, ttls: rows.ttls)
     }
 
     private func fetch(_ service: String) async throws -> (snapshot: ServiceSnapshot, ttls: [String: Duration]) {

@@ -130,6 +130,19 @@ enum RedisRegistryScripts {
             return result
             """)
 
+    /// KEYS: service keys. ARGV: service. Returns the ids of the live instances.
+    static let liveIDs = RedisScript(
+        """
+        local time = redis.call('TIME')
+        local t = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        local result = {}
+        for _, id in ipairs(redis.call('HKEYS', KEYS[1])) do
+          local expiry = redis.call('ZSCORE', KEYS[5], ARGV[1] .. '/' .. id)
+          if expiry and tonumber(expiry) > t then table.insert(result, id) end
+        end
+        return result
+        """)
+
     /// KEYS: service keys. ARGV: service, then ids.
     /// Returns {index, now ms, {id, json, health, registered ms, expiry ms}...} for those of the
     /// ids that are live: what a watcher reads after a notice that names them.

@@ -63,6 +63,24 @@ struct RegistryContinuity: Sendable {
             isStale: snapshot.isStale)
     }
 
+    /// Records a change to the store's state, in what it names only, when nothing is being
+    /// kept and no disruption is recent enough for a missing instance to be kept: then what
+    /// the watcher sees is the store's state, and the change is the change. `false` (nothing
+    /// recorded) otherwise: ``merge(_:ttls:at:)`` the whole state then.
+    mutating func record(_ change: ServiceChange, ttls: [String: Duration], at now: MonotonicInstant) -> Bool {
+        if let disruptedAt {
+            // Within a TTL of a disruption, a missing instance would be kept.
+            guard known.values.allSatisfy({ now >= disruptedAt + $0.ttl }) else { return false }
+            self.disruptedAt = nil
+        }
+        for id in change.removed { known[id] = nil }
+        for instance in change.upserted {
+            let ttl = ttls[instance.id] ?? known[instance.id]?.ttl ?? .seconds(30)
+            known[instance.id] = Known(instance: instance, ttl: ttl, keptUntil: nil)
+        }
+        return true
+    }
+
     /// When the next kept instance is due to go, so the watcher can be told then.
     var nextRelease: MonotonicInstant? {
         known.values.compactMap(\.keptUntil).min()

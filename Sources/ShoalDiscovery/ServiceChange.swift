@@ -29,19 +29,43 @@ public struct ServiceChange: Sendable, Hashable {
     /// One change that does what `self` then `later` do: an instance upserted then removed is
     /// removed, one removed then upserted is upserted, and the later of two upserts wins.
     public func followed(by later: ServiceChange) -> ServiceChange {
-        var upserts = Dictionary(upserted.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
-        var removals = Set(removed)
-        for id in later.removed {
-            upserts[id] = nil
-            removals.insert(id)
+        var merged = Accumulator(self)
+        merged.add(later)
+        return merged.change
+    }
+
+    /// Changes merged as they come, each in what it names: where ``followed(by:)`` would copy
+    /// everything merged so far for every change added.
+    struct Accumulator: Sendable {
+        let service: String
+        private(set) var index: UInt64
+        private var upserts: [String: ServiceInstance] = [:]
+        private var removals: Set<String> = []
+
+        init(_ first: ServiceChange) {
+            service = first.service
+            index = first.index
+            add(first)
         }
-        for instance in later.upserted {
-            removals.remove(instance.id)
-            upserts[instance.id] = instance
+
+        /// The number of instances named.
+        var count: Int { upserts.count + removals.count }
+
+        mutating func add(_ later: ServiceChange) {
+            for id in later.removed {
+                upserts[id] = nil
+                removals.insert(id)
+            }
+            for instance in later.upserted {
+                removals.remove(instance.id)
+                upserts[instance.id] = instance
+            }
+            index = max(index, later.index)
         }
-        return ServiceChange(
-            service: service, index: max(index, later.index), upserted: Array(upserts.values),
-            removed: Array(removals))
+
+        var change: ServiceChange {
+            ServiceChange(service: service, index: index, upserted: Array(upserts.values), removed: Array(removals))
+        }
     }
 }
 

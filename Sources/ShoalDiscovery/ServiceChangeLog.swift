@@ -44,10 +44,10 @@ struct ServiceChangeLog: Sendable {
     /// all of it. An index at or past the newest change gets an empty change.
     func changes(after index: UInt64, service: String) -> ServiceChange? {
         guard index >= floor else { return nil }
-        var merged = ServiceChange(service: service, index: index, upserted: [], removed: [])
+        var merged = ServiceChange.Accumulator(ServiceChange(service: service, index: index, upserted: [], removed: []))
         for change in changes[head...] where change.index > index {
-            merged = merged.followed(by: change)
+            merged.add(change)
         }
-        return merged
+        return merged.change
     }
 }

@@ -16,20 +16,47 @@ extension ServiceDiscovery {
         try await changesWatching(service, after: index, wait: wait, clock: clock)
     }
 
+    /// ``changes(_:after:wait:clock:)`` for a registry that keeps recent changes: `logged()`
+    /// answers from them when it can (`nil`: nothing after `index` yet, or `index` is not one
+    /// of this registry's); otherwise it waits on `watch(index)`, a watch that is told the whole
+    /// state only if it is not the state at `index`, and asks `logged()` again if a change
+    /// slipped in before the watch began. Nothing here reads or builds the whole service
+    /// unless the caller's index calls for it.
+    func changes(
+        _ service: String, after index: UInt64, wait: Duration, clock: any MonotonicClock,
+        logged: () -> ServiceEvent?, watch: (UInt64) -> AsyncStream<ServiceEvent>
+    ) async throws -> ServiceEvent {
+        if let answer = logged() { return answer }
+        guard let event = try await Self.firstEvent(after: index, of: watch(index), within: wait, clock: clock) else {
+            return logged() ?? .change(ServiceChange(service: service, index: index, upserted: [], removed: []))
+        }
+        guard case .snapshot(let snapshot) = event, snapshot.index > index else { return event }
+        return logged() ?? event
+    }
+
     /// ``changes(_:after:wait:clock:)`` from a watch begun now: the changes are known only
     /// when the watch starts at `index` itself.
     func changesWatching(
         _ service: String, after index: UInt64, wait: Duration, clock: any MonotonicClock
     ) async throws -> ServiceEvent {
-        let events = watch(service)
-        let next = try await withThrowingTaskGroup(of: ServiceEvent?.self) { group in
+        if let event = try await Self.firstEvent(after: index, of: watch(service), within: wait, clock: clock) {
+            return event
+        }
+        let now = try await lookup(service)
+        guard now.index == index, !now.isStale else { return .snapshot(now) }
+        return .change(ServiceChange(service: service, index: index, upserted: [], removed: []))
+    }
+
+    /// The first event of `events` that says something to a watcher that knows the state at
+    /// `index` (a snapshot of that very state says nothing), or `nil` when `wait` ends first.
+    static func firstEvent(
+        after index: UInt64, of events: AsyncStream<ServiceEvent>, within wait: Duration, clock: any MonotonicClock
+    ) async throws -> ServiceEvent? {
+        try await withThrowingTaskGroup(of: ServiceEvent?.self) { group in
             group.addTask {
-                var started = false
                 for await event in events {
-                    if started { return event }
-                    // The first event is the service as the watch found it.
-                    guard case .snapshot(let first) = event, first.index == index, !first.isStale else { return event }
-                    started = true
+                    if case .snapshot(let snapshot) = event, snapshot.index == index, !snapshot.isStale { continue }
+                    return event
                 }
                 return nil
             }
@@ -41,10 +68,6 @@ extension ServiceDiscovery {
             group.cancelAll()
             return first
         }
-        if let next { return next }
-        let now = try await lookup(service)
-        guard now.index == index, !now.isStale else { return .snapshot(now) }
-        return .change(ServiceChange(service: service, index: index, upserted: [], removed: []))
     }
 }
 

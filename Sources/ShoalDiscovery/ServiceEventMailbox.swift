@@ -18,7 +18,7 @@ final class ServiceEventMailbox: Sendable {
     private struct Pending {
         var snapshot: ServiceSnapshot?
         /// What changed after `snapshot`, or after the last event read when there is none.
-        var change: ServiceChange?
+        var change: ServiceChange.Accumulator?
     }
 
     /// A mailbox and the stream its reader gets. `onTermination` runs once the stream ends:
@@ -48,11 +48,13 @@ final class ServiceEventMailbox: Sendable {
     /// change would name more than ``limit`` instances.
     func post(_ change: ServiceChange, current: () -> ServiceSnapshot) {
         pending.withLock { pending in
-            let merged = pending.change.map { $0.followed(by: change) } ?? change
-            if merged.count > limit {
-                pending = Pending(snapshot: current())
+            if pending.change == nil {
+                pending.change = ServiceChange.Accumulator(change)
             } else {
-                pending.change = merged
+                pending.change?.add(change)
+            }
+            if let merged = pending.change, merged.count > limit {
+                pending = Pending(snapshot: current())
             }
         }
         doorbell.yield()
@@ -67,7 +69,7 @@ final class ServiceEventMailbox: Sendable {
     fileprivate func take() -> [ServiceEvent] {
         pending.withLock { pending in
             defer { pending = Pending() }
-            return [pending.snapshot.map(ServiceEvent.snapshot), pending.change.map(ServiceEvent.change)]
+            return [pending.snapshot.map(ServiceEvent.snapshot), pending.change.map { ServiceEvent.change($0.change) }]
                 .compactMap { $0 }
         }
     }

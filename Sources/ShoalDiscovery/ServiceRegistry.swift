@@ -53,6 +53,13 @@ public protocol ServiceDiscovery: Sendable {
     ) async throws -> ServiceEvent
 }
 
+/// A store that can say which instances of a service it holds without reading them whole:
+/// ``ReassertingRegistry`` compares those with the registrations it accepted every second.
+public protocol InstanceIDListing: Sendable {
+    /// The ids of the service's live instances.
+    func liveIDs(_ service: String) async throws -> Set<String>
+}
+
 extension ServiceRegistry {
     /// The accepted range of registration TTLs.
     public static var ttlRange: ClosedRange<Duration> { .seconds(1) ... .seconds(3600) }
