@@ -455,22 +455,31 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, InstanceIDL
             guard !readAll, let index = state.cache[service]?.index else { return RedisRegistryNotice.Plan.readAll }
             return RedisRegistryNotice.plan(notices, from: index, limit: ServiceEventMailbox.defaultLimit)
         }
-        guard case .read(let index, let upserted, let removed) = plan else {
+        guard case .apply(let index, let carried, let toRead, let removed) = plan else {
             let whole = try await lookupWithTTLs(service)
             return .whole(whole.snapshot, ttls: whole.ttls)
         }
         var rows: (index: UInt64, instances: [ServiceInstance], ttls: [String: Duration]) = (index, [], [:])
-        if !upserted.isEmpty {
-            rows = try await fetch(service, ids: upserted)
+        if !toRead.isEmpty {
+            rows = try await fetch(service, ids: toRead)
             guard rows.index >= index else {  // Redis lost data
                 let whole = try await lookupWithTTLs(service)
                 return .whole(whole.snapshot, ttls: whole.ttls)
             }
         }
+        for upsert in carried {
+            guard let row = upsert.row,
+                let (instance, ttl) = Self.instance(
+                    service: service, id: upsert.id, json: row.json, health: row.health,
+                    registeredAt: row.registeredAt, expiresAt: row.expiresAt)
+            else { continue }
+            rows.instances.append(instance)
+            rows.ttls[upsert.id] = ttl
+        }
         let present = Set(rows.instances.map(\.id))
         let change = ServiceChange(
             service: service, index: index, upserted: rows.instances,
-            removed: removed + upserted.filter { !present.contains($0) })
+            removed: removed + (toRead + carried.map(\.id)).filter { !present.contains($0) })
         state.withLock { state in
             if let cached = state.cache[service]?.index, cached < index {
                 state.cache[service]?.apply(change, ttls: rows.ttls)
@@ -502,19 +511,31 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, InstanceIDL
         var ttls: [String: Duration] = [:]
         let instances = parts.dropFirst(2).compactMap { row -> ServiceInstance? in
             guard case .array(let fields) = row, fields.count == 5, let id = fields[0].string,
-                let json = fields[1].string, let stored = StoredRegistration.decode(json),
-                let health = fields[2].string.flatMap(HealthStatus.init(rawValue:)),
+                let json = fields[1].string, let health = fields[2].string,
                 case .integer(let registeredAt) = fields[3], case .integer(let expiry) = fields[4],
-                var instance = try? ServiceInstance(
-                    service: service, id: id, address: stored.address, port: stored.port, weight: stored.weight,
-                    zone: stored.zone, metadata: stored.metadata, health: health)
+                let (instance, ttl) = Self.instance(
+                    service: service, id: id, json: json, health: health, registeredAt: registeredAt,
+                    expiresAt: expiry)
             else { return nil }
-            instance.registeredAt = registeredAt
-            instance.renewedAt = expiry - stored.ttlMilliseconds
-            ttls[id] = .milliseconds(stored.ttlMilliseconds)
+            ttls[id] = ttl
             return instance
         }
         return (UInt64(max(index, 0)), instances, ttls)
+    }
+
+    /// An instance and its time-to-live from what the store holds for it; `nil` for a row
+    /// that cannot be read.
+    private static func instance(
+        service: String, id: String, json: String, health: String, registeredAt: Int64, expiresAt: Int64
+    ) -> (ServiceInstance, Duration)? {
+        guard let stored = StoredRegistration.decode(json), let health = HealthStatus(rawValue: health),
+            var instance = try? ServiceInstance(
+                service: service, id: id, address: stored.address, port: stored.port, weight: stored.weight,
+                zone: stored.zone, metadata: stored.metadata, health: health)
+        else { return nil }
+        instance.registeredAt = registeredAt
+        instance.renewedAt = expiresAt - stored.ttlMilliseconds
+        return (instance, .milliseconds(stored.ttlMilliseconds))
     }
 
     private func summaries(_ services: [String]) async throws -> [ServiceSummary] {

@@ -11,8 +11,8 @@ import ShoalRedis
 /// - `<prefix>index:<service>`: the service's change counter, started from the server's
 ///   clock in microseconds, so indexes keep increasing even after Redis loses its data (as
 ///   long as the server's clock does not go back);
-/// - channel `<prefix>changes`: `<service> <index> <previous index> <+id | -id>…` after every
-///   change (`RedisRegistryNotice`).
+/// - channel `<prefix>changes`: after every change, a notice of the index before and after and
+///   of the instances changed, as stored (`RedisRegistryNotice`).
 struct RedisRegistryKeys: Sendable {
     let prefix: String
 
@@ -32,9 +32,14 @@ struct RedisRegistryKeys: Sendable {
 /// The registry's Lua scripts: each change and its notice are one atomic step.
 enum RedisRegistryScripts {
     /// Shared by the scripts that change a service: bump its index and publish it with the
-    /// index before and the instances named (`+id` or `-id`). Indexes are published as Redis
-    /// stores them: Lua would print a number of 16 digits in exponent form.
+    /// index before and the lines naming the instances (`RedisRegistryNotice`). Indexes are
+    /// published as Redis stores them, and times with `%d`: Lua would print a number of 16
+    /// digits in exponent form.
     private static let bump = """
+        local function upserted(id, health, registered, expiry, json)
+          return '+' .. id .. '\\t' .. health .. '\\t' .. string.format('%d', registered) .. '\\t'
+            .. string.format('%d', expiry) .. '\\t' .. json
+        end
         local function bump(service, channel, names)
           local previous = redis.call('GET', KEYS[4]) or '0'
           local index = redis.call('INCR', KEYS[4])
@@ -43,7 +48,7 @@ enum RedisRegistryScripts {
             redis.call('SET', KEYS[4], time[1] .. string.format('%06d', tonumber(time[2])))
           end
           local text = redis.call('GET', KEYS[4])
-          redis.call('PUBLISH', channel, service .. ' ' .. text .. ' ' .. previous .. ' ' .. names)
+          redis.call('PUBLISH', channel, service .. ' ' .. text .. ' ' .. previous .. '\\n' .. names)
           return tonumber(text)
         end
         local function now()
@@ -70,7 +75,8 @@ enum RedisRegistryScripts {
             redis.call('ZADD', KEYS[5], t + tonumber(ARGV[5]), member)
             redis.call('SADD', KEYS[6], ARGV[1])
             if same then return {0, tonumber(redis.call('GET', KEYS[4]) or '0'), registered, t} end
-            return {1, bump(ARGV[1], ARGV[6], '+' .. ARGV[2]), registered, t}
+            local line = upserted(ARGV[2], ARGV[4], registered, t + tonumber(ARGV[5]), ARGV[3])
+            return {1, bump(ARGV[1], ARGV[6], line), registered, t}
             """)
 
     /// KEYS: service keys. ARGV: service, id.
@@ -108,7 +114,9 @@ enum RedisRegistryScripts {
             if not expiry or tonumber(expiry) <= now() then return {0, 0} end
             if redis.call('HGET', KEYS[2], ARGV[2]) == ARGV[3] then return {1, 0} end
             redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
-            bump(ARGV[1], ARGV[4], '+' .. ARGV[2])
+            local json = redis.call('HGET', KEYS[1], ARGV[2])
+            local registered = tonumber(redis.call('HGET', KEYS[3], ARGV[2]) or '0')
+            bump(ARGV[1], ARGV[4], upserted(ARGV[2], ARGV[3], registered, tonumber(expiry), json))
             return {1, 1}
             """)
 
@@ -192,7 +200,7 @@ enum RedisRegistryScripts {
             redis.call('SET', key, time[1] .. string.format('%06d', tonumber(time[2])))
           end
           local text = redis.call('GET', key)
-          redis.call('PUBLISH', ARGV[2], service .. ' ' .. text .. ' ' .. previous .. ' ' .. table.concat(names, ' '))
+          redis.call('PUBLISH', ARGV[2], service .. ' ' .. text .. ' ' .. previous .. '\\n' .. table.concat(names, '\\n'))
         end
         return #expired
         """)

@@ -20,7 +20,7 @@ public enum RedisACL {
         "+smembers", "+scan", "+wait", "+subscribe", "+unsubscribe",
         // Called from the scripts.
         "+del", "+exists", "+get", "+set", "+incr", "+time", "+pexpire", "+pttl", "+publish",
-        "+hget", "+hset", "+hdel", "+hgetall", "+lindex", "+llen", "+lpop", "+lrem", "+rpush",
+        "+hget", "+hset", "+hdel", "+hgetall", "+hkeys", "+lindex", "+llen", "+lpop", "+lrem", "+rpush",
         "+sadd", "+zadd", "+zrangebyscore", "+zrem", "+zscore",
     ]
 

@@ -102,11 +102,14 @@ struct RedisRegistryTests {
         try await running.value
     }
 
-    @Test("a watcher elsewhere reads only the instances a notice names, and the whole service after a gap")
-    func readsWhatNoticesName() async throws {
+    @Test(
+        "a watcher elsewhere applies what notices carry without reading Redis, and reads the whole service after a gap")
+    func appliesWhatNoticesCarry() async throws {
         let redis = try RedisServer.start()
         let a = redisRegistry(redis)
-        let b = redisRegistry(redis)
+        let b = RedisRegistry(  // no sweeper in the way of counting scripts
+            pool: RedisConnectionPool(configuration: redis.configuration),
+            subscriber: RedisSubscriber(configuration: redis.configuration), sweepInterval: .seconds(3600))
         let running = Task { try await b.run() }
         for n in 0..<30 { _ = try await a.register(try instance("i\(n)"), ttl: .seconds(30)) }
         var iterator = b.subscribe("payments").makeAsyncIterator()
@@ -117,12 +120,18 @@ struct RedisRegistryTests {
         _ = try redis.command(
             "HSET", "shoal:registry:svc:payments", "i0", stored.replacingOccurrences(of: "8080", with: "7070"))
 
+        // Each script's first run is EVALSHA refused, then EVAL: run them once beforehand.
+        _ = try await a.deregister(service: "payments", id: "nobody")
+        _ = try await a.setHealth(.passing, service: "payments", id: "nobody")
+        let scriptsBefore = try Self.scriptCalls(redis)
         _ = try await a.register(try instance("i1", port: 9090), ttl: .seconds(30))
         _ = try await a.deregister(service: "payments", id: "i2")
         _ = try await a.setHealth(.critical, service: "payments", id: "i3")
         while seen.instances.first(where: { $0.id == "i3" })?.health != .critical {
             seen = try #require(await next(&iterator))
         }
+        let scripts = try Self.scriptCalls(redis) - scriptsBefore
+        #expect(scripts == 3, "the watcher ran scripts of its own: \(scripts - 3)")
         #expect(seen.instances.count == 29 && !seen.instances.contains { $0.id == "i2" })
         #expect(seen.instances.first { $0.id == "i1" }?.port == 9090)
         #expect(seen.instances.first { $0.id == "i0" }?.port == 8080, "the watcher read i0 without a notice naming it")
@@ -142,6 +151,16 @@ struct RedisRegistryTests {
         await a.close()
         running.cancel()
         try await running.value
+    }
+
+    /// The scripts Redis has run (EVAL and EVALSHA), from INFO commandstats.
+    static func scriptCalls(_ redis: RedisServer) throws -> Int {
+        let stats = try redis.command("INFO", "commandstats").string ?? ""
+        return ["evalsha", "eval"].reduce(0) { total, name in
+            let line = stats.split(separator: "\r\n").first { $0.hasPrefix("cmdstat_\(name):") }
+            let calls = line?.split(separator: ",").first?.split(separator: "=").last.flatMap { Int($0) }
+            return total + (calls ?? 0)
+        }
     }
 
     @Test("an instance not renewed disappears within its TTL plus the sweep interval, for watchers elsewhere")
