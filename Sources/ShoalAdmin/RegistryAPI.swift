@@ -23,12 +23,24 @@ import ShoalDiscovery
 public struct RegistryAPI: Sendable {
     public let registry: any ServiceRegistry & ServiceDiscovery
     public let checker: HealthChecker
+    /// What paces event streams.
+    public let clock: any MonotonicClock
+    /// The JSON of instances sent in changes, encoded once for all watchers.
+    private let instanceJSON = InstanceJSONCache()
     /// The largest request body accepted. 64 KiB.
     public static let maximumBodySize = 64 * 1024
+    /// The least time between two events of one stream: 2 ms. Changes that come closer
+    /// together go out as one event, so a burst of registrations costs each watcher's stream
+    /// at most 500 events a second, not one per change.
+    public static let eventInterval = Duration.milliseconds(2)
 
-    public init(registry: any ServiceRegistry & ServiceDiscovery, checker: HealthChecker) {
+    public init(
+        registry: any ServiceRegistry & ServiceDiscovery, checker: HealthChecker,
+        clock: any MonotonicClock = SystemClock()
+    ) {
         self.registry = registry
         self.checker = checker
+        self.clock = clock
     }
 
     /// Adds the routes to `router`.
@@ -144,7 +156,8 @@ public struct RegistryAPI: Sendable {
             case .none:
                 return Self.error(.badRequest, field: "changes", "must be true or false")
             case true?:
-                return Self.json(.ok, EventBody(event: try await blockingChanges(service, after: index, wait: wait)))
+                let event = try await blockingChanges(service, after: index, wait: wait)
+                return Self.json(.ok, data: EventBody.json(event, instances: instanceJSON))
             case false?:
                 let snapshot = try await blockingLookup(service, after: index, wait: wait)
                 return Self.json(.ok, SnapshotBody(snapshot: snapshot))
@@ -202,18 +215,22 @@ public struct RegistryAPI: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
+        let clock = clock
+        let instanceJSON = instanceJSON
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
                 // Ends with the server's graceful shutdown, which otherwise waits for it forever.
                 if let snapshots {
                     for try await snapshot in snapshots.cancelOnGracefulShutdown() {
-                        try await writer.write(Self.serverSentEvent(.snapshot(snapshot)))
+                        try await writer.write(Self.serverSentEvent(.snapshot(snapshot), instances: instanceJSON))
+                        try? await clock.sleep(until: clock.now() + Self.eventInterval)
                     }
                 }
                 if let events {
                     for try await event in events.cancelOnGracefulShutdown() {
-                        try await writer.write(Self.serverSentEvent(event))
+                        try await writer.write(Self.serverSentEvent(event, instances: instanceJSON))
+                        try? await clock.sleep(until: clock.now() + Self.eventInterval)
                     }
                 }
                 try await writer.finish(nil)
@@ -221,11 +238,11 @@ public struct RegistryAPI: Sendable {
     }
 
     /// One event of the stream: its name, the index as its id, and the JSON.
-    static func serverSentEvent(_ event: ServiceEvent) -> ByteBuffer {
+    static func serverSentEvent(_ event: ServiceEvent, instances: InstanceJSONCache) -> ByteBuffer {
         let (name, data) =
             switch event {
             case .snapshot(let snapshot): ("snapshot", JSON.encode(SnapshotBody(snapshot: snapshot)))
-            case .change(let change): ("change", JSON.encode(ChangeBody(change: change)))
+            case .change(let change): ("change", ChangeBody.json(change, instances: instances))
             }
         var buffer = ByteBuffer(string: "event: \(name)\nid: \(event.index)\ndata: ")
         buffer.writeBytes(data)
@@ -255,7 +272,7 @@ public struct RegistryAPI: Sendable {
         json(status, data: JSON.encode(value))
     }
 
-    private static func json(_ status: HTTPResponse.Status, data: Data) -> Response {
+    static func json(_ status: HTTPResponse.Status, data: Data) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(data: data)))
