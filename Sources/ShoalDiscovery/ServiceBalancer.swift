@@ -47,8 +47,11 @@ public final class ServiceBalancer: Sendable {
     /// Applies a snapshot from the registry: the instances not failing health checks, each
     /// address once.
     public func apply(_ snapshot: ServiceSnapshot) {
-        var seen = Set<String>()
-        let endpoints = snapshot.healthy.compactMap { try? $0.endpoint() }.filter { seen.insert($0.address).inserted }
+        apply(endpoints: ServiceEndpoints(snapshot).endpoints)
+    }
+
+    /// Balances over `endpoints`, keeping each one's statistics.
+    private func apply(endpoints: [Endpoint]) {
         current.withLock { balancer in
             if endpoints.isEmpty {
                 guard balancer != nil else { return }
@@ -68,10 +71,18 @@ public final class ServiceBalancer: Sendable {
         try? LoadBalancer(endpoints: endpoints, strategy: strategy, configuration: configuration, clock: clock)
     }
 
-    /// Follows the service in `discovery` until cancelled.
+    /// Follows the service in `discovery` until cancelled, by its changes: each one makes
+    /// the endpoints of the instances it names, not of the others.
     public func follow(_ discovery: any ServiceDiscovery) async {
-        for await snapshot in discovery.subscribe(service) {
-            apply(snapshot)
+        var endpoints: ServiceEndpoints?
+        for await event in discovery.watch(service) {
+            switch event {
+            case .snapshot(let snapshot):
+                endpoints = ServiceEndpoints(snapshot)
+            case .change(let change):
+                endpoints?.apply(change)
+            }
+            if let endpoints { apply(endpoints: endpoints.endpoints) }
         }
     }
 }
