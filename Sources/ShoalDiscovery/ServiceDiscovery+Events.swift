@@ -22,7 +22,7 @@ extension ServiceDiscovery {
     /// state only if it is not the state at `index`, and asks `logged()` again if a change
     /// slipped in before the watch began. Nothing here reads or builds the whole service
     /// unless the caller's index calls for it.
-    func changes(
+    package func changes(
         _ service: String, after index: UInt64, wait: Duration, clock: any MonotonicClock,
         logged: () -> ServiceEvent?, watch: (UInt64) -> AsyncStream<ServiceEvent>
     ) async throws -> ServiceEvent {

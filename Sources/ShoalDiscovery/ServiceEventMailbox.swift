@@ -7,11 +7,11 @@ import Synchronization
 /// A registry posts under its own lock, so events reach the mailbox in index order. Once the
 /// pending change names more than ``limit`` instances, the mailbox asks for a fresh snapshot
 /// instead: a watcher that fell that far behind gets the whole service.
-final class ServiceEventMailbox: Sendable {
+package final class ServiceEventMailbox: Sendable {
     /// The most instances a pending change may name before it becomes a snapshot: 1,024.
-    static let defaultLimit = 1024
+    package static let defaultLimit = 1024
 
-    let limit: Int
+    package let limit: Int
     private let pending = Mutex(Pending())
     private let doorbell: AsyncStream<Void>.Continuation
 
@@ -23,7 +23,7 @@ final class ServiceEventMailbox: Sendable {
 
     /// A mailbox and the stream its reader gets. `onTermination` runs once the stream ends:
     /// finished, cancelled or dropped by its reader.
-    static func make(
+    package static func make(
         limit: Int = defaultLimit, onTermination: @escaping @Sendable () -> Void
     ) -> (ServiceEventMailbox, AsyncStream<ServiceEvent>) {
         let (bells, doorbell) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -39,14 +39,14 @@ final class ServiceEventMailbox: Sendable {
     }
 
     /// Replaces whatever is pending with `snapshot`.
-    func post(_ snapshot: ServiceSnapshot) {
+    package func post(_ snapshot: ServiceSnapshot) {
         pending.withLock { $0 = Pending(snapshot: snapshot) }
         doorbell.yield()
     }
 
     /// Adds `change` to what is pending, or replaces it all with `current()` when the merged
     /// change would name more than ``limit`` instances.
-    func post(_ change: ServiceChange, current: () -> ServiceSnapshot) {
+    package func post(_ change: ServiceChange, current: () -> ServiceSnapshot) {
         pending.withLock { pending in
             if pending.change == nil {
                 pending.change = ServiceChange.Accumulator(change)
@@ -61,7 +61,7 @@ final class ServiceEventMailbox: Sendable {
     }
 
     /// Ends the stream once its reader has taken what is pending.
-    func finish() {
+    package func finish() {
         doorbell.finish()
     }
 

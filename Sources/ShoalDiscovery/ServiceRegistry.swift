@@ -41,8 +41,9 @@ public protocol ServiceDiscovery: Sendable {
     /// backend's view was disrupted. Indexes only ever increase, except after a snapshot that
     /// says the backend lost data.
     ///
-    /// The default derives changes by comparing ``subscribe(_:)``'s snapshots; the embedded
-    /// registry and `shoal serve`'s HTTP client send changes without building snapshots.
+    /// The default derives changes by comparing ``subscribe(_:)``'s snapshots; Shoal's
+    /// registries (embedded, Redis, etcd) and `shoal serve`'s HTTP client send the changes
+    /// they learn, without building or comparing snapshots.
     func watch(_ service: String) -> AsyncStream<ServiceEvent>
 
     /// A blocking query for changes: as soon as the service's index passes `index`, or when

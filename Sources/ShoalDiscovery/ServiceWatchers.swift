@@ -6,24 +6,26 @@
 /// kept as a snapshot plus the changes since, folded into the snapshot only when a new watcher
 /// needs the whole of it, a store's read has to be compared with it, or the changes since name
 /// more than 1,024 instances.
-struct ServiceWatchers {
-    private(set) var mailboxes: [Int: ServiceEventMailbox] = [:]
+package struct ServiceWatchers {
+    package private(set) var mailboxes: [Int: ServiceEventMailbox] = [:]
     /// The state the watchers were told of: `base` with `since` applied.
     private var base: ServiceSnapshot?
     private var since: ServiceChange.Accumulator?
     private var log = ServiceChangeLog()
 
-    var isEmpty: Bool { mailboxes.isEmpty }
-    var count: Int { mailboxes.count }
+    package init() {}
+
+    package var isEmpty: Bool { mailboxes.isEmpty }
+    package var count: Int { mailboxes.count }
 
     /// The index and staleness of the state the watchers were told of.
-    var last: (index: UInt64, isStale: Bool)? {
+    package var last: (index: UInt64, isStale: Bool)? {
         guard let base else { return nil }
         return (max(base.index, since?.index ?? 0), base.isStale)
     }
 
     /// The state the watchers were told of, whole.
-    mutating func current() -> ServiceSnapshot? {
+    package mutating func current() -> ServiceSnapshot? {
         if let since, let folded = base?.applying(since.change) { base = folded }
         since = nil
         return base
@@ -31,13 +33,13 @@ struct ServiceWatchers {
 
     /// Adds a watcher and tells it the state, if one is known yet, unless it knows the state
     /// at `index` and that is the state: then it is told only what changes from now on.
-    mutating func add(_ mailbox: ServiceEventMailbox, id: Int, knowing index: UInt64? = nil) {
+    package mutating func add(_ mailbox: ServiceEventMailbox, id: Int, knowing index: UInt64? = nil) {
         mailboxes[id] = mailbox
         if let last, !last.isStale, last.index == index { return }
         if let current = current() { mailbox.post(current) }
     }
 
-    mutating func remove(id: Int) {
+    package mutating func remove(id: Int) {
         mailboxes[id] = nil
     }
 
@@ -45,7 +47,7 @@ struct ServiceWatchers {
     /// whole of it when there was none, or when `resync` says the change cannot be trusted
     /// (the state went stale or came back, or the store's index went back). Nothing when
     /// nothing changed.
-    mutating func publish(_ snapshot: ServiceSnapshot, resync: Bool) {
+    package mutating func publish(_ snapshot: ServiceSnapshot, resync: Bool) {
         let last = current()
         base = snapshot
         guard let last, !resync, last.isStale == snapshot.isStale, snapshot.index >= last.index else {
@@ -60,7 +62,8 @@ struct ServiceWatchers {
 
     /// Tells the watchers of a change to the fresh state they know. `false` (and nothing told)
     /// when they know none, or a stale one, or one as new: read the whole state then.
-    mutating func publish(_ change: ServiceChange) -> Bool {
+    @discardableResult
+    package mutating func publish(_ change: ServiceChange) -> Bool {
         guard let last, !last.isStale, change.index > last.index else { return false }
         if since == nil {
             since = ServiceChange.Accumulator(change)
@@ -86,7 +89,7 @@ struct ServiceWatchers {
 
     /// What changed after `index`: from the log while it holds it, the whole state when it
     /// does not, `nil` when nothing changed since (or `index` is not one of the store's).
-    mutating func changes(after index: UInt64, service: String) -> ServiceEvent? {
+    package mutating func changes(after index: UInt64, service: String) -> ServiceEvent? {
         guard let last, !last.isStale, index < last.index else { return nil }
         guard let change = log.changes(after: index, service: service) else {
             return current().map(ServiceEvent.snapshot)
@@ -95,5 +98,5 @@ struct ServiceWatchers {
     }
 
     /// Every watcher's mailbox, to finish outside the lock.
-    var all: [ServiceEventMailbox] { Array(mailboxes.values) }
+    package var all: [ServiceEventMailbox] { Array(mailboxes.values) }
 }

@@ -37,7 +37,7 @@ struct UsageErrorTests {
             (["--keys", "0"], "--keys"),
             (["--bounded-load", "0.5"], "--bounded-load"),
             (["--bounded-load", "1.2", "--algorithm", "jump"], "--bounded-load"),
-            (["--algorithm", "maglev", "--nodes", "70000"], "--table-size"),
+            (["--algorithm", "maglev", "--nodes", "70000", "--table-size", "65537"], "--table-size"),
             (["--nodes", "ten"], "--nodes"),
         ])
     func analyze(arguments: [String], named flag: String) async throws {

@@ -1,5 +1,6 @@
 import Foundation
 import ServiceLifecycle
+import ShoalCore
 import ShoalDiscovery
 import ShoalTesting
 import Testing
@@ -171,6 +172,44 @@ struct EtcdRegistryTests {
         }
     }
 
+    @Test("a watch is told the service once, then each change alone; a blocking query gets the changes since its index")
+    func watchSendsChanges() async throws {
+        let etcd = try EtcdCluster.start()
+        defer { etcd.stop() }
+        try await Self.withRegistry(etcd) { writer in
+            try await Self.withRegistry(etcd) { reader in
+                for n in 0..<20 {
+                    _ = try await writer.register(try Self.instance("pay", "pay-\(n)"), ttl: .seconds(30))
+                }
+                var events = reader.watch("pay").makeAsyncIterator()
+                guard case .snapshot(let first)? = await events.next() else {
+                    Issue.record("the first event is not the service")
+                    return
+                }
+                #expect(first.instances.count == 20)
+                _ = try await writer.register(try Self.instance("pay", "pay-new"), ttl: .seconds(30))
+                guard case .change(let added)? = await events.next() else {
+                    Issue.record("expected a change")
+                    return
+                }
+                #expect(added.upserted.map(\.id) == ["pay-new"] && added.removed.isEmpty)
+                _ = try await writer.deregister(service: "pay", id: "pay-3")
+                guard case .change(let removed)? = await events.next() else {
+                    Issue.record("expected a change")
+                    return
+                }
+                #expect(removed.removed == ["pay-3"] && removed.upserted.isEmpty && removed.index > added.index)
+
+                let since = try await reader.changes("pay", after: first.index, wait: .seconds(5), clock: SystemClock())
+                guard case .change(let both) = since else {
+                    Issue.record("the changes since the first index are kept: \(since)")
+                    return
+                }
+                #expect(both.upserted.map(\.id) == ["pay-new"] && both.removed == ["pay-3"])
+            }
+        }
+    }
+
     @Test("a watcher whose history was compacted while its member was down reads again and misses no instance")
     func watchAcrossCompaction() async throws {
         let etcd = try EtcdCluster.start(members: 3)
@@ -234,9 +273,9 @@ struct EtcdServiceViewTests {
         var view = EtcdServiceView(service: "s", folder: "r/services/s/")
         // The watch delivers events before the read's answer arrives.
         let changed1 = view.apply([Self.put("a", revision: 5), Self.delete("a", revision: 6)], through: 6)
-        #expect(changed1 == false)
+        #expect(changed1 == nil)
         let changed2 = view.apply([Self.put("b", revision: 9)], through: 9)
-        #expect(changed2 == false)
+        #expect(changed2 == nil)
         // The read was made at revision 8: "a" came and went before it, "b" after.
         let changed3 = view.load([Self.keyValue("c", revision: 7)], at: 8)
         #expect(changed3)
@@ -244,11 +283,11 @@ struct EtcdServiceViewTests {
         #expect(view.snapshot.index == 9)
         // An older event changes nothing; a delete of an unknown instance neither.
         let changed4 = view.apply([Self.put("c", port: 2, revision: 7)], through: 7)
-        #expect(changed4 == false)
+        #expect(changed4 == nil)
         let changed5 = view.apply([Self.delete("zz", revision: 10)], through: 10)
-        #expect(changed5 == false)
+        #expect(changed5 == nil)
         let changed6 = view.apply([Self.put("c", port: 3, revision: 11)], through: 11)
-        #expect(changed6)
+        #expect(changed6?.upserted.map(\.port) == [3] && changed6?.removed == [] && changed6?.index == 11)
         #expect(view.snapshot.instances.first { $0.id == "c" }?.port == 3)
         // An older read than what is applied is ignored.
         let changed7 = view.load([], at: 10)

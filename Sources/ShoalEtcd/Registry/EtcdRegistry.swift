@@ -28,7 +28,8 @@ import Synchronization
 ///   a higher index, as Consul's may.
 /// - ``run()`` keeps one watch on every service's folder and updates each watched service
 ///   from its events; when etcd has compacted the history the watch needed, the watched
-///   services are read again in full.
+///   services are read again in full. Watchers are told what the events changed (``watch(_:)``),
+///   and the recent changes are kept for ``changes(_:after:wait:clock:)``.
 /// - While etcd cannot be reached, ``lookup(_:)`` serves the last snapshot it read, marked
 ///   ``ServiceSnapshot/isStale``.
 ///
@@ -48,14 +49,9 @@ public final class EtcdRegistry: ServiceRegistry, ServiceDiscovery, Service {
 
     private struct Watched {
         var view: EtcdServiceView
-        var watchers: [Int: AsyncStream<ServiceSnapshot>.Continuation] = [:]
-
-        /// Gives every watcher the current snapshot. (A yield never calls a stream's
-        /// `onTermination`, so this may run under the registry's lock.)
-        func yield() {
-            let snapshot = view.snapshot
-            for watcher in watchers.values { watcher.yield(snapshot) }
-        }
+        /// The watchers, what they were told, and the recent changes. (Posting never ends a
+        /// stream, so it may run under the registry's lock.)
+        var watchers = ServiceWatchers()
     }
 
     private struct State {
@@ -222,27 +218,50 @@ public final class EtcdRegistry: ServiceRegistry, ServiceDiscovery, Service {
         }
     }
 
+    /// Snapshots built by applying each change to the one before.
     public func subscribe(_ service: String) -> AsyncStream<ServiceSnapshot> {
-        let (stream, continuation) = AsyncStream.makeStream(
-            of: ServiceSnapshot.self, bufferingPolicy: .bufferingNewest(1))
-        let (id, loaded) = state.withLock { state in
-            state.nextWatcher += 1
-            var watched =
-                state.watched[service] ?? Watched(view: EtcdServiceView(service: service, folder: folder(service)))
-            watched.watchers[state.nextWatcher] = continuation
-            state.watched[service] = watched
-            // Under the lock, so that no later snapshot reaches the watcher before this one.
-            if watched.view.isLoaded { continuation.yield(watched.view.snapshot) }
-            return (state.nextWatcher, watched.view.isLoaded)
+        .applying(watch(service))
+    }
+
+    /// The service as events: read in full for its first watcher, then the watch's changes.
+    public func watch(_ service: String) -> AsyncStream<ServiceEvent> {
+        watch(service, knowing: nil)
+    }
+
+    /// What changed since `index` (a revision), from the changes kept while the service is
+    /// watched; a blocking query otherwise.
+    public func changes(
+        _ service: String, after index: UInt64, wait: Duration, clock: any MonotonicClock
+    ) async throws -> ServiceEvent {
+        try await changes(service, after: index, wait: wait, clock: clock) {
+            state.withLock { $0.watched[service]?.watchers.changes(after: index, service: service) }
+        } watch: { index in
+            watch(service, knowing: index)
         }
-        continuation.onTermination = { [weak self] _ in
+    }
+
+    /// A watch that is not told the service when it is as it was at `index`.
+    private func watch(_ service: String, knowing index: UInt64?) -> AsyncStream<ServiceEvent> {
+        let id = state.withLock { state in
+            state.nextWatcher += 1
+            return state.nextWatcher
+        }
+        let (mailbox, events) = ServiceEventMailbox.make { [weak self] in
             self?.state.withLock { state in
-                state.watched[service]?.watchers[id] = nil
+                state.watched[service]?.watchers.remove(id: id)
                 if state.watched[service]?.watchers.isEmpty == true { state.watched[service] = nil }
             }
         }
+        let loaded = state.withLock { state in
+            if state.watched[service] == nil {
+                state.watched[service] = Watched(view: EtcdServiceView(service: service, folder: folder(service)))
+            }
+            // Under the lock, so that no later change reaches the watcher before the state.
+            state.watched[service]?.watchers.add(mailbox, id: id, knowing: index)
+            return state.watched[service]?.view.isLoaded ?? false
+        }
         if !loaded { loadRequests.yield(service) }  // served by run()
-        return stream
+        return events
     }
 
     /// The number of watchers of `service`, for audits.
@@ -278,10 +297,10 @@ public final class EtcdRegistry: ServiceRegistry, ServiceDiscovery, Service {
     public func close() {
         let watchers = state.withLock { state in
             defer { state.watched = [:] }
-            return state.watched.values.flatMap(\.watchers.values)
+            return state.watched.values.flatMap(\.watchers.all)
         }
         loadRequests.finish()
-        for continuation in watchers { continuation.finish() }  // outside the lock: onTermination takes it
+        for mailbox in watchers { mailbox.finish() }  // outside the lock: onTermination takes it
     }
 
     /// Reads `service` in full for its watchers, trying again while etcd cannot be reached.
@@ -293,11 +312,13 @@ public final class EtcdRegistry: ServiceRegistry, ServiceDiscovery, Service {
         }
         guard let (keyValues, revision) = read ?? nil else { return }
         state.withLock { state in
-            guard var watched = state.watched[service] else { return }
-            let changed = watched.view.load(keyValues, at: revision)
-            state.watched[service] = watched
-            // Under the lock, so that snapshots reach each watcher in index order.
-            if changed { watched.yield() }
+            // Taken out of the dictionary, so that changing it copies none of its buffers.
+            guard var watched = state.watched.removeValue(forKey: service) else { return }
+            defer { state.watched[service] = watched }
+            // Under the lock, so that what the watchers are told reaches each in index order.
+            if watched.view.load(keyValues, at: revision) {
+                watched.watchers.publish(watched.view.snapshot, resync: false)
+            }
         }
     }
 
@@ -361,10 +382,14 @@ public final class EtcdRegistry: ServiceRegistry, ServiceDiscovery, Service {
         }
         state.withLock { state in
             for (service, events) in byService {
-                guard var watched = state.watched[service] else { continue }
-                let changed = watched.view.apply(events, through: revision)
+                // Taken out of the dictionary, so that changing it copies none of its buffers.
+                guard var watched = state.watched.removeValue(forKey: service) else { continue }
+                if let change = watched.view.apply(events, through: revision),
+                    !watched.watchers.publish(change)
+                {
+                    watched.watchers.publish(watched.view.snapshot, resync: false)
+                }
                 state.watched[service] = watched
-                if changed { watched.yield() }
             }
         }
     }

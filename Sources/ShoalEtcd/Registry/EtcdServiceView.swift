@@ -50,32 +50,44 @@ struct EtcdServiceView: Sendable {
     }
 
     /// Applies a batch of the watch's events for this service, which end at `revision`;
-    /// returns whether the instances changed. Before the first read, the events are held.
-    mutating func apply(_ events: [EtcdEvent], through revision: Int64) -> Bool {
+    /// returns what changed for the watchers, `nil` when nothing did. Before the first read,
+    /// the events are held.
+    mutating func apply(_ events: [EtcdEvent], through revision: Int64) -> ServiceChange? {
         guard isLoaded else {
             held += events
-            return false
+            return nil
         }
-        var changed = false
+        var upserted: [String: ServiceInstance] = [:]
+        var removed = Set<String>()
         for event in events where event.keyValue.modRevision > self.revision {
             let id = String(event.keyValue.keyString.dropFirst(folder.count))
             switch event.kind {
             case .put:
                 guard let (id, instance) = decode(event.keyValue) else {
                     // No longer a registration: gone, as a read would leave it out.
-                    if instances.removeValue(forKey: id) != nil { changed = true }
+                    if instances.removeValue(forKey: id) != nil {
+                        upserted[id] = nil
+                        removed.insert(id)
+                    }
                     continue
                 }
                 if instances[id] != instance {
                     instances[id] = instance
-                    changed = true
+                    upserted[id] = instance
+                    removed.remove(id)
                 }
             case .delete:
-                if instances.removeValue(forKey: id) != nil { changed = true }
+                if instances.removeValue(forKey: id) != nil {
+                    upserted[id] = nil
+                    removed.insert(id)
+                }
             }
         }
         if revision > self.revision { self.revision = revision }
-        return changed
+        guard !upserted.isEmpty || !removed.isEmpty else { return nil }
+        return ServiceChange(
+            service: service, index: UInt64(max(self.revision, 0)), upserted: Array(upserted.values),
+            removed: Array(removed))
     }
 
     private func decode(_ keyValue: EtcdKeyValue) -> (String, ServiceInstance)? {
