@@ -183,7 +183,9 @@ public final class EmbeddedRegistry: ServiceRegistry, ServiceDiscovery, Service 
             state.withLock { state -> ServiceEvent? in
                 sweep(service, at: now, &state)
                 let current = state.services[service]?.index ?? 0
-                guard index < current else { return nil }  // nothing new yet, or an index from elsewhere
+                guard index != current else { return nil }  // nothing new yet
+                // An index from elsewhere (another server, or before a restart): the service.
+                guard index < current else { return .snapshot(Self.snapshot(service, state)) }
                 guard let change = state.services[service]?.log.changes(after: index, service: service) else {
                     return .snapshot(Self.snapshot(service, state))
                 }

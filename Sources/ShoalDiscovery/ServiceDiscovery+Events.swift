@@ -17,8 +17,8 @@ extension ServiceDiscovery {
     }
 
     /// ``changes(_:after:wait:clock:)`` for a registry that keeps recent changes: `logged()`
-    /// answers from them when it can (`nil`: nothing after `index` yet, or `index` is not one
-    /// of this registry's); otherwise it waits on `watch(index)`, a watch that is told the whole
+    /// answers from them when it can (`nil`: nothing after `index` yet, or no state known yet);
+    /// otherwise it waits on `watch(index)`, a watch that is told the whole
     /// state only if it is not the state at `index`, and asks `logged()` again if a change
     /// slipped in before the watch began. Nothing here reads or builds the whole service
     /// unless the caller's index calls for it.

@@ -88,9 +88,11 @@ package struct ServiceWatchers {
     }
 
     /// What changed after `index`: from the log while it holds it, the whole state when it
-    /// does not, `nil` when nothing changed since (or `index` is not one of the store's).
+    /// does not or when `index` is past the state's (not one of this store's), `nil` when
+    /// nothing changed since or no fresh state is known.
     package mutating func changes(after index: UInt64, service: String) -> ServiceEvent? {
-        guard let last, !last.isStale, index < last.index else { return nil }
+        guard let last, !last.isStale, index != last.index else { return nil }
+        guard index < last.index else { return current().map(ServiceEvent.snapshot) }
         guard let change = log.changes(after: index, service: service) else {
             return current().map(ServiceEvent.snapshot)
         }

@@ -126,6 +126,10 @@ struct ServiceWatchersTests {
                         removed: [])))
         let nothingNew = watchers.changes(after: 13, service: "payments")
         #expect(nothingNew == nil, "nothing new")
+        guard case .snapshot(let ahead)? = watchers.changes(after: 99, service: "payments"), ahead.index == 13 else {
+            Issue.record("an index past the state's is not this store's: it gets the whole state at once")
+            return
+        }
         guard case .snapshot(let whole)? = watchers.changes(after: 9, service: "payments") else {
             Issue.record("an index from before the changes kept gets the whole state")
             return
