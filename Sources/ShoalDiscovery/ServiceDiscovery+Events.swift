@@ -52,12 +52,21 @@ extension ServiceDiscovery {
     static func firstEvent(
         after index: UInt64, of events: AsyncStream<ServiceEvent>, within wait: Duration, clock: any MonotonicClock
     ) async throws -> ServiceEvent? {
-        try await withThrowingTaskGroup(of: ServiceEvent?.self) { group in
+        try await first(of: events, within: wait, clock: clock) { event in
+            guard case .snapshot(let snapshot) = event else { return true }
+            return snapshot.index != index || snapshot.isStale
+        }
+    }
+
+    /// The first element of `elements` that `matches`, or `nil` when `wait` ends on `clock` first
+    /// (or the stream ends): the race behind every blocking query.
+    static func first<Element: Sendable>(
+        of elements: AsyncStream<Element>, within wait: Duration, clock: any MonotonicClock,
+        where matches: @escaping @Sendable (Element) -> Bool
+    ) async throws -> Element? {
+        try await withThrowingTaskGroup(of: Element?.self) { group in
             group.addTask {
-                for await event in events {
-                    if case .snapshot(let snapshot) = event, snapshot.index == index, !snapshot.isStale { continue }
-                    return event
-                }
+                for await element in elements where matches(element) { return element }
                 return nil
             }
             group.addTask {

@@ -78,20 +78,8 @@ extension ServiceDiscovery {
     public func lookup(
         _ service: String, after index: UInt64, wait: Duration, clock: any MonotonicClock = SystemClock()
     ) async throws -> ServiceSnapshot {
-        let snapshots = subscribe(service)
-        return try await withThrowingTaskGroup(of: ServiceSnapshot?.self) { group in
-            group.addTask {
-                for await snapshot in snapshots where snapshot.index > index { return snapshot }
-                return nil
-            }
-            group.addTask {
-                try await clock.sleep(until: clock.now() + wait)
-                return nil
-            }
-            let first = try await group.next() ?? nil
-            group.cancelAll()
-            if let first { return first }
-            return try await lookup(service)
-        }
+        let newer = try await Self.first(of: subscribe(service), within: wait, clock: clock) { $0.index > index }
+        if let newer { return newer }
+        return try await lookup(service)
     }
 }
