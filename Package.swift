@@ -1,12 +1,19 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+import class Foundation.ProcessInfo
+
 /// `SHOAL_WITHOUT_OTLP=1` builds `shoal` without swift-otel's exporter, whose version 1.6.0
 /// does not compile under ThreadSanitizer ("sending 'logger' risks causing data races");
 /// `scripts/sanitize` sets it. Such a build refuses `--otlp-endpoint` with exit code 2.
 let withoutOTLP = Context.environment["SHOAL_WITHOUT_OTLP"] != nil
 
-import class Foundation.ProcessInfo
+/// `SHOAL_BUILD_COMMIT`, set by `scripts/release`: the commit `shoal --version` names. Only the
+/// small C target `ShoalBuildInfo` sees it, so a new commit recompiles one file. Anything but
+/// hex digits and "-dirty" is ignored rather than pasted into C source.
+let buildCommit = Context.environment["SHOAL_BUILD_COMMIT"].flatMap { commit in
+    commit.allSatisfy { $0.isHexDigit || "-dirty".contains($0) } && !commit.isEmpty ? commit : nil
+}
 
 // Shoal: consistent hashing, load balancing, discovery, locks and a gateway for Swift services.
 // Module map and import rules: Docs/DESIGN.md.
@@ -57,6 +64,11 @@ let package = Package(
     ],
     targets: [
         .target(name: "ShoalCore"),
+        // The commit `shoal --version` prints (see buildCommit above); not a product.
+        .target(
+            name: "ShoalBuildInfo",
+            cSettings: buildCommit.map { [.define("SHOAL_BUILD_COMMIT", to: "\"\($0)\"")] } ?? []
+        ),
         .target(
             name: "ShoalHashing",
             dependencies: [
@@ -185,6 +197,7 @@ let package = Package(
             name: "shoal",
             dependencies: [
                 "ShoalCore",
+                "ShoalBuildInfo",
                 "ShoalHashing",
                 "ShoalBalancing",
                 "ShoalRESP",
@@ -276,8 +289,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ShoalEtcdTests",
-            dependencies: ["ShoalEtcd", "ShoalLock", "ShoalDiscovery", "ShoalCore", "ShoalTesting",
-                .product(name: "GRPCCore", package: "grpc-swift-2")]
+            dependencies: [
+                "ShoalEtcd", "ShoalLock", "ShoalDiscovery", "ShoalCore", "ShoalTesting",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+            ]
         ),
         .testTarget(
             name: "ShoalRESPTests",

@@ -11,7 +11,7 @@ struct ShoalCommand: AsyncParsableCommand {
             node or value; the message names it). `shoal lock` adds its own; see \
             `shoal lock --help`.
             """,
-        version: ShoalVersion.current,
+        version: ShoalVersion.description,
         subcommands: [
             DemoCommand.self, ServeCommand.self, RingCommand.self, BenchCommand.self, LockCommand.self,
             TokenCommand.self, SampleServiceCommand.self, FencedCounterCommand.self,
