@@ -8,7 +8,9 @@ import Testing
 /// fourth, all sharing a Sentinel-managed Redis whose primary is killed mid-run.
 @Suite("The registry and the gateway when Redis fails", .serialized, .timeLimit(.minutes(3)))
 struct RegistryFailoverTests {
-    @Test("kill -9 of the Sentinel primary: no GET through the gateway fails, and an instance registered after it gets traffic")
+    @Test(
+        "kill -9 of the Sentinel primary: no GET through the gateway fails, and an instance registered after it gets traffic"
+    )
     func sentinelFailover() async throws {
         let setup = try SentinelLab(hosts: 10)
         defer { setup.tearDown() }
@@ -52,7 +54,8 @@ struct RegistryFailoverTests {
         }
         for (name, port) in [("w1", 9001), ("w2", 9002), ("w3", 9003)] {
             processes.append(
-                try LabProcess(on: instances, ["sample-service", "--listen", "\(instances.address):\(port)", "--name", name]))
+                try LabProcess(
+                    on: instances, ["sample-service", "--listen", "\(instances.address):\(port)", "--name", name]))
             #expect(await LabHTTP.waitUntilUp(instances, port: port))
         }
 
@@ -75,7 +78,8 @@ struct RegistryFailoverTests {
         let result = await traffic.value
         print(
             "RegistryFailover (\(label)): \(result.sent) GETs, \(result.failed) failed \(result.failures.prefix(5)); "
-                + "by instance \(result.byBackend); the fault took \(faultTook); renewals answered 404: \(owners.notFound)")
+                + "by instance \(result.byBackend); the fault took \(faultTook); renewals answered 404: \(owners.notFound)"
+        )
         #expect(result.sent > 1000)
         #expect(result.failed == 0, "\(result.failures.prefix(10))")
         #expect(result.byBackend["w3", default: 0] > 0, "w3, registered after the fault, got no traffic")
@@ -109,7 +113,8 @@ final class InstanceOwners: Sendable {
     func renew(every interval: Duration) async {
         while !Task.isCancelled {
             for instance in owned.withLock({ $0 }) {
-                let answer = LabHTTP.request("PUT", instance.serve, port: 8081, "/v1/services/web/instances/\(instance.id)/renew")
+                let answer = LabHTTP.request(
+                    "PUT", instance.serve, port: 8081, "/v1/services/web/instances/\(instance.id)/renew")
                 if answer?.status == 404 {
                     notFoundCount.add(1, ordering: .relaxed)
                     register(instance)
@@ -121,13 +126,7 @@ final class InstanceOwners: Sendable {
 
     /// Whether the gateway on `host` has answered from each of `names`.
     func reached(_ names: Set<String>, through host: TestHost) -> Bool {
-        var seen = Set<String>()
-        for _ in 0..<20 {
-            if let answer = LabHTTP.request("GET", host, port: 8080, "/", timeout: 2), answer.status == 200 {
-                seen.formUnion(names.filter { answer.body.contains($0) })
-            }
-        }
-        return seen == names
+        LabHTTP.gatewayReaches(names, through: host)
     }
 
     private func register(_ instance: Owned) {
@@ -162,7 +161,9 @@ enum GatewayTraffic {
                 continue
             }
             let body = String(decoding: response.body, as: UTF8.self)
-            if response.status == 200, let name = body.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) {
+            if response.status == 200,
+                let name = body.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines)
+            {
                 result.byBackend[name, default: 0] += 1
             } else {
                 result.failed += 1

@@ -1,9 +1,11 @@
 import Foundation
 
-/// The `shoal` built next to the test bundle, as `swift build` leaves it.
+/// The `shoal` the lab runs: `SHOAL_BINARY` when set (scripts/test-release points it at the
+/// release tarball's), else the one built next to the test bundle, as `swift build` leaves it.
 enum ShoalBinary {
     static var path: String {
-        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        if let chosen = ProcessInfo.processInfo.environment["SHOAL_BINARY"], !chosen.isEmpty { return chosen }
+        return URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
             .appendingPathComponent("shoal").path
     }
 
