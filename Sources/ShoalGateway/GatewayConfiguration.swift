@@ -50,6 +50,12 @@ public struct GatewayConfiguration: Sendable {
         public var maxConnections: Int
         /// How long a graceful shutdown waits for requests in flight. Default 30 s.
         public var drainTimeout: Duration
+        /// How long a keep-alive connection that is between requests when a graceful shutdown
+        /// begins stays open: a request that comes in that time is answered, with
+        /// `Connection: close`, rather than meeting a connection that closes under it. A
+        /// client sending request after request on it (load, a pool) is answered and moves
+        /// on; one idle past this is closed. Zero closes idle connections at once. Default 1 s.
+        public var drainIdleGrace: Duration
         /// How long a tunnel (a WebSocket, after `101 Switching Protocols`) may carry no byte
         /// either way before the gateway closes both its connections. Default 5 minutes.
         public var tunnelIdleTimeout: Duration
@@ -66,8 +72,9 @@ public struct GatewayConfiguration: Sendable {
             idleTimeout: Duration = .seconds(60),
             maxConnections: Int = 10_000, drainTimeout: Duration = .seconds(30),
             tunnelIdleTimeout: Duration = .seconds(300), maxConcurrentStreams: Int = 100,
-            sendTimeout: Duration = .seconds(60)
+            sendTimeout: Duration = .seconds(60), drainIdleGrace: Duration = .seconds(1)
         ) {
+            self.drainIdleGrace = drainIdleGrace
             self.maxConcurrentStreams = maxConcurrentStreams
             self.sendTimeout = sendTimeout
             self.maxHeaderBytes = maxHeaderBytes

@@ -27,7 +27,8 @@ struct ServeSettingsTests {
     @Test("the Redis server named in the file holds the registry")
     func redisFromFile() async throws {
         let redis = try RedisServer.start()
-        let serve = try await ServeProcess(config: "admin: 127.0.0.1:0\nlisten: 127.0.0.1:0\nredis:\n  url: \(redis.url)\n")
+        let serve = try await ServeProcess(
+            config: "admin: 127.0.0.1:0\nlisten: 127.0.0.1:0\nredis:\n  url: \(redis.url)\n")
         defer { serve.stop() }
         #expect(serve.shoal.stderr.contains("(state in Redis)"))
         let put = try await serve.request(
@@ -49,10 +50,18 @@ struct ServeSettingsTests {
             (nil, ["SHOAL_TOKEN": ""], "the token must not be empty"),
             (nil, ["SHOAL_ADMIN": "0.0.0.0:0"], "is not a loopback address"),
             ("admin: 8081\n", [:], "admin address must be HOST:PORT"),
-            ("redis:\n  url: redis://127.0.0.1\n  ca: /etc/hostname\n", [:], "--redis-ca needs a rediss:// (or rediss-sentinel://) URL"),
+            (
+                "redis:\n  url: redis://127.0.0.1\n  ca: /etc/hostname\n", [:],
+                "--redis-ca needs a rediss:// (or rediss-sentinel://) URL"
+            ),
             ("redis:\n  url: redis-sentinel://:pw@10.0.0.1,10.0.0.2\n", [:], "it names no primary: end it with #NAME"),
-            (nil, ["SHOAL_REDIS_URL": "redis-sentinel://10.0.0.1:0#shoal"], "the port '0' is not a number in 1...65535"),
+            (
+                nil, ["SHOAL_REDIS_URL": "redis-sentinel://10.0.0.1:0#shoal"],
+                "the port '0' is not a number in 1...65535"
+            ),
             ("limits:\n  max_concurrent_streams: 0\n", [:], "must be a number from 1 to 2147483647, not 0"),
+            ("limits:\n  drain_idle_grace: -1s\n", [:], "must be a duration such as 10s (or 0s), not '-1s'"),
+            ("limits:\n  drain_timeout: 0s\n", [:], "must be a duration such as 10s, not '0s'"),
             (grpcRoute + "    protocol: h3\n", [:], "'routes.g.protocol' must be http1 or h2c, not 'h3'"),
             (grpcRoute, ["SHOAL_ROUTES_G_PROTOCOL": "h3"], "'routes.g.protocol' must be http1 or h2c, not 'h3'"),
             (grpcRoute + "    retry_grpc_status: unavailable\n", [:], "must list gRPC status codes, such as 14"),

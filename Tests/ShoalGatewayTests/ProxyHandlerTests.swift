@@ -40,7 +40,8 @@ struct ProxyHandlerTests {
     @Test("Peak EWMA learns the time to the response's head, not to its end: a long body is no slow instance")
     func latencyToHead() throws {
         let harness = try ProxyHarness(
-            routes: [try GatewayRoute(prefix: "/api", service: "api", strategy: .peakEWMA())], instances: ["api": [8001]])
+            routes: [try GatewayRoute(prefix: "/api", service: "api", strategy: .peakEWMA())],
+            instances: ["api": [8001]])
         try harness.send(Self.get)
         harness.advance(.milliseconds(10))
         try harness.answer(0, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab")
@@ -48,7 +49,9 @@ struct ProxyHandlerTests {
         try harness.answer(0, "cd")
         #expect(try harness.toClient().hasSuffix("\r\n\r\nabcd"))
         let estimate = harness.gatewayLoop.shared.upstreams[0].balancer?.report.first?.latencyEWMA
-        #expect(estimate.map { $0 > .milliseconds(5) && $0 < .milliseconds(100) } == true, "\(String(describing: estimate))")
+        #expect(
+            estimate.map { $0 > .milliseconds(5) && $0 < .milliseconds(100) } == true, "\(String(describing: estimate))"
+        )
     }
 
     @Test("a head not finished within the header timeout gets 408 and a close; an idle connection closes quietly")
@@ -76,7 +79,8 @@ struct ProxyHandlerTests {
     @Test("an instance silent past the per-try timeout: the GET goes to another; past the route's timeout, 504")
     func tryTimeouts() throws {
         let harness = try ProxyHarness(
-            routes: Self.routes(retries: 1, perTry: .seconds(2), timeout: .seconds(3)), instances: ["api": [8001, 8002]])
+            routes: Self.routes(retries: 1, perTry: .seconds(2), timeout: .seconds(3)),
+            instances: ["api": [8001, 8002]])
         try harness.send(Self.get)
         harness.advance(.milliseconds(1999))
         #expect(harness.upstreams.count == 1)
@@ -156,10 +160,22 @@ struct ProxyHandlerTests {
         let answer = try harness.toClient()
         #expect(answer.lowercased().contains("connection: close"))
         #expect(!harness.client.isActive)
-        // An idle connection closes at once.
+        // An idle connection closes when the drain's idle grace (1 s) ends…
         let idle = try ProxyHarness(routes: Self.routes(), instances: [:])
         idle.handler.drain()
+        #expect(idle.client.isActive)
+        idle.advance(.milliseconds(999))
+        #expect(idle.client.isActive)
+        idle.advance(.milliseconds(1))
         #expect(!idle.client.isActive)
+        // …and a request that comes in it is answered, with Connection: close.
+        let late = try ProxyHarness(routes: Self.routes(), instances: ["api": [8001]])
+        late.handler.drain()
+        late.advance(.milliseconds(500))
+        try late.send(Self.get)
+        try late.answer(0, Self.ok)
+        #expect(try late.toClient().lowercased().contains("connection: close"))
+        #expect(!late.client.isActive)
     }
 
     @Test("no instance gets 503, no route 404, each with the request id, and the connection stays")

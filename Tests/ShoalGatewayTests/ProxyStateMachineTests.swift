@@ -86,15 +86,20 @@ struct ProxyStateMachineTests {
     @Test("a request with no route gets 404 and the next request is read; with a body, the connection closes")
     func noRoute() {
         var machine = Machine(limits: Self.limits, now: Self.start)
-        check(machine.headRead(Self.get, route: nil, now: Self.start), .answer(.noRoute, close: false, then: .nextRequest))
+        check(
+            machine.headRead(Self.get, route: nil, now: Self.start), .answer(.noRoute, close: false, then: .nextRequest)
+        )
         machine.nextRequest(bytesWaiting: true, now: Self.start)
         #expect(machine.reading == .head)
-        check(machine.headRead(Self.post(), route: nil, now: Self.start), .answer(.noRoute, close: true, then: .nothing))
+        check(
+            machine.headRead(Self.post(), route: nil, now: Self.start), .answer(.noRoute, close: true, then: .nothing))
         #expect(machine.reading == .dropping)
         #expect(machine.closing)
         // A declared length over the route's limit: 413 before a byte of the body is read.
         var large = Machine(limits: Self.limits, now: Self.start)
-        check(large.headRead(Self.post(length: 101), route: Self.route, now: Self.start), .answer(.tooLarge, close: true, then: .nothing))
+        check(
+            large.headRead(Self.post(length: 101), route: Self.route, now: Self.start),
+            .answer(.tooLarge, close: true, then: .nothing))
         // Connection: close on a request without a body closes after the answer.
         var closing = Machine(limits: Self.limits, now: Self.start)
         let once = ExchangeState.Request(keepAlive: false)
@@ -106,7 +111,8 @@ struct ProxyStateMachineTests {
     @Test("body read before the connection is ready is held, then sent; too much held pauses the client")
     func heldBody() {
         var machine = Machine(limits: Self.limits, now: Self.start)
-        let route = ExchangeState.Route(timeout: .seconds(30), perTryTimeout: .seconds(5), retries: 0, maxBodyBytes: 5000)
+        let route = ExchangeState.Route(
+            timeout: .seconds(30), perTryTimeout: .seconds(5), retries: 0, maxBodyBytes: 5000)
         check(machine.headRead(Self.post(length: 2000), route: route, now: Self.start), .forward(sendContinue: false))
         let (id, isRetry) = machine.picked(address: "a:1", now: Self.start)
         #expect(!isRetry)
@@ -123,9 +129,13 @@ struct ProxyStateMachineTests {
     @Test("Expect: 100-continue is answered only for a request with a body that is forwarded")
     func expectContinue() {
         var machine = Machine(limits: Self.limits, now: Self.start)
-        check(machine.headRead(Self.post(expectsContinue: true), route: Self.route, now: Self.start), .forward(sendContinue: true))
+        check(
+            machine.headRead(Self.post(expectsContinue: true), route: Self.route, now: Self.start),
+            .forward(sendContinue: true))
         var refused = Machine(limits: Self.limits, now: Self.start)
-        check(refused.headRead(Self.post(length: 500, expectsContinue: true), route: Self.route, now: Self.start), .answer(.tooLarge, close: true, then: .nothing))
+        check(
+            refused.headRead(Self.post(length: 500, expectsContinue: true), route: Self.route, now: Self.start),
+            .answer(.tooLarge, close: true, then: .nothing))
         var noBody = Machine(limits: Self.limits, now: Self.start)
         let get = ExchangeState.Request(expectsContinue: true)
         check(noBody.headRead(get, route: Self.route, now: Self.start), .forward(sendContinue: false))
@@ -169,7 +179,8 @@ struct ProxyStateMachineTests {
         check(idle.clientClosed(), .nothing)
     }
 
-    @Test("an answer before the whole body came closes the connection after it; the instance's connection is not reused")
+    @Test(
+        "an answer before the whole body came closes the connection after it; the instance's connection is not reused")
     func earlyAnswer() {
         var (machine, _) = Self.forwarding(Self.post(length: 50))
         check(machine.bodyRead(Self.body(20)), .send)
@@ -187,7 +198,9 @@ struct ProxyStateMachineTests {
     func retries() {
         var (machine, _) = Self.forwarding()
         var tried: [[String]] = []
-        let untried: Machine.UntriedLeft = { tried.append($0); return true }
+        let untried: Machine.UntriedLeft = {
+            tried.append($0); return true
+        }
         check(machine.tryFailed(now: Self.at(1), untriedLeft: untried, withdrawRetry: Self.give), .retry)
         #expect(machine.exchange?.failedAddresses == ["a:1"])
         let (second, isRetry) = machine.picked(address: "b:1", now: Self.at(1))
@@ -207,14 +220,25 @@ struct ProxyStateMachineTests {
     func noRetry() {
         var (post, _) = Self.forwarding(Self.post(length: 1))
         _ = post.bodyEnded(trailers: nil)
-        check(post.tryFailed(now: Self.at(1), untriedLeft: Self.anyLeft, withdrawRetry: Self.give), .answer(.upstreamFailed, close: false, then: .nextRequest))
+        check(
+            post.tryFailed(now: Self.at(1), untriedLeft: Self.anyLeft, withdrawRetry: Self.give),
+            .answer(.upstreamFailed, close: false, then: .nextRequest))
         var (alone, _) = Self.forwarding()
-        check(alone.tryFailed(now: Self.at(1), untriedLeft: { _ in false }, withdrawRetry: Self.give), .answer(.upstreamFailed, close: false, then: .nextRequest))
+        check(
+            alone.tryFailed(now: Self.at(1), untriedLeft: { _ in false }, withdrawRetry: Self.give),
+            .answer(.upstreamFailed, close: false, then: .nextRequest))
         var (broke, _) = Self.forwarding()
-        check(broke.tryFailed(now: Self.at(1), untriedLeft: Self.anyLeft, withdrawRetry: { false }), .answer(.upstreamFailed, close: false, then: .nextRequest))
+        check(
+            broke.tryFailed(now: Self.at(1), untriedLeft: Self.anyLeft, withdrawRetry: { false }),
+            .answer(.upstreamFailed, close: false, then: .nextRequest))
         var (late, _) = Self.forwarding()
         var asked = false
-        check(late.tryFailed(now: Self.at(30), untriedLeft: Self.anyLeft, withdrawRetry: { asked = true; return true }), .answer(.upstreamFailed, close: false, then: .nextRequest))
+        check(
+            late.tryFailed(
+                now: Self.at(30), untriedLeft: Self.anyLeft,
+                withdrawRetry: {
+                    asked = true; return true
+                }), .answer(.upstreamFailed, close: false, then: .nextRequest))
         #expect(!asked, "the budget is asked only when everything else allows a retry")
     }
 
@@ -222,7 +246,9 @@ struct ProxyStateMachineTests {
     func failedMidBody() {
         var (machine, _) = Self.forwarding(Self.post(length: 50))
         check(machine.bodyRead(Self.body(10)), .send)
-        check(machine.tryFailed(now: Self.at(1), untriedLeft: Self.anyLeft, withdrawRetry: Self.give), .answer(.upstreamFailed, close: true, then: .nothing))
+        check(
+            machine.tryFailed(now: Self.at(1), untriedLeft: Self.anyLeft, withdrawRetry: Self.give),
+            .answer(.upstreamFailed, close: true, then: .nothing))
     }
 
     @Test("the per-try timeout fails the try and retries; the overall timeout answers 504 with no retry")
@@ -231,13 +257,18 @@ struct ProxyStateMachineTests {
         #expect(machine.nextDeadline == Self.at(5))
         check(machine.timerFired(now: Self.at(4)), .rearm)
         check(machine.timerFired(now: Self.at(5)), .tryTimedOut(final: false))
-        check(machine.tryFailed(timeout: true, now: Self.at(5), untriedLeft: Self.anyLeft, withdrawRetry: Self.give), .retry)
+        check(
+            machine.tryFailed(timeout: true, now: Self.at(5), untriedLeft: Self.anyLeft, withdrawRetry: Self.give),
+            .retry)
         // A try that starts late is cut at the overall deadline, not five seconds on.
         let (id, _) = machine.picked(address: "b:1", now: Self.at(28))
         _ = machine.connected(tryID: id)
         #expect(machine.nextDeadline == Self.at(30))
         check(machine.timerFired(now: Self.at(30)), .tryTimedOut(final: true))
-        check(machine.tryFailed(timeout: true, now: Self.at(30), final: true, untriedLeft: Self.anyLeft, withdrawRetry: Self.give), .answer(.timedOut, close: false, then: .nextRequest))
+        check(
+            machine.tryFailed(
+                timeout: true, now: Self.at(30), final: true, untriedLeft: Self.anyLeft, withdrawRetry: Self.give),
+            .answer(.timedOut, close: false, then: .nextRequest))
     }
 
     @Test("a response that began stops both timeouts; a failure after it cuts the response short")
@@ -264,14 +295,23 @@ struct ProxyStateMachineTests {
     @Test("502 and 503 are retried while a retry may go; other statuses, and 503 without one, go to the client")
     func serverErrors() {
         var (machine, _) = Self.forwarding()
-        check(machine.upstreamHead(status: 503, keepAlive: true, framing: .length(0), now: Self.at(1), untriedLeft: Self.anyLeft, withdrawRetry: Self.give), .retry)
+        check(
+            machine.upstreamHead(
+                status: 503, keepAlive: true, framing: .length(0), now: Self.at(1), untriedLeft: Self.anyLeft,
+                withdrawRetry: Self.give), .retry)
         #expect(machine.exchange?.failedAddresses == ["a:1"])
         let (id, _) = machine.picked(address: "b:1", now: Self.at(1))
         _ = machine.connected(tryID: id)
-        check(machine.upstreamHead(status: 503, keepAlive: true, framing: .length(0), now: Self.at(2), untriedLeft: { _ in false }, withdrawRetry: Self.give), .writeHead(clientFraming: .length(0), keepAlive: true))
+        check(
+            machine.upstreamHead(
+                status: 503, keepAlive: true, framing: .length(0), now: Self.at(2), untriedLeft: { _ in false },
+                withdrawRetry: Self.give), .writeHead(clientFraming: .length(0), keepAlive: true))
         check(machine.upstreamEnded(), .init(failed: true, reuseConnection: true, lastChunk: false, then: .nextRequest))
         var (other, _) = Self.forwarding()
-        check(other.upstreamHead(status: 500, keepAlive: true, framing: .length(0), now: Self.at(1), untriedLeft: Self.anyLeft, withdrawRetry: Self.give), .writeHead(clientFraming: .length(0), keepAlive: true))
+        check(
+            other.upstreamHead(
+                status: 500, keepAlive: true, framing: .length(0), now: Self.at(1), untriedLeft: Self.anyLeft,
+                withdrawRetry: Self.give), .writeHead(clientFraming: .length(0), keepAlive: true))
     }
 
     @Test("no instance to pick: 503 on the first try, 502 once some were tried")
@@ -291,13 +331,20 @@ struct ProxyStateMachineTests {
     @Test("framing for the client: unknown length goes chunked to HTTP/1.1 and to the close for HTTP/1.0")
     func framing() {
         var (machine, _) = Self.forwarding()
-        check(machine.upstreamHead(status: 200, keepAlive: true, framing: .untilClose, now: Self.at(1), untriedLeft: Self.anyLeft, withdrawRetry: Self.give), .writeHead(clientFraming: .chunked, keepAlive: true))
+        check(
+            machine.upstreamHead(
+                status: 200, keepAlive: true, framing: .untilClose, now: Self.at(1), untriedLeft: Self.anyLeft,
+                withdrawRetry: Self.give), .writeHead(clientFraming: .chunked, keepAlive: true))
         check(machine.upstreamBodyRead(10, now: Self.at(1)))
-        check(machine.upstreamEnded(), .init(failed: false, reuseConnection: false, lastChunk: true, then: .nextRequest))
+        check(
+            machine.upstreamEnded(), .init(failed: false, reuseConnection: false, lastChunk: true, then: .nextRequest))
         var old = ExchangeState.Request()
         old.minorVersion = 0
         var (oldMachine, _) = Self.forwarding(old)
-        check(oldMachine.upstreamHead(status: 200, keepAlive: true, framing: .chunked, now: Self.at(1), untriedLeft: Self.anyLeft, withdrawRetry: Self.give), .writeHead(clientFraming: .untilClose, keepAlive: false))
+        check(
+            oldMachine.upstreamHead(
+                status: 200, keepAlive: true, framing: .chunked, now: Self.at(1), untriedLeft: Self.anyLeft,
+                withdrawRetry: Self.give), .writeHead(clientFraming: .untilClose, keepAlive: false))
         check(!oldMachine.upstreamBodyRead(10, now: Self.at(1)))
         check(oldMachine.upstreamEnded().then, .close)
     }
@@ -305,7 +352,10 @@ struct ProxyStateMachineTests {
     @Test("an upgrade becomes a tunnel: the client's bytes go through, and it closes after its idle timeout")
     func upgrade() {
         var (machine, _) = Self.forwarding()
-        check(machine.upstreamHead(status: 101, keepAlive: true, framing: .untilClose, now: Self.at(1), untriedLeft: Self.anyLeft, withdrawRetry: Self.give), .switchProtocols)
+        check(
+            machine.upstreamHead(
+                status: 101, keepAlive: true, framing: .untilClose, now: Self.at(1), untriedLeft: Self.anyLeft,
+                withdrawRetry: Self.give), .switchProtocols)
         #expect(machine.reading == .tunnel)
         #expect(machine.nextDeadline == Self.at(301))
         _ = machine.bytesArrived(now: Self.at(100))
@@ -315,22 +365,60 @@ struct ProxyStateMachineTests {
         check(machine.timerFired(now: Self.at(499)), .rearm)
         check(machine.timerFired(now: Self.at(500)), .closeIdleTunnel)
         var (left, _) = Self.forwarding()
-        _ = left.upstreamHead(status: 101, keepAlive: true, framing: .untilClose, now: Self.at(1), untriedLeft: Self.anyLeft, withdrawRetry: Self.give)
+        _ = left.upstreamHead(
+            status: 101, keepAlive: true, framing: .untilClose, now: Self.at(1), untriedLeft: Self.anyLeft,
+            withdrawRetry: Self.give)
         check(left.clientClosed(), .abandon(tunnel: true, status: 101))
     }
 
     // MARK: Drain
 
-    @Test("drain closes an idle connection now, and a busy one after its response")
+    @Test("drain with no idle grace closes an idle connection now, and a busy one after its response")
     func drain() {
         var idle = Machine(limits: Self.limits, now: Self.start)
-        check(idle.drain())
+        check(idle.drain(now: Self.start))
         #expect(idle.closing)
         var (busy, _) = Self.forwarding()
-        check(!busy.drain())
-        check(busy.upstreamHead(status: 200, keepAlive: true, framing: .length(0), now: Self.at(1), untriedLeft: Self.anyLeft, withdrawRetry: Self.give), .writeHead(clientFraming: .length(0), keepAlive: false))
+        check(!busy.drain(now: Self.start))
+        check(
+            busy.upstreamHead(
+                status: 200, keepAlive: true, framing: .length(0), now: Self.at(1), untriedLeft: Self.anyLeft,
+                withdrawRetry: Self.give), .writeHead(clientFraming: .length(0), keepAlive: false))
         check(busy.upstreamEnded().then, .close)
         #expect(busy.closing)
+    }
+
+    @Test(
+        "drain with an idle grace: a request in the grace is answered with the connection closing; past it, the connection closes"
+    )
+    func drainIdleGrace() {
+        var limits = Self.limits
+        limits.drainIdleGrace = .seconds(1)
+        var waiting = Machine(limits: limits, now: Self.start)
+        check(!waiting.drain(now: Self.at(5)))
+        #expect(!waiting.closing)
+        #expect(waiting.nextDeadline == Self.at(6))
+        // A request within the grace is forwarded and answered, and the connection closes after it.
+        var answered = waiting
+        _ = answered.bytesArrived(now: Self.at(5))
+        check(answered.headRead(Self.get, route: Self.route, now: Self.at(5)), .forward(sendContinue: false))
+        let (id, _) = answered.picked(address: "a:1", now: Self.at(5))
+        _ = answered.connected(tryID: id)
+        check(
+            answered.upstreamHead(
+                status: 200, keepAlive: true, framing: .length(0), now: Self.at(5), untriedLeft: Self.anyLeft,
+                withdrawRetry: Self.give), .writeHead(clientFraming: .length(0), keepAlive: false))
+        check(answered.upstreamEnded().then, .close)
+        // None: closed quietly when the grace ends.
+        check(waiting.timerFired(now: Self.at(5)), .rearm)
+        check(waiting.timerFired(now: Self.at(6)), .closeIdle)
+        #expect(waiting.closing)
+        // Part of a head already here: it is answered (within the header timeout, which for a
+        // new connection runs from its accept), not cut.
+        var midHead = Machine(limits: limits, now: Self.start)
+        _ = midHead.bytesArrived(now: Self.at(1))
+        check(!midHead.drain(now: Self.at(2)))
+        #expect(midHead.nextDeadline == Self.at(10))
     }
 
     @Test("a connection accepted during a drain serves one exchange and closes")
@@ -340,7 +428,10 @@ struct ProxyStateMachineTests {
         check(machine.headRead(Self.get, route: Self.route, now: Self.start), .forward(sendContinue: false))
         let (id, _) = machine.picked(address: "a:1", now: Self.start)
         _ = machine.connected(tryID: id)
-        check(machine.upstreamHead(status: 200, keepAlive: true, framing: .length(0), now: Self.at(1), untriedLeft: Self.anyLeft, withdrawRetry: Self.give), .writeHead(clientFraming: .length(0), keepAlive: false))
+        check(
+            machine.upstreamHead(
+                status: 200, keepAlive: true, framing: .length(0), now: Self.at(1), untriedLeft: Self.anyLeft,
+                withdrawRetry: Self.give), .writeHead(clientFraming: .length(0), keepAlive: false))
         check(machine.upstreamEnded().then, .close)
     }
 
@@ -350,7 +441,9 @@ struct ProxyStateMachineTests {
         #expect(machine.reading == .held)
         #expect(!machine.shouldPause(holding: 1000))
         #expect(machine.shouldPause(holding: 1001))
-        _ = machine.upstreamHead(status: 200, keepAlive: true, framing: .length(0), now: Self.at(1), untriedLeft: Self.anyLeft, withdrawRetry: Self.give)
+        _ = machine.upstreamHead(
+            status: 200, keepAlive: true, framing: .length(0), now: Self.at(1), untriedLeft: Self.anyLeft,
+            withdrawRetry: Self.give)
         check(machine.upstreamEnded().then, .nextRequest)
         machine.nextRequest(bytesWaiting: true, now: Self.at(1))
         #expect(machine.reading == .head)

@@ -61,7 +61,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     init(loop: GatewayLoop, servesStream: Bool = false) {
         self.loop = loop
         self.servesStream = servesStream
-        machine = ProxyStateMachine(limits: ProxyStateMachine.Limits(loop.shared.configuration.limits), now: loop.eventLoop.now)
+        machine = ProxyStateMachine(
+            limits: ProxyStateMachine.Limits(loop.shared.configuration.limits), now: loop.eventLoop.now)
     }
 
     /// The client's connection: the channel, or for an HTTP/2 stream, its parent.
@@ -119,9 +120,10 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelInactive()
     }
 
-    /// Graceful shutdown: close now if idle, else after the response in progress.
+    /// Graceful shutdown: close after the response in progress, or, between requests, after
+    /// the next one or the drain's idle grace (the timer's).
     func drain() {
-        if machine.drain() { closeAfterWrites() }
+        if machine.drain(now: now) { closeAfterWrites() } else { armTimer() }
     }
 
     // MARK: Reading requests

@@ -6,6 +6,6 @@ extension ProxyStateMachine.Limits {
         self.init(
             headerTimeout: limits.headerTimeout.timeAmount, idleTimeout: limits.idleTimeout.timeAmount,
             tunnelIdleTimeout: limits.tunnelIdleTimeout.timeAmount, maxHeldBytes: 1 << 20,
-            sendTimeout: limits.sendTimeout.timeAmount)
+            sendTimeout: limits.sendTimeout.timeAmount, drainIdleGrace: limits.drainIdleGrace.timeAmount)
     }
 }

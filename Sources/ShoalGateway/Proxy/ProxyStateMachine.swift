@@ -23,6 +23,8 @@ struct ProxyStateMachine {
         var maxHeldBytes: Int
         /// How long the client may take none of what is written to it.
         var sendTimeout: TimeAmount = .seconds(60)
+        /// How long a connection between requests stays open once a drain begins.
+        var drainIdleGrace: TimeAmount = .zero
     }
 
     /// What the next bytes from the client are.
@@ -160,7 +162,9 @@ struct ProxyStateMachine {
     }
 
     /// A request's head was read. `route` is its route's limits, or `nil` when none matches.
-    mutating func headRead(_ request: ExchangeState.Request, route: ExchangeState.Route?, now: NIODeadline) -> HeadAction {
+    mutating func headRead(_ request: ExchangeState.Request, route: ExchangeState.Route?, now: NIODeadline)
+        -> HeadAction
+    {
         waitDeadline = nil
         var exchange = ExchangeState(request: request, route: route, started: now)
         let refusal: Answer? =
@@ -319,15 +323,20 @@ struct ProxyStateMachine {
         return .abandon(tunnel: exchange.status == 101, status: status)
     }
 
-    /// A graceful shutdown began: `true` to close now (no exchange in progress); otherwise
-    /// the connection closes after the response in progress.
-    mutating func drain() -> Bool {
+    /// A graceful shutdown began at `now`: `true` to close now. Otherwise the connection
+    /// closes after the response in progress, or, between requests, after the next response
+    /// or once it has waited ``Limits/drainIdleGrace`` for one (the timer closes it then),
+    /// whichever comes first.
+    mutating func drain(now: NIODeadline) -> Bool {
         draining = true
-        guard exchange == nil || closing else {
-            closeAfterResponse = true
-            return false
-        }
-        return close()
+        closeAfterResponse = true
+        if exchange != nil && !closing { return false }
+        if closing || limits.drainIdleGrace <= .zero { return close() }
+        // Part of a head came: it is answered (within the header timeout), then the connection closes.
+        if sawBytes { return false }
+        let graceEnds = now + limits.drainIdleGrace
+        waitDeadline = waitDeadline.map { min($0, graceEnds) } ?? graceEnds
+        return false
     }
 
     /// A graceful shutdown began before this connection's first request: it closes after

@@ -58,6 +58,7 @@ struct ServeCommand: AsyncParsableCommand {
               --otlp-endpoint SHOAL_OTLP_ENDPOINT  otlp_endpoint: http://127.0.0.1:4318
             The limits are under `limits:` in the file (SHOAL_LIMITS_… in the environment): \
             header_timeout, max_header_bytes, idle_timeout, max_connections, drain_timeout, \
+            drain_idle_grace, \
             tunnel_idle_timeout, max_concurrent_streams (HTTP/2). \
             Routes are under `routes:`, each a name with prefix, service, host, strip_prefix, \
             strategy, timeout, per_try_timeout, retries, max_body_bytes, protocol, retry_grpc_status \

@@ -71,6 +71,9 @@ struct ServeSetting: Sendable, Hashable {
         key: "limits.tunnel_idle_timeout", flag: "", summary: "how long a WebSocket tunnel may carry nothing")
     static let drainTimeout = ServeSetting(
         key: "limits.drain_timeout", flag: "", summary: "how long a graceful stop waits for requests")
+    static let drainIdleGrace = ServeSetting(
+        key: "limits.drain_idle_grace", flag: "",
+        summary: "how long a connection between requests stays open once a graceful stop begins")
     static let sendTimeout = ServeSetting(
         key: "limits.send_timeout", flag: "",
         summary: "how long a response may wait on a client that reads none of it")
@@ -87,7 +90,7 @@ struct ServeSetting: Sendable, Hashable {
         otlpEndpoint,
         maxHeaderBytes, headerTimeout,
         idleTimeout,
-        maxConnections, drainTimeout, tunnelIdleTimeout, maxConcurrentStreams, sendTimeout,
+        maxConnections, drainTimeout, drainIdleGrace, tunnelIdleTimeout, maxConcurrentStreams, sendTimeout,
     ]
 
     /// The keys of one route in the file, under `routes.NAME.`.

@@ -93,10 +93,13 @@ struct ServeSettings: Sendable {
         func string(_ setting: ServeSetting, secret: Bool = false) -> String? {
             reader.string(forKey: ConfigKey(setting.key), isSecret: secret)
         }
-        func duration(_ setting: ServeSetting, _ fallback: Duration) throws(UsageError) -> Duration {
+        func duration(_ setting: ServeSetting, _ fallback: Duration, zeroAllowed: Bool = false) throws(UsageError)
+            -> Duration
+        {
             guard let text = string(setting) else { return fallback }
-            guard let value = Duration(parsing: text), value > .zero else {
-                throw UsageError("\(setting.sources) must be a duration such as 10s, not '\(text)'")
+            guard let value = Duration(parsing: text), value > .zero || (zeroAllowed && value == .zero) else {
+                throw UsageError(
+                    "\(setting.sources) must be a duration such as 10s\(zeroAllowed ? " (or 0s)" : ""), not '\(text)'")
             }
             return value
         }
@@ -116,7 +119,8 @@ struct ServeSettings: Sendable {
                 forKey: ConfigKey(ServeSetting.maxConnections.key), default: defaults.maxConnections),
             drainTimeout: try duration(.drainTimeout, defaults.drainTimeout),
             tunnelIdleTimeout: try duration(.tunnelIdleTimeout, defaults.tunnelIdleTimeout),
-            maxConcurrentStreams: streams, sendTimeout: try duration(.sendTimeout, defaults.sendTimeout))
+            maxConcurrentStreams: streams, sendTimeout: try duration(.sendTimeout, defaults.sendTimeout),
+            drainIdleGrace: try duration(.drainIdleGrace, defaults.drainIdleGrace, zeroAllowed: true))
         let routeNames = Set(
             fileKeys.compactMap { key -> String? in
                 let parts = key.split(separator: ".")
