@@ -15,14 +15,14 @@ final class SampleServiceProcess: Sendable {
     let port: Int
     let directory: URL
 
-    init(name: String, latency: String = "0ms", failRate: Double = 0) async throws {
+    init(name: String, latency: String = "0ms", failRate: Double = 0, concurrency: Int? = nil) async throws {
         self.name = name
         directory = try scratchDirectory()
         shoal = try BackgroundShoal(
             [
                 "sample-service", "--listen", "127.0.0.1:0", "--name", name, "--latency", latency, "--fail-rate",
                 "\(failRate)",
-            ],
+            ] + (concurrency.map { ["--concurrency", "\($0)"] } ?? []),
             in: directory)
         let shoal = shoal
         _ = await eventually(within: 20) { shoal.stderr.contains(" on http://") || !shoal.process.isRunning }

@@ -17,6 +17,9 @@ import Synchronization
 /// | `PUT /control/latency?ms=N` | sets the latency |
 /// | `GET /control/requests` | the number of requests read so far, but `/health` and `/control` |
 /// | anything else | 200 `ok from NAME` |
+///
+/// With a concurrency limit it serves that many requests (but `/health` and `/control`) at
+/// once and queues the rest in arrival order, so its latency grows with its load.
 final class SampleService: Sendable {
     let name: String
     /// Added before each answer (but `/health` and `/control`), in nanoseconds.
@@ -25,11 +28,18 @@ final class SampleService: Sendable {
     let failurePerMillion: Atomic<Int>
     /// Requests whose head was read, but `/health` and `/control`.
     let requests = Atomic<Int>(0)
+    /// The most requests served at once, or `nil` for no limit.
+    let concurrency: Int?
+    /// Requests served at once, and those waiting: each waiter starts its request on its
+    /// connection's event loop.
+    private let slots: Mutex<SampleServiceSlots<@Sendable () -> Void>>
     /// The listener and the connections open, for ``stop()``.
     private let channels = Mutex<(listener: (any Channel)?, open: [ObjectIdentifier: any Channel])>((nil, [:]))
 
-    init(name: String, latency: Duration, failureRate: Double) {
+    init(name: String, latency: Duration, failureRate: Double, concurrency: Int? = nil) {
         self.name = name
+        self.concurrency = concurrency
+        slots = Mutex(SampleServiceSlots(limit: concurrency))
         latencyNanoseconds = Atomic(latency.totalNanoseconds)
         failurePerMillion = Atomic(Int(failureRate * 1_000_000))
     }
@@ -44,7 +54,8 @@ final class SampleService: Sendable {
             .childChannelInitializer { [self] channel in
                 let id = ObjectIdentifier(channel)
                 channels.withLock { $0.open[id] = channel }
-                channel.closeFuture.whenComplete { [self] _ in _ = channels.withLock { $0.open.removeValue(forKey: id) } }
+                channel.closeFuture.whenComplete { [self] _ in _ = channels.withLock { $0.open.removeValue(forKey: id) }
+                }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(SampleServiceHandler(service: self))
@@ -53,6 +64,19 @@ final class SampleService: Sendable {
             .bind(host: host, port: port).get()
         channels.withLock { $0.listener = listener }
         return listener
+    }
+
+    /// Runs `start` (on its caller's loop) now if a slot is free, else once one is.
+    func whenSlotFree(on loop: any EventLoop, _ start: @escaping @Sendable () -> Void) {
+        guard concurrency != nil else { return start() }
+        let waiter: @Sendable () -> Void = { loop.execute(start) }
+        if slots.withLock({ $0.arrive(waiter) }) { start() }
+    }
+
+    /// A request that had a slot was answered, or its connection went: the next waiting starts.
+    func slotFreed() {
+        guard concurrency != nil else { return }
+        slots.withLock { $0.finished() }?()
     }
 
     /// Stops as a killed process would: the listener and every connection close at once.
@@ -132,22 +156,37 @@ final class SampleServiceHandler: ChannelInboundHandler {
                 send(.ok, "ok from \(service.name)\n", head)
             }
         }
-        let latency = service.latencyNanoseconds.load(ordering: .relaxed)
-        if latency > 0 {
-            context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(latency)) { answer() }
-        } else {
-            answer()
-        }
+        let sampleService = service
+        let loop = context.eventLoop
+        let serve = NIOLoopBound(
+            { [self] in
+                // The slot is held from here until the answer is written (or the connection is gone).
+                guard self.context?.channel.isActive == true else { return sampleService.slotFreed() }
+                let latency = sampleService.latencyNanoseconds.load(ordering: .relaxed)
+                if latency > 0 {
+                    loop.assumeIsolated().scheduleTask(in: .nanoseconds(latency)) {
+                        answer()
+                        sampleService.slotFreed()
+                    }
+                } else {
+                    answer()
+                    sampleService.slotFreed()
+                }
+            }, eventLoop: loop)
+        sampleService.whenSlotFree(on: loop) { serve.value() }
     }
 
-    private func send(_ status: HTTPResponseStatus, _ body: String, _ request: HTTPRequestHead, contentType: String = "text/plain") {
+    private func send(
+        _ status: HTTPResponseStatus, _ body: String, _ request: HTTPRequestHead, contentType: String = "text/plain"
+    ) {
         guard let context, context.channel.isActive else { return }
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: contentType)
         headers.add(name: "content-length", value: String(body.utf8.count))
         headers.add(name: "x-backend", value: service.name)
         if !request.isKeepAlive { headers.add(name: "connection", value: "close") }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if !request.isKeepAlive { done.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
@@ -157,8 +196,10 @@ final class SampleServiceHandler: ChannelInboundHandler {
         func quoted(_ text: String) -> String {
             "\"" + text.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"") + "\""
         }
-        let headers = head.headers.map { "[\(quoted($0.name.lowercased())),\(quoted($0.value))]" }.joined(separator: ",")
-        return #"{"backend":\#(quoted(service.name)),"method":\#(quoted(head.method.rawValue)),"uri":\#(quoted(head.uri)),"headers":[\#(headers)],"received":\#(received)}"#
+        let headers = head.headers.map { "[\(quoted($0.name.lowercased())),\(quoted($0.value))]" }.joined(
+            separator: ",")
+        return
+            #"{"backend":\#(quoted(service.name)),"method":\#(quoted(head.method.rawValue)),"uri":\#(quoted(head.uri)),"headers":[\#(headers)],"received":\#(received)}"#
     }
 
     private func startDownload(_ bytes: Int, _ request: HTTPRequestHead) {
@@ -167,7 +208,8 @@ final class SampleServiceHandler: ChannelInboundHandler {
         headers.add(name: "content-type", value: "application/octet-stream")
         headers.add(name: "content-length", value: String(bytes))
         headers.add(name: "x-backend", value: service.name)
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
         downloadLeft = bytes
         continueDownload()
     }
