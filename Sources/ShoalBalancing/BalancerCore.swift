@@ -32,9 +32,10 @@ final class BalancerCore: Sendable {
         self.configuration = configuration
         self.clock = clock
         clockKind = clock is CoarseSystemClock ? .coarse : clock is SystemClock ? .system : .other
-        if case .peakEWMA(let decay) = strategy {
+        switch strategy {
+        case .peakEWMA(let decay), .hotCold(let decay):
             decayNanoseconds = max(1, Double(decay.totalNanoseconds))
-        } else {
+        default:
             decayNanoseconds = 1e10
         }
     }

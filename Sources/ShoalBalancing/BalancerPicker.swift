@@ -121,7 +121,11 @@ public final class BalancerPicker {
         }
         guard index >= 0 else { throw BalancerError.nothingEligible }
         context.withStats(index) { _ = $0.inFlight.wrappingAdd(1, ordering: .relaxed) }
-        let pickedAt: Int64? = if case .peakEWMA = context.strategy { context.now() } else { nil }
+        let pickedAt: Int64? =
+            switch context.strategy {
+            case .peakEWMA, .hotCold: context.now()
+            default: nil
+            }
         return Pick(handle: handle, index: index, assignment: assignment, pickedAt: pickedAt, permit: permit)
     }
 
@@ -143,6 +147,8 @@ public final class BalancerPicker {
             return (try leastRequest(&context, bias: bias), nil)
         case .peakEWMA:
             return (try peakEWMA(&context), nil)
+        case .hotCold:
+            return (try hotCold(&context), nil)
         case .ringHash, .maglev:
             guard let key else { return (try leastRequest(&context, bias: 1), nil) }
             return try sticky(&context, key: key)

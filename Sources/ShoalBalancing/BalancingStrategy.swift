@@ -8,6 +8,7 @@
 /// | ``weightedRandom`` | in proportion to weight | no |
 /// | ``leastRequest(activeRequestBias:)`` | the better of two random endpoints by in-flight requests | in-flight counts |
 /// | ``peakEWMA(decay:)`` | the better of two by latency × (in-flight + 1) | latency and in-flight |
+/// | ``hotCold(decay:)`` | among up to four not holding twice their share, the fewest in flight of those near the lowest latency | latency and in-flight |
 /// | ``ringHash(boundedLoad:)``, ``maglev(boundedLoad:)`` | by a request key, stickily | no |
 ///
 /// The article "Choosing a balancing strategy" compares them in simulation.
@@ -31,6 +32,13 @@ public enum BalancingStrategy: Sendable, Hashable {
     /// decays towards newer observations with time constant `decay`. An endpoint with no
     /// observations costs nothing, so new endpoints are tried.
     case peakEWMA(decay: Duration = .seconds(10))
+    /// Prequal's hot-cold lexicographic rule on what the balancer sees: among up to four
+    /// candidates (every endpoint when there are four or fewer), those holding twice their
+    /// share of requests in flight are hot; among the others, those within a quarter of the
+    /// lowest latency (Peak EWMA, with time constant `decay`) are near-best, and the one of them
+    /// with the fewest requests in flight, per weight, wins. When all are hot, the fewest in
+    /// flight wins.
+    case hotCold(decay: Duration = .seconds(10))
     /// Consistent hashing of the request key on a ``ShoalHashing/Ring64`` of the endpoints'
     /// addresses, weighted. With `boundedLoad` c ≥ 1, no endpoint takes more than c × the mean
     /// of the requests in flight (consistent hashing with bounded loads). Without a key it
@@ -49,6 +57,7 @@ public enum BalancingStrategy: Sendable, Hashable {
         case .weightedRandom: "weightedRandom"
         case .leastRequest: "leastRequest"
         case .peakEWMA: "peakEWMA"
+        case .hotCold: "hotCold"
         case .ringHash: "ringHash"
         case .maglev: "maglev"
         }
@@ -57,7 +66,7 @@ public enum BalancingStrategy: Sendable, Hashable {
     /// Every strategy with its default settings.
     public static let allDefaults: [BalancingStrategy] = [
         .roundRobin, .weightedRoundRobin, .random, .weightedRandom, .leastRequest(), .peakEWMA(),
-        .ringHash(), .maglev(),
+        .hotCold(), .ringHash(), .maglev(),
     ]
 
     /// The strategy with default settings named `name`, if any.

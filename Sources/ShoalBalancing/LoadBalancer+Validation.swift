@@ -24,6 +24,8 @@ extension LoadBalancer {
             guard bias.isFinite, bias >= 0 else { throw fail("activeRequestBias must be finite and ≥ 0, not \(bias)") }
         case .peakEWMA(let decay):
             guard decay > .zero else { throw fail("peakEWMA decay must be positive, not \(decay)") }
+        case .hotCold(let decay):
+            guard decay > .zero else { throw fail("hotCold decay must be positive, not \(decay)") }
         case .ringHash(let bound?), .maglev(let bound?):
             guard bound.isFinite, bound >= 1 else {
                 throw fail("boundedLoad must be a finite number ≥ 1, not \(bound)")

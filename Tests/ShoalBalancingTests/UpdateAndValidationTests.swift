@@ -28,6 +28,7 @@ struct UpdateAndValidationTests {
         arguments: [
             (BalancingStrategy.leastRequest(activeRequestBias: -1), BalancerConfiguration()),
             (.peakEWMA(decay: .zero), BalancerConfiguration()),
+            (.hotCold(decay: .seconds(-1)), BalancerConfiguration()),
             (.ringHash(boundedLoad: 0.5), BalancerConfiguration()),
             (.maglev(boundedLoad: .nan), BalancerConfiguration()),
             (.random, BalancerConfiguration(panicThreshold: 1.5)),

@@ -1,0 +1,56 @@
+/// The choice ``BalancingStrategy/hotCold(decay:)`` makes among a few candidates, apart from
+/// how they were sampled: Prequal's hot-cold lexicographic rule ("Load is not what you should
+/// balance", NSDI 2024) on what one balancer sees of each endpoint.
+///
+/// 1. A candidate is **hot** when its requests in flight (per unit of weight) reach twice the
+///    candidates' mean, plus one: it holds more than its share, and more work sent to it
+///    would queue if it queues at all.
+/// 2. Among the **cold** ones, those whose latency is within a quarter of the lowest are
+///    **near-best**, and the one of them with the fewest requests in flight wins. An instance
+///    10× slower is never near-best while a fast one is cold, however many requests the fast
+///    one holds below the hot mark, which is where Peak EWMA's latency × (in flight + 1)
+///    sends traffic to the slow one.
+/// 3. When every candidate is hot, the fewest requests in flight win.
+///
+/// Latency is the endpoint's Peak EWMA, decayed towards zero while it is not observed, so a
+/// slow endpoint left alone looks near-best again after a while (about 21 s for a 10× slower
+/// one with the default 10 s decay) and gets one request that measures it again. An endpoint
+/// with requests in flight and no observation yet is treated as slowest (it may be hanging);
+/// one with neither is treated as fastest, so a new endpoint is tried at once.
+enum HotColdRule {
+    /// Hot at this multiple of the mean load (plus one request).
+    static let hotFactor = 2.0
+    /// Near-best within this multiple of the lowest latency.
+    static let nearBestFactor = 1.25
+
+    /// The winner among candidates `0..<count`, starting ties at `first` (a random rotation,
+    /// so equal candidates share the picks). `load(i)` is candidate i's requests in flight per
+    /// unit of weight; `latency(i)` its latency estimate (any unit; `.infinity` for unknown).
+    @inline(__always)
+    static func choose(count: Int, first: Int, load: (Int) -> Double, latency: (Int) -> Double) -> Int {
+        precondition(count > 0, "choose among at least one candidate")
+        if count == 1 { return 0 }
+        var total = 0.0
+        for candidate in 0..<count { total += load(candidate) }
+        let hotAt = hotFactor * (total + 1) / Double(count)
+        var best = Double.infinity
+        var anyCold = false
+        for candidate in 0..<count where load(candidate) < hotAt {
+            anyCold = true
+            best = min(best, latency(candidate))
+        }
+        let nearBest = best * nearBestFactor
+        var winner = -1
+        var winnerLoad = Double.infinity
+        for step in 0..<count {
+            let candidate = (first + step) % count
+            let candidateLoad = load(candidate)
+            let eligible = anyCold ? candidateLoad < hotAt && latency(candidate) <= nearBest : true
+            if eligible && candidateLoad < winnerLoad {
+                winner = candidate
+                winnerLoad = candidateLoad
+            }
+        }
+        return winner
+    }
+}

@@ -1,0 +1,84 @@
+import ShoalCore
+import Testing
+
+@testable import ShoalBalancing
+
+@Suite("hot-cold: near the lowest latency among the endpoints not holding twice their share")
+struct HotColdTests {
+    /// The rule's choice among candidates given as (load, latency) pairs, ties from the first.
+    private func choose(_ candidates: [(Double, Double)], first: Int = 0) -> Int {
+        HotColdRule.choose(
+            count: candidates.count, first: first, load: { candidates[$0].0 }, latency: { candidates[$0].1 })
+    }
+
+    @Test("a 10x slower endpoint is not chosen while a fast one is cold, however busy it is below the mark")
+    func slowAvoided() {
+        // Peak EWMA's costs here: 5 × 5 = 25 and 5 × 5 = 25 against 50 × 1: it would pick the slow one
+        // whenever two busy fast ones came up together; the rule does not.
+        #expect(choose([(4, 5), (4, 5), (0, 50)]) == 0)
+        // Busier still, but under twice the mean plus one ((9 + 9 + 0 + 1) × 2 / 3 ≈ 12.7).
+        #expect(choose([(9, 5), (9, 5), (0, 50)], first: 2) == 0)
+    }
+
+    @Test("among the near-best, the fewest in flight; ties go round from `first`")
+    func fewestAmongNearBest() {
+        #expect(choose([(3, 5), (1, 6), (0, 7)]) == 1)  // 7 > 5 × 1.25: not near-best
+        #expect(choose([(2, 5), (2, 5), (2, 5)], first: 2) == 2)
+        #expect(choose([(2, 5), (2, 5), (2, 5)], first: 1) == 1)
+    }
+
+    @Test("a hot endpoint is passed over even when it is the fastest; when all are hot, the fewest in flight")
+    func hot() {
+        // Mean with one: (20 + 1 + 1 + 1) × 2 / 3 ≈ 15.3: the first is hot.
+        #expect(choose([(20, 1), (1, 5), (1, 5)]) == 1)
+        // A lone candidate is never hot against itself.
+        #expect(choose([(100, 5)]) == 0)
+    }
+
+    @Test("an endpoint never measured and idle is tried first; one with requests out and no answer is last")
+    func unknownLatency() {
+        #expect(choose([(1, 5), (0, 0)]) == 1)
+        #expect(choose([(1, 5), (1, .infinity)]) == 0)
+        #expect(choose([(1, .infinity), (1, .infinity)], first: 1) == 1)
+    }
+
+    @Test(
+        "the balancer: a slow endpoint gets no requests while the fast ones are cold, and is tried again once its latency has decayed"
+    )
+    func balancer() throws {
+        let clock = ManualClock()
+        let balancer = try LoadBalancer(endpoints: endpoints(3), strategy: .hotCold(decay: .seconds(10)), clock: clock)
+        let picker = balancer.makePicker(seed: 7)
+        func latency(_ index: Int) -> Duration { index == 2 ? .milliseconds(50) : .milliseconds(5) }
+        // Learn every endpoint's latency.
+        for _ in 0..<30 {
+            let pick = try picker.pick()
+            pick.finish(.success(latency: latency(pick.index)))
+            clock.advance(by: .milliseconds(1))
+        }
+        // Eight requests held at a time, as eight busy connections would: none goes to the slow one.
+        var held: [Pick] = []
+        var counts = [0, 0, 0]
+        for _ in 0..<2000 {
+            if held.count == 8 {
+                let done = held.removeFirst()
+                done.finish(.success(latency: latency(done.index)))
+            }
+            let pick = try picker.pick()
+            counts[pick.index] += 1
+            held.append(pick)
+            clock.advance(by: .microseconds(600))
+        }
+        held.forEach { $0.finish(.success(latency: latency($0.index))) }
+        #expect(counts[2] == 0, "the slow endpoint got \(counts[2]) of 2000: \(counts)")
+        #expect(abs(counts[0] - counts[1]) < 200, "the fast ones share: \(counts)")
+        // 50 ms decays to within a quarter of 5 ms after about 21 s without an answer from it.
+        clock.advance(by: .seconds(25))
+        let tried = try (0..<50).contains { _ in
+            let pick = try picker.pick()
+            defer { pick.finish(.success(latency: .milliseconds(5))) }
+            return pick.index == 2
+        }
+        #expect(tried)
+    }
+}
