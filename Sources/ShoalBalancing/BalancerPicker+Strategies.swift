@@ -147,7 +147,8 @@ extension BalancerPicker {
             latencies[slot] = latency == 0 && inFlight > 0 ? .infinity : latency
         }
         let winner = HotColdRule.choose(
-            count: found, first: random.index(below: found), load: { loads[$0] }, latency: { latencies[$0] })
+            count: found, first: random.index(below: found), slack: 1_000_000, load: { loads[$0] },
+            latency: { latencies[$0] })
         return candidates[winner]
     }
 

@@ -5,8 +5,11 @@
 /// 1. A candidate is **hot** when its requests in flight (per unit of weight) reach twice the
 ///    candidates' mean, plus one: it holds more than its share, and more work sent to it
 ///    would queue if it queues at all.
-/// 2. Among the **cold** ones, those whose latency is within a quarter of the lowest are
-///    **near-best**, and the one of them with the fewest requests in flight wins. An instance
+/// 2. Among the **cold** ones, those whose latency is within a quarter of the lowest, plus a
+///    millisecond, are **near-best**, and the one of them with the fewest requests in flight
+///    wins. (The millisecond keeps instances a few hundred microseconds apart, which is
+///    jitter on a network, sharing requests as least-request would, rather than the one that
+///    happened to answer fastest taking every request until it holds twice its share.) An instance
 ///    10× slower is never near-best while a fast one is cold, however many requests the fast
 ///    one holds below the hot mark, which is where Peak EWMA's latency × (in flight + 1)
 ///    sends traffic to the slow one.
@@ -25,9 +28,12 @@ enum HotColdRule {
 
     /// The winner among candidates `0..<count`, starting ties at `first` (a random rotation,
     /// so equal candidates share the picks). `load(i)` is candidate i's requests in flight per
-    /// unit of weight; `latency(i)` its latency estimate (any unit; `.infinity` for unknown).
+    /// unit of weight; `latency(i)` its latency estimate (`.infinity` for unknown), in the
+    /// unit of `slack`, the absolute part of near-best (a millisecond, for the balancer).
     @inline(__always)
-    static func choose(count: Int, first: Int, load: (Int) -> Double, latency: (Int) -> Double) -> Int {
+    static func choose(
+        count: Int, first: Int, slack: Double, load: (Int) -> Double, latency: (Int) -> Double
+    ) -> Int {
         precondition(count > 0, "choose among at least one candidate")
         if count == 1 { return 0 }
         var total = 0.0
@@ -39,7 +45,7 @@ enum HotColdRule {
             anyCold = true
             best = min(best, latency(candidate))
         }
-        let nearBest = best * nearBestFactor
+        let nearBest = best * nearBestFactor + slack
         var winner = -1
         var winnerLoad = Double.infinity
         for step in 0..<count {

@@ -6,9 +6,10 @@ import Testing
 @Suite("hot-cold: near the lowest latency among the endpoints not holding twice their share")
 struct HotColdTests {
     /// The rule's choice among candidates given as (load, latency) pairs, ties from the first.
-    private func choose(_ candidates: [(Double, Double)], first: Int = 0) -> Int {
+    private func choose(_ candidates: [(Double, Double)], first: Int = 0, slack: Double = 0) -> Int {
         HotColdRule.choose(
-            count: candidates.count, first: first, load: { candidates[$0].0 }, latency: { candidates[$0].1 })
+            count: candidates.count, first: first, slack: slack, load: { candidates[$0].0 },
+            latency: { candidates[$0].1 })
     }
 
     @Test("a 10x slower endpoint is not chosen while a fast one is cold, however busy it is below the mark")
@@ -25,6 +26,15 @@ struct HotColdTests {
         #expect(choose([(3, 5), (1, 6), (0, 7)]) == 1)  // 7 > 5 × 1.25: not near-best
         #expect(choose([(2, 5), (2, 5), (2, 5)], first: 2) == 2)
         #expect(choose([(2, 5), (2, 5), (2, 5)], first: 1) == 1)
+    }
+
+    @Test("latencies within the absolute slack of the lowest count as near-best: the fewest in flight wins")
+    func slack() {
+        // 0.2 ms against 0.5 ms: not within a quarter, but within a slack of 1 (ms).
+        #expect(choose([(2, 0.2), (0, 0.5)]) == 0)
+        #expect(choose([(2, 0.2), (0, 0.5)], slack: 1) == 1)
+        // 5 ms against 50 ms: far outside 5 × 1.25 + 1.
+        #expect(choose([(4, 5), (0, 50)], slack: 1) == 0)
     }
 
     @Test("a hot endpoint is passed over even when it is the fastest; when all are hot, the fewest in flight")

@@ -69,9 +69,9 @@ struct DemoCommand: AsyncParsableCommand {
             checker.check(
                 instance, with: try HealthCheck(.http(path: "/health"), interval: .milliseconds(500), fall: 2, rise: 2))
         }
+        let route = try GatewayRoute(prefix: "/", service: "demo")
         let gateway = Gateway(
-            configuration: try GatewayConfiguration(
-                port: 0, threads: 1, routes: try RouteTable([try GatewayRoute(prefix: "/", service: "demo")])),
+            configuration: try GatewayConfiguration(port: 0, threads: 1, routes: try RouteTable([route])),
             discovery: registry)
         var logger = Logger(label: "shoal-demo")
         logger.logLevel = .critical
@@ -106,7 +106,8 @@ struct DemoCommand: AsyncParsableCommand {
             throw RuntimeFailure(
                 "the dashboard cannot listen on 127.0.0.1:\(dashboardPort); choose another --dashboard-port")
         }
-        view.start(port: port, dashboard: dashboard, clients: clients, duration: duration)
+        view.start(
+            port: port, dashboard: dashboard, clients: clients, duration: duration, strategy: route.strategy.name)
         let stats = DemoStats()
         let traffic = Task { await DemoTraffic.run(clients: clients, port: port, group: group, stats: stats) }
         let story = DemoStory(duration: duration, samples: samples)

@@ -19,10 +19,10 @@ final class DemoView {
         self.names = names
     }
 
-    func start(port: Int, dashboard: Int, clients: Int, duration: Duration) {
+    func start(port: Int, dashboard: Int, clients: Int, duration: Duration, strategy: String) {
         header =
             "shoal demo: gateway on http://127.0.0.1:\(port), \(names.count) instances of \"demo\" "
-            + "(peakEWMA), \(clients) clients, \(Int(duration.seconds)) s\n"
+            + "(\(strategy)), \(clients) clients, \(Int(duration.seconds)) s\n"
             + "dashboard: http://127.0.0.1:\(dashboard)/dashboard (open it while the demo runs)"
         if !interactive { printed(header) }
     }
