@@ -19,8 +19,10 @@ struct RegistryAfterDataLossTests {
         let a = redisRegistry(redis)
         let b = redisRegistry(redis)
         let sweeping = Task { try await b.run() }
-        _ = try await a.register(try instance("p1"), ttl: .seconds(2))
-        _ = try await a.register(try instance("p2"), ttl: .seconds(2))
+        // A 4 s TTL: p1 must be registered again (1.2 s after the restart, plus the restart and
+        // the reconnection, slower on a loaded machine) before the view's TTL from the loss ends.
+        _ = try await a.register(try instance("p1"), ttl: .seconds(4))
+        _ = try await a.register(try instance("p2"), ttl: .seconds(4))
         let seen = Shared<[[String]]>([])
         let watching = Task {
             for await snapshot in b.subscribe("payments") { seen.update { $0.append(snapshot.instances.map(\.id)) } }

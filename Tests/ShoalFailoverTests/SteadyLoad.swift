@@ -7,7 +7,8 @@ import Synchronization
 /// goes to the next gateway, and to the one after when a connect fails. A GET whose
 /// connection closed before any byte of its answer is sent once more on a new connection, as
 /// HTTP clients do for idempotent requests (RFC 9110, 9.2.2); it fails only if that fails too.
-/// Each worker is a thread of its own: the sockets block.
+/// Each worker is a thread of its own: the sockets block. A worker waits `pause` between
+/// requests, so the load is steady without taking the cores from tests running beside it.
 final class SteadyLoad: Sendable {
     struct Result: Sendable {
         var sent = 0
@@ -23,10 +24,14 @@ final class SteadyLoad: Sendable {
     private let result = Mutex(Result())
     private let stopping = Atomic<Bool>(false)
     private let running = Atomic<Int>(0)
+    private let pauseMicroseconds: UInt32
 
-    /// Starts `workers` threads sending through `gateways` (port 8080 on each).
-    init(through gateways: [TestHost], workers: Int) {
+    /// Starts `workers` threads sending through `gateways` (port 8080 on each), each waiting
+    /// `pause` after each answer.
+    init(through gateways: [TestHost], workers: Int, pause: Duration = .milliseconds(2)) {
         self.gateways = Mutex(gateways)
+        pauseMicroseconds = UInt32(
+            pause.components.seconds * 1_000_000 + pause.components.attoseconds / 1_000_000_000_000)
         for worker in 0..<workers {
             running.add(1, ordering: .relaxed)
             Thread.detachNewThread { [self] in
@@ -88,6 +93,7 @@ final class SteadyLoad: Sendable {
                 }
             }
             if head.lowercased().contains("connection: close") { open = nil }
+            usleep(pauseMicroseconds)
         }
     }
 
