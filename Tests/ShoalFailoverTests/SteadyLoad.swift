@@ -2,12 +2,12 @@ import Foundation
 import ShoalTesting
 import Synchronization
 
-/// GETs without pause through several gateways, as clients behind DNS round robin or a
+/// GETs, one after another, through several gateways, as clients behind DNS round robin or a
 /// layer-4 balancer send them: each worker keeps one keep-alive connection; a new connection
 /// goes to the next gateway, and to the one after when a connect fails. A GET whose
 /// connection closed before any byte of its answer is sent once more on a new connection, as
 /// HTTP clients do for idempotent requests (RFC 9110, 9.2.2); it fails only if that fails too.
-/// Each worker is a thread of its own: the sockets block. A worker waits `pause` between
+/// Each worker is a thread of its own: the sockets block. A worker waits `pauseMicroseconds` between
 /// requests, so the load is steady without taking the cores from tests running beside it.
 final class SteadyLoad: Sendable {
     struct Result: Sendable {
@@ -27,11 +27,10 @@ final class SteadyLoad: Sendable {
     private let pauseMicroseconds: UInt32
 
     /// Starts `workers` threads sending through `gateways` (port 8080 on each), each waiting
-    /// `pause` after each answer.
-    init(through gateways: [TestHost], workers: Int, pause: Duration = .milliseconds(2)) {
+    /// `pauseMicroseconds` after each answer.
+    init(through gateways: [TestHost], workers: Int, pauseMicroseconds: UInt32 = 2000) {
         self.gateways = Mutex(gateways)
-        pauseMicroseconds = UInt32(
-            pause.components.seconds * 1_000_000 + pause.components.attoseconds / 1_000_000_000_000)
+        self.pauseMicroseconds = pauseMicroseconds
         for worker in 0..<workers {
             running.add(1, ordering: .relaxed)
             Thread.detachNewThread { [self] in
