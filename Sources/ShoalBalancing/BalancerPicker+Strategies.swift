@@ -139,8 +139,14 @@ extension BalancerPicker {
         let weighted = !(context.uniformWeights && context.slowStart == nil)
         for slot in 0..<found {
             let index = candidates[slot]
-            let (latency, inFlight) = context.withStats(index) {
-                ($0.latencyCost(at: now, decayNanoseconds: decay), Double($0.inFlight.load(ordering: .relaxed)))
+            let (latency, inFlight) = context.withStats(index) { stats in
+                let inFlight = Double(stats.inFlight.load(ordering: .relaxed))
+                // The estimate decays only while the endpoint is idle. Once a request is out to
+                // it, the last estimate stands until an answer replaces it: otherwise a slow
+                // endpoint whose estimate has just decayed would look fast, and take requests,
+                // for as long as its first answer takes to come back.
+                let latency = inFlight > 0 ? stats.lastEstimate : stats.latencyCost(at: now, decayNanoseconds: decay)
+                return (latency, inFlight)
             }
             loads[slot] = weighted ? inFlight / (context.weights[index] * context.weightFactor(index)) : inFlight
             // Requests out and no answer yet: unknown, so slowest (it may hang).

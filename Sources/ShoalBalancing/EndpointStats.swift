@@ -62,6 +62,13 @@ final class EndpointStats: Sendable {
         return value * Self.decayWeight(elapsed: elapsed, decayNanoseconds: decayNanoseconds)
     }
 
+    /// The latency estimate as of the last observation, without decay: what
+    /// ``BalancingStrategy/hotCold(decay:)`` reads while the endpoint has requests out.
+    @inline(__always)
+    var lastEstimate: Double {
+        Double(bitPattern: ewmaBits.load(ordering: .relaxed))
+    }
+
     /// Records a latency. With `w = e^(−Δt/τ)` for the time Δt since the last update, the
     /// estimate `v` becomes the latency at once if that is above the decayed estimate `v·w`
     /// (the peak), and `v·w + latency·(1 − w)` otherwise, as in Finagle's and tower's Peak

@@ -15,11 +15,13 @@
 ///    sends traffic to the slow one.
 /// 3. When every candidate is hot, the fewest requests in flight win.
 ///
-/// Latency is the endpoint's Peak EWMA, decayed towards zero while it is not observed, so a
-/// slow endpoint left alone looks near-best again after a while (about 21 s for a 10× slower
-/// one with the default 10 s decay) and gets one request that measures it again. An endpoint
-/// with requests in flight and no observation yet is treated as slowest (it may be hanging);
-/// one with neither is treated as fastest, so a new endpoint is tried at once.
+/// Latency is the endpoint's Peak EWMA, decayed towards zero while the endpoint is idle, so a
+/// slow endpoint left alone looks near-best again after a while (about 2 s for a 10× slower
+/// one with the default 1 s decay) and gets one request that measures it again. While that
+/// request is out the estimate does not decay, so the endpoint gets no second one before the
+/// first answers. An endpoint with requests in flight and no observation yet is treated as
+/// slowest (it may be hanging); one with neither is treated as fastest, so a new endpoint is
+/// tried at once.
 enum HotColdRule {
     /// Hot at this multiple of the mean load (plus one request).
     static let hotFactor = 2.0

@@ -4,8 +4,9 @@ extension ServiceClient {
     /// How a ``ServiceClient`` balances, and the call options it uses unless a call gives
     /// its own.
     public struct Configuration: Sendable {
-        /// How instances are picked. Default Peak EWMA: it learns each instance's latency from
-        /// every answer, so a slow instance gets few calls.
+        /// How instances are picked. Default ``ShoalBalancing/BalancingStrategy/standard``
+        /// (hot-cold): it learns each instance's latency from every answer, so a slow instance
+        /// gets almost no calls while the others are not overloaded.
         public var strategy: BalancingStrategy
         /// Outlier ejection and the circuit breaker per instance (on by default).
         public var balancer: BalancerConfiguration
@@ -13,7 +14,7 @@ extension ServiceClient {
         public var defaultOptions: CallOptions
 
         public init(
-            strategy: BalancingStrategy = .peakEWMA(),
+            strategy: BalancingStrategy = .standard,
             balancer: BalancerConfiguration = BalancerConfiguration(circuitBreaker: CircuitBreaker.Configuration()),
             defaultOptions: CallOptions = CallOptions()
         ) {

@@ -15,7 +15,7 @@ import Tracing
 /// Each call
 /// 1. finds the service's instances through ``discovery`` (once; a subscription then keeps
 ///    them current),
-/// 2. picks one with a ShoalBalancing strategy (Peak EWMA by default),
+/// 2. picks one with a ShoalBalancing strategy (hot-cold by default),
 /// 3. sends the request with AsyncHTTPClient,
 /// 4. tells the balancer how it went, so slow or failing instances get fewer calls, and
 ///    a failing one is ejected or has its circuit opened.

@@ -6,7 +6,7 @@ import ShoalDiscovery
 import Synchronization
 
 /// A grpc-swift-2 client transport that sends each call to an instance of a service that
-/// Shoal's balancer picks for it (Peak EWMA by default), and tells the balancer how the call
+/// Shoal's balancer picks for it (hot-cold by default), and tells the balancer how the call
 /// went: its latency to the first response part, and whether the instance failed it.
 ///
 /// grpc-swift-2's own balancing policies (pick-first, round robin) are not public, and pick
@@ -64,7 +64,7 @@ public final class ShoalClientTransport: ClientTransport {
     ///   - transportSecurity: plaintext (h2c) or TLS to the instances.
     ///   - serviceConfig: grpc-swift-2's method configuration (timeouts, retries) for the calls.
     public init(
-        service: String, discovery: any ServiceDiscovery, strategy: BalancingStrategy = .peakEWMA(),
+        service: String, discovery: any ServiceDiscovery, strategy: BalancingStrategy = .standard,
         configuration: BalancerConfiguration = BalancerConfiguration(), clock: any MonotonicClock = SystemClock(),
         transportSecurity: HTTP2ClientTransport.Posix.TransportSecurity = .plaintext,
         serviceConfig: ServiceConfig = ServiceConfig()

@@ -48,7 +48,7 @@ public struct GatewayRoute: Sendable, Hashable {
     /// A route; the defaults are those of `shoal serve --route`.
     public init(
         host: String? = nil, prefix: String, service: String, stripPrefix: Bool = false,
-        strategy: BalancingStrategy = .peakEWMA(), perTryTimeout: Duration = defaultPerTryTimeout,
+        strategy: BalancingStrategy = .standard, perTryTimeout: Duration = defaultPerTryTimeout,
         timeout: Duration = defaultTimeout, retries: Int = defaultRetries, maxBodyBytes: Int = defaultMaxBodyBytes,
         upstreamProtocol: UpstreamProtocol = .http1, retryGRPCStatuses: [Int] = [], allowsEncodedSlashes: Bool = false
     ) throws(GatewayConfigurationError) {

@@ -91,4 +91,36 @@ struct HotColdTests {
         }
         #expect(tried)
     }
+
+    @Test("a slow endpoint whose estimate has decayed gets one request, and no second until that one answers")
+    func oneProbeAtATime() throws {
+        let clock = ManualClock()
+        let balancer = try LoadBalancer(endpoints: endpoints(3), strategy: .hotCold(), clock: clock)
+        let picker = balancer.makePicker(seed: 11)
+        func latency(_ index: Int) -> Duration { index == 2 ? .milliseconds(50) : .milliseconds(5) }
+        for _ in 0..<30 {
+            let pick = try picker.pick()
+            pick.finish(.success(latency: latency(pick.index)))
+            clock.advance(by: .milliseconds(1))
+        }
+        // Left alone for 3 s (the default decay is 1 s), 50 ms has decayed below 5 ms.
+        clock.advance(by: .seconds(3))
+        // 32 requests held on the fast ones, as 32 busy connections would; the slow one's answer
+        // does not come back within the loop's 20 ms.
+        var held: [Pick] = []
+        var probes: [Pick] = []
+        var counts = [0, 0, 0]
+        for _ in 0..<200 {
+            if held.count == 32 {
+                let done = held.removeFirst()
+                done.finish(.success(latency: latency(done.index)))
+            }
+            let pick = try picker.pick()
+            counts[pick.index] += 1
+            if pick.index == 2 { probes.append(pick) } else { held.append(pick) }
+            clock.advance(by: .microseconds(100))
+        }
+        #expect(counts[2] == 1, "the slow endpoint, probed while its answer is out: \(counts)")
+        (held + probes).forEach { $0.finish(.success(latency: latency($0.index))) }
+    }
 }

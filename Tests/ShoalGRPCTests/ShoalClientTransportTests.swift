@@ -57,7 +57,7 @@ struct ShoalClientTransportTests {
         }
     }
 
-    @Test("Peak EWMA: the balancer learns each call's latency, and an instance 25× slower gets few calls")
+    @Test("the default strategy: the balancer learns each call's latency, and an instance 25× slower gets few calls")
     func learnsLatency() async throws {
         let registry = EmbeddedRegistry()
         try await Servers.withServer("fast1", delay: .milliseconds(2)) { fast1 in

@@ -12,7 +12,7 @@ enum RouteSettings {
         guard let prefix = reader.string(forKey: "prefix"), let service = reader.string(forKey: "service") else {
             throw UsageError("route '\(name)' needs '\(key).prefix' and '\(key).service' in the config file")
         }
-        var strategy = BalancingStrategy.peakEWMA()
+        var strategy = BalancingStrategy.standard
         if let text = reader.string(forKey: "strategy") {
             guard let named = BalancingStrategy(name: text) else {
                 let names = BalancingStrategy.allDefaults.map(\.name).joined(separator: ", ")
