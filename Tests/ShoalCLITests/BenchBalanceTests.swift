@@ -36,7 +36,9 @@ struct BenchBalanceTests {
 
     @Test("ejection and budgeted retries keep success above 99.9 % with a failing backend")
     func oneFailing() async throws {
-        let table = try await Self.run(["--scenario", "one-failing", "--strategy", "leastRequest", "--strategy", "peakEWMA"])
+        let table = try await Self.run([
+            "--scenario", "one-failing", "--strategy", "leastRequest", "--strategy", "peakEWMA",
+        ])
         for strategy in ["leastRequest", "peakEWMA"] {
             let success = try #require(table["one-failing"]?[strategy]?["success_rate"] as? Double)
             #expect(success >= 0.999, "\(strategy): \(success)")
@@ -76,6 +78,16 @@ struct BenchBalanceTests {
             (["--rate", "-3"], "--rate"),
             (["--per-try-timeout", "nan"], "--per-try-timeout"),
             (["--tries", "0"], "--tries"),
+            (["--backends", "1"], "--backends"),
+            (["--median", "inf"], "--median"),
+            (["--sigma", "-1"], "--sigma"),
+            (["--concurrency", "0"], "--concurrency"),
+            (["--connections", "0"], "--connections"),
+            (["--connections", "10000", "--median", "0.001"], "--connections"),
+            (["--overhead", "-1"], "--overhead"),
+            (["--stall-probability", "2"], "--stall-probability"),
+            (["--stall-mean", "nan"], "--stall-mean"),
+            (["--wrk-correction"], "--wrk-correction"),
         ])
     func badArguments(arguments: [String], flag: String) async throws {
         let result = try await ShoalProcess.run(["bench", "balance"] + arguments)

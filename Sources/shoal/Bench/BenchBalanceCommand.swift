@@ -18,7 +18,12 @@ struct BenchBalanceCommand: AsyncParsableCommand {
             Scenarios: healthy, one-slow (one backend 10× slower), one-failing (one backend \
             answers every request with an error), one-flaky (one backend fails 20 % of \
             requests), flapping (one backend fails for 10 s, works for 10 s), heterogeneous \
-            (3 backends twice as fast, weighted 2).
+            (3 backends in 11 twice as fast, weighted 2).
+
+            --backends, --median, --sigma and --concurrency change every scenario's backends. \
+            --connections runs a closed loop instead, as wrk does. --overhead, the stalls and \
+            --wrk-correction make its figures comparable with wrk's through a real proxy on a \
+            busy machine: Benchmarks/peers/slow-backend --simulate sets them beside its own.
             """
     )
 
@@ -43,6 +48,40 @@ struct BenchBalanceCommand: AsyncParsableCommand {
     @Option(help: "Seed for arrivals and random choices.")
     var seed: UInt64 = 1
 
+    @Option(help: "Backends in each scenario.")
+    var backends: Int = 11
+
+    @Option(help: "Median service time of a backend, in milliseconds (log-normal).")
+    var median: Double = 170
+
+    @Option(help: "Log-normal shape of service times.")
+    var sigma: Double = 0.25
+
+    @Option(help: "Requests a backend serves at once; the rest wait in a queue.")
+    var concurrency: Int = 64
+
+    @Option(
+        help:
+            "Closed loop: this many clients, each sending its next request when its last is answered (as wrk does); --rate is then unused."
+    )
+    var connections: Int?
+
+    @Option(help: "Milliseconds each try spends outside the backend (proxy and network).")
+    var overhead: Double = 0
+
+    @Option(
+        name: .customLong("stall-probability"),
+        help: "The share of tries (0...1) that stall outside the backend, as on a busy machine.")
+    var stallProbability: Double = 0
+
+    @Option(name: .customLong("stall-mean"), help: "The mean stall, in milliseconds (exponential).")
+    var stallMean: Double = 0
+
+    @Flag(
+        name: .customLong("wrk-correction"),
+        help: "With --connections: percentiles corrected for coordinated omission, as wrk prints them.")
+    var wrkCorrection = false
+
     @Flag(help: "Print one JSON object instead of tables.")
     var json = false
 
@@ -61,8 +100,11 @@ struct BenchBalanceCommand: AsyncParsableCommand {
         guard (1...10).contains(tries) else {
             throw UsageError("--tries must be in 1...10, not \(tries)")
         }
+        try validateLoop()
         let settings = SimulationSettings(
-            duration: duration, rate: rate, perTryTimeout: perTryTimeout, maxTries: tries, seed: seed)
+            duration: duration, rate: rate, connections: connections, overhead: overhead / 1e3,
+            stallProbability: stallProbability, stallMean: stallMean / 1e3, wrkCorrection: wrkCorrection,
+            perTryTimeout: perTryTimeout, maxTries: tries, seed: seed)
         var results: [(Scenario, [StrategyResult])] = []
         var progress = ProgressBar(label: "simulating", total: scenarios.count * strategies.count)
         for scenario in scenarios {
@@ -82,10 +124,11 @@ struct BenchBalanceCommand: AsyncParsableCommand {
     }
 
     func selectedScenarios() throws(UsageError) -> [Scenario] {
-        if scenarios.isEmpty { return Scenario.builtIn }
+        let builtIn = try Scenario.builtIn(backendModel())
+        if scenarios.isEmpty { return builtIn }
         return try scenarios.map { (name) throws(UsageError) in
-            guard let scenario = Scenario.builtIn.first(where: { $0.name == name }) else {
-                let names = Scenario.builtIn.map(\.name).joined(separator: ", ")
+            guard let scenario = builtIn.first(where: { $0.name == name }) else {
+                let names = builtIn.map(\.name).joined(separator: ", ")
                 throw UsageError("--scenario '\(name)' is not one of \(names)")
             }
             return scenario

@@ -5,8 +5,20 @@ import ShoalCore
 struct SimulationSettings {
     /// Virtual seconds of arrivals.
     var duration: Double = 120
-    /// Mean arrivals per second (Poisson).
+    /// Mean arrivals per second (Poisson), when `connections` is `nil`.
     var rate: Double = 300
+    /// Closed loop, as `wrk` drives a server: this many clients, each sending its next request
+    /// as soon as the last one is answered, for `duration`. `nil`: open loop at `rate`.
+    var connections: Int?
+    /// Seconds each try spends outside the backend (the proxy and the network), in the
+    /// latency the balancer and the client see but not in the backend's slot.
+    var overhead: Double = 0
+    /// The share of tries (0...1) that stall outside the backend, as a process on a busy
+    /// machine is descheduled now and then, and the mean of a stall (exponential), in seconds.
+    var stallProbability: Double = 0
+    var stallMean: Double = 0
+    /// Report percentiles as `wrk` does, corrected for coordinated omission (``WrkCorrection``).
+    var wrkCorrection = false
     /// A try not answered within this many seconds is abandoned and may be retried.
     var perTryTimeout: Double = 5
     /// Tries per request, the first included.
@@ -27,6 +39,8 @@ struct StrategyResult {
     var shares: [Double]
     var requests: Int
     var retries: Int
+    /// Requests answered per virtual second.
+    var throughput: Double
 }
 
 /// A discrete-event simulation of clients, a balancer and backends, in virtual time: the real
@@ -38,6 +52,9 @@ struct BalanceSimulation {
 
     private enum Event {
         case arrival(Int)
+        /// The backend has finished the try and frees its slot; the answer reaches the
+        /// balancer `overhead` later.
+        case served(Int)
         case answer(Int)
         case timeout(Int)
     }
@@ -55,7 +72,6 @@ struct BalanceSimulation {
         var pick: Pick
         var start: Int64
         var failed = false
-        var usesWorker = false
         var finished = false
     }
 
@@ -65,8 +81,12 @@ struct BalanceSimulation {
         var queueHead = 0
     }
 
-    /// Arrival times in nanoseconds: the same for every strategy.
+    /// Arrival times in nanoseconds: the same for every strategy. In a closed loop, each
+    /// connection's first request, a microsecond apart; the rest arrive as answers do.
     func arrivals() -> [Int64] {
+        if let connections = settings.connections {
+            return (0..<connections).map { Int64($0) * 1_000 }
+        }
         var random = SimulationRandom(seed: settings.seed)
         var times: [Int64] = []
         var time = 0.0
@@ -97,12 +117,29 @@ struct BalanceSimulation {
         var retries = 0
         var triesPerBackend = [Int](repeating: 0, count: endpoints.count)
         let timeout = Int64(settings.perTryTimeout * 1e9)
+        let overhead = Int64(settings.overhead * 1e9)
+        /// The time outside the backend for one try.
+        func outside() -> Int64 {
+            guard settings.stallProbability > 0, random.unit() < settings.stallProbability else { return overhead }
+            return overhead + Int64(random.exponential(mean: settings.stallMean) * 1e9)
+        }
+        let end = Int64(settings.duration * 1e9)
+        let closedLoop = settings.connections != nil
+        var answered = 0
         for (index, time) in arrivals.enumerated() {
             events.push(.arrival(index), at: time)
         }
 
         func finishRequest(_ request: Int, at now: Int64, success: Bool) {
             requests[request].finished = true
+            if closedLoop {
+                // wrk counts what is answered within the run, and the connection sends again.
+                guard now <= end else { return }
+                let next = requests.count
+                requests.append(Request(arrival: now))
+                events.push(.arrival(next), at: now)
+            }
+            answered += 1
             latencies.append(Double(now - requests[request].arrival) / 1e6)
             if success { succeeded += 1 }
         }
@@ -110,12 +147,11 @@ struct BalanceSimulation {
         func startService(_ tryIndex: Int, at now: Int64) {
             let backend = tries[tryIndex].backend
             backends[backend].busy += 1
-            tries[tryIndex].usesWorker = true
             let model = scenario.backends[backend]
             var median = model.median
             if case .slow(let factor) = model.behaviour(Double(now) / 1e9) { median *= factor }
             let service = random.logNormal(median: median, sigma: model.sigma)
-            events.push(.answer(tryIndex), at: now + Int64(service * 1e9))
+            events.push(.served(tryIndex), at: now + Int64(service * 1e9))
         }
 
         func send(_ request: Int, at now: Int64) {
@@ -143,7 +179,7 @@ struct BalanceSimulation {
             let model = scenario.backends[pick.index]
             if case .failing(let rate) = model.behaviour(Double(now) / 1e9), rate >= 1 || random.unit() < rate {
                 tries[tryIndex].failed = true
-                events.push(.answer(tryIndex), at: now + 2_000_000)
+                events.push(.answer(tryIndex), at: now + 2_000_000 + outside())
             } else if backends[pick.index].busy < model.concurrency {
                 startService(tryIndex, at: now)
             } else {
@@ -166,16 +202,16 @@ struct BalanceSimulation {
             case .arrival(let request):
                 budget.deposit()
                 send(request, at: time)
-            case .answer(let tryIndex):
-                if tries[tryIndex].usesWorker {
-                    let backend = tries[tryIndex].backend
-                    backends[backend].busy -= 1
-                    if backends[backend].queueHead < backends[backend].queue.count {
-                        let next = backends[backend].queue[backends[backend].queueHead]
-                        backends[backend].queueHead += 1
-                        startService(next, at: time)
-                    }
+            case .served(let tryIndex):
+                let backend = tries[tryIndex].backend
+                backends[backend].busy -= 1
+                if backends[backend].queueHead < backends[backend].queue.count {
+                    let next = backends[backend].queue[backends[backend].queueHead]
+                    backends[backend].queueHead += 1
+                    startService(next, at: time)
                 }
+                events.push(.answer(tryIndex), at: time + outside())
+            case .answer(let tryIndex):
                 guard !tries[tryIndex].finished else { continue }  // the client gave up on it
                 tries[tryIndex].finished = true
                 let latency = Duration.nanoseconds(time - tries[tryIndex].start)
@@ -195,13 +231,17 @@ struct BalanceSimulation {
             }
         }
 
+        if settings.wrkCorrection, let connections = settings.connections {
+            latencies = WrkCorrection.corrected(
+                latencies, intervalMilliseconds: settings.duration * 1e3 / (Double(answered) / Double(connections)))
+        }
         latencies.sort()
         func percentile(_ p: Double) -> Double { nearestRankQuantile(latencies, p) }
         let totalTries = max(1, triesPerBackend.reduce(0, +))
         return StrategyResult(
             name: strategy.name, p50: percentile(0.5), p99: percentile(0.99), p999: percentile(0.999),
-            successRate: Double(succeeded) / Double(max(1, arrivals.count)),
+            successRate: Double(succeeded) / Double(max(1, answered)),
             shares: triesPerBackend.map { Double($0) / Double(totalTries) },
-            requests: arrivals.count, retries: retries)
+            requests: answered, retries: retries, throughput: Double(answered) / settings.duration)
     }
 }

@@ -22,38 +22,36 @@ struct SimulatedBackend {
     }
 }
 
-/// A named set of backends, after Linkerd's "Beyond Round Robin": 11 backends with a median
-/// latency of about 170 ms.
+/// A named set of backends; the troubled backend, if any, is the first.
 struct Scenario {
     var name: String
     var summary: String
     var backends: [SimulatedBackend]
 
-    static let median = 0.170
-
-    static let builtIn: [Scenario] = [
-        Scenario(
-            name: "healthy", summary: "11 equal backends",
-            backends: Array(repeating: SimulatedBackend(median: median), count: 11)),
-        Scenario(
-            name: "one-slow", summary: "one backend 10× slower for the whole run",
-            backends: [SimulatedBackend(median: median, behaviour: { _ in .slow(10) })]
-                + Array(repeating: SimulatedBackend(median: median), count: 10)),
-        Scenario(
-            name: "one-failing", summary: "one backend answers every request with an error",
-            backends: [SimulatedBackend(median: median, behaviour: { _ in .failing(1) })]
-                + Array(repeating: SimulatedBackend(median: median), count: 10)),
-        Scenario(
-            name: "one-flaky", summary: "one backend answers 20 % of requests with an error",
-            backends: [SimulatedBackend(median: median, behaviour: { _ in .failing(0.2) })]
-                + Array(repeating: SimulatedBackend(median: median), count: 10)),
-        Scenario(
-            name: "flapping", summary: "one backend fails for 10 s, works for 10 s, and so on",
-            backends: [SimulatedBackend(median: median, behaviour: { Int($0 / 10) % 2 == 1 ? .failing(1) : .normal })]
-                + Array(repeating: SimulatedBackend(median: median), count: 10)),
-        Scenario(
-            name: "heterogeneous", summary: "3 backends twice as fast (weight 2), 8 at normal speed (weight 1)",
-            backends: Array(repeating: SimulatedBackend(median: median / 2, weight: 2), count: 3)
-                + Array(repeating: SimulatedBackend(median: median), count: 8)),
-    ]
+    /// The scenarios, on backends of `model`.
+    static func builtIn(_ model: BackendModel = BackendModel()) -> [Scenario] {
+        let fast = max(1, model.count * 3 / 11)
+        return [
+            Scenario(
+                name: "healthy", summary: "\(model.count) equal backends",
+                backends: Array(repeating: model.backend(), count: model.count)),
+            Scenario(
+                name: "one-slow", summary: "one backend 10× slower for the whole run",
+                backends: model.oneOf { _ in .slow(10) }),
+            Scenario(
+                name: "one-failing", summary: "one backend answers every request with an error",
+                backends: model.oneOf { _ in .failing(1) }),
+            Scenario(
+                name: "one-flaky", summary: "one backend answers 20 % of requests with an error",
+                backends: model.oneOf { _ in .failing(0.2) }),
+            Scenario(
+                name: "flapping", summary: "one backend fails for 10 s, works for 10 s, and so on",
+                backends: model.oneOf { Int($0 / 10) % 2 == 1 ? .failing(1) : .normal }),
+            Scenario(
+                name: "heterogeneous",
+                summary: "\(fast) backends twice as fast (weight 2), \(model.count - fast) at normal speed (weight 1)",
+                backends: Array(repeating: model.backend(median: model.median / 2, weight: 2), count: fast)
+                    + Array(repeating: model.backend(), count: model.count - fast)),
+        ]
+    }
 }
