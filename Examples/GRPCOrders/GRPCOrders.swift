@@ -23,7 +23,7 @@ import ShoalGRPC
 /// Each server listens on a port of its own choosing, registers itself in the registry as an
 /// instance of `orders` (renewing, and deregistering on SIGTERM before it stops serving). The
 /// client finds the instances by the service's name and balances each call over them with
-/// ``ShoalGRPC/ShoalClientTransport`` (Peak EWMA): no address in its configuration.
+/// ``ShoalGRPC/ShoalClientTransport`` (hot-cold, its default): no address in its configuration.
 @main
 struct GRPCOrders: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -36,6 +36,13 @@ final class SampleServiceProcess: Sendable {
         self.port = port
     }
 
+    /// The requests the instance has read so far (its `GET /control/requests`).
+    func requestsServed() async throws -> Int {
+        let (data, _) = try await URLSession.shared.data(
+            from: URL(string: "http://127.0.0.1:\(port)/control/requests")!)
+        return Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+    }
+
     /// `kill -9`.
     func kill() {
         shoal.process.kill()

@@ -13,7 +13,9 @@ struct GatewayHTTP2Tests {
 
     /// Runs curl with `arguments`; its standard output as text.
     static func curl(_ arguments: [String], stdin: Data = Data()) async throws -> String {
-        let result = try await blocking { try ChildProcess.run(curl, ["-s", "--max-time", "20"] + arguments, stdin: stdin) }
+        let result = try await blocking {
+            try ChildProcess.run(curl, ["-s", "--max-time", "20"] + arguments, stdin: stdin)
+        }
         #expect(result.status == 0, "curl \(arguments.joined(separator: " ")): \(result.stderr)")
         return String(decoding: result.stdout, as: UTF8.self)
     }
@@ -46,21 +48,29 @@ struct GatewayHTTP2Tests {
         #expect(headers.contains { $0.0 == "x-request-id" })
 
         // The same port still speaks HTTP/1.1, and the gateway's own answers go over HTTP/2 too.
-        #expect(try await Self.curl(["--http1.1", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "\(base)/api/x"]) == "1.1 200")
-        let missing = try await Self.curl(["--http2-prior-knowledge", "-w", "\n%{http_version} %{http_code}", "\(base)/nowhere"])
+        #expect(
+            try await Self.curl(["--http1.1", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "\(base)/api/x"])
+                == "1.1 200")
+        let missing = try await Self.curl([
+            "--http2-prior-knowledge", "-w", "\n%{http_version} %{http_code}", "\(base)/nowhere",
+        ])
         #expect(missing.hasSuffix("\n2 404"), "\(missing)")
         #expect(missing.contains("request_id"))
         // /v1/gateway counts the connections that speak HTTP/2.
         let open = try RawConnection(port: serve.gatewayPort)
         open.send(HTTP2Frames.opening())
-        #expect(await eventually {
-            let status = try? await serve.request("GET", "/v1/gateway")
-            return ServeProcess.object(status?.body ?? "")["http2_connections"] as? Int == 1
-        })
+        #expect(
+            await eventually {
+                let status = try? await serve.request("GET", "/v1/gateway")
+                return ServeProcess.object(status?.body ?? "")["http2_connections"] as? Int == 1
+            })
         // An answer that comes before the request's body ends arrives whole: the stream is
         // reset (NO_ERROR) only after it, to stop the upload.
         let early = try await Self.curl(
-            ["--http2-prior-knowledge", "--data-binary", "@-", "-w", "\n%{http_version} %{http_code}", "\(base)/nowhere"],
+            [
+                "--http2-prior-knowledge", "--data-binary", "@-", "-w", "\n%{http_version} %{http_code}",
+                "\(base)/nowhere",
+            ],
             stdin: Data(count: 300_000))
         #expect(early.hasSuffix("\n2 404"), "\(early)")
         #expect(early.contains("request_id"), "\(early)")
@@ -113,7 +123,15 @@ struct GatewayHTTP2Tests {
             try await SampleServiceProcess(name: "web-1"), try await SampleServiceProcess(name: "web-2"),
             try await SampleServiceProcess(name: "web-3"),
         ]
-        let serve = try await ServeProcess(config: GatewayTests.routes)
+        // Least request, which spreads a burst by requests in flight alone. The default, hot-cold,
+        // also weighs latency: an instance whose first answer (on a new connection, in a new
+        // process) was a few times slower than the others' sits out for a second or two, and
+        // a burst that soon after the warm-up reaches only two instances.
+        let config = GatewayTests.routes.replacing(
+            "    service: web\n    strip_prefix: true\n  orders:",
+            with: "    service: web\n    strip_prefix: true\n    strategy: leastRequest\n  orders:")
+        #expect(config.contains("strategy: leastRequest"))
+        let serve = try await ServeProcess(config: config)
         defer {
             for web in webs { web.stop() }
             serve.stop()
@@ -168,7 +186,8 @@ struct GatewayHTTP2Tests {
         inFlight.send(
             HTTP2Frames.opening()
                 + HTTP2Frames.frame(
-                    .headers, flags: HTTP2Frames.endHeaders | HTTP2Frames.endStream, stream: 1, HTTP2Frames.get("/slow/x")))
+                    .headers, flags: HTTP2Frames.endHeaders | HTTP2Frames.endStream, stream: 1,
+                    HTTP2Frames.get("/slow/x")))
         try await Task.sleep(for: .milliseconds(150))
         serve.shoal.process.signal(SIGTERM)
         // Read as a client does: a PING (the gateway asks before its last GOAWAY) gets its ACK.
@@ -187,7 +206,8 @@ struct GatewayHTTP2Tests {
     @Test("a client's RST_STREAM cancels the request at the instance: it is no longer in flight there")
     func cancellation() async throws {
         let slow = try await SampleServiceProcess(name: "slow-1", latency: "3s")
-        let serve = try await ServeProcess(config: GatewayTests.routes.replacing("timeout: 800ms", with: "timeout: 10s"))
+        let serve = try await ServeProcess(
+            config: GatewayTests.routes.replacing("timeout: 800ms", with: "timeout: 10s"))
         defer {
             slow.stop()
             serve.stop()
@@ -205,7 +225,8 @@ struct GatewayHTTP2Tests {
         connection.send(
             HTTP2Frames.opening()
                 + HTTP2Frames.frame(
-                    .headers, flags: HTTP2Frames.endHeaders | HTTP2Frames.endStream, stream: 1, HTTP2Frames.get("/slow/x")))
+                    .headers, flags: HTTP2Frames.endHeaders | HTTP2Frames.endStream, stream: 1,
+                    HTTP2Frames.get("/slow/x")))
         #expect(await eventually(within: 2) { await inFlight() == 1 })
         connection.send(HTTP2Frames.frame(.rstStream, stream: 1, HTTP2Frames.bigEndian(8)))
         // Well before the instance's 3 s answer.

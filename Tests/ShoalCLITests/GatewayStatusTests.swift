@@ -36,6 +36,6 @@ struct GatewayStatusTests {
         #expect(dead["address"] as? String == "127.0.0.1:\(gone.port)")
         #expect(dead["ejected"] as? Bool == true && (dead["ejections"] as? Int ?? 0) >= 1, "\(dead)")
         #expect(instances("/slow").isEmpty)
-        #expect(routes.first { $0["prefix"] as? String == "/api" }?["strategy"] as? String == "peakEWMA")
+        #expect(routes.first { $0["prefix"] as? String == "/api" }?["strategy"] as? String == "hotCold")
     }
 }

@@ -28,9 +28,7 @@ struct HTTP2GatewayFixture {
 
     /// The requests the instance has read so far.
     func instanceRequests() async throws -> Int {
-        let (data, _) = try await URLSession.shared.data(
-            from: URL(string: "http://127.0.0.1:\(web.port)/control/requests")!)
-        return Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        try await web.requestsServed()
     }
 
     /// Sends `bytes` on a new connection and reads until the gateway closes it (or no byte

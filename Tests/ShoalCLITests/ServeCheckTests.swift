@@ -42,8 +42,8 @@ struct ServeCheckTests {
         #expect(good.status == 0, "\(good.stderr)")
         #expect(good.output.contains("shoal: the settings are good."))
         #expect(good.output.contains("gateway on https://127.0.0.1:\(taken.port) (3 threads)"))
-        #expect(good.output.contains("  /api/orders -> orders (peakEWMA, prefix stripped)"))
-        #expect(good.output.contains("  /shoal.example.Orders -> orders (peakEWMA, h2c, retries grpc-status 14,8)"))
+        #expect(good.output.contains("  /api/orders -> orders (hotCold, prefix stripped)"))
+        #expect(good.output.contains("  /shoal.example.Orders -> orders (hotCold, h2c, retries grpc-status 14,8)"))
         #expect(FileManager.default.fileExists(atPath: accessLog))  // opened, as serve would
 
         let mismatched = try await ShoalProcess.run([
