@@ -105,59 +105,6 @@ extension BalancerPicker {
         return cost(b) < cost(a) ? b : a
     }
 
-    /// ``HotColdRule`` among every eligible endpoint when there are four or fewer, else among
-    /// four sampled at random.
-    func hotCold(_ context: inout PickContext) throws(BalancerError) -> Int {
-        var candidates = InlineArray<4, Int>(repeating: 0)
-        var found = 0
-        let count = context.count
-        if count <= 4 {
-            for index in 0..<count where context.isEligible(index) {
-                candidates[found] = index
-                found += 1
-            }
-        } else {
-            for _ in 0..<16 where found < 4 {
-                let index = random.index(below: count)
-                if context.isEligible(index) {
-                    candidates[found] = index
-                    found += 1
-                }
-            }
-            if found == 0 {
-                let eligible = eligibleIndices(&context)
-                guard !eligible.isEmpty else { throw BalancerError.nothingEligible }
-                return eligible[random.index(below: eligible.count)]
-            }
-        }
-        guard found > 0 else { throw BalancerError.nothingEligible }
-        if found == 1 { return candidates[0] }
-        let now = context.now()
-        let decay = context.decayNanoseconds
-        var loads = InlineArray<4, Double>(repeating: 0)
-        var latencies = InlineArray<4, Double>(repeating: 0)
-        let weighted = !(context.uniformWeights && context.slowStart == nil)
-        for slot in 0..<found {
-            let index = candidates[slot]
-            let (latency, inFlight) = context.withStats(index) { stats in
-                let inFlight = Double(stats.inFlight.load(ordering: .relaxed))
-                // The estimate decays only while the endpoint is idle. Once a request is out to
-                // it, the last estimate stands until an answer replaces it: otherwise a slow
-                // endpoint whose estimate has just decayed would look fast, and take requests,
-                // for as long as its first answer takes to come back.
-                let latency = inFlight > 0 ? stats.lastEstimate : stats.latencyCost(at: now, decayNanoseconds: decay)
-                return (latency, inFlight)
-            }
-            loads[slot] = weighted ? inFlight / (context.weights[index] * context.weightFactor(index)) : inFlight
-            // Requests out and no answer yet: unknown, so slowest (it may hang).
-            latencies[slot] = latency == 0 && inFlight > 0 ? .infinity : latency
-        }
-        let winner = HotColdRule.choose(
-            count: found, first: random.index(below: found), slack: 1_000_000, load: { loads[$0] },
-            latency: { latencies[$0] })
-        return candidates[winner]
-    }
-
     /// The key's consistent-hash owner if eligible (and within the load bound), else the next
     /// eligible endpoint in the key's replica order.
     func sticky(

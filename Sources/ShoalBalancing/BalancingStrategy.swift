@@ -40,9 +40,10 @@ public enum BalancingStrategy: Sendable, Hashable {
     /// flight wins. The default strategy of gateway routes, `ServiceClient` and the gRPC transport.
     ///
     /// The latency estimate decays only while an endpoint is idle, so a slow endpoint left
-    /// alone is tried again with one request every `decay` × ln(its slowness) or so (about 2 s
-    /// for a 10× slower one with the default 1 s), and an endpoint that was slow once, as on
-    /// its first request, is not passed over for long.
+    /// alone is tried again with one request after `decay` × ln(its slowness) or so (about 2 s
+    /// for a 10× slower one with the default 1 s), then after twice as long each time it is
+    /// still slow, up to 16×; an endpoint that was slow once, as on its first request, is not
+    /// passed over for long.
     case hotCold(decay: Duration = .seconds(1))
 
     /// The strategy used when none is given: ``hotCold(decay:)`` with its default decay.

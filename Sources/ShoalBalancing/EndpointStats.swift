@@ -37,6 +37,8 @@ final class EndpointStats: Sendable {
     let ewmaStamp = Atomic<Int64>(0)
     /// Failures since the last success.
     let consecutiveFailures = Atomic<Int>(0)
+    /// Hot-cold's probes of this endpoint in a row: its idle decay is 2^this slower.
+    let probeBackoff = Atomic<Int>(0)
 
     private let paddingAfter = CacheLinePadding()
 

@@ -17,9 +17,10 @@
 ///
 /// Latency is the endpoint's Peak EWMA, decayed towards zero while the endpoint is idle, so a
 /// slow endpoint left alone looks near-best again after a while (about 2 s for a 10× slower
-/// one with the default 1 s decay) and gets one request that measures it again. While that
-/// request is out the estimate does not decay, so the endpoint gets no second one before the
-/// first answers. An endpoint with requests in flight and no observation yet is treated as
+/// one with the default 1 s decay) and gets one request that measures it again, a probe.
+/// While that request is out the estimate does not decay, so the endpoint gets no second one
+/// before the first answers, and each probe in a row makes the next decay twice as slow, up
+/// to ``maximumProbeBackoff`` doublings. An endpoint with requests in flight and no observation yet is treated as
 /// slowest (it may be hanging); one with neither is treated as fastest, so a new endpoint is
 /// tried at once.
 enum HotColdRule {
@@ -27,17 +28,21 @@ enum HotColdRule {
     static let hotFactor = 2.0
     /// Near-best within this multiple of the lowest latency.
     static let nearBestFactor = 1.25
+    /// Probes in a row that double an endpoint's decay: at most 2⁴ = 16×.
+    static let maximumProbeBackoff = 4
 
     /// The winner among candidates `0..<count`, starting ties at `first` (a random rotation,
-    /// so equal candidates share the picks). `load(i)` is candidate i's requests in flight per
-    /// unit of weight; `latency(i)` its latency estimate (`.infinity` for unknown), in the
-    /// unit of `slack`, the absolute part of near-best (a millisecond, for the balancer).
+    /// so equal candidates share the picks), and the highest latency that was near-best
+    /// (`.infinity` when every candidate was hot). `load(i)` is candidate i's requests in
+    /// flight per unit of weight; `latency(i)` its latency estimate (`.infinity` for unknown),
+    /// in the unit of `slack`, the absolute part of near-best (a millisecond, for the
+    /// balancer).
     @inline(__always)
     static func choose(
         count: Int, first: Int, slack: Double, load: (Int) -> Double, latency: (Int) -> Double
-    ) -> Int {
+    ) -> (index: Int, nearBest: Double) {
         precondition(count > 0, "choose among at least one candidate")
-        if count == 1 { return 0 }
+        if count == 1 { return (0, .infinity) }
         var total = 0.0
         for candidate in 0..<count { total += load(candidate) }
         let hotAt = hotFactor * (total + 1) / Double(count)
@@ -47,7 +52,7 @@ enum HotColdRule {
             anyCold = true
             best = min(best, latency(candidate))
         }
-        let nearBest = best * nearBestFactor + slack
+        let nearBest = anyCold ? best * nearBestFactor + slack : .infinity
         var winner = -1
         var winnerLoad = Double.infinity
         for step in 0..<count {
@@ -59,6 +64,6 @@ enum HotColdRule {
                 winnerLoad = candidateLoad
             }
         }
-        return winner
+        return (winner, nearBest)
     }
 }

@@ -9,7 +9,8 @@ struct HotColdTests {
     private func choose(_ candidates: [(Double, Double)], first: Int = 0, slack: Double = 0) -> Int {
         HotColdRule.choose(
             count: candidates.count, first: first, slack: slack, load: { candidates[$0].0 },
-            latency: { candidates[$0].1 })
+            latency: { candidates[$0].1 }
+        ).index
     }
 
     @Test("a 10x slower endpoint is not chosen while a fast one is cold, however busy it is below the mark")
@@ -122,5 +123,41 @@ struct HotColdTests {
         }
         #expect(counts[2] == 1, "the slow endpoint, probed while its answer is out: \(counts)")
         (held + probes).forEach { $0.finish(.success(latency: latency($0.index))) }
+    }
+
+    @Test("probes of an endpoint that stays slow back off: each comes about twice as long after the last, up to 16×")
+    func probesBackOff() throws {
+        let clock = ManualClock()
+        let balancer = try LoadBalancer(endpoints: endpoints(3), strategy: .hotCold(), clock: clock)
+        let picker = balancer.makePicker(seed: 5)
+        func latency(_ index: Int) -> Duration { index == 2 ? .milliseconds(50) : .milliseconds(5) }
+        // Eight requests held at a time, as eight busy connections would, one every 5 ms, for
+        // 200 s; every answer on time. When did the slow endpoint get a request?
+        var held: [(pick: Pick, due: Duration)] = []
+        var elapsed = Duration.zero
+        var probes: [Duration] = []
+        while elapsed < .seconds(200) {
+            while let first = held.first, first.due <= elapsed {
+                first.pick.finish(.success(latency: latency(first.pick.index)))
+                held.removeFirst()
+            }
+            if held.count < 8 {
+                let pick = try picker.pick()
+                if pick.index == 2 { probes.append(elapsed) }
+                held.append((pick, elapsed + latency(pick.index)))
+                held.sort { $0.due < $1.due }
+            }
+            clock.advance(by: .milliseconds(5))
+            elapsed += .milliseconds(5)
+        }
+        held.forEach { $0.pick.finish(.success(latency: latency($0.pick.index))) }
+        // The first request (before any answer) and then the probes.
+        let gaps = zip(probes.dropFirst(), probes.dropFirst(2)).map { ($1 - $0) / .seconds(1) }
+        #expect(probes.count >= 6 && probes.count <= 12, "probes at \(probes)")
+        for (earlier, later) in zip(gaps, gaps.dropFirst()).prefix(3) {
+            #expect(later > 1.6 * earlier, "gaps \(gaps) s")
+        }
+        // At the cap: 16 × 1 s × ln(50 / 7.25), about 31 s between probes, no more.
+        #expect(gaps.last.map { $0 > 25 && $0 < 45 } == true, "gaps \(gaps) s")
     }
 }
