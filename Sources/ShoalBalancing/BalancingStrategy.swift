@@ -37,7 +37,8 @@ public enum BalancingStrategy: Sendable, Hashable {
     /// share of requests in flight are hot; among the others, those within a quarter of the
     /// lowest latency (Peak EWMA, with time constant `decay`) are near-best, and the one of them
     /// with the fewest requests in flight, per weight, wins. When all are hot, the fewest in
-    /// flight wins. The default strategy of gateway routes, `ServiceClient` and the gRPC transport.
+    /// flight wins. The default strategy of gateway routes, `ServiceClient` and the gRPC
+    /// transport.
     ///
     /// The latency estimate decays only while an endpoint is idle, so a slow endpoint left
     /// alone is tried again with one request after `decay` × ln(its slowness) or so (about 2 s
@@ -45,9 +46,6 @@ public enum BalancingStrategy: Sendable, Hashable {
     /// still slow, up to 16×; an endpoint that was slow once, as on its first request, is not
     /// passed over for long.
     case hotCold(decay: Duration = .seconds(1))
-
-    /// The strategy used when none is given: ``hotCold(decay:)`` with its default decay.
-    public static let standard: BalancingStrategy = .hotCold()
     /// Consistent hashing of the request key on a ``ShoalHashing/Ring64`` of the endpoints'
     /// addresses, weighted. With `boundedLoad` c ≥ 1, no endpoint takes more than c × the mean
     /// of the requests in flight (consistent hashing with bounded loads). Without a key it
@@ -71,6 +69,9 @@ public enum BalancingStrategy: Sendable, Hashable {
         case .maglev: "maglev"
         }
     }
+
+    /// The strategy used when none is given: ``hotCold(decay:)`` with its default decay.
+    public static let standard: BalancingStrategy = .hotCold()
 
     /// Every strategy with its default settings.
     public static let allDefaults: [BalancingStrategy] = [

@@ -20,9 +20,9 @@
 /// one with the default 1 s decay) and gets one request that measures it again, a probe.
 /// While that request is out the estimate does not decay, so the endpoint gets no second one
 /// before the first answers, and each probe in a row makes the next decay twice as slow, up
-/// to ``maximumProbeBackoff`` doublings. An endpoint with requests in flight and no observation yet is treated as
-/// slowest (it may be hanging); one with neither is treated as fastest, so a new endpoint is
-/// tried at once.
+/// to ``maximumProbeBackoff`` doublings. An endpoint with requests in flight and no
+/// observation yet is treated as slowest (it may be hanging); one with neither is treated as
+/// fastest, so a new endpoint is tried at once.
 enum HotColdRule {
     /// Hot at this multiple of the mean load (plus one request).
     static let hotFactor = 2.0
