@@ -1,6 +1,5 @@
 import Foundation
 import ShoalTesting
-import Synchronization
 import Testing
 
 /// The registry and the gateway through a Sentinel failover, across network hosts: two
@@ -62,19 +61,19 @@ struct RegistryFailoverTests {
         // The instances' owners: register through a serve, renew every 2 s on a 6 s TTL,
         // register again on 404, as the API says. Between two renewals, a Redis that lost
         // its data has none of them: only what the gateway kept lets it route then.
-        let owners = InstanceOwners(address: instances.address)
-        owners.add("w1", port: 9001, through: serveA)
-        owners.add("w2", port: 9002, through: serveA)
+        let owners = InstanceOwners(ttl: "6s", timeout: 5)
+        owners.add("w1", address: instances.address, port: 9001, through: [serveA])
+        owners.add("w2", address: instances.address, port: 9002, through: [serveA])
         let renewing = Task { await owners.renew(every: .seconds(2)) }
         defer { renewing.cancel() }
-        #expect(await eventually(within: 20) { owners.reached(["w1", "w2"], through: gatewayHost) })
+        #expect(await eventually(within: 20) { LabHTTP.gatewayReaches(["w1", "w2"], through: gatewayHost) })
 
         let traffic = Task { await GatewayTraffic.run(through: gatewayHost, for: .seconds(14)) }
         try await Task.sleep(for: .seconds(4))
         let started = ContinuousClock.now
         try await fault()
         let faultTook = ContinuousClock.now - started
-        owners.add("w3", port: 9003, through: serveB)
+        owners.add("w3", address: instances.address, port: 9003, through: [serveB])
         let result = await traffic.value
         print(
             "RegistryFailover (\(label)): \(result.sent) GETs, \(result.failed) failed \(result.failures.prefix(5)); "
@@ -83,56 +82,6 @@ struct RegistryFailoverTests {
         #expect(result.sent > 1000)
         #expect(result.failed == 0, "\(result.failures.prefix(10))")
         #expect(result.byBackend["w3", default: 0] > 0, "w3, registered after the fault, got no traffic")
-    }
-}
-
-/// The owners of instances: they register them through a `shoal serve` with a 6 s TTL, renew
-/// them and register again when a renewal answers 404.
-final class InstanceOwners: Sendable {
-    private struct Owned: Sendable {
-        let id: String
-        let port: Int
-        let serve: TestHost
-    }
-
-    private let address: String
-    private let owned = Mutex<[Owned]>([])
-    private let notFoundCount = Atomic<Int>(0)
-
-    init(address: String) {
-        self.address = address
-    }
-
-    var notFound: Int { notFoundCount.load(ordering: .relaxed) }
-
-    func add(_ id: String, port: Int, through serve: TestHost) {
-        owned.withLock { $0.append(Owned(id: id, port: port, serve: serve)) }
-        register(Owned(id: id, port: port, serve: serve))
-    }
-
-    func renew(every interval: Duration) async {
-        while !Task.isCancelled {
-            for instance in owned.withLock({ $0 }) {
-                let answer = LabHTTP.request(
-                    "PUT", instance.serve, port: 8081, "/v1/services/web/instances/\(instance.id)/renew")
-                if answer?.status == 404 {
-                    notFoundCount.add(1, ordering: .relaxed)
-                    register(instance)
-                }
-            }
-            try? await Task.sleep(for: interval)
-        }
-    }
-
-    /// Whether the gateway on `host` has answered from each of `names`.
-    func reached(_ names: Set<String>, through host: TestHost) -> Bool {
-        LabHTTP.gatewayReaches(names, through: host)
-    }
-
-    private func register(_ instance: Owned) {
-        _ = LabHTTP.request(
-            "PUT", instance.serve, port: 8081, "/v1/services/web/instances/\(instance.id)",
-            body: #"{"address":"\#(address)","port":\#(instance.port),"ttl":"6s"}"#)
     }
 }
 

@@ -1,6 +1,5 @@
 import Foundation
 import ShoalTesting
-import Synchronization
 import Testing
 
 /// The three-machine deployment of Docs/DEPLOYING.md, on the network lab: three `shoal serve`
@@ -31,10 +30,12 @@ struct WalkthroughTests {
         }
 
         // The instances' owners register through whichever gateway answers, and renew.
-        let owners = RegistryClients(registries: hosts)
-        owners.register("w1", address: first.address, port: 9001)
-        owners.register("w2", address: second.address, port: 9001)
-        owners.register("slow", address: first.address, port: 9009, service: "slow")
+        // Each owner tries the registries in turn, giving each a second, as a client given
+        // every registry's address does.
+        let owners = InstanceOwners(ttl: "10s", timeout: 1)
+        owners.add("w1", address: first.address, port: 9001, through: hosts)
+        owners.add("w2", address: second.address, port: 9001, through: hosts)
+        owners.add("slow", service: "slow", address: first.address, port: 9009, through: hosts)
         let renewing = Task { await owners.renew(every: .seconds(2)) }
         defer { renewing.cancel() }
         for host in hosts {
@@ -45,7 +46,7 @@ struct WalkthroughTests {
         // instance registered through one of them gets traffic through the other.
         let cut = SteadyLoad(through: [hosts[0], hosts[1]], workers: 2)
         try setup.lab.isolate(8)
-        owners.register("w3", address: second.address, port: 9002)  // through hosts[0], the first that answers
+        owners.add("w3", address: second.address, port: 9002, through: hosts)  // hosts[0] is the first that answers
         let w3Seen = await eventually(within: 15) { LabHTTP.gatewayReaches(["w3"], through: hosts[1]) }
         try await Task.sleep(for: .seconds(3))
         let duringCut = await cut.stop()
@@ -107,55 +108,5 @@ struct WalkthroughTests {
         "\(result.sent) GETs, \(result.failed) failed \(result.failures.prefix(5)), \(result.resent) sent again "
             + "after a closed connection; by instance \(result.byBackend.sorted { $0.key < $1.key }); "
             + "by gateway \(result.byGateway.sorted { $0.key < $1.key })"
-    }
-}
-
-/// Owners of instances, registering each with a 10 s TTL and renewing every 2 s through the
-/// first of several `shoal serve` that answers (as a client given every registry's address
-/// does), registering again when a renewal answers 404.
-final class RegistryClients: Sendable {
-    private struct Owned: Sendable {
-        let id: String
-        let address: String
-        let port: Int
-        let service: String
-    }
-
-    private let registries: [TestHost]
-    private let owned = Mutex<[Owned]>([])
-
-    init(registries: [TestHost]) {
-        self.registries = registries
-    }
-
-    func register(_ id: String, address: String, port: Int, service: String = "web") {
-        let instance = Owned(id: id, address: address, port: port, service: service)
-        owned.withLock { $0.append(instance) }
-        register(instance)
-    }
-
-    func renew(every interval: Duration) async {
-        while !Task.isCancelled {
-            for instance in owned.withLock({ $0 }) {
-                let answer = firstAnswer("PUT", "/v1/services/\(instance.service)/instances/\(instance.id)/renew")
-                if answer?.status == 404 { register(instance) }
-            }
-            try? await Task.sleep(for: interval)
-        }
-    }
-
-    private func register(_ instance: Owned) {
-        _ = firstAnswer(
-            "PUT", "/v1/services/\(instance.service)/instances/\(instance.id)",
-            body: #"{"address":"\#(instance.address)","port":\#(instance.port),"ttl":"10s"}"#)
-    }
-
-    private func firstAnswer(_ method: String, _ path: String, body: String? = nil) -> (status: Int, body: String)? {
-        for registry in registries {
-            if let answer = LabHTTP.request(method, registry, port: 8081, path, body: body, timeout: 1) {
-                return answer
-            }
-        }
-        return nil
     }
 }
