@@ -42,16 +42,8 @@ extension BalancerPicker {
         let weighted = !(context.uniformWeights && context.slowStart == nil)
         for slot in 0..<found {
             let index = candidates[slot]
-            let (latency, last, inFlight) = context.withStats(index) { stats in
-                let inFlight = Double(stats.inFlight.load(ordering: .relaxed))
-                let last = stats.lastEstimate
-                // The estimate decays only while the endpoint is idle. Once a request is out to
-                // it, the last estimate stands until an answer replaces it: otherwise a slow
-                // endpoint whose estimate has just decayed would look fast, and take requests,
-                // for as long as its first answer takes to come back.
-                guard inFlight == 0 else { return (last, last, inFlight) }
-                let backoff = Double(1 << stats.probeBackoff.load(ordering: .relaxed))
-                return (stats.latencyCost(at: now, decayNanoseconds: decay * backoff), last, inFlight)
+            let (latency, last, inFlight) = context.withStats(index) {
+                $0.hotColdView(at: now, decayNanoseconds: decay)
             }
             loads[slot] = weighted ? inFlight / (context.weights[index] * context.weightFactor(index)) : inFlight
             // Requests out and no answer yet: unknown, so slowest (it may hang).
@@ -63,14 +55,7 @@ extension BalancerPicker {
             latency: { latencies[$0] })
         let winner = candidates[choice.index]
         let probe = lastEstimates[choice.index] > choice.nearBest
-        context.withStats(winner) { stats in
-            let backoff = stats.probeBackoff.load(ordering: .relaxed)
-            if probe {
-                stats.probeBackoff.store(min(backoff + 1, HotColdRule.maximumProbeBackoff), ordering: .relaxed)
-            } else if backoff != 0 {
-                stats.probeBackoff.store(0, ordering: .relaxed)
-            }
-        }
+        context.withStats(winner) { $0.recordHotColdPick(probe: probe) }
         return winner
     }
 }

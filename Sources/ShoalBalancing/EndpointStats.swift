@@ -65,7 +65,8 @@ final class EndpointStats: Sendable {
     }
 
     /// The latency estimate as of the last observation, without decay: what
-    /// ``BalancingStrategy/hotCold(decay:)`` reads while the endpoint has requests out.
+    /// ``BalancingStrategy/hotCold(decay:)`` reads while the endpoint has requests out
+    /// (``hotColdView(at:decayNanoseconds:)``).
     @inline(__always)
     var lastEstimate: Double {
         Double(bitPattern: ewmaBits.load(ordering: .relaxed))

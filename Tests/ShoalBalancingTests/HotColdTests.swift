@@ -13,6 +13,27 @@ struct HotColdTests {
         ).index
     }
 
+    /// Endpoint 2 answers in 50 ms, the others in 5 ms.
+    private static func latency(_ index: Int) -> Duration {
+        index == 2 ? .milliseconds(50) : .milliseconds(5)
+    }
+
+    /// A hot-cold balancer over three endpoints on a manual clock, and a picker of it.
+    private func balancer(_ strategy: BalancingStrategy, seed: UInt64) throws -> (ManualClock, BalancerPicker) {
+        let clock = ManualClock()
+        let balancer = try LoadBalancer(endpoints: endpoints(3), strategy: strategy, clock: clock)
+        return (clock, balancer.makePicker(seed: seed))
+    }
+
+    /// Thirty picks a millisecond apart, each answered at once: every endpoint's latency learnt.
+    private func learn(_ picker: BalancerPicker, _ clock: ManualClock) throws {
+        for _ in 0..<30 {
+            let pick = try picker.pick()
+            pick.finish(.success(latency: Self.latency(pick.index)))
+            clock.advance(by: .milliseconds(1))
+        }
+    }
+
     @Test("a 10x slower endpoint is not chosen while a fast one is cold, however busy it is below the mark")
     func slowAvoided() {
         // Peak EWMA's costs here: 5 × 5 = 25 and 5 × 5 = 25 against 50 × 1: it would pick the slow one
@@ -57,30 +78,22 @@ struct HotColdTests {
         "the balancer: a slow endpoint gets no requests while the fast ones are cold, and is tried again once its latency has decayed"
     )
     func balancer() throws {
-        let clock = ManualClock()
-        let balancer = try LoadBalancer(endpoints: endpoints(3), strategy: .hotCold(decay: .seconds(10)), clock: clock)
-        let picker = balancer.makePicker(seed: 7)
-        func latency(_ index: Int) -> Duration { index == 2 ? .milliseconds(50) : .milliseconds(5) }
-        // Learn every endpoint's latency.
-        for _ in 0..<30 {
-            let pick = try picker.pick()
-            pick.finish(.success(latency: latency(pick.index)))
-            clock.advance(by: .milliseconds(1))
-        }
+        let (clock, picker) = try balancer(.hotCold(decay: .seconds(10)), seed: 7)
+        try learn(picker, clock)
         // Eight requests held at a time, as eight busy connections would: none goes to the slow one.
         var held: [Pick] = []
         var counts = [0, 0, 0]
         for _ in 0..<2000 {
             if held.count == 8 {
                 let done = held.removeFirst()
-                done.finish(.success(latency: latency(done.index)))
+                done.finish(.success(latency: Self.latency(done.index)))
             }
             let pick = try picker.pick()
             counts[pick.index] += 1
             held.append(pick)
             clock.advance(by: .microseconds(600))
         }
-        held.forEach { $0.finish(.success(latency: latency($0.index))) }
+        held.forEach { $0.finish(.success(latency: Self.latency($0.index))) }
         #expect(counts[2] == 0, "the slow endpoint got \(counts[2]) of 2000: \(counts)")
         #expect(abs(counts[0] - counts[1]) < 200, "the fast ones share: \(counts)")
         // 50 ms decays to within a quarter of 5 ms after about 21 s without an answer from it.
@@ -95,15 +108,8 @@ struct HotColdTests {
 
     @Test("a slow endpoint whose estimate has decayed gets one request, and no second until that one answers")
     func oneProbeAtATime() throws {
-        let clock = ManualClock()
-        let balancer = try LoadBalancer(endpoints: endpoints(3), strategy: .hotCold(), clock: clock)
-        let picker = balancer.makePicker(seed: 11)
-        func latency(_ index: Int) -> Duration { index == 2 ? .milliseconds(50) : .milliseconds(5) }
-        for _ in 0..<30 {
-            let pick = try picker.pick()
-            pick.finish(.success(latency: latency(pick.index)))
-            clock.advance(by: .milliseconds(1))
-        }
+        let (clock, picker) = try balancer(.hotCold(), seed: 11)
+        try learn(picker, clock)
         // Left alone for 3 s (the default decay is 1 s), 50 ms has decayed below 5 ms.
         clock.advance(by: .seconds(3))
         // 32 requests held on the fast ones, as 32 busy connections would; the slow one's answer
@@ -114,7 +120,7 @@ struct HotColdTests {
         for _ in 0..<200 {
             if held.count == 32 {
                 let done = held.removeFirst()
-                done.finish(.success(latency: latency(done.index)))
+                done.finish(.success(latency: Self.latency(done.index)))
             }
             let pick = try picker.pick()
             counts[pick.index] += 1
@@ -122,15 +128,12 @@ struct HotColdTests {
             clock.advance(by: .microseconds(100))
         }
         #expect(counts[2] == 1, "the slow endpoint, probed while its answer is out: \(counts)")
-        (held + probes).forEach { $0.finish(.success(latency: latency($0.index))) }
+        (held + probes).forEach { $0.finish(.success(latency: Self.latency($0.index))) }
     }
 
     @Test("probes of an endpoint that stays slow back off: each comes about twice as long after the last, up to 16×")
     func probesBackOff() throws {
-        let clock = ManualClock()
-        let balancer = try LoadBalancer(endpoints: endpoints(3), strategy: .hotCold(), clock: clock)
-        let picker = balancer.makePicker(seed: 5)
-        func latency(_ index: Int) -> Duration { index == 2 ? .milliseconds(50) : .milliseconds(5) }
+        let (clock, picker) = try balancer(.hotCold(), seed: 5)
         // Eight requests held at a time, as eight busy connections would, one every 5 ms, for
         // 200 s; every answer on time. When did the slow endpoint get a request?
         var held: [(pick: Pick, due: Duration)] = []
@@ -138,19 +141,19 @@ struct HotColdTests {
         var probes: [Duration] = []
         while elapsed < .seconds(200) {
             while let first = held.first, first.due <= elapsed {
-                first.pick.finish(.success(latency: latency(first.pick.index)))
+                first.pick.finish(.success(latency: Self.latency(first.pick.index)))
                 held.removeFirst()
             }
             if held.count < 8 {
                 let pick = try picker.pick()
                 if pick.index == 2 { probes.append(elapsed) }
-                held.append((pick, elapsed + latency(pick.index)))
+                held.append((pick, elapsed + Self.latency(pick.index)))
                 held.sort { $0.due < $1.due }
             }
             clock.advance(by: .milliseconds(5))
             elapsed += .milliseconds(5)
         }
-        held.forEach { $0.pick.finish(.success(latency: latency($0.pick.index))) }
+        held.forEach { $0.pick.finish(.success(latency: Self.latency($0.pick.index))) }
         // The first request (before any answer) and then the probes.
         let gaps = zip(probes.dropFirst(), probes.dropFirst(2)).map { ($1 - $0) / .seconds(1) }
         #expect(probes.count >= 6 && probes.count <= 12, "probes at \(probes)")

@@ -15,7 +15,7 @@ struct GatewayHTTP2LimitTests {
     func rapidReset() async throws {
         let fixture = try await Fixture()
         defer { fixture.stop() }
-        let before = try await fixture.instanceRequests()
+        let before = try await fixture.web.requestsServed()
         let memoryBefore = fixture.serve.memory.resident
         var bytes = F.opening()
         for n in 0..<10_000 {
@@ -28,7 +28,7 @@ struct GatewayHTTP2LimitTests {
         // connection, which may drop it before it is read: the close is what is checked.
         #expect(end == .closed, "the gateway kept the connection open: \(F.parse(frames).map(\.kind))")
         try await Task.sleep(for: .milliseconds(300))
-        let reached = try await fixture.instanceRequests() - before
+        let reached = try await fixture.web.requestsServed() - before
         #expect(reached <= 100, "\(reached) of the reset streams reached the instance")
         #expect(fixture.serve.memory.resident - memoryBefore < 64 << 20)
         #expect(try await fixture.stillServes())
@@ -38,7 +38,7 @@ struct GatewayHTTP2LimitTests {
     func headerBlocks() async throws {
         let fixture = try await Fixture()
         defer { fixture.stop() }
-        let before = try await fixture.instanceRequests()
+        let before = try await fixture.web.requestsServed()
         let memoryBefore = fixture.serve.memory.resident
 
         var flood = F.opening() + F.frame(.headers, stream: 1, F.get("/api/x"))
@@ -54,12 +54,13 @@ struct GatewayHTTP2LimitTests {
             F.opening() + F.frame(.headers, flags: F.endHeaders | F.endStream, stream: 1, block))
         #expect(bomb.end == .closed)
 
-        #expect(try await fixture.instanceRequests() == before, "neither reached the instance")
+        #expect(try await fixture.web.requestsServed() == before, "neither reached the instance")
         #expect(fixture.serve.memory.resident - memoryBefore < 64 << 20)
         #expect(try await fixture.stillServes())
     }
 
-    @Test("PING and SETTINGS floods from a client that reads nothing end its connection", arguments: ["ping", "settings"])
+    @Test(
+        "PING and SETTINGS floods from a client that reads nothing end its connection", arguments: ["ping", "settings"])
     func controlFloods(_ kind: String) async throws {
         let fixture = try await Fixture()
         defer { fixture.stop() }
@@ -68,7 +69,8 @@ struct GatewayHTTP2LimitTests {
         for n in 0..<200_000 {
             bytes +=
                 kind == "ping"
-                ? F.frame(.ping, F.bigEndian(UInt32(n)) + F.bigEndian(0)) : F.frame(.settings, [0, 3] + F.bigEndian(100))
+                ? F.frame(.ping, F.bigEndian(UInt32(n)) + F.bigEndian(0))
+                : F.frame(.settings, [0, 3] + F.bigEndian(100))
         }
         let (_, end) = try await fixture.attack(bytes)
         #expect(end == .closed, "the gateway kept buffering its answers")
@@ -84,7 +86,8 @@ struct GatewayHTTP2LimitTests {
         func open(_ count: Int) async throws -> RawConnection.ReadEnd {
             var bytes = F.opening()
             for n in 0..<count {
-                let block = F.literal(":method", "POST") + F.literal(":scheme", "http")
+                let block =
+                    F.literal(":method", "POST") + F.literal(":scheme", "http")
                     + F.literal(":path", "/api/up") + F.literal(":authority", "gateway")
                 bytes += F.frame(.headers, flags: F.endHeaders, stream: UInt32(2 * n + 1), block)
             }
@@ -99,7 +102,8 @@ struct GatewayHTTP2LimitTests {
 
     @Test("a connection that opens no stream is closed after the idle timeout (GOAWAY, PING, GOAWAY)")
     func idle() async throws {
-        let fixture = try await Fixture(config: GatewayTests.routes.replacing("limits:\n", with: "limits:\n  idle_timeout: 1s\n"))
+        let fixture = try await Fixture(
+            config: GatewayTests.routes.replacing("limits:\n", with: "limits:\n  idle_timeout: 1s\n"))
         defer { fixture.stop() }
         let port = fixture.serve.gatewayPort
         let started = ContinuousClock.now

@@ -2,10 +2,6 @@ import Foundation
 import ShoalTesting
 import Testing
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
-
 /// `shoal serve` with the gateway tests' routes in front of one sample service, `web-1`, whose
 /// request count a test reads: the set-up of the HTTP/2 tests.
 struct HTTP2GatewayFixture {
@@ -24,11 +20,6 @@ struct HTTP2GatewayFixture {
     func stop() {
         web.stop()
         serve.stop()
-    }
-
-    /// The requests the instance has read so far.
-    func instanceRequests() async throws -> Int {
-        try await web.requestsServed()
     }
 
     /// Sends `bytes` on a new connection and reads until the gateway closes it (or no byte
