@@ -182,6 +182,7 @@ let package = Package(
             name: "ShoalAdmin",
             dependencies: [
                 "ShoalCore", "ShoalDiscovery", "ShoalLock", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -281,6 +282,17 @@ let package = Package(
             resources: [.copy("Vectors")]
         ),
         .testTarget(name: "ShoalBalancingTests", dependencies: ["ShoalBalancing", "ShoalCore", "ShoalTesting"]),
+        // The admin API's decisions and hand-written JSON, without a server (its routes are
+        // tested over HTTP in ShoalCLITests).
+        .testTarget(
+            name: "ShoalAdminTests",
+            dependencies: [
+                "ShoalAdmin", "ShoalDiscovery", "ShoalCore", "ShoalTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
         // ServiceClient's decisions and lifetime, without instances (its calls are tested in
         // ShoalCLITests).
         .testTarget(

@@ -1,9 +1,9 @@
 import Foundation
 import ShoalDiscovery
 
-/// An instance as the API shows it. Encoded with `JSONEncoder`, which is several times
-/// faster than `JSONSerialization` of dictionaries: a snapshot is encoded for every change
-/// a watcher is sent, and grows with the service.
+/// An instance as the API shows it. The `Encodable` conformance defines its JSON; `json`
+/// (InstanceBody+JSON.swift) writes the same bytes by hand, as the registry's hot paths
+/// need.
 struct InstanceBody: Encodable {
     let instance: ServiceInstance
 
@@ -29,7 +29,8 @@ struct InstanceBody: Encodable {
 }
 
 /// A service's snapshot as the API shows it: `{"service","index","stale","instances"}`, plus
-/// `"kind": "snapshot"` in a blocking query's answer with `changes=true`.
+/// `"kind": "snapshot"` in a blocking query's answer with `changes=true`. The `Encodable`
+/// conformance defines its JSON; `json` (SnapshotBody+JSON.swift) writes it by hand.
 struct SnapshotBody: Encodable {
     let snapshot: ServiceSnapshot
     /// Whether to say `"kind": "snapshot"`.
