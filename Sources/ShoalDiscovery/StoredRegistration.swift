@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// What the Redis registry keeps of a registration, as JSON with sorted keys, so the same
 /// registration always has the same bytes and a repeated one is recognised as no change.
@@ -20,13 +21,41 @@ struct StoredRegistration: Codable, Equatable {
     }
 
     func json() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Encoding plain strings and numbers cannot fail.
-        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let json = (try? Self.encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        Self.remember(self, as: json)
+        return json
     }
 
+    /// The registration `json` holds, or `nil` when it holds none.
+    ///
+    /// Lately written or decoded registrations are remembered by their JSON, up to
+    /// ``rememberedLimit``: a server that watches a service hears of its own registrations
+    /// in change notices that carry back the JSON it has just written, and decoding it
+    /// again with `JSONDecoder` was a tenth of what a registration cost it. The decoding is
+    /// a function of the text alone, so one memory serves every registry in the process.
     static func decode(_ json: String) -> StoredRegistration? {
-        try? JSONDecoder().decode(StoredRegistration.self, from: Data(json.utf8))
+        if let known = remembered.withLock({ $0[json] }) { return known }
+        guard let stored = try? JSONDecoder().decode(StoredRegistration.self, from: Data(json.utf8)) else { return nil }
+        remember(stored, as: json)
+        return stored
     }
+
+    /// The most registrations remembered by their JSON: 1,024. The memory starts afresh when full.
+    static let rememberedLimit = 1024
+
+    private static let remembered = Mutex<[String: StoredRegistration]>([:])
+
+    private static func remember(_ stored: StoredRegistration, as json: String) {
+        remembered.withLock { remembered in
+            if remembered.count >= rememberedLimit { remembered.removeAll(keepingCapacity: true) }
+            remembered[json] = stored
+        }
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
 }
