@@ -29,10 +29,6 @@ public struct RegistryAPI: Sendable {
     private let instanceJSON = InstanceJSONCache()
     /// The largest request body accepted. 64 KiB.
     public static let maximumBodySize = 64 * 1024
-    /// The least time between two events of one stream: 2 ms. Changes that come closer
-    /// together go out as one event, so a burst of registrations costs each watcher's stream
-    /// at most 500 events a second, not one per change.
-    public static let eventInterval = Duration.milliseconds(2)
 
     public init(
         registry: any ServiceRegistry & ServiceDiscovery, checker: HealthChecker,
@@ -82,7 +78,7 @@ public struct RegistryAPI: Sendable {
         } else {
             checker.stopChecking(service: service, id: id)
         }
-        return Self.json(.ok, InstanceBody(instance: stored))
+        return Self.json(.ok, buffer: InstanceBody(instance: stored).json)
     }
 
     private func renew<Context: AdminCallerContext>(_ context: Context) async throws -> Response {
@@ -115,7 +111,7 @@ public struct RegistryAPI: Sendable {
         else {
             return Self.error(.notFound, field: nil, "no instance \(id) of \(service): register it first")
         }
-        return Self.json(.ok, InstanceBody(instance: instance))
+        return Self.json(.ok, buffer: InstanceBody(instance: instance).json)
     }
 
     private func deregister<Context: AdminCallerContext>(_ context: Context) async throws -> Response {
@@ -157,16 +153,16 @@ public struct RegistryAPI: Sendable {
                 return Self.error(.badRequest, field: "changes", "must be true or false")
             case true?:
                 let event = try await blockingChanges(service, after: index, wait: wait)
-                return Self.json(.ok, data: EventBody.json(event, instances: instanceJSON))
+                return Self.json(.ok, buffer: EventBody.json(event, instances: instanceJSON))
             case false?:
                 let snapshot = try await blockingLookup(service, after: index, wait: wait)
-                return Self.json(.ok, SnapshotBody(snapshot: snapshot))
+                return Self.json(.ok, buffer: SnapshotBody(snapshot: snapshot).json)
             }
         }
         if query["changes"] != nil {
             return Self.error(.badRequest, field: "changes", "needs index: what changed since which index?")
         }
-        return Self.json(.ok, SnapshotBody(snapshot: try await registry.lookup(service)))
+        return Self.json(.ok, buffer: SnapshotBody(snapshot: try await registry.lookup(service)).json)
     }
 
     /// A query flag: absent or `false` is false, `true` is true, anything else is `nil`.
@@ -221,17 +217,23 @@ public struct RegistryAPI: Sendable {
             status: .ok, headers: headers,
             body: ResponseBody { writer in
                 // Ends with the server's graceful shutdown, which otherwise waits for it forever.
+                var pacing = EventPacing()
+                var lastTaken: MonotonicInstant?
+                func paced(_ event: ServiceEvent) async throws {
+                    let now = clock.now()
+                    let pause = pacing.pause(
+                        afterEventNaming: EventPacing.instances(of: event), takenAfter: lastTaken.map { now - $0 })
+                    lastTaken = now
+                    try await writer.write(Self.serverSentEvent(event, instances: instanceJSON))
+                    try? await clock.sleep(until: clock.now() + pause)
+                }
                 if let snapshots {
                     for try await snapshot in snapshots.cancelOnGracefulShutdown() {
-                        try await writer.write(Self.serverSentEvent(.snapshot(snapshot), instances: instanceJSON))
-                        try? await clock.sleep(until: clock.now() + Self.eventInterval)
+                        try await paced(.snapshot(snapshot))
                     }
                 }
                 if let events {
-                    for try await event in events.cancelOnGracefulShutdown() {
-                        try await writer.write(Self.serverSentEvent(event, instances: instanceJSON))
-                        try? await clock.sleep(until: clock.now() + Self.eventInterval)
-                    }
+                    for try await event in events.cancelOnGracefulShutdown() { try await paced(event) }
                 }
                 try await writer.finish(nil)
             })
@@ -241,11 +243,11 @@ public struct RegistryAPI: Sendable {
     static func serverSentEvent(_ event: ServiceEvent, instances: InstanceJSONCache) -> ByteBuffer {
         let (name, data) =
             switch event {
-            case .snapshot(let snapshot): ("snapshot", JSON.encode(SnapshotBody(snapshot: snapshot)))
+            case .snapshot(let snapshot): ("snapshot", SnapshotBody(snapshot: snapshot).json)
             case .change(let change): ("change", ChangeBody.json(change, instances: instances))
             }
         var buffer = ByteBuffer(string: "event: \(name)\nid: \(event.index)\ndata: ")
-        buffer.writeBytes(data)
+        buffer.writeImmutableBuffer(data)
         buffer.writeString("\n\n")
         return buffer
     }
@@ -273,9 +275,13 @@ public struct RegistryAPI: Sendable {
     }
 
     static func json(_ status: HTTPResponse.Status, data: Data) -> Response {
+        json(status, buffer: ByteBuffer(data: data))
+    }
+
+    static func json(_ status: HTTPResponse.Status, buffer: ByteBuffer) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(data: data)))
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: buffer))
     }
 
     static func error(_ status: HTTPResponse.Status, field: String?, _ message: String) -> Response {

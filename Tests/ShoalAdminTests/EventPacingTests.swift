@@ -1,0 +1,43 @@
+import ShoalDiscovery
+import Testing
+
+@testable import ShoalAdmin
+
+@Suite("Event pacing")
+struct EventPacingTests {
+    @Test("changes at up to 500 a second go out alone, 2 ms apart at least")
+    func keepingUp() {
+        var pacing = EventPacing()
+        #expect(pacing.pause(afterEventNaming: 1, takenAfter: nil) == .milliseconds(2))
+        // 100 changes a second, each alone; then 400, a few of them two at a time.
+        for _ in 0..<10 {
+            #expect(pacing.pause(afterEventNaming: 1, takenAfter: .milliseconds(10)) == .milliseconds(2))
+        }
+        for _ in 0..<10 { #expect(pacing.pause(afterEventNaming: 2, takenAfter: .milliseconds(5)) == .milliseconds(2)) }
+    }
+
+    @Test("a burst doubles the pause up to 32 ms and holds it; the first slower event brings it back")
+    func burst() {
+        var pacing = EventPacing()
+        _ = pacing.pause(afterEventNaming: 1, takenAfter: nil)
+        // 3,000 changes a second: each event names what came during the pause before it.
+        var pauses: [Duration] = []
+        for _ in 0..<7 {
+            let elapsed = pacing.pause + .microseconds(100)
+            let named = Int(3000 * Double(elapsed.totalNanoseconds) / 1e9)
+            pauses.append(pacing.pause(afterEventNaming: named, takenAfter: elapsed))
+        }
+        #expect(pauses == [4, 8, 16, 32, 32, 32, 32].map { Duration.milliseconds($0) })
+        // 100 a second again: three changes in the 33 ms since the last event.
+        #expect(pacing.pause(afterEventNaming: 3, takenAfter: .milliseconds(33)) == .milliseconds(2))
+    }
+
+    @Test("an event names the instances a change upserts or removes, and one for a snapshot")
+    func instancesNamed() throws {
+        let instance = try ServiceInstance(service: "web", id: "a", address: "10.0.0.1", port: 80)
+        let change = ServiceChange(service: "web", index: 9, upserted: [instance], removed: ["b", "c"])
+        #expect(EventPacing.instances(of: .change(change)) == 3)
+        let snapshot = ServiceSnapshot(service: "web", index: 9, instances: [instance, instance])
+        #expect(EventPacing.instances(of: .snapshot(snapshot)) == 1)
+    }
+}
