@@ -333,18 +333,25 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, InstanceIDL
         }
     }
 
-    /// Keeps a notice for the watchers of its service, if any, and asks for a read.
+    /// Keeps a notice for the watchers of its service, if any, and asks for a read: of the
+    /// read under way, if there is one (so a burst of notices costs no task each), else of
+    /// ``run()``.
     private func noticed(_ notice: RedisRegistryNotice) {
-        let watched = state.withLock { state in
+        let ask = state.withLock { state in
+            // Changed in place, never copied out: a copy would copy the notices on append.
             guard state.watched[notice.service] != nil else { return false }
             if notice.previous == nil {
                 state.watched[notice.service]?.readAll = true
             } else {
                 state.watched[notice.service]?.notices.append(notice)
             }
-            return true
+            guard state.watched[notice.service]?.refreshing == true else { return true }
+            if notice.index > state.watched[notice.service]?.watchers.last?.index ?? 0 {
+                state.watched[notice.service]?.again = true
+            }
+            return false
         }
-        if watched { refreshRequests.yield((notice.service, notice.index)) }
+        if ask { refreshRequests.yield((notice.service, notice.index)) }
     }
 
     /// Redis may have lost data: every watched service keeps its missing instances for a
