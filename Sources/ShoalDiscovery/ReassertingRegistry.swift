@@ -6,30 +6,36 @@ import Synchronization
 /// store behind it has lost them, as Consul's agents do (anti-entropy). `shoal serve` puts
 /// one in front of a ``RedisRegistry``, so a Redis that fails over to a replica that missed
 /// the last registrations, or comes back empty, has every instance that still renews back
-/// within one renewal, or within ``interval``, whichever comes first.
+/// within one renewal, or within one round of checks, whichever comes first: a round takes
+/// ``interval`` for each ``checksPerInterval`` registrations (1 s for up to 1,000, 10 s for
+/// 10,000).
 ///
 /// - A renewal of an instance the store no longer knows registers it again, from what it
 ///   was registered with (and its latest health), and succeeds, if it was registered or
 ///   renewed through this registry within its time-to-live. Otherwise it fails as before,
 ///   and the owner registers again.
-/// - ``run()`` also looks, every ``interval``, for registrations it accepted whose owners
-///   still renew them but that the store no longer has, and registers them again; while
-///   the store cannot be reached, it waits.
+/// - ``run()`` also asks the store, every ``interval``, whether it still has the next
+///   ``checksPerInterval`` of the registrations it accepted whose owners still renew them,
+///   and registers again those it lacks; while the store cannot be reached, it waits.
 ///
 /// Registrations made through another process are that process's to put back.
 public final class ReassertingRegistry: ServiceRegistry, ServiceDiscovery, Service {
     public let base: any ServiceRegistry & ServiceDiscovery & Service
-    /// How often ``run()`` compares the registrations it accepted with the store. Default 1 s.
+    /// How often ``run()`` compares registrations it accepted with the store. Default 1 s.
     public let interval: Duration
+    /// The most registrations compared at each ``interval``. Default 1,000, a millisecond or
+    /// two of Redis's time.
+    public let checksPerInterval: Int
     public let clock: any MonotonicClock
     private let accepted = Mutex(AcceptedRegistrations())
 
     public init(
         _ base: any ServiceRegistry & ServiceDiscovery & Service, interval: Duration = .seconds(1),
-        clock: any MonotonicClock = SystemClock()
+        checksPerInterval: Int = 1000, clock: any MonotonicClock = SystemClock()
     ) {
         self.base = base
         self.interval = interval
+        self.checksPerInterval = max(checksPerInterval, 1)
         self.clock = clock
     }
 
@@ -90,25 +96,28 @@ public final class ReassertingRegistry: ServiceRegistry, ServiceDiscovery, Servi
         }
     }
 
-    /// Registers again the live registrations that the store no longer has.
+    /// Registers again those of the next live registrations to check that the store no
+    /// longer has.
     func reassert() async {
-        let live = accepted.withLock { [clock] in $0.live(at: clock.now()) }
-        for (service, entries) in live {
-            guard let present = await presentIDs(service) else { continue }
-            for entry in AcceptedRegistrations.missing(entries, from: present) {
+        let checks = accepted.withLock { [clock, checksPerInterval] in
+            $0.nextChecks(at: clock.now(), limit: checksPerInterval)
+        }
+        for (service, entries) in checks {
+            guard let absent = await absentIDs(service, among: entries.map(\.instance.id)) else { continue }
+            for entry in AcceptedRegistrations.missing(entries, absent: absent) {
                 _ = try? await base.register(entry.instance, ttl: entry.ttl)
             }
         }
     }
 
-    /// The ids the store holds for `service`, `nil` while it cannot say: listed alone when
-    /// the store can (a 10,000-instance service read whole every second cost `shoal serve`
-    /// more than all of its other work), else from a lookup.
-    private func presentIDs(_ service: String) async -> Set<String>? {
+    /// Those of `ids` that the store lacks for `service`, `nil` while it cannot say: asked
+    /// of the store for those ids alone when it can (a 10,000-instance service read whole
+    /// every second cost `shoal serve` more than all of its other work), else from a lookup.
+    private func absentIDs(_ service: String, among ids: [String]) async -> Set<String>? {
         if let listing = base as? any InstanceIDListing {
-            return try? await listing.liveIDs(service)
+            return try? await listing.absentIDs(service, among: ids)
         }
         guard let snapshot = try? await base.lookup(service), !snapshot.isStale else { return nil }
-        return Set(snapshot.instances.map(\.id))
+        return Set(ids).subtracting(snapshot.instances.map(\.id))
     }
 }

@@ -163,11 +163,13 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, InstanceIDL
         }
     }
 
-    /// The ids of the service's live instances, read without the instances themselves.
-    public func liveIDs(_ service: String) async throws -> Set<String> {
-        let reply = try await evaluate(RedisRegistryScripts.liveIDs, service: service, arguments: [service])
-        guard case .array(let ids) = reply else { throw Self.unexpected(reply, "listing the ids of \(service)") }
-        return Set(ids.compactMap(\.string))
+    /// Those of `ids` that are not live instances of `service`, asked without reading the
+    /// instances: a millisecond or two of Redis's time for 1,000 ids.
+    public func absentIDs(_ service: String, among ids: [String]) async throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        let reply = try await evaluate(RedisRegistryScripts.absentIDs, service: service, arguments: [service] + ids)
+        guard case .array(let absent) = reply else { throw Self.unexpected(reply, "checking ids of \(service)") }
+        return Set(absent.compactMap(\.string))
     }
 
     public func services() async throws -> [ServiceSummary] {

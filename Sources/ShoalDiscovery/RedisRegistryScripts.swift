@@ -138,15 +138,19 @@ enum RedisRegistryScripts {
             return result
             """)
 
-    /// KEYS: service keys. ARGV: service. Returns the ids of the live instances.
-    static let liveIDs = RedisScript(
+    /// KEYS: service keys. ARGV: service, then ids. Returns those of the ids that are not
+    /// live instances: not stored, or past their expiry.
+    static let absentIDs = RedisScript(
         """
         local time = redis.call('TIME')
         local t = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
         local result = {}
-        for _, id in ipairs(redis.call('HKEYS', KEYS[1])) do
+        for i = 2, #ARGV do
+          local id = ARGV[i]
           local expiry = redis.call('ZSCORE', KEYS[5], ARGV[1] .. '/' .. id)
-          if expiry and tonumber(expiry) > t then table.insert(result, id) end
+          if redis.call('HEXISTS', KEYS[1], id) == 0 or not expiry or tonumber(expiry) <= t then
+            table.insert(result, id)
+          end
         end
         return result
         """)

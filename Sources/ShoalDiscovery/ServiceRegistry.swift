@@ -54,11 +54,11 @@ public protocol ServiceDiscovery: Sendable {
     ) async throws -> ServiceEvent
 }
 
-/// A store that can say which instances of a service it holds without reading them whole:
-/// ``ReassertingRegistry`` compares those with the registrations it accepted every second.
+/// A store that can say whether it holds some instances of a service without reading the
+/// service whole: ``ReassertingRegistry`` asks it about the registrations it accepted.
 public protocol InstanceIDListing: Sendable {
-    /// The ids of the service's live instances.
-    func liveIDs(_ service: String) async throws -> Set<String>
+    /// Those of `ids` that are not live instances of `service`.
+    func absentIDs(_ service: String, among ids: [String]) async throws -> Set<String>
 }
 
 extension ServiceRegistry {
