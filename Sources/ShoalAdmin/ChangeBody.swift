@@ -32,17 +32,25 @@ enum ChangeBody {
 }
 
 /// Instances' JSON, each version of an instance written once however many watchers are sent
-/// it. Holds up to 8,192 instances, and starts afresh when full.
+/// it: the latest version of up to 8,192 instances, found by service and id (hashing the
+/// whole instance, metadata and all, cost more than writing its JSON), and starting afresh
+/// when full.
 final class InstanceJSONCache: Sendable {
     static let capacity = 8192
-    private let entries = Mutex<[ServiceInstance: ByteBuffer]>([:])
+    private let entries = Mutex<[Key: (instance: ServiceInstance, json: ByteBuffer)]>([:])
+
+    private struct Key: Hashable {
+        let service: String
+        let id: String
+    }
 
     func json(_ instance: ServiceInstance) -> ByteBuffer {
-        if let known = entries.withLock({ $0[instance] }) { return known }
+        let key = Key(service: instance.service, id: instance.id)
+        if let known = entries.withLock({ $0[key] }), known.instance == instance { return known.json }
         let buffer = InstanceBody(instance: instance).json
         entries.withLock { entries in
             if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
-            entries[instance] = buffer
+            entries[key] = (instance, buffer)
         }
         return buffer
     }

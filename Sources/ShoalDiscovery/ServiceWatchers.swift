@@ -5,7 +5,10 @@
 /// A change costs what it names, not the service's size: the state the watchers were told of is
 /// kept as a snapshot plus the changes since, folded into the snapshot only when a new watcher
 /// needs the whole of it, a store's read has to be compared with it, or the changes since name
-/// more than 1,024 instances.
+/// more than ``foldLimit(serviceSize:)`` instances: 1,024, or half the service if more, so
+/// folding, which copies the whole service, costs each change at most two copies of an
+/// instance (folding every 1,024 changes of a 10,000-instance service was a quarter of
+/// following them).
 package struct ServiceWatchers {
     package private(set) var mailboxes: [Int: ServiceEventMailbox] = [:]
     /// The state the watchers were told of: `base` with `since` applied.
@@ -70,9 +73,15 @@ package struct ServiceWatchers {
         } else {
             since?.add(change)
         }
-        if let since, since.count > ServiceEventMailbox.defaultLimit { _ = current() }
+        if let since, since.count > Self.foldLimit(serviceSize: base?.instances.count ?? 0) { _ = current() }
         tell(change)
         return true
+    }
+
+    /// The most instances the changes since the last fold may name: 1,024, or half the
+    /// service if that is more.
+    static func foldLimit(serviceSize: Int) -> Int {
+        max(ServiceEventMailbox.defaultLimit, serviceSize / 2)
     }
 
     private mutating func tell(_ change: ServiceChange) {

@@ -123,6 +123,17 @@ struct HandWrittenJSONTests {
         }
     }
 
+    @Test("the cache gives each version of an instance its own JSON")
+    func cachedVersions() throws {
+        let cache = InstanceJSONCache()
+        let first = try ServiceInstance(service: "web", id: "a", address: "10.0.0.1", port: 80, metadata: ["v": "1"])
+        var second = first
+        second.metadata["v"] = "2"
+        for instance in [first, second, first, first, second] {
+            #expect(String(buffer: cache.json(instance)) == String(buffer: InstanceBody(instance: instance).json))
+        }
+    }
+
     /// The JSON parsed and written again with `JSONSerialization`, keys sorted.
     private func canonical(_ json: Data) throws -> String {
         String(decoding: JSON.encode(try #require(JSON.object(json))), as: UTF8.self)

@@ -62,6 +62,13 @@ struct ServiceWatchersTests {
         }
     }
 
+    @Test("the changes since the last fold may name 1,024 instances, or half the service if more")
+    func foldLimit() {
+        #expect(ServiceWatchers.foldLimit(serviceSize: 0) == 1024)
+        #expect(ServiceWatchers.foldLimit(serviceSize: 2000) == 1024)
+        #expect(ServiceWatchers.foldLimit(serviceSize: 10000) == 5000)
+    }
+
     @Test("a new watcher is told the whole state, unless it knows the state at the current index")
     func newWatchers() async throws {
         var watchers = ServiceWatchers()
