@@ -91,6 +91,10 @@ struct ServeCommand: AsyncParsableCommand {
             OTEL_BSP_SCHEDULE_DELAY …) apply on top. Without it, trace headers reach the \
             instance as the client sent them.
 
+            Under systemd with Type=notify (NOTIFY_SOCKET set), it says READY=1 once both \
+            listeners are up, RELOADING=1 and READY=1 around SIGHUP, and STOPPING=1 when it \
+            starts draining.
+
             Exit codes: 0 stopped by a signal, 1 failed while running (say the admin port \
             is taken), 2 bad usage or a bad setting (also an access log that cannot be \
             opened, and TLS files that do not load or do not match).
@@ -277,6 +281,9 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "shoal")
         logger.logLevel = .warning
         let adminScheme = adminTLS == nil ? "http" : "https"
+        let notifier = SystemdNotifier(environment: environment)
+        if let problem = notifier.problem { StandardError.write("shoal: \(problem); not telling systemd\n") }
+        let (adminListening, adminListened) = AsyncStream<String>.makeStream()
         let application = Application(
             router: router, server: adminTLS.map(AdminTLSChannel<HTTP1Channel>.server) ?? .http1(),
             configuration: .init(address: .hostname(host, port: port), serverName: "shoal"),
@@ -285,6 +292,7 @@ struct ServeCommand: AsyncParsableCommand {
                 StandardError.write(
                     "shoal: registry API on \(adminScheme)://\(host):\(bound) (state in \(backend))\n"
                         + "shoal: dashboard on \(adminScheme)://\(host):\(bound)/dashboard\n")
+                adminListened.yield("\(adminScheme)://\(host):\(bound)")
             }, logger: logger)
         // Stopped in reverse order: the exporter goes last, with the gateway's last spans. A
         // service that fails (a listener that cannot bind) stops the others gracefully, so
@@ -300,12 +308,19 @@ struct ServeCommand: AsyncParsableCommand {
             (tracing.map { [$0.service] } ?? []) + (redisLocks.map { [$0] } ?? []) + (etcd.map { [$0] } ?? [])
             + [
                 registry, checker, gateway, application,
-                ServeSignals(gateway: gateway, tokens: tokens, adminTLS: adminTLS, settings: settings),
+                ServeSignals(
+                    gateway: gateway, tokens: tokens, adminTLS: adminTLS, settings: settings, notifier: notifier),
             ]
+        let readiness = ServeReadiness(
+            notifier: notifier, gateway: gateway, adminListening: adminListening,
+            gatewayAddress: { "\(scheme)://\(gatewayHost):\($0)" })
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services.map { .init(service: $0, failureTerminationBehavior: .gracefullyShutdownGroup) }
-                    + [.init(service: announcement, successTerminationBehavior: .ignore)],
+                    + [
+                        .init(service: announcement, successTerminationBehavior: .ignore),
+                        .init(service: readiness, successTerminationBehavior: .ignore),
+                    ],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         // Every service closes what it opened when its run() ends, the Redis locks included.
         do {

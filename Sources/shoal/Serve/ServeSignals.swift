@@ -1,5 +1,6 @@
 import ServiceLifecycle
 import ShoalAdmin
+import ShoalCore
 import ShoalGateway
 import UnixSignals
 
@@ -12,6 +13,8 @@ struct ServeSignals: Service {
     let tokens: AdminTokens
     let adminTLS: AdminTLS?
     let settings: ServeSettings
+    /// Told of each reload (SIGHUP), for a unit with `Type=notify`.
+    let notifier: SystemdNotifier
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -23,9 +26,11 @@ struct ServeSignals: Service {
                         StandardError.write("shoal: SIGUSR1: \(error); the log goes on to the file it was going to\n")
                     }
                 } else {
+                    notifier.reloading(at: SystemClock().now())
                     ServeCommand.reloadTLS(gateway, settings)
                     ServeCommand.reloadTokens(tokens, settings)
                     if let adminTLS { ServeCommand.reloadAdminTLS(adminTLS, settings) }
+                    notifier.reloaded()
                 }
             }
         }
