@@ -50,4 +50,25 @@ let benchmarks: @Sendable () -> Void = {
             }
         }
     }
+
+    // What one changed instance costs a balancer that follows a service: `update` with one
+    // endpoint's weight changed, the others kept with their statistics.
+    for strategy in [BalancingStrategy.standard, .leastRequest(), .maglev()] {
+        for count in [100, 10_000] {
+            let endpoints = (0..<count).map {
+                try! Endpoint(host: "10.\($0 / 62500).\($0 / 250 % 250).\($0 % 250)", port: 8080)
+            }
+            let balancer = try! LoadBalancer(endpoints: endpoints, strategy: strategy)
+            var changed = endpoints
+            Benchmark(
+                "update, \(strategy.name), \(count) endpoints, one changed", configuration: .init(scalingFactor: .one)
+            ) { benchmark in
+                for iteration in benchmark.scaledIterations {
+                    changed[iteration % count] = try! Endpoint(
+                        host: endpoints[iteration % count].host, port: 8080, weight: Double(iteration % 3 + 1))
+                    try! balancer.update(endpoints: changed)
+                }
+            }
+        }
+    }
 }

@@ -35,19 +35,21 @@ final class EndpointSnapshot: Sendable {
     /// Increases with every update.
     let generation: Int
 
-    init(core: BalancerCore, endpoints: [Endpoint], stats: [EndpointStats], generation: Int) throws(BalancerError) {
+    init(
+        core: BalancerCore, endpoints: [Endpoint], addresses: [String], stats: [EndpointStats], generation: Int
+    ) throws(BalancerError) {
         // The part that can throw comes first, before this snapshot allocates anything.
         (placement, bounded) = try Self.placement(for: core.strategy, endpoints: endpoints)
         self.core = core
         unmanagedCore = Unmanaged.passUnretained(core)
         self.endpoints = endpoints
-        addresses = endpoints.map(\.address)
+        self.addresses = addresses
         self.stats = stats
         statsReferences = .allocate(capacity: stats.count)
         _ = statsReferences.initialize(from: stats.lazy.map { Unmanaged.passUnretained($0) })
         self.generation = generation
         let weights = endpoints.map(\.weight)
-        uniformWeights = Set(weights).count <= 1
+        uniformWeights = weights.allSatisfy { $0 == weights.first }
         let (aliasProbability, alias) = Self.aliasTable(weights)
         weightsBuffer = Self.copy(weights)
         aliasProbabilityBuffer = Self.copy(aliasProbability)

@@ -3,16 +3,21 @@ import ShoalCore
 extension LoadBalancer {
     /// Every weight finite and > 0, every address once.
     static func validate(_ endpoints: [Endpoint]) throws(BalancerError) {
-        var seen = Set<String>()
-        for endpoint in endpoints {
-            guard endpoint.weight.isFinite, endpoint.weight > 0 else {
-                throw BalancerError(
-                    .invalidWeight,
-                    "endpoint \(endpoint.address) has weight \(endpoint.weight): weights must be finite and > 0")
-            }
-            guard seen.insert(endpoint.address).inserted else {
-                throw BalancerError(.duplicateEndpoint, "endpoint \(endpoint.address) is given more than once")
-            }
+        try validate(endpoints, addresses: endpoints.map(\.address), distinct: false)
+    }
+
+    /// The same, with `addresses` the endpoints' addresses, worked out once; `distinct` when
+    /// they are already known to have no duplicate (each the same as in a validated set).
+    static func validate(_ endpoints: [Endpoint], addresses: [String], distinct: Bool) throws(BalancerError) {
+        for endpoint in endpoints where !(endpoint.weight.isFinite && endpoint.weight > 0) {
+            throw BalancerError(
+                .invalidWeight,
+                "endpoint \(endpoint.address) has weight \(endpoint.weight): weights must be finite and > 0")
+        }
+        guard !distinct else { return }
+        var seen = Set<String>(minimumCapacity: addresses.count)
+        for address in addresses where !seen.insert(address).inserted {
+            throw BalancerError(.duplicateEndpoint, "endpoint \(address) is given more than once")
         }
     }
 

@@ -63,6 +63,33 @@ struct UpdateAndValidationTests {
         #expect(caught(BalancerError.self) { _ = try picker.pick() }?.code == .noEligibleEndpoint)
     }
 
+    @Test(
+        "statistics follow each address whether it stays in place, changes weight or moves; bad sets are still refused")
+    func carryOverInPlaceAndMoved() throws {
+        let balancer = try LoadBalancer(endpoints: endpoints(4), strategy: .leastRequest(), clock: ManualClock())
+        let picker = balancer.makePicker(seed: 1)
+        let held = try picker.pick()
+        let address = held.endpoint.address
+        func inFlight() -> Int? { balancer.report.first { $0.endpoint.address == address }?.inFlight }
+        var reweighted = endpoints(4)
+        for index in reweighted.indices { reweighted[index].weight = 2 }
+        try balancer.update(endpoints: reweighted)  // same addresses, same places
+        #expect(inFlight() == 1)
+        #expect(balancer.endpoints.allSatisfy { $0.weight == 2 })
+        try balancer.update(endpoints: endpoints(4).reversed())  // every address moved
+        #expect(inFlight() == 1)
+        try balancer.update(endpoints: Array(endpoints(6).dropFirst()))  // shifted by one, one new
+        #expect(balancer.report.count == 5 && (address == "10.0.0.0:8080" ? inFlight() == nil : inFlight() == 1))
+        var duplicated = endpoints(5)
+        duplicated[4] = duplicated[0]
+        #expect(caught(BalancerError.self) { try balancer.update(endpoints: duplicated) }?.code == .duplicateEndpoint)
+        var badWeight = Array(endpoints(6).dropFirst())
+        badWeight[2].weight = 0
+        #expect(caught(BalancerError.self) { try balancer.update(endpoints: badWeight) }?.code == .invalidWeight)
+        #expect(balancer.endpoints == Array(endpoints(6).dropFirst()), "a refused update leaves the set alone")
+        held.finish(ok)
+    }
+
     @Test("picks from several threads while the set changes lose no in-flight count")
     func concurrentPicksAndUpdates() async throws {
         let balancer = try LoadBalancer(endpoints: endpoints(8), strategy: .peakEWMA())
