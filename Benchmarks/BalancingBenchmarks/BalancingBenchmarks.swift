@@ -69,6 +69,17 @@ let benchmarks: @Sendable () -> Void = {
                     try! balancer.update(endpoints: changed)
                 }
             }
+            // One instance leaves from the middle, then comes back.
+            Benchmark(
+                "update, \(strategy.name), \(count) endpoints, one removed or added",
+                configuration: .init(scalingFactor: .one)
+            ) { benchmark in
+                var without = endpoints
+                without.remove(at: count / 2)
+                for iteration in benchmark.scaledIterations {
+                    try! balancer.update(endpoints: iteration % 2 == 0 ? without : endpoints)
+                }
+            }
         }
     }
 }

@@ -124,28 +124,52 @@ public final class LoadBalancer: Sendable {
         let now = core.clock.now().nanoseconds
         try current.withLock { (snapshot: inout EndpointSnapshot) throws(BalancerError) in
             let previous = snapshot.addresses
-            // Each address as before where the host and port are (no string made for those).
+            // Walks both sets in step, as a service's endpoints keep their order: one that has
+            // the host and port of the endpoint in step with it keeps its address string and
+            // statistics; one dropped or added shifts the step. The rest are looked up.
             var addresses: [String] = []
             addresses.reserveCapacity(endpoints.count)
-            var inPlace = endpoints.count == previous.count
+            var kept: [EndpointStats?] = []
+            kept.reserveCapacity(endpoints.count)
+            var step = 0
+            func same(_ endpoint: Endpoint, _ index: Int) -> Bool {
+                index < previous.count && snapshot.endpoints[index].port == endpoint.port
+                    && snapshot.endpoints[index].host == endpoint.host
+            }
             for (index, endpoint) in endpoints.enumerated() {
-                if index < previous.count, snapshot.endpoints[index].port == endpoint.port,
-                    snapshot.endpoints[index].host == endpoint.host
-                {
-                    addresses.append(previous[index])
+                if !same(endpoint, step) {
+                    if same(endpoint, step + 1) {
+                        step += 1  // the one in step was dropped
+                    } else if index + 1 < endpoints.count, same(endpoints[index + 1], step) {
+                        addresses.append(endpoint.address)  // this one was added
+                        kept.append(nil)
+                        continue
+                    }
+                }
+                if same(endpoint, step) {
+                    addresses.append(previous[step])
+                    kept.append(snapshot.stats[step])
+                    step += 1
                 } else {
-                    inPlace = false
                     addresses.append(endpoint.address)
+                    kept.append(nil)
                 }
             }
+            let inPlace = endpoints.count == previous.count && !kept.contains { $0 == nil }
             try Self.validate(endpoints, addresses: addresses, distinct: inPlace)
-            var existing: [String: EndpointStats]?
+            // The others may have moved: a few are looked for one by one, more through a
+            // dictionary of the previous set.
+            let unmatched = kept.count { $0 == nil }
+            let existing = unmatched > 8 ? Dictionary(uniqueKeysWithValues: zip(previous, snapshot.stats)) : nil
             var added = false
             let stats = addresses.indices.map { index in
+                if let stats = kept[index] { return stats }
                 let address = addresses[index]
-                if index < previous.count, previous[index] == address { return snapshot.stats[index] }
-                if existing == nil { existing = Dictionary(uniqueKeysWithValues: zip(previous, snapshot.stats)) }
-                if let kept = existing?[address] { return kept }
+                if let existing {
+                    if let found = existing[address] { return found }
+                } else if let at = previous.firstIndex(of: address) {
+                    return snapshot.stats[at]
+                }
                 added = true
                 return EndpointStats(address: address, addedAt: now, breaker: Self.makeBreaker(core))
             }

@@ -8,6 +8,8 @@ struct ServiceEndpoints {
     private var byID: [String: Endpoint] = [:]
     /// The ids of `byID`, sorted.
     private var ids: [String] = []
+    /// The endpoints of `ids`, in their order: what ``endpoints`` gives without a lookup.
+    private var ordered: [Endpoint] = []
     /// How many eligible instances have each address: more than one are sent to once.
     private var addressCounts: [String: Int] = [:]
     private var sharedAddresses = 0
@@ -26,7 +28,6 @@ struct ServiceEndpoints {
 
     /// In id order, each address once (the first instance's with it).
     var endpoints: [Endpoint] {
-        let ordered = ids.compactMap { byID[$0] }
         guard sharedAddresses > 0 else { return ordered }
         var seen = Set<String>()
         return ordered.filter { seen.insert($0.address).inserted }
@@ -36,14 +37,18 @@ struct ServiceEndpoints {
         remove(instance.id)
         guard instance.health != .critical, let endpoint = try? instance.endpoint() else { return }
         byID[instance.id] = endpoint
-        ids.insert(instance.id, at: insertionPoint(of: instance.id))
+        let position = insertionPoint(of: instance.id)
+        ids.insert(instance.id, at: position)
+        ordered.insert(endpoint, at: position)
         addressCounts[endpoint.address, default: 0] += 1
         if addressCounts[endpoint.address] == 2 { sharedAddresses += 1 }
     }
 
     private mutating func remove(_ id: String) {
         guard let endpoint = byID.removeValue(forKey: id) else { return }
-        ids.remove(at: insertionPoint(of: id))
+        let position = insertionPoint(of: id)
+        ids.remove(at: position)
+        ordered.remove(at: position)
         addressCounts[endpoint.address, default: 1] -= 1
         if addressCounts[endpoint.address] == 1 { sharedAddresses -= 1 }
         if addressCounts[endpoint.address] == 0 { addressCounts[endpoint.address] = nil }

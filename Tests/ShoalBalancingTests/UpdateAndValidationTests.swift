@@ -90,6 +90,29 @@ struct UpdateAndValidationTests {
         held.finish(ok)
     }
 
+    @Test("one endpoint dropped or added in the middle, or the whole set reordered: every other keeps its statistics")
+    func carryOverThroughShifts() throws {
+        let all = endpoints(20)
+        let balancer = try LoadBalancer(endpoints: all, strategy: .roundRobin, clock: ManualClock())
+        let picker = balancer.makePicker(seed: 1)
+        let held = try (0..<20).map { _ in try picker.pick() }  // one in flight on each
+        func inFlight() -> [String: Int] {
+            Dictionary(uniqueKeysWithValues: balancer.report.map { ($0.endpoint.address, $0.inFlight) })
+        }
+        var without = all
+        without.remove(at: 10)
+        try balancer.update(endpoints: without)
+        #expect(inFlight().count == 19 && inFlight().values.allSatisfy { $0 == 1 })
+        var with = without
+        with.insert(try Endpoint(host: "10.0.1.1", port: 8080), at: 5)
+        try balancer.update(endpoints: with)
+        #expect(inFlight()["10.0.1.1:8080"] == 0)
+        #expect(inFlight().filter { $0.key != "10.0.1.1:8080" }.values.allSatisfy { $0 == 1 })
+        try balancer.update(endpoints: with.reversed())
+        #expect(inFlight()["10.0.1.1:8080"] == 0 && inFlight().values.reduce(0, +) == 19)
+        for pick in held { pick.finish(ok) }
+    }
+
     @Test("picks from several threads while the set changes lose no in-flight count")
     func concurrentPicksAndUpdates() async throws {
         let balancer = try LoadBalancer(endpoints: endpoints(8), strategy: .peakEWMA())
