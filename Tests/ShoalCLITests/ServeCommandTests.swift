@@ -277,7 +277,10 @@ struct ServeCommandTests {
         let killed = ContinuousClock.now
         let gone = ServeProcess.object(try await b.request("GET", "/v1/services/jobs?index=\(index)&wait=20s").body)
         #expect((gone["instances"] as? [[String: Any]])?.isEmpty == true)
-        #expect(ContinuousClock.now - killed < .seconds(2))  // TTL (1 s) + 1 s
+        // The last renewal came at most 300 ms before the kill: gone by its TTL (1 s) and the
+        // sweeper's next round (every 1 s), and told to the blocking query. The half second
+        // over that is for a loaded machine, where the bound alone failed now and then.
+        #expect(ContinuousClock.now - killed < .milliseconds(2500))
     }
 
     @Test("SIGTERM stops shoal serve cleanly with exit 0, even with an event stream open")
