@@ -15,11 +15,12 @@ struct EtcdRegistryTests {
 
     /// Runs `body` with a registry on `etcd` whose client and background work run meanwhile.
     static func withRegistry<T: Sendable>(
-        _ etcd: EtcdCluster, endpoints: [String]? = nil, _ body: @escaping @Sendable (EtcdRegistry) async throws -> T
+        _ etcd: EtcdCluster, endpoints: [String]? = nil, watchLinger: Duration = .seconds(60),
+        _ body: @escaping @Sendable (EtcdRegistry) async throws -> T
     ) async throws -> T {
         let configuration = EtcdConfiguration(endpoints: try (endpoints ?? etcd.endpoints).map { try EtcdEndpoint($0) })
         return try await EtcdClient.withClient(configuration) { client in
-            let registry = EtcdRegistry(client: client)
+            let registry = EtcdRegistry(client: client, watchLinger: watchLinger)
             return try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask {
                     try await registry.run()
@@ -206,6 +207,40 @@ struct EtcdRegistryTests {
                     return
                 }
                 #expect(both.upserted.map(\.id) == ["pay-new"] && both.removed == ["pay-3"])
+            }
+        }
+    }
+
+    @Test(
+        "a service stays followed for the linger after its last watcher: a blocking query that fell behind gets the changes, not the whole service"
+    )
+    func lingers() async throws {
+        let etcd = try EtcdCluster.start()
+        defer { etcd.stop() }
+        try await Self.withRegistry(etcd) { writer in
+            try await Self.withRegistry(etcd, watchLinger: .seconds(1)) { reader in
+                for n in 0..<3 {
+                    _ = try await writer.register(try Self.instance("lin", "lin-\(n)"), ttl: .seconds(30))
+                }
+                let known: UInt64
+                do {
+                    var events = reader.watch("lin").makeAsyncIterator()
+                    guard case .snapshot(let first)? = await events.next() else {
+                        Issue.record("the first event is not the service")
+                        return
+                    }
+                    known = first.index
+                }  // the only watcher is gone
+                #expect(reader.isFollowed("lin"))
+                _ = try await writer.register(try Self.instance("lin", "lin-new"), ttl: .seconds(30))
+                #expect(try await eventually(within: 5) { (try await reader.lookup("lin")).instances.count == 4 })
+                let since = try await reader.changes("lin", after: known, wait: .seconds(5), clock: SystemClock())
+                guard case .change(let change) = since else {
+                    Issue.record("the changes since the watcher left are kept: \(since)")
+                    return
+                }
+                #expect(change.upserted.map(\.id) == ["lin-new"])
+                #expect(await eventually(within: 5) { !reader.isFollowed("lin") }, "forgotten after the linger")
             }
         }
     }

@@ -47,11 +47,18 @@ public final class EtcdRegistry: ServiceRegistry, ServiceDiscovery, Service {
     private let loads: AsyncStream<String>
     private let loadRequests: AsyncStream<String>.Continuation
 
+    /// How long a service stays followed after its last watcher left: 60 s by default, so a
+    /// client's next blocking query finds the service and its recent changes still known,
+    /// instead of costing a read of the whole service (as ``RedisRegistry`` does).
+    public let watchLinger: Duration
+
     private struct Watched {
         var view: EtcdServiceView
         /// The watchers, what they were told, and the recent changes. (Posting never ends a
         /// stream, so it may run under the registry's lock.)
         var watchers = ServiceWatchers()
+        /// Since when nobody watches; followed until ``watchLinger`` has passed.
+        var idleSince: MonotonicInstant?
     }
 
     private struct State {
@@ -65,11 +72,13 @@ public final class EtcdRegistry: ServiceRegistry, ServiceDiscovery, Service {
     /// records' times.
     public init(
         client: EtcdClient, keyPrefix: String = "shoal/registry/",
-        wallClock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        wallClock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
+        watchLinger: Duration = .seconds(60)
     ) {
         self.client = client
         self.keyPrefix = keyPrefix
         self.wallClock = wallClock
+        self.watchLinger = watchLinger
         (loads, loadRequests) = AsyncStream.makeStream()
     }
 
@@ -246,16 +255,19 @@ public final class EtcdRegistry: ServiceRegistry, ServiceDiscovery, Service {
             state.nextWatcher += 1
             return state.nextWatcher
         }
+        let clock = client.clock
         let (mailbox, events) = ServiceEventMailbox.make { [weak self] in
+            let now = clock.now()
             self?.state.withLock { state in
                 state.watched[service]?.watchers.remove(id: id)
-                if state.watched[service]?.watchers.isEmpty == true { state.watched[service] = nil }
+                if state.watched[service]?.watchers.isEmpty == true { state.watched[service]?.idleSince = now }
             }
         }
         let loaded = state.withLock { state in
             if state.watched[service] == nil {
                 state.watched[service] = Watched(view: EtcdServiceView(service: service, folder: folder(service)))
             }
+            state.watched[service]?.idleSince = nil
             // Under the lock, so that no later change reaches the watcher before the state.
             state.watched[service]?.watchers.add(mailbox, id: id, knowing: index)
             return state.watched[service]?.view.isLoaded ?? false
@@ -281,6 +293,7 @@ public final class EtcdRegistry: ServiceRegistry, ServiceDiscovery, Service {
             guard let from = await self.currentRevision() else { return }
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.watchServices(from: from + 1) }
+                group.addTask { await self.forgetIdle() }
                 group.addTask {
                     await withDiscardingTaskGroup { loading in
                         for await service in self.loads {
@@ -335,6 +348,24 @@ public final class EtcdRegistry: ServiceRegistry, ServiceDiscovery, Service {
             }
         }
         return nil
+    }
+
+    /// Stops following the services nobody has watched for ``watchLinger``, checking a few
+    /// times a linger, until cancelled.
+    private func forgetIdle() async {
+        let clock = client.clock
+        while !Task.isCancelled {
+            try? await clock.sleep(until: clock.now() + min(watchLinger / 4, .seconds(5)))
+            let now = clock.now()
+            state.withLock { state in
+                state.watched = state.watched.filter { $0.value.idleSince.map { now - $0 < watchLinger } ?? true }
+            }
+        }
+    }
+
+    /// Whether the registry follows `service` (watched, or lately).
+    func isFollowed(_ service: String) -> Bool {
+        state.withLock { $0.watched[service] != nil }
     }
 
     /// etcd's revision now, trying again while etcd cannot be reached; `nil` once cancelled.
