@@ -1,4 +1,5 @@
 import Foundation
+import ShoalCore
 import ShoalTesting
 import Testing
 
@@ -82,6 +83,21 @@ struct SystemdNotifyTests {
         #expect(SystemdNotifier.send("READY=1", to: socket.address) == nil)
         #expect(socket.receive(within: 5) == "READY=1")
         #expect(SystemdNotifier.send("READY=1", to: "@shoal-nobody-listens-\(getpid())") == ECONNREFUSED)
+    }
+
+    @Test("a reload before the first readiness tells nothing, so READY=1 never comes too soon")
+    func reloadBeforeReady() throws {
+        let socket = try NotifySocket(in: FileManager.default.temporaryDirectory, abstract: true)
+        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": socket.address])
+        notifier.reloading(at: SystemClock().now())
+        notifier.reloaded()
+        #expect(socket.receive(within: 1) == nil)
+        notifier.ready(status: "up")
+        #expect(socket.receive(within: 5) == "READY=1\nSTATUS=up")
+        notifier.reloading(at: MonotonicInstant(nanoseconds: 5_000_000))
+        #expect(socket.receive(within: 5) == "RELOADING=1\nMONOTONIC_USEC=5000\nSTATUS=reloading")
+        notifier.reloaded()
+        #expect(socket.receive(within: 5) == "READY=1\nSTATUS=up")
     }
 
     @Test("a NOTIFY_SOCKET that is no socket path is said and ignored; without one nothing is sent")

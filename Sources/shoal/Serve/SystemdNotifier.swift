@@ -15,8 +15,9 @@ final class SystemdNotifier: Sendable {
     let socket: String?
     /// Why `NOTIFY_SOCKET` is ignored, if it is.
     let problem: String?
-    /// The status of the last readiness, told again after a reload.
-    private let status = Mutex("")
+    /// The status of the last readiness, told again after a reload; `nil` until ready, when
+    /// a reload (SIGHUP during the start) tells nothing, lest it say READY=1 too soon.
+    private let status = Mutex<String?>(nil)
 
     /// The longest path in `sockaddr_un`, without the final NUL.
     static let maximumPathLength = 107
@@ -38,18 +39,21 @@ final class SystemdNotifier: Sendable {
 
     /// Tells the manager `shoal serve` is ready, with `status` for `systemctl status`.
     func ready(status text: String) {
-        tell(
-            .ready(
-                status: status.withLock {
-                    $0 = text; return text
-                }))
+        status.withLock { $0 = text }
+        tell(.ready(status: text))
     }
 
     /// Tells the manager a reload (SIGHUP) begins, at `now` on the system's monotonic clock.
-    func reloading(at now: MonotonicInstant) { tell(.reloading(monotonicMicroseconds: now.nanoseconds / 1000)) }
+    func reloading(at now: MonotonicInstant) {
+        guard status.withLock({ $0 }) != nil else { return }
+        tell(.reloading(monotonicMicroseconds: now.nanoseconds / 1000))
+    }
 
     /// Tells the manager the reload is done: ready again, as before it.
-    func reloaded() { tell(.ready(status: status.withLock { $0 })) }
+    func reloaded() {
+        guard let text = status.withLock({ $0 }) else { return }
+        tell(.ready(status: text))
+    }
 
     /// Tells the manager `shoal serve` is draining.
     func stopping() { tell(.stopping) }
