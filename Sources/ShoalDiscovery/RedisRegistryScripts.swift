@@ -139,7 +139,8 @@ enum RedisRegistryScripts {
             """)
 
     /// KEYS: service keys. ARGV: service, then ids. Returns those of the ids that are not
-    /// live instances: not stored, or past their expiry.
+    /// live instances: not stored, or past their expiry. (HGET, not HEXISTS: the ACL users
+    /// that `RedisACL` describes may run only what the scripts already called.)
     static let absentIDs = RedisScript(
         """
         local time = redis.call('TIME')
@@ -148,7 +149,7 @@ enum RedisRegistryScripts {
         for i = 2, #ARGV do
           local id = ARGV[i]
           local expiry = redis.call('ZSCORE', KEYS[5], ARGV[1] .. '/' .. id)
-          if redis.call('HEXISTS', KEYS[1], id) == 0 or not expiry or tonumber(expiry) <= t then
+          if not redis.call('HGET', KEYS[1], id) or not expiry or tonumber(expiry) <= t then
             table.insert(result, id)
           end
         end
