@@ -185,6 +185,7 @@ struct EtcdLockTests {
             }
         }
         #expect(report.lostUpdates == 0, "\(report)")
+        #expect(report.unacknowledgedWrites <= report.failedTurns, "\(report)")
         #expect(report.overlaps == 0, "\(report)")
         #expect(report.outOfOrderWrites == 0, "\(report)")
         #expect(report.grantsAfterKill > 0, "\(report)")
@@ -223,6 +224,7 @@ struct EtcdLockTests {
         }
         #expect(killed.count == 1)
         #expect(report.lostUpdates == 0, "\(report)")
+        #expect(report.unacknowledgedWrites <= report.failedTurns, "\(report)")
         #expect(report.overlaps == 0, "\(report)")
         #expect(report.outOfOrderWrites == 0, "\(report)")
         #expect(report.grantsAfterKill > 0, "grants go on after the cut: \(report)")

@@ -10,6 +10,9 @@ struct LockTurns: CustomStringConvertible {
     var writes = 0
     /// Accepted writes that the counter does not show (its final value is short of them).
     var lostUpdates = 0
+    /// Writes the counter shows that no holder saw accepted: a write that etcd committed
+    /// while its answer was lost to a fault, so its turn failed. At most one per failed turn.
+    var unacknowledgedWrites = 0
     /// Writes, in etcd's order, whose fencing token was below the one before.
     var outOfOrderWrites = 0
     /// Why the failed turns failed.
@@ -25,7 +28,7 @@ struct LockTurns: CustomStringConvertible {
     var fairness = 0.0
 
     var description: String {
-        "\(writes) writes, \(lostUpdates) lost, \(overlaps) overlapping turns, \(outOfOrderWrites) out of token order, \(failedTurns) failed turns, "
+        "\(writes) writes, \(lostUpdates) lost, \(unacknowledgedWrites) unacknowledged, \(overlaps) overlapping turns, \(outOfOrderWrites) out of token order, \(failedTurns) failed turns, "
             + "\(grantsAfterKill) grants after the fault, the first \(firstGrantAfterKill.map { "\($0)" } ?? "never") after it, "
             + String(format: "min/max share %.2f", fairness) + (failures.isEmpty ? "" : "; failures: \(failures)")
     }
@@ -113,7 +116,8 @@ struct LockTurns: CustomStringConvertible {
         let final = try await EtcdClient.withClient(configuration) { client in
             Int(try await client.get(counterKey)?.stringValue.split(separator: " ").first ?? "0") ?? 0
         }
-        report.lostUpdates = report.writes - final
+        report.lostUpdates = max(report.writes - final, 0)
+        report.unacknowledgedWrites = max(final - report.writes, 0)
         var last: UInt64 = 0
         for token in seen.values {
             // The same token twice is one holder's write repeated (a retry after a lost
