@@ -40,6 +40,9 @@ struct GatewayTracingTests {
         let serving = Task { try await group.run() }
         defer { serving.cancel() }
         let port = try await gateway.boundPort()
+        // Both routes know their instance before the first request: under the whole suite's
+        // load, a request sent the moment the gateway listened was now and then answered 503.
+        #expect(await eventually(within: 10) { gateway.status.routes.allSatisfy { $0.instances.count == 1 } })
 
         // The client's trace: the span is its child, and the instance is the span's child.
         let traced = try await Self.get(
