@@ -1,6 +1,6 @@
 import NIOCore
+import ShoalCore
 import ShoalDiscovery
-import Synchronization
 
 /// A change as the API shows it: `{"index","removed","service","upserted"}` (keys sorted, as
 /// everywhere in the API), plus `"kind": "changes"` in a blocking query's answer.
@@ -37,21 +37,23 @@ enum ChangeBody {
 /// when full.
 final class InstanceJSONCache: Sendable {
     static let capacity = 8192
-    private let entries = Mutex<[Key: (instance: ServiceInstance, json: ByteBuffer)]>([:])
+    private let entries = BoundedMemo<Key, Entry>(limit: capacity)
 
     private struct Key: Hashable {
         let service: String
         let id: String
     }
 
+    private struct Entry {
+        let instance: ServiceInstance
+        let json: ByteBuffer
+    }
+
     func json(_ instance: ServiceInstance) -> ByteBuffer {
         let key = Key(service: instance.service, id: instance.id)
-        if let known = entries.withLock({ $0[key] }), known.instance == instance { return known.json }
+        if let known = entries[key], known.instance == instance { return known.json }
         let buffer = InstanceBody(instance: instance).json
-        entries.withLock { entries in
-            if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
-            entries[key] = (instance, buffer)
-        }
+        entries.remember(Entry(instance: instance, json: buffer), for: key)
         return buffer
     }
 }

@@ -156,11 +156,11 @@ public final class LoadBalancer: Sendable {
                     kept.append(nil)
                 }
             }
-            let inPlace = endpoints.count == previous.count && !kept.contains { $0 == nil }
+            let unmatched = kept.count { $0 == nil }
+            let inPlace = endpoints.count == previous.count && unmatched == 0
             try Self.validate(endpoints, addresses: addresses, distinct: inPlace)
             // The others may have moved: a few are looked for one by one, more through a
             // dictionary of the previous set.
-            let unmatched = kept.count { $0 == nil }
             let existing = unmatched > 8 ? Dictionary(uniqueKeysWithValues: zip(previous, snapshot.stats)) : nil
             var added = false
             let stats = addresses.indices.map { index in

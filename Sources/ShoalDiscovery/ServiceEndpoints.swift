@@ -4,11 +4,9 @@ import ShoalCore
 /// checks, in id order, each address once. Kept up to date by changes, so a change makes the
 /// endpoints of the instances it names and no others.
 struct ServiceEndpoints {
-    /// Eligible instances' endpoints by id.
-    private var byID: [String: Endpoint] = [:]
-    /// The ids of `byID`, sorted.
+    /// The eligible instances' ids, sorted.
     private var ids: [String] = []
-    /// The endpoints of `ids`, in their order: what ``endpoints`` gives without a lookup.
+    /// Their endpoints, in the same order.
     private var ordered: [Endpoint] = []
     /// How many eligible instances have each address: more than one are sent to once.
     private var addressCounts: [String: Int] = [:]
@@ -36,7 +34,6 @@ struct ServiceEndpoints {
     private mutating func upsert(_ instance: ServiceInstance) {
         remove(instance.id)
         guard instance.health != .critical, let endpoint = try? instance.endpoint() else { return }
-        byID[instance.id] = endpoint
         let position = insertionPoint(of: instance.id)
         ids.insert(instance.id, at: position)
         ordered.insert(endpoint, at: position)
@@ -45,10 +42,10 @@ struct ServiceEndpoints {
     }
 
     private mutating func remove(_ id: String) {
-        guard let endpoint = byID.removeValue(forKey: id) else { return }
         let position = insertionPoint(of: id)
+        guard position < ids.count, ids[position] == id else { return }
         ids.remove(at: position)
-        ordered.remove(at: position)
+        let endpoint = ordered.remove(at: position)
         addressCounts[endpoint.address, default: 1] -= 1
         if addressCounts[endpoint.address] == 1 { sharedAddresses -= 1 }
         if addressCounts[endpoint.address] == 0 { addressCounts[endpoint.address] = nil }

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import ShoalCore
 
 /// What the Redis registry keeps of a registration, as JSON with sorted keys, so the same
 /// registration always has the same bytes and a repeated one is recognised as no change.
@@ -23,7 +23,7 @@ struct StoredRegistration: Codable, Equatable {
     func json() -> String {
         // Encoding plain strings and numbers cannot fail.
         let json = (try? Self.encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        Self.remember(self, as: json)
+        Self.remembered.remember(self, for: json)
         return json
     }
 
@@ -35,23 +35,16 @@ struct StoredRegistration: Codable, Equatable {
     /// again with `JSONDecoder` was a tenth of what a registration cost it. The decoding is
     /// a function of the text alone, so one memory serves every registry in the process.
     static func decode(_ json: String) -> StoredRegistration? {
-        if let known = remembered.withLock({ $0[json] }) { return known }
+        if let known = remembered[json] { return known }
         guard let stored = try? JSONDecoder().decode(StoredRegistration.self, from: Data(json.utf8)) else { return nil }
-        remember(stored, as: json)
+        remembered.remember(stored, for: json)
         return stored
     }
 
     /// The most registrations remembered by their JSON: 1,024. The memory starts afresh when full.
     static let rememberedLimit = 1024
 
-    private static let remembered = Mutex<[String: StoredRegistration]>([:])
-
-    private static func remember(_ stored: StoredRegistration, as json: String) {
-        remembered.withLock { remembered in
-            if remembered.count >= rememberedLimit { remembered.removeAll(keepingCapacity: true) }
-            remembered[json] = stored
-        }
-    }
+    private static let remembered = BoundedMemo<String, StoredRegistration>(limit: rememberedLimit)
 
     private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
