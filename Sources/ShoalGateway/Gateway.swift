@@ -283,7 +283,7 @@ public final class Gateway: Service, Sendable {
         }
         for loop in loops {
             try? await loop.eventLoop.submit {
-                for handler in loop.value.handlers.values { handler.context?.close(promise: nil) }
+                for handler in loop.value.handlers.values { handler.closeClient() }
                 for connection in loop.value.http2Connections.values { connection.close(promise: nil) }
                 loop.value.pool.closeAll()
                 loop.value.http2Pool.closeAll()

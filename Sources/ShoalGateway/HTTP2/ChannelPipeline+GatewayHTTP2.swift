@@ -3,9 +3,10 @@ import NIOHTTP2
 
 extension ChannelPipeline.SynchronousOperations {
     /// Makes the connection an HTTP/2 server connection of the gateway, at the pipeline's end:
-    /// a ``FlushCoalescer``, swift-nio-http2's codec and connection manager, an
-    /// ``HTTP2ConnectionErrorHandler``, and for each stream the client opens, an
-    /// ``HTTP2StreamBridge`` in front of a ``ProxyHandler``.
+    /// a ``FlushCoalescer``, swift-nio-http2's codec (with no multiplexer), an
+    /// ``HTTP2StreamEventSieve``, swift-nio-http2's connection manager, an
+    /// ``HTTP2ConnectionErrorHandler``, and an ``HTTP2ServerConnection``, which
+    /// serves each stream the client opens with a ``ProxyHandler``.
     ///
     /// The codec keeps its protections against the known floods (rapid reset, `CONTINUATION`,
     /// `SETTINGS` and `PING`, empty `DATA`): a peer that trips one gets `GOAWAY`, and the error
@@ -25,19 +26,16 @@ extension ChannelPipeline.SynchronousOperations {
             HTTP2Setting(parameter: .maxConcurrentStreams, value: limits.maxConcurrentStreams),
             HTTP2Setting(parameter: .maxHeaderListSize, value: limits.maxHeaderBytes),
         ]
-        let bound = NIOLoopBound(loop, eventLoop: loop.eventLoop)
-        try addHandler(FlushCoalescer())
-        _ = try configureHTTP2Pipeline(
-            mode: .server, connectionConfiguration: connection, streamConfiguration: .init(),
-            streamDelegate: manager.http2StreamDelegate, position: .last
-        ) { stream in
-            stream.eventLoop.makeCompletedFuture {
-                try stream.pipeline.syncOperations.addHandler(HTTP2StreamBridge())
-                try stream.pipeline.syncOperations.addHandler(ProxyHandler(loop: bound.value, servesStream: true))
-            }
+        let coalescer = FlushCoalescer()
+        try addHandler(coalescer)
+        let codec = NIOHTTP2Handler(mode: .server, connectionConfiguration: connection)
+        let errors = HTTP2ConnectionErrorHandler()
+        // The client's address, worked out once for all its streams.
+        let clientIP = try context(handler: coalescer).channel.remoteAddress?.ipAddress
+        let streams = HTTP2ServerConnection(eventLoop: loop.eventLoop) { stream in
+            ProxyHandler(loop: loop, stream: stream, clientIP: clientIP)
         }
-        try addHandler(manager, position: .after(handler(type: NIOHTTP2Handler.self)))
-        try addHandler(HTTP2ConnectionErrorHandler(), position: .after(manager))
+        try addHandlers([codec, HTTP2StreamEventSieve(), manager, errors, streams])
         // The connection was active before the manager came: its idle timer starts on
         // channelActive, which would otherwise never reach it, and a connection that opens
         // no stream would never be closed.

@@ -23,7 +23,8 @@ extension ProxyHandler {
         log.append(
             AccessLogEntry(
                 time: log.wallClock.millisecondsSinceEpoch() - elapsed / 1_000_000,
-                requestID: exchange?.requestID.description, client: clientIP, request: exchange?.request, status: status,
+                requestID: exchange?.requestID.description, client: clientIP, request: exchange?.request,
+                status: status,
                 route: exchange?.route.map { shared.routeLabels[$0.index] },
                 upstream: upstream ?? state?.lastAddress, tries: state?.tries ?? 0,
                 requestBytes: state?.bodyBytes ?? 0, responseBytes: responseBytes ?? state?.responseBytes ?? 0,

@@ -7,11 +7,11 @@ extension ProxyHandler {
     /// with ``GatewayConfiguration/describeClientCertificate`` and kept to bytes a field
     /// value may hold; `nil` when there is none, or when instances are not told.
     func describedCertificate() -> String? {
-        guard let describe = shared.describeClientCertificate, let context else { return nil }
+        guard let describe = shared.describeClientCertificate, let connection = clientConnection else { return nil }
         if let clientCertificate { return clientCertificate }
         // The handshake is over before a request's bytes arrive: the peer's certificate, if
         // it sent one, is known.
-        let certificate = try? connectionChannel(of: context).pipeline.syncOperations
+        let certificate = try? connection.pipeline.syncOperations
             .handler(type: NIOSSLServerHandler.self).peerCertificate
         let description = certificate.map { Self.fieldValue(describe($0)) }
         clientCertificate = .some(description)

@@ -12,14 +12,14 @@ import NIOCore
 extension ProxyHandler {
     /// Arms the timer for the earliest pending deadline, unless it already fires before.
     func armTimer() {
-        guard let context, let next = machine.nextDeadline else { return }
+        guard isOpen, let next = machine.nextDeadline else { return }
         if timer != nil && timerAt <= next { return }
         timer?.cancel()
         timerAt = next
         // The task holds the handler until it runs or is cancelled, which the handler does
         // when its channel goes. (A weak reference would put every retain of the handler on
         // the runtime's slow path.)
-        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: next) {
+        timer = loop.eventLoop.assumeIsolated().scheduleTask(deadline: next) {
             self.timerFired()
         }
     }
@@ -34,14 +34,14 @@ extension ProxyHandler {
         case .closeIdleTunnel:
             let timeout = shared.configuration.limits.tunnelIdleTimeout
             logAccess(state, status: 101, error: "the tunnel carried nothing for \(timeout)")
-            context?.close(promise: nil)
+            closeClient()
             return
         case .tryTimedOut(let final):
             tryFailed(
                 timeout: true,
                 final ? "no answer within the route's timeout" : "no answer within the per-try timeout", final: final)
         case .closeIdle:
-            context?.close(promise: nil)
+            closeClient()
             return
         case .headTimedOut:
             refuseConnection(GatewayErrorResponse(status: .requestTimeout, message: "the request head took too long"))
@@ -51,7 +51,7 @@ extension ProxyHandler {
             let error = "the client took none of the response for \(timeout)"
             logAccess(state, status: state?.status ?? 0, error: error)
             exchange?.endSpan(status: state?.status, tries: state?.tries ?? 0, error: error)
-            context?.close(promise: nil)
+            closeClient()
             return
         }
         armTimer()

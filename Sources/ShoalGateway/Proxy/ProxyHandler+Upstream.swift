@@ -117,7 +117,7 @@ extension ProxyHandler: UpstreamDelegate {
             let error = "the response was cut short: \(detail)"
             logAccess(state, status: state?.status ?? 0, error: error)
             exchange?.endSpan(status: state?.status, tries: state?.tries ?? 0, error: error)
-            context?.close(promise: nil)  // the response is cut short: only closing says so
+            closeClient()  // the response is cut short: only closing says so
         case .retry:
             startTry(now: now)
         case .answer(let answer, let close, let then):
@@ -153,7 +153,7 @@ extension ProxyHandler: UpstreamDelegate {
     // MARK: UpstreamDelegate
 
     func upstream(_ connection: UpstreamConnection, head: ResponseHead, framing: HTTPBodyDecoder.Framing?) {
-        guard let exchange, exchange.connection === connection, let context else { return }
+        guard let exchange, exchange.connection === connection, isOpen else { return }
         let now = self.now
         let started = machine.exchange?.tryStarted ?? now
         let index = exchange.route?.index
@@ -180,7 +180,7 @@ extension ProxyHandler: UpstreamDelegate {
             // connections are a tunnel of bytes both ways until either closes. The handshake's
             // time is the try's latency; the tunnel is not a request in flight for the balancer.
             self.exchange?.finishPick(.success(latency: started.duration(until: now)))
-            var buffer = context.channel.allocator.buffer(capacity: head.bytes.count + 64)
+            var buffer = Self.allocator.buffer(capacity: head.bytes.count + 64)
             head.writeSwitchingHead(requestID: exchange.requestID, to: &buffer)
             writeAndFlushToClient(buffer)
             armTimer()
@@ -188,7 +188,7 @@ extension ProxyHandler: UpstreamDelegate {
             readInbound()  // bytes the client sent before the answer
             connection.flush()
         case .writeHead(let clientFraming, let keepAlive):
-            var buffer = spareClientHead.take(capacity: head.bytes.count + 256, allocator: context.channel.allocator)
+            var buffer = spareClientHead.take(capacity: head.bytes.count + 256, allocator: Self.allocator)
             head.writeClientHead(
                 clientFraming: clientFraming, requestID: exchange.requestID, keepAlive: keepAlive,
                 clientMinorVersion: exchange.request.minorVersion, to: &buffer)
@@ -197,15 +197,15 @@ extension ProxyHandler: UpstreamDelegate {
     }
 
     func upstream(_ connection: UpstreamConnection, body: ByteBuffer) {
-        guard exchange?.connection === connection, let context else { return }
+        guard exchange?.connection === connection, isOpen else { return }
         if machine.upstreamBodyRead(body.readableBytes, now: now) {
-            writeToClient(ChunkedEncoding.chunkStart(body.readableBytes, allocator: context.channel.allocator))
+            writeToClient(ChunkedEncoding.chunkStart(body.readableBytes, allocator: Self.allocator))
             writeToClient(body)
             writeToClient(ChunkedEncoding.chunkEnd)
         } else {
             writeToClient(body)
         }
-        if !context.channel.isWritable {
+        if !clientIsWritable {
             // Stop reading the instance before flushing: a flush that drains the client's
             // buffer reports writability at once, and turns reading back on.
             connection.setReading(false)
@@ -214,7 +214,7 @@ extension ProxyHandler: UpstreamDelegate {
     }
 
     func upstreamEnded(_ connection: UpstreamConnection, trailers: HTTPFieldList?) {
-        guard exchange?.connection === connection, let context else { return }
+        guard exchange?.connection === connection, isOpen else { return }
         let now = self.now
         let started = machine.exchange?.tryStarted ?? now
         let end = machine.upstreamEnded()
@@ -241,7 +241,7 @@ extension ProxyHandler: UpstreamDelegate {
         }
         if end.lastChunk {
             // An HTTP/1.0 client reads to the close: no trailer section to put them in.
-            writeToClient(ChunkedEncoding.lastChunk(trailers: trailers, allocator: context.channel.allocator))
+            writeToClient(ChunkedEncoding.lastChunk(trailers: trailers, allocator: Self.allocator))
         }
         // Before the flush: an HTTP/2 stream's channel closes as its last frame goes, within
         // the flush, and its channelInactive drops the exchange.

@@ -1,13 +1,19 @@
 import NIOCore
 import ShoalBalancing
 
-/// One client connection: the I/O shell around ``ProxyStateMachine``.
+/// One client connection, or one HTTP/2 stream of one: the I/O shell around
+/// ``ProxyStateMachine``.
 ///
 /// It reads requests off the socket's bytes (heads with ``HTTPHeadScanner`` and
 /// ``RequestHead``, bodies with ``HTTPBodyDecoder``), tells the machine what it read and what
 /// the instance answered, and does what the machine says: pick an instance, connect, write,
 /// answer an error, close. Both bodies stream with backpressure: when one side cannot take
 /// more, the other is not read.
+///
+/// On an HTTP/1.1 connection it is the channel's last handler. For an HTTP/2 stream it is in
+/// no pipeline: the stream (``HTTP2ClientStream``) hands it the request as HTTP/1.1 bytes and
+/// takes its answer, and `ProxyHandler+Client.swift` sends the client's side of the I/O to
+/// whichever of the two it serves.
 ///
 /// Everything here runs on the connection's event loop, which is also the loop of every
 /// upstream connection it uses; time is the event loop's (``now``).
@@ -17,7 +23,10 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     let loop: GatewayLoop
     var shared: GatewayShared { loop.shared }
+    /// The channel's context, while the handler is in an HTTP/1.1 connection's pipeline.
     var context: ChannelHandlerContext?
+    /// The stream it serves, until the stream closes.
+    var stream: HTTP2ClientStream?
     /// The decisions.
     var machine: ProxyStateMachine
     /// The request in progress: its head, its pick, its connection and span.
@@ -54,20 +63,26 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// (`.some(nil)`: the client presented no certificate). See `ProxyHandler+ClientCertificate.swift`.
     var clientCertificate: String??
 
-    /// Whether the handler serves one HTTP/2 stream (behind an ``HTTP2StreamBridge``) rather
-    /// than a connection: the stream's channel has the connection's as its parent.
+    /// Whether the handler serves one HTTP/2 stream rather than a connection.
     let servesStream: Bool
 
-    init(loop: GatewayLoop, servesStream: Bool = false) {
+    /// A handler for an HTTP/1.1 connection, to add to its pipeline.
+    init(loop: GatewayLoop) {
         self.loop = loop
-        self.servesStream = servesStream
+        servesStream = false
         machine = ProxyStateMachine(
             limits: ProxyStateMachine.Limits(loop.shared.configuration.limits), now: loop.eventLoop.now)
     }
 
-    /// The client's connection: the channel, or for an HTTP/2 stream, its parent.
-    func connectionChannel(of context: ChannelHandlerContext) -> any Channel {
-        servesStream ? context.channel.parent ?? context.channel : context.channel
+    /// A handler for `stream`, which it serves from now on.
+    init(loop: GatewayLoop, stream: HTTP2ClientStream, clientIP: String?) {
+        self.loop = loop
+        servesStream = true
+        machine = ProxyStateMachine(
+            limits: ProxyStateMachine.Limits(loop.shared.configuration.limits), now: loop.eventLoop.now)
+        self.stream = stream
+        self.clientIP = clientIP
+        started()
     }
 
     /// The event loop's time: the real clock, or the test's on an `EmbeddedEventLoop`.
@@ -77,7 +92,12 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        clientIP = connectionChannel(of: context).remoteAddress?.ipAddress
+        clientIP = context.channel.remoteAddress?.ipAddress
+        started()
+    }
+
+    /// The client is there: the handler serves it.
+    private func started() {
         loop.handlers[ObjectIdentifier(self)] = self
         // Accepted after the drain passed over this loop's connections: serve one exchange.
         if shared.isDraining { machine.drainAfterNextResponse() }
@@ -87,15 +107,26 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The pipeline keeps its handlers alive through their contexts: dropping the context
     /// here breaks the cycle, so the handler and its connection's state are freed.
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        released()
+    }
+
+    /// Lets go of what the handler holds once its client is gone.
+    private func released() {
         timer?.cancel()
         timer = nil
         loop.handlers[ObjectIdentifier(self)] = nil
-        self.context = nil
         inbound = .released
         stagedForClient = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        clientClosed()
+        context.fireChannelInactive()
+    }
+
+    /// The client's connection, or its stream, closed: an exchange in progress is abandoned.
+    func clientClosed() {
         timer?.cancel()
         timer = nil
         let state = machine.exchange
@@ -117,7 +148,10 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         exchange = nil
         loop.handlers[ObjectIdentifier(self)] = nil
-        context.fireChannelInactive()
+        if stream != nil {
+            stream = nil
+            released()
+        }
     }
 
     /// Graceful shutdown: close after the response in progress, or, between requests, after
@@ -129,9 +163,14 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: Reading requests
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        received(unwrapInboundIn(data))
+    }
+
+    /// Bytes of the client's requests.
+    func received(_ bytes: ByteBuffer) {
         guard machine.bytesArrived(now: now) else { return }
         armTimer()  // the idle wait may have become the (shorter) header wait
-        var buffer = unwrapInboundIn(data)
+        var buffer = bytes
         if inbound.readableBytes == 0 {
             inbound = buffer
         } else {
@@ -146,7 +185,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard !readingInbound else { return }
         readingInbound = true
         defer { readingInbound = false }
-        while context != nil {
+        while isOpen {
             switch machine.reading {
             case .dropping:
                 inbound = .released
@@ -225,7 +264,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func startRequest(_ head: RequestHead, target requestTarget: RequestTarget) {
-        guard let context else { return }
+        guard isOpen else { return }
         let now = self.now
         let requestID = loop.requestIDs.id(given: head.requestID)
         let target = requestTarget.uri
@@ -270,7 +309,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
                     http2: servesStream, traceFields: &traceFields)
             }
             var upstreamHead = spareUpstreamHead.take(
-                capacity: head.bytes.count + 512, allocator: context.channel.allocator)
+                capacity: head.bytes.count + 512, allocator: Self.allocator)
             head.writeUpstreamHead(
                 target: entry.route.upstreamURI(target), hostIfMissing: entry.route.service,
                 authority: requestTarget.authority, clientIP: clientIP,
@@ -305,7 +344,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             if let route = exchange?.route?.route {
                 logAccess(machine.exchange, status: machine.exchange?.status ?? 0, error: Self.tooLarge(route).message)
             }
-            context?.close(promise: nil)
+            closeClient()
         case .answerTooLarge:
             guard let route = exchange?.route?.route else { return }
             abandonTry()
@@ -329,7 +368,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch machine.bodyMalformed() {
         case .close(let logged):
             if logged { logAccess(state, status: state?.status ?? 0, error: error.message) }
-            context?.close(promise: nil)
+            closeClient()
         case .answer:
             abandonTry()
             exchange?.endSpan(status: nil, tries: state?.tries ?? 0, error: error.message)
@@ -342,8 +381,13 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        exchange?.connection?.flush()
+        readComplete()
         context.fireChannelReadComplete()
+    }
+
+    /// The client's read ended: what it sent goes to the instance.
+    func readComplete() {
+        exchange?.connection?.flush()
     }
 
     // MARK: Answers and the end of an exchange
@@ -361,7 +405,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         writeStagedForClient()
-        context?.write(wrapOutboundOut(bytes), promise: nil)
+        clientWrite(bytes)
     }
 
     /// Holds `head`, a buffer of the gateway's own with room after it, until the next flush
@@ -377,29 +421,30 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func writeStagedForClient() {
         guard let staged = stagedForClient else { return }
         stagedForClient = nil
-        context?.write(wrapOutboundOut(staged), promise: nil)
+        clientWrite(staged)
         spareClientHead.keep(staged)
     }
 
     /// Sends what was written to the client, if anything was.
     func flushClient() {
-        guard clientUnflushed, let context else { return }
+        guard clientUnflushed, isOpen else { return }
         writeStagedForClient()
         clientUnflushed = false
-        context.flush()
+        clientFlush()
     }
 
     /// Writes `bytes` to the client and flushes, after anything written before.
     func writeAndFlushToClient(_ bytes: ByteBuffer) {
         writeStagedForClient()
         clientUnflushed = false
-        context?.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+        clientWrite(bytes)
+        clientFlush()
     }
 
     /// Writes an answer of the gateway's own for the exchange in progress (or for bytes that
     /// were not a request); with `close`, the connection closes after it.
     func write(_ response: GatewayErrorResponse, close: Bool) {
-        guard context != nil else { return }
+        guard isOpen else { return }
         let state = machine.exchange
         let status = Int(response.status.code)
         let requestID = exchange?.requestID.description
@@ -432,11 +477,19 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Closes the connection once everything written to it is sent (a close drops what is
     /// not): the empty write completes after every write before it.
     func closeAfterWrites() {
-        guard let context, !closeRequested else { return }
+        guard isOpen, !closeRequested else { return }
         closeRequested = true
         timer?.cancel()
         timer = nil
         writeStagedForClient()
+        if let stream {
+            // A stream's frames keep their order past a reset: it ends after them.
+            clientUnflushed = false
+            stream.flush()
+            stream.close()
+            return
+        }
+        guard let context else { return }
         context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }
@@ -462,20 +515,22 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Starts or stops reading the client (backpressure from the upstream side).
     func setClientReading(_ reading: Bool) {
-        guard let context, clientReadingPaused == reading else { return }
+        guard isOpen, clientReadingPaused == reading else { return }
         clientReadingPaused = !reading
-        context.channel.setOption(ChannelOptions.autoRead, value: reading).whenFailure { _ in }
-        if reading { context.read() }
+        clientSetReading(reading)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        // The client cannot take more: stop reading the instance until it can, and give it
-        // the send timeout to take some.
-        let writable = context.channel.isWritable
+        clientWritabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// The client can take more, or cannot: when it cannot, the instance is not read until it
+    /// can, and the send timeout gives it time to take some.
+    func clientWritabilityChanged(_ writable: Bool) {
         exchange?.connection?.setReading(writable)
         machine.clientWritable(writable, now: now)
         armTimer()
-        context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

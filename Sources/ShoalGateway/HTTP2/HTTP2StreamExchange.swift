@@ -1,0 +1,16 @@
+import NIOCore
+
+/// What an ``HTTP2ClientStream`` serves its request with: the gateway's ``ProxyHandler``,
+/// which takes the request as HTTP/1.1 bytes and answers through the stream.
+protocol HTTP2StreamExchange: AnyObject {
+    /// Bytes of the request, as HTTP/1.1.
+    func received(_ bytes: ByteBuffer)
+    /// The connection's read ended.
+    func readComplete()
+    /// The stream can take more of the response, or cannot.
+    func clientWritabilityChanged(_ writable: Bool)
+    /// The stream closed: whatever was not answered is abandoned.
+    func clientClosed()
+}
+
+extension ProxyHandler: HTTP2StreamExchange {}
