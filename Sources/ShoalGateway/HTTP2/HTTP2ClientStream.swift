@@ -351,6 +351,17 @@ final class HTTP2ClientStream {
         }
     }
 
+    /// Makes the last frame made, when it is data not yet flushed, the response's last: one
+    /// frame fewer than an empty `DATA` to end it, for the codec to encode and account for.
+    private func endLastData() -> Bool {
+        guard let (payload, _) = unflushed.last, case .data(var data) = payload else { return false }
+        data.endStream = true
+        let written = connection.eventLoop.makePromise(of: Void.self)
+        responseEndWritten = written.futureResult
+        unflushed[unflushed.count - 1] = (.data(data), written)
+        return true
+    }
+
     /// Reads as much of the response as came, turning it into frames.
     private func readResponse() throws(HTTPParseError) {
         while !responseEnded {
@@ -368,7 +379,7 @@ final class HTTP2ClientStream {
                     responseEnded = true
                     if let trailers = decoder.trailers?.http2Trailers, !trailers.isEmpty {
                         emit(.headers(.init(headers: trailers, endStream: true)))
-                    } else {
+                    } else if !endLastData() {
                         emit(.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true)))
                     }
                 }
