@@ -22,6 +22,7 @@ struct HTTP2ClientStreamTests {
         /// What it was told of the stream's writability, in order.
         var writability: [Bool] = []
         init(stream: HTTP2ClientStream) { self.stream = stream }
+        func receivedHead(_ head: RequestHead) { text += String(decoding: head.bytes, as: UTF8.self) }
         func received(_ bytes: ByteBuffer) { text += String(buffer: bytes) }
         func readComplete() {}
         func clientWritabilityChanged(_ writable: Bool) { writability.append(writable) }

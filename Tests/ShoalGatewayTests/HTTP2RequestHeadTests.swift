@@ -6,22 +6,51 @@ import Testing
 
 @Suite("an HTTP/2 request's header block as an HTTP/1.1 head")
 struct HTTP2RequestHeadTests {
-    static func translate(_ fields: [(String, String)], endStream: Bool = true) throws(HTTPParseError) -> HTTP2RequestHead {
-        try HTTP2RequestHead(HPACKHeaders(fields), endStream: endStream, allocator: ByteBufferAllocator())
+    static func translate(_ fields: [(String, String)], endStream: Bool = true) throws(HTTPParseError)
+        -> HTTP2RequestHead
+    {
+        try HTTP2RequestHead(HPACKHeaders(fields), endStream: endStream)
     }
 
     static func text(_ head: HTTP2RequestHead) -> String { String(buffer: head.bytes) }
 
-    static let get = [(":method", "GET"), (":scheme", "https"), (":authority", "shop.example:8443"), (":path", "/a?b=c")]
+    static let get = [
+        (":method", "GET"), (":scheme", "https"), (":authority", "shop.example:8443"), (":path", "/a?b=c"),
+    ]
 
     @Test("the pseudo-headers make the request line and Host; split cookies are joined; the head parses")
     func requestLine() throws {
         let head = try Self.translate(Self.get + [("cookie", "a=1"), ("accept", "*/*"), ("cookie", "b=2")])
-        #expect(Self.text(head) == "GET /a?b=c HTTP/1.1\r\nhost: shop.example:8443\r\naccept: */*\r\ncookie: a=1; b=2\r\n\r\n")
+        #expect(
+            Self.text(head)
+                == "GET /a?b=c HTTP/1.1\r\nhost: shop.example:8443\r\naccept: */*\r\ncookie: a=1; b=2\r\n\r\n")
         #expect(!head.chunked && !head.isHead)
         let parsed = try RequestHead(Array(head.bytes.readableBytesView))
         #expect(parsed.host == "shop.example:8443")
         #expect(!parsed.hasBody)
+    }
+
+    /// What the exchange reads of a head, as text.
+    static func summary(_ head: RequestHead) -> String {
+        let fields = head.fields.map { "\($0.name) \($0.value) \($0.kind)" }
+        return "\(head.method) \(head.target) \(head.minorVersion) \(fields) \(String(describing: head.contentLength)) "
+            + "\(head.chunked) \(head.keepAlive) \(head.expectsContinue) \(head.connectionNames) \(head.isUpgrade)"
+    }
+
+    @Test(
+        "the head found as it is written is the head its bytes parse to",
+        arguments: [
+            get,
+            get + [("x-request-id", "r1"), ("User-Agent", "curl"), ("te", "trailers"), ("expect", "100-continue")],
+            [(":method", "POST"), (":authority", "a"), (":path", "/p"), ("content-length", "5"), ("cookie", "a=1")],
+            [(":method", "POST"), (":authority", "a"), (":path", "/p")],
+            [(":method", "PUT"), (":path", "/"), ("host", "h"), ("x-forwarded-for", "1.2.3.4"), ("accept", "")],
+        ])
+    func foundAsWritten(fields: [(String, String)]) throws {
+        for endStream in [true, false] {
+            let head = try Self.translate(fields, endStream: endStream)
+            #expect(Self.summary(head.head) == Self.summary(try RequestHead(head.head.bytes)))
+        }
     }
 
     @Test("a body with no declared length goes in chunks; a declared one as it is; an empty POST says length 0")
@@ -36,7 +65,8 @@ struct HTTP2RequestHeadTests {
         #expect(Self.text(try Self.translate(post)).hasSuffix("content-length: 0\r\n\r\n"))
         #expect(try Self.translate([(":method", "HEAD"), (":authority", "a"), (":path", "/")]).isHead)
         // Without :authority, a Host field names the host; with both, :authority wins.
-        #expect(Self.text(try Self.translate([(":method", "GET"), (":path", "/"), ("host", "h")])).contains("host: h\r\n"))
+        #expect(
+            Self.text(try Self.translate([(":method", "GET"), (":path", "/"), ("host", "h")])).contains("host: h\r\n"))
         #expect(!Self.text(try Self.translate(Self.get + [("host", "other")])).contains("other"))
     }
 

@@ -35,14 +35,22 @@ struct RequestHead: HTTPHead {
     /// ``HTTPHeadParser/fields(_:from:into:)``: passing the same array for each head of a
     /// connection saves an allocation a head).
     init(_ bytes: [UInt8], fieldStorage: inout [HTTPField]) throws(HTTPParseError) {
-        self.bytes = bytes
         let parsed = try bytes.withUnsafeBufferPointer { bytes throws(HTTPParseError) in
             try Self.parseStart(bytes, fields: &fieldStorage)
         }
-        let fields = fieldStorage
+        try self.init(bytes: bytes, fields: fieldStorage, method: parsed.0, target: parsed.1, minorVersion: parsed.2)
+    }
+
+    /// A head whose request line and fields were found already, in well-formed `bytes` (an
+    /// HTTP/2 request's, as ``HTTP2RequestHead`` writes it): the rest is worked out, and
+    /// checked, as for a head that was parsed.
+    init(
+        bytes: [UInt8], fields: [HTTPField], method: Range<Int>, target: Range<Int>, minorVersion version: Int
+    ) throws(HTTPParseError) {
+        self.bytes = bytes
         self.fields = fields
-        (method, target) = (parsed.0, parsed.1)
-        minorVersion = min(parsed.2, 1)
+        (self.method, self.target) = (method, target)
+        minorVersion = min(version, 1)
         let list = HTTPFieldList(bytes: bytes, fields: fields)
 
         var hosts = 0

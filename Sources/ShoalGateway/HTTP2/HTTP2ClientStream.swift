@@ -142,11 +142,11 @@ final class HTTP2ClientStream {
     private func requestHead(_ headers: HTTP2Frame.FramePayload.Headers) {
         sawHead = true
         do {
-            let head = try HTTP2RequestHead(headers.headers, endStream: headers.endStream, allocator: Self.allocator)
+            let head = try HTTP2RequestHead(headers.headers, endStream: headers.endStream)
             requestChunked = head.chunked
             requestIsHead = head.isHead
             requestEnded = headers.endStream
-            exchange?.received(head.bytes)
+            exchange?.receivedHead(head.head)
         } catch {
             let isHead = headers.headers.first(name: ":method") == "HEAD"
             refuse(error, requestOpen: !headers.endStream, isHead: isHead)

@@ -10,15 +10,16 @@ import NIOHPACK
 /// with one is refused here, whatever the HTTP/2 codec checked before, because a line break
 /// written into an HTTP/1.1 head would smuggle a field, or a request, past the gateway.
 struct HTTP2RequestHead {
-    /// The head, from the request line to the blank line that ends it.
-    let bytes: ByteBuffer
+    /// The head, as the exchange reads it: its bytes, from the request line to the blank line
+    /// that ends it, with its fields found as they were written.
+    let head: RequestHead
     /// Whether the body goes in chunks: the request has a body and declares no length.
     let chunked: Bool
     /// Whether it is a `HEAD` request, whose response has no body whatever its fields say.
     let isHead: Bool
 
     /// Translates `headers`; `endStream` says whether the stream ended with them (no body).
-    init(_ headers: HPACKHeaders, endStream: Bool, allocator: ByteBufferAllocator) throws(HTTPParseError) {
+    init(_ headers: HPACKHeaders, endStream: Bool) throws(HTTPParseError) {
         var method: String?
         var path: String?
         var authority: String?
@@ -60,37 +61,49 @@ struct HTTP2RequestHead {
         chunked = !endStream && !hasLength
         isHead = method == "HEAD"
 
-        var buffer = allocator.buffer(capacity: size)
-        buffer.writeString(method)
-        buffer.writeStaticString(" ")
-        buffer.writeString(path)
-        buffer.writeStaticString(" HTTP/1.1\r\n")
-        if let hostValue {
-            buffer.writeStaticString("host: ")
-            buffer.writeString(hostValue)
-            buffer.writeStaticString("\r\n")
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(size)
+        // Where each field's name and value went, for the head's field list.
+        var ranges: [(name: Range<Int>, value: Range<Int>)] = []
+        ranges.reserveCapacity(headers.count + 2)
+        func append(_ name: some StringProtocol, _ value: some StringProtocol) {
+            let nameStart = bytes.count
+            bytes.append(contentsOf: name.utf8)
+            let nameEnd = bytes.count
+            bytes.append(contentsOf: ": ".utf8)
+            let valueStart = bytes.count
+            bytes.append(contentsOf: value.utf8)
+            ranges.append((nameStart..<nameEnd, valueStart..<bytes.count))
+            bytes.append(contentsOf: "\r\n".utf8)
         }
+        bytes.append(contentsOf: method.utf8)
+        let methodRange = 0..<bytes.count
+        bytes.append(UInt8(ascii: " "))
+        let targetStart = bytes.count
+        bytes.append(contentsOf: path.utf8)
+        let targetRange = targetStart..<bytes.count
+        bytes.append(contentsOf: " HTTP/1.1\r\n".utf8)
+        if let hostValue { append("host", hostValue) }
         for (name, value, _) in headers where !name.hasPrefix(":") && name != "host" && name != "cookie" {
             guard Self.isToken(name) else { throw HTTPParseError("the field name \(name) is not a token") }
-            buffer.writeString(name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(value)
-            buffer.writeStaticString("\r\n")
+            append(name, value)
         }
-        if !cookies.isEmpty {
-            buffer.writeStaticString("cookie: ")
-            buffer.writeString(cookies.joined(separator: "; "))
-            buffer.writeStaticString("\r\n")
-        }
+        if !cookies.isEmpty { append("cookie", cookies.joined(separator: "; ")) }
         if chunked {
-            buffer.writeStaticString("transfer-encoding: chunked\r\n")
+            append("transfer-encoding", "chunked")
         } else if !hasLength && ["POST", "PUT", "PATCH"].contains(method) {
             // An empty body, said as HTTP/1.1 servers expect of these methods.
-            buffer.writeStaticString("content-length: 0\r\n")
+            append("content-length", "0")
         }
-        buffer.writeStaticString("\r\n")
-        bytes = buffer
+        bytes.append(contentsOf: "\r\n".utf8)
+        let fields = bytes.withUnsafeBufferPointer { buffer in
+            ranges.map { HTTPField(name: $0.name, value: $0.value, kind: HTTPField.kind(of: $0.name, in: buffer)) }
+        }
+        head = try RequestHead(bytes: bytes, fields: fields, method: methodRange, target: targetRange, minorVersion: 1)
     }
+
+    /// The head's bytes.
+    var bytes: ByteBuffer { ByteBuffer(bytes: head.bytes) }
 
     /// A trailer section (the fields of a request's last `HEADERS`) as the end of a chunked
     /// body: the last chunk, the fields, and the blank line.

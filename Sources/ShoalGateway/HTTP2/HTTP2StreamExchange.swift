@@ -3,7 +3,9 @@ import NIOCore
 /// What an ``HTTP2ClientStream`` serves its request with: the gateway's ``ProxyHandler``,
 /// which takes the request as HTTP/1.1 bytes and answers through the stream.
 protocol HTTP2StreamExchange: AnyObject {
-    /// Bytes of the request, as HTTP/1.1.
+    /// The request's head, written as HTTP/1.1 with its fields found: the stream's first.
+    func receivedHead(_ head: RequestHead)
+    /// Bytes of the request's body, as HTTP/1.1 frames it.
     func received(_ bytes: ByteBuffer)
     /// The connection's read ended.
     func readComplete()

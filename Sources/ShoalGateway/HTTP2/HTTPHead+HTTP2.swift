@@ -20,9 +20,14 @@ extension HTTPHead {
         }
     }
 
-    /// `field`'s name in lowercase, as HTTP/2 requires (RFC 9113 §8.2.1).
+    /// `field`'s name in lowercase, as HTTP/2 requires (RFC 9113 §8.2.1). Most names come
+    /// in lowercase already, and are copied as they are.
     func lowercasedName(of field: HTTPField) -> String {
-        String(decoding: bytes[field.name].lazy.map(\.asciiLowercased), as: UTF8.self)
+        let name = bytes[field.name]
+        guard name.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) else {
+            return String(decoding: name, as: UTF8.self)
+        }
+        return String(decoding: name.map(\.asciiLowercased), as: UTF8.self)
     }
 }
 

@@ -180,6 +180,19 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         if inbound.readableBytes == 0 { inbound = .released }
     }
 
+    /// The head of an HTTP/2 stream's request, which the stream wrote as HTTP/1.1 and knows
+    /// whole: it is served as a head read from bytes would be, without reading it again.
+    func receivedHead(_ head: RequestHead) {
+        guard machine.bytesArrived(now: now) else { return }
+        armTimer()
+        guard machine.reading == .head else { return }
+        do {
+            startRequest(head, target: try RequestTarget(head.targetString))
+        } catch {
+            refuseConnection(.refused(error))
+        }
+    }
+
     /// Handles the bytes read so far, as far as the machine's state allows.
     func readInbound() {
         guard !readingInbound else { return }
