@@ -46,6 +46,12 @@ struct GatewayHTTP2Tests {
         #expect(headers.first { $0.0 == "x-forwarded-proto" }?.1 == "http")
         #expect(headers.first { $0.0 == "x-forwarded-for" }?.1 == "127.0.0.1")
         #expect(headers.contains { $0.0 == "x-request-id" })
+        // The response's head: the instance's fields, the request's id, nothing of one
+        // HTTP/1.1 connection; a HEAD's head keeps its length and ends the stream.
+        let head = try await Self.curl(["--http2-prior-knowledge", "-I", "\(base)/api/echo"]).lowercased()
+        #expect(head.hasPrefix("http/2 200"), "\(head)")
+        #expect(head.contains("\r\nx-request-id: ") && head.contains("\r\ncontent-length: "), "\(head)")
+        #expect(!head.contains("\r\nconnection:") && !head.contains("keep-alive"), "\(head)")
 
         // The same port still speaks HTTP/1.1, and the gateway's own answers go over HTTP/2 too.
         #expect(

@@ -260,4 +260,31 @@ struct HTTP2ClientStreamTests {
         #expect(connection.stream.stream.isWritable)
         #expect(connection.stream.writability == [false, true])
     }
+
+    @Test("a head the exchange gives as a header block goes as it is, with x-request-id; the body is read as framed")
+    func headAsBlock() throws {
+        let connection = try Connection()
+        try connection.send(.headers(.init(headers: Self.get, endStream: true)))
+        let instance = try ResponseHead(
+            Array(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\n"
+                    .utf8))
+        let stream = connection.stream.stream
+        stream.writeHead(instance.http2ClientHeaders(requestID: "r-1"), framing: .length(2))
+        stream.write(ByteBuffer(string: "hi"))
+        stream.flush()
+        let frames = try connection.frames()
+        #expect(frames.count == 2)
+        let head = Self.headers(frames.first)
+        #expect(head?.0[":status"] == ["200"] && head?.0["content-type"] == ["text/plain"])
+        #expect(head?.0["x-request-id"] == ["r-1"] && head?.0["connection"] == [])
+        #expect(head?.endStream == false)
+        #expect(Self.data(frames.last)! == ("hi", true))
+
+        let empty = try Connection()
+        try empty.send(.headers(.init(headers: Self.get, endStream: true)))
+        empty.stream.stream.writeHead(instance.http2ClientHeaders(requestID: "r-2"), framing: nil)
+        empty.stream.stream.flush()
+        #expect(Self.headers(try empty.frames().first)?.endStream == true, "no body: the head ends the stream")
+    }
 }

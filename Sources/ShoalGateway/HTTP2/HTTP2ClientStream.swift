@@ -244,6 +244,20 @@ final class HTTP2ClientStream {
         }
     }
 
+    /// The response's head as its header block, which the exchange made from the instance's
+    /// head without writing it as HTTP/1.1 first; `framing` is how the exchange writes the
+    /// body that follows (`nil` for none).
+    func writeHead(_ headers: HPACKHeaders, framing: HTTPBodyDecoder.Framing?) {
+        guard !responseEnded, !isClosed else { return }
+        if let framing, framing != .length(0) {
+            body = HTTPBodyDecoder(framing)
+            emit(.headers(.init(headers: headers)))
+        } else {
+            responseEnded = true
+            emit(.headers(.init(headers: headers, endStream: true)))
+        }
+    }
+
     /// Writes the frames made so far to the connection, and flushes it.
     func flush() {
         guard !isClosed else { return }

@@ -42,6 +42,16 @@ extension ResponseHead {
     }
 }
 
+extension ResponseHead {
+    /// The head as the response's header block for an HTTP/2 client, as ``http2Headers``,
+    /// with `x-request-id` when the instance set none.
+    func http2ClientHeaders(requestID: RequestID) -> HPACKHeaders {
+        var headers = http2Headers
+        if !hasRequestID { headers.add(name: "x-request-id", value: requestID.description, indexing: .nonIndexable) }
+        return headers
+    }
+}
+
 extension HTTPFieldList {
     /// A chunked body's trailer fields as an HTTP/2 trailer block: those the gateway gives
     /// no meaning to, as ``ChunkedEncoding/lastChunk(trailers:allocator:)`` keeps.

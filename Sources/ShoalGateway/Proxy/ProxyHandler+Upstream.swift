@@ -188,6 +188,12 @@ extension ProxyHandler: UpstreamDelegate {
             readInbound()  // bytes the client sent before the answer
             connection.flush()
         case .writeHead(let clientFraming, let keepAlive):
+            if let stream {
+                // The stream's header block, made from the instance's head at once.
+                clientUnflushed = true
+                stream.writeHead(head.http2ClientHeaders(requestID: exchange.requestID), framing: clientFraming)
+                return
+            }
             var buffer = spareClientHead.take(capacity: head.bytes.count + 256, allocator: Self.allocator)
             head.writeClientHead(
                 clientFraming: clientFraming, requestID: exchange.requestID, keepAlive: keepAlive,

@@ -52,7 +52,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Whether reading the client is paused (backpressure).
     private var clientReadingPaused = false
     /// Whether bytes were written to the client since the last flush.
-    private var clientUnflushed = false
+    var clientUnflushed = false
     /// A response head written for the client and not yet passed to the channel, so that a
     /// small body after it goes out in the same write: see ``stageForClient(_:)``.
     private var stagedForClient: ByteBuffer?
