@@ -4,7 +4,7 @@ import NIOCore
 /// end, ``ResponseHead`` parses it. Storage for each head's bytes and fields is used again
 /// once the last head is gone, so that reading a head allocates nothing. Used for an
 /// instance's responses (``UpstreamConnection``) and for the answers an HTTP/2 stream's
-/// proxy handler writes (``HTTP2StreamBridge``).
+/// proxy handler writes as bytes, its own errors (``HTTP2ClientStream``).
 struct ResponseHeadReader {
     private var scanner = HTTPHeadScanner()
     private var headBytes = ReusedBytes()
