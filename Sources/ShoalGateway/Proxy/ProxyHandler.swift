@@ -101,7 +101,9 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         loop.handlers[ObjectIdentifier(self)] = self
         // Accepted after the drain passed over this loop's connections: serve one exchange.
         if shared.isDraining { machine.drainAfterNextResponse() }
-        armTimer()
+        // A stream comes with its request's head, whose try arms the timer: the wait for a
+        // head has nothing to time.
+        if !servesStream { armTimer() }
     }
 
     /// The pipeline keeps its handlers alive through their contexts: dropping the context
@@ -183,9 +185,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The head of an HTTP/2 stream's request, which the stream wrote as HTTP/1.1 and knows
     /// whole: it is served as a head read from bytes would be, without reading it again.
     func receivedHead(_ head: RequestHead) {
-        guard machine.bytesArrived(now: now) else { return }
-        armTimer()
-        guard machine.reading == .head else { return }
+        guard machine.bytesArrived(now: now), machine.reading == .head else { return }
         do {
             startRequest(head, target: try RequestTarget(head.targetString))
         } catch {
