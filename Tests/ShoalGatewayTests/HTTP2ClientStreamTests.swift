@@ -27,6 +27,8 @@ struct HTTP2ClientStreamTests {
         func readComplete() {}
         func clientWritabilityChanged(_ writable: Bool) { writability.append(writable) }
         func clientClosed() { closed = true }
+        var deadlines = 0
+        func deadlinePassed() { deadlines += 1 }
 
         /// Writes `text` as the proxy handler's answer, and flushes.
         func answer(_ text: String) {
@@ -286,5 +288,32 @@ struct HTTP2ClientStreamTests {
         empty.stream.stream.writeHead(instance.http2ClientHeaders(requestID: "r-2"), framing: nil)
         empty.stream.stream.flush()
         #expect(Self.headers(try empty.frames().first)?.endStream == true, "no body: the head ends the stream")
+    }
+
+    @Test("the connection keeps its streams' deadlines on one timer: each hears of its own, a cancelled one of none")
+    func deadlines() throws {
+        let connection = try Connection()
+        for id in [1, 3, 5] {
+            try connection.channel.writeInbound(
+                HTTP2Frame(streamID: HTTP2StreamID(id), payload: .headers(.init(headers: Self.get, endStream: true))))
+        }
+        let handler = try connection.channel.pipeline.syncOperations.handler(type: HTTP2ServerConnection.self)
+        let loop = connection.channel.embeddedEventLoop
+        let start = loop.now
+        let (a, b, c) = (connection.recorders[1]!, connection.recorders[3]!, connection.recorders[5]!)
+        handler.schedule(a, at: start + .seconds(2))
+        handler.schedule(b, at: start + .seconds(1))
+        handler.schedule(c, at: start + .seconds(1))
+        handler.cancelTimer(for: c)
+        loop.advanceTime(by: .seconds(1))
+        #expect(b.deadlines == 1 && a.deadlines == 0 && c.deadlines == 0)
+        handler.schedule(b, at: start + .seconds(3))
+        handler.schedule(b, at: start + .seconds(4))  // in place of the one before
+        loop.advanceTime(by: .seconds(1))
+        #expect(a.deadlines == 1 && b.deadlines == 1)
+        loop.advanceTime(by: .seconds(1))
+        #expect(b.deadlines == 1, "the deadline given last counts")
+        loop.advanceTime(by: .seconds(1))
+        #expect(b.deadlines == 2 && c.deadlines == 0)
     }
 }

@@ -354,15 +354,19 @@ final class HTTP2ClientStream {
         exchange?.clientWritabilityChanged(writable)
     }
 
-    /// Queues `frame`; the response's last goes with a promise, so that a reset can follow it.
+    /// Queues `frame`; the response's last goes with a promise while the request still comes,
+    /// so that a reset can follow it (see ``close()``).
     private func emit(_ frame: HTTP2Frame.FramePayload) {
-        if responseEnded && responseEndWritten == nil {
-            let written = connection.eventLoop.makePromise(of: Void.self)
-            responseEndWritten = written.futureResult
-            unflushed.append((frame, written))
-        } else {
-            unflushed.append((frame, nil))
-        }
+        unflushed.append((frame, responseEnded ? endPromise() : nil))
+    }
+
+    /// The promise of the response's last frame, when a reset may have to follow it: the
+    /// request's body still comes.
+    private func endPromise() -> EventLoopPromise<Void>? {
+        guard !requestEnded, responseEndWritten == nil else { return nil }
+        let written = connection.eventLoop.makePromise(of: Void.self)
+        responseEndWritten = written.futureResult
+        return written
     }
 
     /// Makes the last frame made, when it is data not yet flushed, the response's last: one
@@ -370,9 +374,7 @@ final class HTTP2ClientStream {
     private func endLastData() -> Bool {
         guard let (payload, _) = unflushed.last, case .data(var data) = payload else { return false }
         data.endStream = true
-        let written = connection.eventLoop.makePromise(of: Void.self)
-        responseEndWritten = written.futureResult
-        unflushed[unflushed.count - 1] = (.data(data), written)
+        unflushed[unflushed.count - 1] = (.data(data), endPromise())
         return true
     }
 

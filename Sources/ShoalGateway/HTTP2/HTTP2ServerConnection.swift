@@ -31,6 +31,11 @@ final class HTTP2ServerConnection: ChannelInboundHandler {
     private var readStreams: [HTTP2ClientStream] = []
     /// The client's `SETTINGS_INITIAL_WINDOW_SIZE`: each new stream's send window.
     private var peerInitialWindow = 65_535
+    /// The deadlines the streams' exchanges gave, in no order, and the task that runs at the
+    /// earliest it was armed for.
+    private var deadlines: [(at: NIODeadline, exchange: any HTTP2StreamExchange)] = []
+    private var timer: Scheduled<Void>?
+    private var timerAt = NIODeadline.distantFuture
     /// Whether frames of the connection's own (window updates) wait for a flush.
     private var ownFramesUnflushed = false
     private(set) var isWritable = true
@@ -139,6 +144,9 @@ final class HTTP2ServerConnection: ChannelInboundHandler {
         self.streams = [:]
         readStreams = []
         for stream in streams.values { stream.closed() }
+        timer?.cancel()
+        timer = nil
+        deadlines = []
     }
 
     // MARK: Writing, for the streams
@@ -166,6 +174,47 @@ final class HTTP2ServerConnection: ChannelInboundHandler {
     func flushOwnFrames() {
         guard ownFramesUnflushed else { return }
         flush()
+    }
+
+    // MARK: Deadlines, for the streams' exchanges
+
+    /// Calls `exchange` back (``HTTP2StreamExchange/deadlinePassed()``) once `deadline`
+    /// passes, in place of any deadline it gave before. The connection keeps one NIO task,
+    /// for the earliest deadline it was armed for; when it runs, the exchanges whose deadlines
+    /// passed hear of it, and it is armed again for the next.
+    func schedule(_ exchange: any HTTP2StreamExchange, at deadline: NIODeadline) {
+        cancelTimer(for: exchange)
+        deadlines.append((deadline, exchange))
+        guard timer == nil || deadline < timerAt else { return }
+        armTimer(at: deadline)
+    }
+
+    /// Forgets the deadline `exchange` gave, if any. The task stays armed: when it runs, it
+    /// finds nothing due.
+    func cancelTimer(for exchange: any HTTP2StreamExchange) {
+        guard let index = deadlines.firstIndex(where: { $0.exchange === exchange }) else { return }
+        deadlines.swapAt(index, deadlines.count - 1)
+        deadlines.removeLast()
+    }
+
+    private func armTimer(at deadline: NIODeadline) {
+        timer?.cancel()
+        timerAt = deadline
+        timer = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { self.deadlinesDue() }
+    }
+
+    private func deadlinesDue() {
+        timer = nil
+        timerAt = .distantFuture
+        let now = eventLoop.now
+        var due: [any HTTP2StreamExchange] = []
+        deadlines.removeAll { deadline in
+            guard deadline.at <= now else { return false }
+            due.append(deadline.exchange)
+            return true
+        }
+        if let next = deadlines.lazy.map(\.at).min() { armTimer(at: next) }
+        for exchange in due { exchange.deadlinePassed() }
     }
 
     /// Forgets a stream the gateway reset: frames for it that still come are dropped.

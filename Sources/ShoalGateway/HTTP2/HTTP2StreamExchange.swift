@@ -13,6 +13,8 @@ protocol HTTP2StreamExchange: AnyObject {
     func clientWritabilityChanged(_ writable: Bool)
     /// The stream closed: whatever was not answered is abandoned.
     func clientClosed()
+    /// The deadline it gave its connection (``HTTP2ServerConnection/schedule(_:at:)``) passed.
+    func deadlinePassed()
 }
 
 extension ProxyHandler: HTTP2StreamExchange {}

@@ -9,23 +9,53 @@ import NIOCore
 /// than the rest of the request's own work. So the timer stays armed at the earliest
 /// deadline it was set for; a later deadline leaves it alone, and when it fires the machine
 /// acts on what is due and the timer re-arms for what is left.
+///
+/// An HTTP/2 stream's handler lives for one request, so its timer would be a NIO task
+/// scheduled and cancelled a request, and NIO finds a task to cancel by searching every task
+/// of the loop. Its deadline goes to its connection instead
+/// (``HTTP2ServerConnection/schedule(_:at:)``), which keeps one task for its streams.
 extension ProxyHandler {
     /// Arms the timer for the earliest pending deadline, unless it already fires before.
     func armTimer() {
         guard isOpen, let next = machine.nextDeadline else { return }
-        if timer != nil && timerAt <= next { return }
-        timer?.cancel()
+        if timerArmed && timerAt <= next { return }
+        disarmTimer()
         timerAt = next
+        if let stream {
+            stream.connection.schedule(self, at: next)
+            timerArmed = true
+            return
+        }
         // The task holds the handler until it runs or is cancelled, which the handler does
         // when its channel goes. (A weak reference would put every retain of the handler on
         // the runtime's slow path.)
         timer = loop.eventLoop.assumeIsolated().scheduleTask(deadline: next) {
             self.timerFired()
         }
+        timerArmed = true
+    }
+
+    /// Stops the timer, if it is armed.
+    func disarmTimer() {
+        guard timerArmed else { return }
+        timerArmed = false
+        timerAt = .distantFuture
+        if let timer {
+            timer.cancel()
+            self.timer = nil
+        } else {
+            stream?.connection.cancelTimer(for: self)
+        }
+    }
+
+    /// The stream's connection says the deadline passed.
+    func deadlinePassed() {
+        timerFired()
     }
 
     private func timerFired() {
         timer = nil
+        timerArmed = false
         timerAt = .distantFuture
         let state = machine.exchange
         switch machine.timerFired(now: now) {

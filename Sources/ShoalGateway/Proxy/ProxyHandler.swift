@@ -49,6 +49,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The connection's one timer, and when it fires: see `ProxyHandler+Timer.swift`.
     var timer: Scheduled<Void>?
     var timerAt = NIODeadline.distantFuture
+    var timerArmed = false
     /// Whether reading the client is paused (backpressure).
     private var clientReadingPaused = false
     /// Whether bytes were written to the client since the last flush.
@@ -115,8 +116,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Lets go of what the handler holds once its client is gone.
     private func released() {
-        timer?.cancel()
-        timer = nil
+        disarmTimer()
         loop.handlers[ObjectIdentifier(self)] = nil
         inbound = .released
         stagedForClient = nil
@@ -129,8 +129,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// The client's connection, or its stream, closed: an exchange in progress is abandoned.
     func clientClosed() {
-        timer?.cancel()
-        timer = nil
+        disarmTimer()
         let state = machine.exchange
         switch machine.clientClosed() {
         case .nothing:
@@ -492,8 +491,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     func closeAfterWrites() {
         guard isOpen, !closeRequested else { return }
         closeRequested = true
-        timer?.cancel()
-        timer = nil
+        disarmTimer()
         writeStagedForClient()
         if let stream {
             // A stream's frames keep their order past a reset: it ends after them.
