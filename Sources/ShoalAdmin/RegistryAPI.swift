@@ -27,6 +27,8 @@ public struct RegistryAPI: Sendable {
     public let clock: any MonotonicClock
     /// The JSON of instances sent in changes, encoded once for all watchers.
     private let instanceJSON = InstanceJSONCache()
+    /// Each service's blocking-query pacing, for the services queried lately.
+    private let blockingPacing = BoundedMemo<String, BlockingQueryPacing>(limit: 4096)
     /// The largest request body accepted. 64 KiB.
     public static let maximumBodySize = 64 * 1024
 
@@ -148,16 +150,20 @@ public struct RegistryAPI: Sendable {
                 }
                 wait = parsed
             }
-            switch Self.flag(query["changes"]) {
-            case .none:
+            guard let changes = Self.flag(query["changes"]) else {
                 return Self.error(.badRequest, field: "changes", "must be true or false")
-            case true?:
-                let event = try await blockingChanges(service, after: index, wait: wait)
-                return Self.json(.ok, buffer: EventBody.json(event, instances: instanceJSON))
-            case false?:
-                let snapshot = try await blockingLookup(service, after: index, wait: wait)
-                return Self.json(.ok, buffer: SnapshotBody(snapshot: snapshot).json)
             }
+            // In a burst of changes, a pause first: the answer then carries many.
+            let pause = blockingPacing[service]?.pauseBeforeWaiting ?? .zero
+            if pause > .zero { try? await clock.sleep(until: clock.now() + pause) }
+            if changes {
+                let event = try await blockingChanges(service, after: index, wait: wait)
+                answeredBlockingQuery(service, index: event.index)
+                return Self.json(.ok, buffer: EventBody.json(event, instances: instanceJSON))
+            }
+            let snapshot = try await blockingLookup(service, after: index, wait: wait)
+            answeredBlockingQuery(service, index: snapshot.index)
+            return Self.json(.ok, buffer: SnapshotBody(snapshot: snapshot).json)
         }
         if query["changes"] != nil {
             return Self.error(.badRequest, field: "changes", "needs index: what changed since which index?")
@@ -172,6 +178,15 @@ public struct RegistryAPI: Sendable {
         case "true"?: true
         default: nil
         }
+    }
+
+    /// Notes a blocking query's answer, for the service's pacing.
+    private func answeredBlockingQuery(_ service: String, index: UInt64) {
+        // Two answers at once may each note theirs on the same old value: one is lost, which
+        // only makes the measured window longer.
+        var pacing = blockingPacing[service] ?? BlockingQueryPacing()
+        pacing.answered(index: index, at: clock.now())
+        blockingPacing.remember(pacing, for: service)
     }
 
     /// ``blockingLookup(_:after:wait:)`` for changes.
