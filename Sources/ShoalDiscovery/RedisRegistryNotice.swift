@@ -31,9 +31,13 @@ struct RedisRegistryNotice: Sendable, Equatable {
     }
 
     /// Reads a notice, or `nil` when it is none of the forms above.
+    ///
+    /// The separators are ASCII bytes, so the text is cut at its bytes: a cut by characters
+    /// (grapheme clusters) cost a watching `shoal serve` more than anything else it does with
+    /// a notice.
     init?(_ text: String) {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        let words = lines[0].split(separator: " ")
+        let lines = Self.pieces(text[...], at: UInt8(ascii: "\n"))
+        let words = Self.pieces(lines[0], at: UInt8(ascii: " ")).filter { !$0.isEmpty }
         guard words.count >= 2, let index = UInt64(words[1]) else { return nil }
         service = String(words[0])
         self.index = index
@@ -43,7 +47,7 @@ struct RedisRegistryNotice: Sendable, Equatable {
         for entry in words.dropFirst(3) + lines.dropFirst().filter({ !$0.isEmpty }) {
             switch entry.first {
             case "+":
-                let fields = entry.dropFirst().split(separator: "\t", maxSplits: 4, omittingEmptySubsequences: false)
+                let fields = Self.pieces(entry.dropFirst(), at: UInt8(ascii: "\t"), maxSplits: 4)
                 guard fields.count == 1 || fields.count == 5 else { return nil }
                 var row: Row?
                 if fields.count == 5 {
@@ -59,6 +63,24 @@ struct RedisRegistryNotice: Sendable, Equatable {
         }
         self.upserted = upserted
         self.removed = removed
+    }
+
+    /// `text` cut at each `separator` byte (an ASCII one), at most `maxSplits` times, keeping
+    /// empty pieces.
+    static func pieces(_ text: Substring, at separator: UInt8, maxSplits: Int = .max) -> [Substring] {
+        var pieces: [Substring] = []
+        let utf8 = text.utf8
+        var start = utf8.startIndex
+        var index = start
+        while index < utf8.endIndex, pieces.count < maxSplits {
+            if utf8[index] == separator {
+                pieces.append(text[start..<index])
+                start = utf8.index(after: index)
+            }
+            index = utf8.index(after: index)
+        }
+        pieces.append(text[start...])
+        return pieces
     }
 
     init(service: String, index: UInt64, previous: UInt64?, upserted: [Upsert] = [], removed: [String] = []) {

@@ -24,6 +24,18 @@ struct RedisRegistryNoticeTests {
                     service: "web", index: 1_733_342_000_123_457, previous: 1_733_342_000_123_456,
                     upserted: [.init(id: "w1", row: nil), .init(id: "w_3", row: nil)], removed: ["w.2"]))
         #expect(RedisRegistryNotice("web 12") == RedisRegistryNotice(service: "web", index: 12, previous: nil))
+        // Text beyond ASCII in the JSON, and a service name of it: cut at the separators only.
+        let wide = #"{"note":"café 🐟é"}"#
+        #expect(
+            RedisRegistryNotice("fisch-🐟 5 4\n+ï1\tpassing\t1\t2\t" + wide + "\n\n-😀")
+                == RedisRegistryNotice(
+                    service: "fisch-🐟", index: 5, previous: 4,
+                    upserted: [
+                        .init(id: "ï1", row: .init(health: "passing", registeredAt: 1, expiresAt: 2, json: wide))
+                    ],
+                    removed: ["😀"]))
+        #expect(RedisRegistryNotice("web  12   11") == RedisRegistryNotice(service: "web", index: 12, previous: 11))
+        #expect(RedisRegistryNotice.pieces("a\tb\t\tc\td", at: 9, maxSplits: 2) == ["a", "b", "\tc\td"])
         #expect(RedisRegistryNotice("web") == nil)
         #expect(RedisRegistryNotice("web 1.7e+15") == nil)
         #expect(RedisRegistryNotice("web 5 4 w1") == nil)
