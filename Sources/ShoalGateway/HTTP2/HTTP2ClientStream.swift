@@ -11,13 +11,15 @@ import NIOHTTP2
 /// stream, swift-nio-http2's multiplexer, cost about as much again as the rest of a proxied
 /// request.)
 ///
-/// Inbound, the request's `HEADERS` become an HTTP/1.1 head (``HTTP2RequestHead``), its
-/// `DATA` the body (in chunks when it declared no length), and a trailing `HEADERS` the
-/// chunked body's trailer section. Outbound, the bytes the exchange writes are read as an
-/// HTTP/1.1 response, as a client would read them, and sent as `HEADERS`, `DATA` and, for a
-/// chunked body with trailer fields, a trailing `HEADERS`. So an HTTP/2 request goes through
-/// the same exchange as an HTTP/1.1 one — routing, limits, balancing, retries, timeouts, the
-/// access log, metrics and spans — at the cost of writing and reading its heads once more.
+/// Inbound, the request's `HEADERS` become an HTTP/1.1 head (``HTTP2RequestHead``), given to
+/// the exchange with its fields found as it was written; its `DATA` become the body (in
+/// chunks when it declared no length), and a trailing `HEADERS` the chunked body's trailer
+/// section. Outbound, the exchange gives the instance's head as a header block
+/// (``writeHead(_:framing:)``), and the body as it frames it for HTTP/1.1, which is read back
+/// into `DATA` and, for a chunked body with trailer fields, a trailing `HEADERS`; the
+/// gateway's own answers come as HTTP/1.1 bytes, read back whole. So an HTTP/2 request goes
+/// through the same exchange as an HTTP/1.1 one — routing, limits, balancing, retries,
+/// timeouts, the access log, metrics and spans.
 ///
 /// Flow control: the stream gives the client's credit back as the exchange reads its data.
 /// When the exchange stops reading, the client's frames wait here with their credit, so the

@@ -8,8 +8,8 @@ import NIOHTTP2
 /// So it keeps the flow control a multiplexer would: it gives the connection's receive window
 /// back as the codec reports it used, as the multiplexer does, and each stream gives its own
 /// back as its exchange reads. It tells each stream's exchange when the socket's writability
-/// changes. (The connection manager in front of it follows the streams from the codec's
-/// events.)
+/// changes, and keeps the exchanges' deadlines on one timer (``schedule(_:at:)``). (The
+/// connection manager in front of it follows the streams from the codec's events.)
 final class HTTP2ServerConnection: ChannelInboundHandler {
     typealias InboundIn = HTTP2Frame
     typealias OutboundOut = HTTP2Frame
