@@ -11,9 +11,10 @@ import ShoalBalancing
 /// more, the other is not read.
 ///
 /// On an HTTP/1.1 connection it is the channel's last handler. For an HTTP/2 stream it is in
-/// no pipeline: the stream (``HTTP2ClientStream``) hands it the request as HTTP/1.1 bytes and
-/// takes its answer, and `ProxyHandler+Client.swift` sends the client's side of the I/O to
-/// whichever of the two it serves.
+/// no pipeline: the stream (``HTTP2ClientStream``) hands it the request's head with its fields
+/// found (``receivedHead(_:)``) and the body as HTTP/1.1 frames it, and takes its answer;
+/// `ProxyHandler+Client.swift` sends the client's side of the I/O to whichever of the two it
+/// serves.
 ///
 /// Everything here runs on the connection's event loop, which is also the loop of every
 /// upstream connection it uses; time is the event loop's (``now``).
@@ -49,6 +50,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The connection's one timer, and when it fires: see `ProxyHandler+Timer.swift`.
     var timer: Scheduled<Void>?
     var timerAt = NIODeadline.distantFuture
+    /// Whether the timer is armed: the NIO task, or for a stream, a deadline with its connection.
     var timerArmed = false
     /// Whether reading the client is paused (backpressure).
     private var clientReadingPaused = false
