@@ -2,8 +2,9 @@ import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import ShoalBalancing
 import ShoalDiscovery
-@testable import ShoalGRPC
 import Testing
+
+@testable import ShoalGRPC
 
 @Suite("ShoalClientTransport: each gRPC call balanced by Shoal over a service's instances")
 struct ShoalClientTransportTests {
@@ -18,7 +19,9 @@ struct ShoalClientTransportTests {
     }
 
     /// Calls until every one of `expected` answered (the transports connect in the background).
-    static func waitForAll<Transport: ClientTransport>(_ expected: Set<String>, _ client: GRPCClient<Transport>) async throws {
+    static func waitForAll<Transport: ClientTransport>(_ expected: Set<String>, _ client: GRPCClient<Transport>)
+        async throws
+    {
         var seen: Set<String> = []
         for _ in 0..<100 where seen != expected {
             if let names = try? await Servers.names(client, count: 3) { seen.formUnion(names) }
@@ -75,11 +78,13 @@ struct ShoalClientTransportTests {
                         let slowCalls = names.filter { $0 == "slow" }.count
                         #expect(names.count == 200)
                         // An even share would be 67: the slow instance gets less than half of it,
-                        // and less than half of what each fast one gets.
+                        // and the fast ones together more than four times what it gets. (Not
+                        // each fast one: under the suite's load, one slow answer of a fast
+                        // instance keeps it out for about a second under hot-cold, longer than
+                        // these 200 calls take; one run saw a fast instance get none.)
                         #expect(slowCalls < 34, "the slow instance took \(slowCalls) of 200 calls")
-                        for fast in ["fast1", "fast2"] {
-                            #expect(slowCalls * 2 < names.filter { $0 == fast }.count, "\(slowCalls) slow calls")
-                        }
+                        let fastCalls = names.filter { $0 != "slow" }.count
+                        #expect(slowCalls * 4 < fastCalls, "\(slowCalls) slow calls, \(fastCalls) fast ones")
                         let report = transport.balancer.balancer?.report ?? []
                         #expect(report.count == 3)
                         #expect(report.allSatisfy { $0.latencyEWMA > .zero }, "\(report.map(\.latencyEWMA))")
@@ -110,7 +115,9 @@ struct ShoalClientTransportTests {
     func outcomes() {
         let latency = Duration.milliseconds(3)
         #expect(GRPCCallOutcome.outcome(error: nil, latency: latency) == .success(latency: latency))
-        #expect(GRPCCallOutcome.outcome(error: RPCError(code: .notFound, message: ""), latency: latency) == .success(latency: latency))
+        #expect(
+            GRPCCallOutcome.outcome(error: RPCError(code: .notFound, message: ""), latency: latency)
+                == .success(latency: latency))
         #expect(
             GRPCCallOutcome.outcome(error: RPCError(code: .unavailable, message: ""), latency: latency)
                 == .failure(.connectFailure, latency: latency))
@@ -120,6 +127,8 @@ struct ShoalClientTransportTests {
         #expect(
             GRPCCallOutcome.outcome(error: RPCError(code: .deadlineExceeded, message: ""), latency: latency)
                 == .failure(.timeout, latency: latency))
-        #expect(GRPCCallOutcome.outcome(error: CancellationError(), latency: latency) == .failure(.cancelled, latency: latency))
+        #expect(
+            GRPCCallOutcome.outcome(error: CancellationError(), latency: latency)
+                == .failure(.cancelled, latency: latency))
     }
 }
