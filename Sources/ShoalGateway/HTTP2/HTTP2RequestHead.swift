@@ -102,9 +102,6 @@ struct HTTP2RequestHead {
         head = try RequestHead(bytes: bytes, fields: fields, method: methodRange, target: targetRange, minorVersion: 1)
     }
 
-    /// The head's bytes.
-    var bytes: ByteBuffer { ByteBuffer(bytes: head.bytes) }
-
     /// A trailer section (the fields of a request's last `HEADERS`) as the end of a chunked
     /// body: the last chunk, the fields, and the blank line.
     static func lastChunk(trailers: HPACKHeaders, allocator: ByteBufferAllocator) throws(HTTPParseError) -> ByteBuffer {
