@@ -335,13 +335,19 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, InstanceIDL
         }
     }
 
-    /// Keeps a notice for the watchers of its service, if any, and asks for a read: of the
-    /// read under way, if there is one (so a burst of notices costs no task each), else of
-    /// ``run()``.
+    /// Tells the watchers of a notice's service, if any, what it changed.
+    ///
+    /// A notice that carries every instance it names and follows on from the last read, with
+    /// no read under way or waiting, is applied here, on the subscriber's event loop: the
+    /// watchers hear of it without a task or a round trip to Redis. Any other is kept, and a
+    /// read asked for: of the read under way, if there is one (so a burst of notices costs no
+    /// task each), else of ``run()``.
     private func noticed(_ notice: RedisRegistryNotice) {
+        let now = clock.now()
         let ask = state.withLock { state in
             // Changed in place, never copied out: a copy would copy the notices on append.
             guard state.watched[notice.service] != nil else { return false }
+            if Self.applyCarried(notice, to: &state, at: now) { return false }
             if notice.previous == nil {
                 state.watched[notice.service]?.readAll = true
             } else {
@@ -354,6 +360,31 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, InstanceIDL
             return false
         }
         if ask { refreshRequests.yield((notice.service, notice.index)) }
+    }
+
+    /// The most instances a notice applied on the subscriber's event loop may carry: each is
+    /// JSON to decode, and the loop serves connections too. Shoal's scripts name one instance
+    /// in a registration's notice.
+    static let carriedOnLoopLimit = 16
+
+    /// Applies `notice` for the watchers of its service and returns `true`, when it follows on
+    /// from the last read, carries every instance it names (at most ``carriedOnLoopLimit``),
+    /// and no read is under way or waiting (a read's notices come first).
+    private static func applyCarried(
+        _ notice: RedisRegistryNotice, to state: inout State, at now: MonotonicInstant
+    ) -> Bool {
+        let service = notice.service
+        guard notice.upserted.count <= carriedOnLoopLimit, state.watched[service]?.refreshing == false,
+            state.watched[service]?.readAll == false,
+            state.watched[service]?.notices.isEmpty == true, let index = state.cache[service]?.index,
+            let (change, ttls) = notice.carriedChange(from: index)
+        else { return false }
+        if index < change.index { state.cache[service]?.apply(change, ttls: ttls) }
+        // Taken out of the dictionary, so that changing it copies none of its buffers.
+        guard var watched = state.watched.removeValue(forKey: service) else { return false }
+        publish(change, ttls: ttls, to: &watched, cached: state.cache[service], at: now)
+        state.watched[service] = watched
+        return true
     }
 
     /// Redis may have lost data: every watched service keeps its missing instances for a
@@ -401,15 +432,7 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, InstanceIDL
                 case .whole(let snapshot, let ttls)?:
                     Self.publish(snapshot, ttls: ttls, to: &watched, at: now)
                 case .change(let change, let ttls)?:
-                    if let last = watched.watchers.last, !last.isStale, change.index <= last.index { break }
-                    guard watched.continuity.record(change, ttls: ttls, at: now), watched.watchers.publish(change)
-                    else {
-                        // Instances are being kept after a disruption: work out the whole state.
-                        guard let cached = state.cache[service] else { break }
-                        Self.publish(
-                            cached.snapshot(service: service, isStale: false), ttls: cached.ttls, to: &watched, at: now)
-                        break
-                    }
+                    Self.publish(change, ttls: ttls, to: &watched, cached: state.cache[service], at: now)
                 case nil:
                     watched.readAll = true  // the notices taken were not read
                 }
@@ -420,6 +443,21 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, InstanceIDL
                 return again
             }
         }
+    }
+
+    /// Tells the watchers of `change` if it is newer than what they know: the change itself,
+    /// or the whole service as `cached` has it (with the change applied) when instances are
+    /// being kept after a disruption or the watchers' snapshot is stale.
+    private static func publish(
+        _ change: ServiceChange, ttls: [String: Duration], to watched: inout Watched, cached: CachedService?,
+        at now: MonotonicInstant
+    ) {
+        if let last = watched.watchers.last, !last.isStale, change.index <= last.index { return }
+        if watched.continuity.record(change, ttls: ttls, at: now), watched.watchers.publish(change) { return }
+        // Instances are being kept after a disruption, or the watchers' snapshot is stale:
+        // work out the whole state.
+        guard let cached else { return }
+        publish(cached.snapshot(service: change.service, isStale: false), ttls: cached.ttls, to: &watched, at: now)
     }
 
     /// Tells the watchers of `snapshot`, with the instances kept after a disruption, if it is
@@ -476,25 +514,15 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, InstanceIDL
                 return .whole(whole.snapshot, ttls: whole.ttls)
             }
         }
-        for upsert in carried {
-            guard let row = upsert.row,
-                let (instance, ttl) = Self.instance(
-                    service: service, id: upsert.id, json: row.json, health: row.health,
-                    registeredAt: row.registeredAt, expiresAt: row.expiresAt)
-            else { continue }
-            rows.instances.append(instance)
-            rows.ttls[upsert.id] = ttl
-        }
-        let present = Set(rows.instances.map(\.id))
-        let change = ServiceChange(
-            service: service, index: index, upserted: rows.instances,
-            removed: removed + (toRead + carried.map(\.id)).filter { !present.contains($0) })
+        let (change, ttls) = RedisRegistryNotice.change(
+            service: service, index: index, carried: carried, read: rows.instances, ttls: rows.ttls,
+            toRead: toRead, removed: removed)
         state.withLock { state in
             if let cached = state.cache[service]?.index, cached < index {
-                state.cache[service]?.apply(change, ttls: rows.ttls)
+                state.cache[service]?.apply(change, ttls: ttls)
             }
         }
-        return .change(change, ttls: rows.ttls)
+        return .change(change, ttls: ttls)
     }
 
     private func fetch(_ service: String) async throws -> (snapshot: ServiceSnapshot, ttls: [String: Duration]) {
@@ -522,29 +550,14 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, InstanceIDL
             guard case .array(let fields) = row, fields.count == 5, let id = fields[0].string,
                 let json = fields[1].string, let health = fields[2].string,
                 case .integer(let registeredAt) = fields[3], case .integer(let expiry) = fields[4],
-                let (instance, ttl) = Self.instance(
-                    service: service, id: id, json: json, health: health, registeredAt: registeredAt,
-                    expiresAt: expiry)
+                let (instance, ttl) = RedisRegistryNotice.Row(
+                    health: health, registeredAt: registeredAt, expiresAt: expiry, json: json
+                ).instance(service: service, id: id)
             else { return nil }
             ttls[id] = ttl
             return instance
         }
         return (UInt64(max(index, 0)), instances, ttls)
-    }
-
-    /// An instance and its time-to-live from what the store holds for it; `nil` for a row
-    /// that cannot be read.
-    private static func instance(
-        service: String, id: String, json: String, health: String, registeredAt: Int64, expiresAt: Int64
-    ) -> (ServiceInstance, Duration)? {
-        guard let stored = StoredRegistration.decode(json), let health = HealthStatus(rawValue: health),
-            var instance = try? ServiceInstance(
-                service: service, id: id, address: stored.address, port: stored.port, weight: stored.weight,
-                zone: stored.zone, metadata: stored.metadata, health: health)
-        else { return nil }
-        instance.registeredAt = registeredAt
-        instance.renewedAt = expiresAt - stored.ttlMilliseconds
-        return (instance, .milliseconds(stored.ttlMilliseconds))
     }
 
     private func summaries(_ services: [String]) async throws -> [ServiceSummary] {

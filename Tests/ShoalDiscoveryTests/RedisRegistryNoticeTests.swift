@@ -62,6 +62,30 @@ struct RedisRegistryNoticeTests {
                 == .apply(index: 12, carried: [], toRead: [], removed: []))
     }
 
+    @Test("a notice that follows on and carries all it names is a change by itself; an unreadable row is a removal")
+    func carriedChange() throws {
+        let stored = RedisRegistryNotice.Row(
+            health: "critical", registeredAt: 1_000, expiresAt: 31_000,
+            json: #"{"address":"10.0.0.7","metadata":{"v":"2"},"port":8080,"ttlMilliseconds":30000,"weight":1}"#)
+        let unreadable = RedisRegistryNotice.Row(health: "passing", registeredAt: 1, expiresAt: 2, json: "{}")
+        let notice = RedisRegistryNotice(
+            service: "web", index: 10, previous: 9,
+            upserted: [.init(id: "b", row: unreadable), .init(id: "a", row: stored)], removed: ["c"])
+        let (change, ttls) = try #require(notice.carriedChange(from: 9))
+        #expect(change.service == "web" && change.index == 10)
+        #expect(change.upserted.map(\.id) == ["a"] && change.removed.sorted() == ["b", "c"])
+        let a = try #require(change.upserted.first)
+        #expect(a.address == "10.0.0.7" && a.port == 8080 && a.metadata == ["v": "2"] && a.health == .critical)
+        #expect(a.registeredAt == 1_000 && a.renewedAt == 1_000)
+        #expect(ttls == ["a": .seconds(30)])
+
+        #expect(notice.carriedChange(from: 8) == nil, "notice 9 went missing: the watcher reads the service")
+        let naming = RedisRegistryNotice(
+            service: "web", index: 10, previous: 9, upserted: [.init(id: "a", row: stored), .init(id: "d", row: nil)])
+        #expect(naming.carriedChange(from: 9) == nil, "d is named, not carried: the watcher reads it")
+        #expect(RedisRegistryNotice(service: "web", index: 10, previous: nil).carriedChange(from: 9) == nil)
+    }
+
     @Test("a gap, a reset index, too many instances or nothing read yet: the whole service is read")
     func readingEverything() {
         let first = RedisRegistryNotice(
