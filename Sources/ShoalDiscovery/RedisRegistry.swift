@@ -23,7 +23,8 @@ import Synchronization
 ///   instances it changed, so watchers in every process are pushed the change, not left to
 ///   poll. A watcher reads only those instances, and the whole service only when notices
 ///   went missing (their indexes do not follow on), named more than 1,024 instances since
-///   its last read, or came from an older `shoal` that names none.
+///   its last read, came from an older `shoal` that names none, or a ``lookup(_:)`` read the
+///   service past what the watchers were told.
 /// - Instances carry an expiry in server time; lookups never show an expired one, and the
 ///   sweeper that ``run()`` runs removes them (and tells watchers) at most
 ///   ``sweepInterval`` after they expire. Any number of processes may sweep.
@@ -376,7 +377,7 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, InstanceIDL
         let service = notice.service
         guard notice.upserted.count <= carriedOnLoopLimit, state.watched[service]?.refreshing == false,
             state.watched[service]?.readAll == false,
-            state.watched[service]?.notices.isEmpty == true, let index = state.cache[service]?.index,
+            state.watched[service]?.notices.isEmpty == true, let index = base(of: service, in: state),
             let (change, ttls) = notice.carriedChange(from: index)
         else { return false }
         if index < change.index { state.cache[service]?.apply(change, ttls: ttls) }
@@ -385,6 +386,16 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, InstanceIDL
         publish(change, ttls: ttls, to: &watched, cached: state.cache[service], at: now)
         state.watched[service] = watched
         return true
+    }
+
+    /// The index that both the cache and the watchers of `service` are at: what the changes
+    /// that notices name apply to. `nil` when they differ, because a lookup read the service
+    /// past what the watchers were told: notices up to that index would then be taken as
+    /// known, and the watchers would never hear of their changes. The next read is whole.
+    private static func base(of service: String, in state: State) -> UInt64? {
+        guard let index = state.cache[service]?.index, index == state.watched[service]?.watchers.last?.index
+        else { return nil }
+        return index
     }
 
     /// Redis may have lost data: every watched service keeps its missing instances for a
@@ -499,7 +510,9 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, InstanceIDL
             let readAll = state.watched[service]?.readAll ?? true
             state.watched[service]?.notices = []
             state.watched[service]?.readAll = false
-            guard !readAll, let index = state.cache[service]?.index else { return RedisRegistryNotice.Plan.readAll }
+            guard !readAll, let index = Self.base(of: service, in: state) else {
+                return RedisRegistryNotice.Plan.readAll
+            }
             return RedisRegistryNotice.plan(notices, from: index, limit: ServiceEventMailbox.defaultLimit)
         }
         guard case .apply(let index, let carried, let toRead, let removed) = plan else {

@@ -153,6 +153,31 @@ struct RedisRegistryTests {
         try await running.value
     }
 
+    @Test("a lookup that reads past the watchers, then the notice it read past: the watchers get the change")
+    func lookupAheadOfWatchers() async throws {
+        let redis = try RedisServer.start()
+        let a = redisRegistry(redis)
+        let b = redisRegistry(redis)
+        let running = Task { try await b.run() }
+        for n in 0..<3 { _ = try await a.register(try instance("i\(n)"), ttl: .seconds(30)) }
+        var iterator = b.subscribe("payments").makeAsyncIterator()
+        var seen = try #require(await next(&iterator))
+        while seen.instances.count < 3 { seen = try #require(await next(&iterator)) }
+        // A change whose notice is slow to come: the lookup reads it first.
+        let stored = try #require(try redis.command("HGET", "shoal:registry:svc:payments", "i1").string)
+        _ = try redis.command(
+            "HSET", "shoal:registry:svc:payments", "i1", stored.replacingOccurrences(of: "8080", with: "6060"))
+        _ = try redis.command("SET", "shoal:registry:index:payments", String(seen.index + 1))
+        #expect(try await b.lookup("payments").index == seen.index + 1)
+        _ = try redis.command("PUBLISH", "shoal:registry:changes", "payments \(seen.index + 1) \(seen.index) +i1")
+        let changed = try #require(await next(&iterator))
+        #expect(changed.index == seen.index + 1)
+        #expect(changed.instances.first { $0.id == "i1" }?.port == 6060, "the watchers missed the change")
+        await a.close()
+        running.cancel()
+        try await running.value
+    }
+
     /// The scripts Redis has run (EVAL and EVALSHA), from INFO commandstats.
     static func scriptCalls(_ redis: RedisServer) throws -> Int {
         let stats = try redis.command("INFO", "commandstats").string ?? ""
