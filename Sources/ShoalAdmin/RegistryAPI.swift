@@ -240,7 +240,7 @@ public struct RegistryAPI: Sendable {
                         afterEventNaming: EventPacing.instances(of: event), takenAfter: lastTaken.map { now - $0 })
                     lastTaken = now
                     try await writer.write(Self.serverSentEvent(event, instances: instanceJSON))
-                    try? await clock.sleep(until: clock.now() + pause)
+                    if pause > .zero { try? await clock.sleep(until: clock.now() + pause) }
                 }
                 if let snapshots {
                     for try await snapshot in snapshots.cancelOnGracefulShutdown() {
