@@ -16,8 +16,9 @@ import ShoalDiscovery
 /// registration cost. A pause costs a timer and a wake-up of its own, so changes that come
 /// slower than the burst rate get none.
 ///
-/// A stream of snapshots (`?snapshots=true`) counts one per event, so it does not pause
-/// unless snapshots come faster than 500 a second.
+/// A snapshot counts as one instance, and the stream pauses at least ``minimum`` after it:
+/// each one is the whole service, so a stream of snapshots (`?snapshots=true`) sends at most
+/// 500 a second, as it did when every event paused that long.
 struct EventPacing {
     /// The first pause of a burst: 2 ms.
     static let minimum = Duration.milliseconds(2)
@@ -38,6 +39,14 @@ struct EventPacing {
             pause = .zero
         }
         return pause
+    }
+
+    /// The pause after `event`, taken `elapsed` after the event before (`nil` for the
+    /// stream's first): at least ``minimum`` after a snapshot.
+    mutating func pause(after event: ServiceEvent, takenAfter elapsed: Duration?) -> Duration {
+        let pause = pause(afterEventNaming: Self.instances(of: event), takenAfter: elapsed)
+        guard case .snapshot = event else { return pause }
+        return max(pause, Self.minimum)
     }
 
     /// The instances an event names: those a change upserts or removes; one for a snapshot.

@@ -236,8 +236,7 @@ public struct RegistryAPI: Sendable {
                 var lastTaken: MonotonicInstant?
                 func paced(_ event: ServiceEvent) async throws {
                     let now = clock.now()
-                    let pause = pacing.pause(
-                        afterEventNaming: EventPacing.instances(of: event), takenAfter: lastTaken.map { now - $0 })
+                    let pause = pacing.pause(after: event, takenAfter: lastTaken.map { now - $0 })
                     lastTaken = now
                     try await writer.write(Self.serverSentEvent(event, instances: instanceJSON))
                     if pause > .zero { try? await clock.sleep(until: clock.now() + pause) }

@@ -32,6 +32,19 @@ struct EventPacingTests {
         #expect(pacing.pause(afterEventNaming: 3, takenAfter: .milliseconds(33)) == .zero)
     }
 
+    @Test("a snapshot is followed by 2 ms at least: a stream of snapshots sends at most 500 a second")
+    func snapshots() throws {
+        let instance = try ServiceInstance(service: "web", id: "a", address: "10.0.0.1", port: 80)
+        let snapshot = ServiceEvent.snapshot(ServiceSnapshot(service: "web", index: 9, instances: [instance]))
+        var pacing = EventPacing()
+        #expect(pacing.pause(after: snapshot, takenAfter: nil) == .milliseconds(2))
+        for _ in 0..<5 { #expect(pacing.pause(after: snapshot, takenAfter: .microseconds(2100)) == .milliseconds(2)) }
+        #expect(pacing.pause(after: snapshot, takenAfter: .milliseconds(50)) == .milliseconds(2))
+        // A change after the stream's first snapshot: no pause at 100 changes a second.
+        let change = ServiceEvent.change(ServiceChange(service: "web", index: 10, upserted: [instance], removed: []))
+        #expect(pacing.pause(after: change, takenAfter: .milliseconds(10)) == .zero)
+    }
+
     @Test("an event names the instances a change upserts or removes, and one for a snapshot")
     func instancesNamed() throws {
         let instance = try ServiceInstance(service: "web", id: "a", address: "10.0.0.1", port: 80)
