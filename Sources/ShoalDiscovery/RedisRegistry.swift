@@ -344,11 +344,10 @@ public final class RedisRegistry: ServiceRegistry, ServiceDiscovery, InstanceIDL
     /// read asked for: of the read under way, if there is one (so a burst of notices costs no
     /// task each), else of ``run()``.
     private func noticed(_ notice: RedisRegistryNotice) {
-        let now = clock.now()
         let ask = state.withLock { state in
             // Changed in place, never copied out: a copy would copy the notices on append.
             guard state.watched[notice.service] != nil else { return false }
-            if Self.applyCarried(notice, to: &state, at: now) { return false }
+            if Self.applyCarried(notice, to: &state, at: clock.now()) { return false }
             if notice.previous == nil {
                 state.watched[notice.service]?.readAll = true
             } else {
